@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// errNoCase is the error for a missing case: its code is ENOTFOUND, its
+// message names the case, and errors.Is(err, casebot.ErrNotFound) holds.
+func errNoCase(id string) error {
+	return fmt.Errorf("%w%.0w", casebot.ErrNoSuchCase(id), casebot.ErrNotFound)
+}
+
+func decodeCase(k, v []byte) (*casebot.Case, error) {
+	var c casebot.Case
+	if err := json.Unmarshal(v, &c); err != nil {
+		return nil, fmt.Errorf("decode case %s: %w", k, err)
+	}
+	return &c, nil
+}
+
+// getCase reads a case in tx, or returns errNoCase.
+func getCase(tx *bolt.Tx, id string) (*casebot.Case, error) {
+	v := tx.Bucket(bucketCases).Get([]byte(id))
+	if v == nil {
+		return nil, errNoCase(id)
+	}
+	return decodeCase([]byte(id), v)
+}
+
+// putCase writes c and moves its index entries from what old implied.
+func putCase(tx *bolt.Tx, old, c *casebot.Case) error {
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode case %s: %w", c.ID, err)
+	}
+	if err := tx.Bucket(bucketCases).Put([]byte(c.ID), v); err != nil {
+		return fmt.Errorf("put case %s: %w", c.ID, err)
+	}
+	if err := applyIndexes(tx, old, c); err != nil {
+		return fmt.Errorf("index case %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// record appends the change's audit event and queues its outbox messages.
+func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Time) error {
+	if err := appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: now, Actor: ch.Actor, Action: ch.Action, Detail: ch.Detail}); err != nil {
+		return err
+	}
+	return db.enqueueTx(tx, now, ch.Outbox)
+}
+
+// appendAudit adds an event to the case's append-only trail.
+func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("audit sequence: %w", err)
+	}
+	v, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode audit event: %w", err)
+	}
+	if err := b.Put(append(prefixOf(ev.CaseID), be64(seq)...), v); err != nil {
+		return fmt.Errorf("put audit event: %w", err)
+	}
+	return nil
+}
+
+const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+// newToken returns 8 random characters for the per-case reply address.
+func newToken() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	for i := range b {
+		b[i] = tokenAlphabet[int(b[i])%len(tokenAlphabet)]
+	}
+	return string(b)
+}
+
+// CreateCase stores a new case with its audit event and outbox messages. It
+// gives the case the next ID of the current year (the sequence is committed
+// with the case, so an ID is never handed out twice, even across crashes), a
+// token and its timestamps; empty status and priority become intake and
+// normal. It returns the stored case, or an EINVALID error from validation.
+func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Change) (*casebot.Case, error) {
+	c := cloneCase(in)
+	if c.Status == "" {
+		c.Status = casebot.StatusIntake
+	}
+	if c.Priority == "" {
+		c.Priority = casebot.PriorityNormal
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if ch.Action == "" {
+		ch.Action = "case.create"
+	}
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		now := db.now()
+		year := now.Year()
+		seqs := tx.Bucket(bucketSeq)
+		yk := []byte(strconv.Itoa(year))
+		var seq uint64
+		if v := seqs.Get(yk); len(v) == 8 {
+			seq = u64(v)
+		}
+		for {
+			seq++
+			c.ID = casebot.FormatCaseID(db.prefix, year, seq)
+			if tx.Bucket(bucketCases).Get([]byte(c.ID)) == nil {
+				break
+			}
+		}
+		if err := seqs.Put(yk, be64(seq)); err != nil {
+			return fmt.Errorf("put sequence: %w", err)
+		}
+		c.Token = newToken()
+		c.Created, c.Updated, c.Activity = now, now, now
+		for i := range c.Parties {
+			if c.Parties[i].Added.IsZero() {
+				c.Parties[i].Added = now
+			}
+		}
+		if c.Status.Closed() && c.Closed.IsZero() {
+			c.Closed = now
+		}
+		if err := putCase(tx, nil, c); err != nil {
+			return err
+		}
+		return db.record(tx, c.ID, ch, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create case: %w", err)
+	}
+	return c, nil
+}
+
+// Case returns the case with the given ID or an ENOTFOUND error.
+func (db *DB) Case(ctx context.Context, id string) (*casebot.Case, error) {
+	var c *casebot.Case
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		c, err = getCase(tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: case %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// UpdateCase reads the case, lets fn change a copy inside the write
+// transaction and commits it with the Change fn returns (audit event and
+// outbox messages), fixing every index. When fn returns an error nothing is
+// written and that error is returned unchanged. Updated and Activity become
+// now; Closed is set when the case moves to a closed status and cleared when
+// it reopens. The ID and token cannot be changed.
+func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case) (casebot.Change, error)) (*casebot.Case, error) {
+	var out *casebot.Case
+	var fnErr error
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		old, err := getCase(tx, id)
+		if err != nil {
+			return err
+		}
+		c := cloneCase(old)
+		ch, err := fn(c)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		now := db.now()
+		c.ID, c.Token, c.Created = old.ID, old.Token, old.Created
+		c.Updated, c.Activity = now, now
+		switch {
+		case c.Status.Closed() && !old.Status.Closed():
+			c.Closed = now
+		case !c.Status.Closed():
+			c.Closed = time.Time{}
+		}
+		if ch.Action == "" {
+			ch.Action = "case.update"
+		}
+		if err := putCase(tx, old, c); err != nil {
+			return err
+		}
+		if err := db.record(tx, id, ch, now); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: update case %s: %w", id, err)
+	}
+	return cloneCase(out), nil
+}
+
+// cloneCase deep-copies the slices of a case so fn's edits stay local.
+func cloneCase(c *casebot.Case) *casebot.Case {
+	d := *c
+	d.Parties = slices.Clone(c.Parties)
+	d.Deadlines = slices.Clone(c.Deadlines)
+	d.Sessions = slices.Clone(c.Sessions)
+	return &d
+}
+
+// Cases lists cases through the mediator index (when f.Mediator is set) or
+// the status index, most urgent first: priority, then earliest open
+// deadline, then ID. Only the records it returns are read.
+func (db *DB) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case, error) {
+	want := func(s casebot.Status) bool {
+		switch f.State {
+		case "all":
+			return true
+		case "closed":
+			return s.Closed()
+		}
+		return !s.Closed()
+	}
+	switch f.State {
+	case "", "open", "closed", "all":
+	default:
+		return nil, casebot.Errorf(casebot.EINVALID, "%q is not a case state; use open, closed or all.", f.State)
+	}
+	var out []*casebot.Case
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var infos []sortInfo
+		collect := func(b *bolt.Bucket, prefix []byte) error {
+			c := b.Cursor()
+			for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+				si, err := decodeSortValue(string(k[len(prefix):]), v)
+				if err != nil {
+					return err
+				}
+				if want(si.status) {
+					infos = append(infos, si)
+				}
+			}
+			return nil
+		}
+		if f.Mediator != "" {
+			if err := collect(tx.Bucket(bucketIdxMediator), prefixOf(f.Mediator)); err != nil {
+				return err
+			}
+		} else {
+			for _, s := range casebot.Statuses {
+				if want(s) {
+					if err := collect(tx.Bucket(bucketIdxStatus), prefixOf(string(s))); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		slices.SortFunc(infos, func(a, b sortInfo) int {
+			switch {
+			case a.rank != b.rank:
+				return b.rank - a.rank
+			case a.deadline < b.deadline:
+				return -1
+			case a.deadline > b.deadline:
+				return 1
+			}
+			return strings.Compare(a.id, b.id)
+		})
+		if f.Limit > 0 && len(infos) > f.Limit {
+			infos = infos[:f.Limit]
+		}
+		out = make([]*casebot.Case, 0, len(infos))
+		for _, si := range infos {
+			c, err := getCase(tx, si.id)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list cases: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// clock is an injected, settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// testLogger sends logs to t.Log.
+func testLogger(tb testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tbWriter{tb}, nil))
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Helper()
+	w.tb.Log(string(p))
+	return len(p), nil
+}
+
+// openAt opens the store at path with the clock and options, closing it at cleanup.
+func openAt(tb testing.TB, path string, clk *clock, opts Options) *DB {
+	tb.Helper()
+	if opts.Now == nil {
+		opts.Now = clk.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger(tb)
+	}
+	db, err := Open(context.Background(), path, opts)
+	if err != nil {
+		tb.Fatalf("Open(%s): %v", path, err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// openTest opens a new store in a temporary directory.
+func openTest(tb testing.TB) (*DB, *clock) {
+	tb.Helper()
+	clk := newClock()
+	return openAt(tb, filepath.Join(tb.TempDir(), "casebot.db"), clk, Options{}), clk
+}
+
+// mustCheck fails the test when an index disagrees with the records.
+func mustCheck(tb testing.TB, db *DB, after string) {
+	tb.Helper()
+	if err := db.Check(context.Background()); err != nil {
+		tb.Fatalf("after %s: %v", after, err)
+	}
+}
+
+func newCase(tb testing.TB, db *DB, title, mediator string, parties ...casebot.Party) *casebot.Case {
+	tb.Helper()
+	c, err := db.CreateCase(context.Background(), &casebot.Case{Title: title, Mediator: mediator, Parties: parties},
+		casebot.Change{Actor: mediator, Action: "case.create", Detail: title})
+	if err != nil {
+		tb.Fatalf("CreateCase(%q): %v", title, err)
+	}
+	return c
+}
+
+func update(tb testing.TB, db *DB, id, action string, fn func(c *casebot.Case)) *casebot.Case {
+	tb.Helper()
+	c, err := db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
+		fn(c)
+		return casebot.Change{Actor: "U1", Action: action}, nil
+	})
+	if err != nil {
+		tb.Fatalf("UpdateCase(%s, %s): %v", id, action, err)
+	}
+	return c
+}
+
+func ids(cs []*casebot.Case) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}

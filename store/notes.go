@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// AddNote appends a note to its case: it numbers it NoteCount+1, sets its
+// time, touches the case (NoteCount, Updated, Activity) and commits the
+// change's audit event and outbox messages with it. Concurrent calls are
+// coalesced into shared commits. It returns the stored note, or ENOTFOUND
+// when the case does not exist.
+func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) (*casebot.Note, error) {
+	if ch.Action == "" {
+		ch.Action = "note.add"
+	}
+	var out *casebot.Note
+	// Batch may run this more than once: it reads everything it needs from
+	// the transaction and only assigns out.
+	err := db.batch(ctx, func(tx *bolt.Tx) error {
+		old, err := getCase(tx, in.CaseID)
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		n := *in
+		n.N = old.NoteCount + 1
+		n.Created = now
+		if n.Source == "" {
+			n.Source = casebot.SourceSlack
+		}
+		key := numberedKey(n.CaseID, n.N)
+		v, err := db.encodeNote(key, &n)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+			return fmt.Errorf("put note: %w", err)
+		}
+		c := cloneCase(old)
+		c.NoteCount = n.N
+		c.Updated, c.Activity = now, now
+		if err := putCase(tx, old, c); err != nil {
+			return err
+		}
+		rec := ch
+		if rec.Detail == "" {
+			rec.Detail = fmt.Sprintf("note %d", n.N)
+		}
+		if err := db.record(tx, n.CaseID, rec, now); err != nil {
+			return err
+		}
+		out = &n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: add note to %s: %w", in.CaseID, err)
+	}
+	return out, nil
+}
+
+// Notes returns the notes of a case in order, decrypted, or ENOTFOUND.
+func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error) {
+	var out []*casebot.Note
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
+			return errNoCase(caseID)
+		}
+		var err error
+		out, err = db.caseNotes(tx, caseID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: notes of %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+func (db *DB) caseNotes(tx *bolt.Tx, caseID string) ([]*casebot.Note, error) {
+	var out []*casebot.Note
+	prefix := prefixOf(caseID)
+	c := tx.Bucket(bucketNotes).Cursor()
+	for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+		n, err := db.decodeNote(k, v, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Audit returns the case's audit trail in order, or ENOTFOUND.
+func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, error) {
+	var out []casebot.AuditEvent
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
+			return errNoCase(caseID)
+		}
+		prefix := prefixOf(caseID)
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+			var ev casebot.AuditEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("decode audit event %q: %w", k, err)
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: audit of %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// RecordView appends a view of case content (action "view", detail what) to
+// the case's audit trail. It returns ENOTFOUND for a missing case.
+func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error {
+	err := db.batch(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
+			return errNoCase(caseID)
+		}
+		return appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: db.now(), Actor: actor, Action: "view", Detail: what})
+	})
+	if err != nil {
+		return fmt.Errorf("store: record view of %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// Search returns the notes that contain every word (case-insensitive) in
+// their body or email subject, from the cases for which visible returns
+// true, newest first, at most limit (0: no limit). Notes of other cases are
+// neither read nor decrypted.
+func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
+	var lower []string
+	for _, w := range words {
+		for _, f := range strings.Fields(strings.ToLower(w)) {
+			lower = append(lower, f)
+		}
+	}
+	if len(lower) == 0 {
+		return nil, casebot.Errorf(casebot.EINVALID, "Search needs at least one word.")
+	}
+	var hits []casebot.NoteHit
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, err := decodeCase(k, v)
+			if err != nil {
+				return err
+			}
+			if c.NoteCount == 0 || !visible(c) {
+				return nil
+			}
+			notes, err := db.caseNotes(tx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				text := n.Body
+				if n.Email != nil && n.Email.Subject != "" {
+					text = n.Email.Subject + "\n" + text
+				}
+				if snip, ok := matchAll(text, lower); ok {
+					hits = append(hits, casebot.NoteHit{Note: n, Snippet: snip})
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	slices.SortStableFunc(hits, func(a, b casebot.NoteHit) int { return b.Note.Created.Compare(a.Note.Created) })
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}
+
+// matchAll reports whether text contains every (lower-case) word and returns
+// about 80 characters around the first match.
+func matchAll(text string, words []string) (string, bool) {
+	lt := strings.ToLower(text)
+	first := -1
+	for _, w := range words {
+		i := strings.Index(lt, w)
+		if i < 0 {
+			return "", false
+		}
+		if first < 0 || i < first {
+			first = i
+		}
+	}
+	if len(lt) != len(text) {
+		// Lower-casing changed byte lengths: place the snippet by rune count.
+		first = len(string([]rune(text)[:min(utf8.RuneCountInString(lt[:first]), utf8.RuneCountInString(text))]))
+	}
+	return snippet(text, first, 80), true
+}
+
+// snippet returns about width characters of text around byte offset at,
+// on rune boundaries, with … marking cuts and whitespace folded.
+func snippet(text string, at, width int) string {
+	start := max(at-width/3, 0)
+	for start > 0 && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	end := start
+	for n := 0; end < len(text) && n < width; n++ {
+		_, size := utf8.DecodeRuneInString(text[end:])
+		end += size
+	}
+	s := strings.Join(strings.Fields(text[start:end]), " ")
+	if start > 0 {
+		s = "…" + s
+	}
+	if end < len(text) {
+		s += "…"
+	}
+	return s
+}

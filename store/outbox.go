@@ -1,0 +1,245 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Enqueue adds messages to the persistent outbox. It is idempotent on Key: a
+// message whose Key is pending or was already delivered is dropped. Created
+// and NextTry default to now. Concurrent calls share commits.
+func (db *DB) Enqueue(ctx context.Context, msgs ...casebot.OutMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := db.batch(ctx, func(tx *bolt.Tx) error { return db.enqueueTx(tx, db.now(), msgs) }); err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
+	return nil
+}
+
+// enqueueTx stores msgs in tx, skipping known keys. It copies each message
+// and never changes msgs, so a rerun Batch sees the same input.
+func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) error {
+	ob := tx.Bucket(bucketOutbox)
+	keys, sent := tx.Bucket(bucketOutboxKey), tx.Bucket(bucketSent)
+	for _, in := range msgs {
+		m := in
+		if m.Key != "" && (keys.Get([]byte(m.Key)) != nil || sent.Get([]byte(m.Key)) != nil) {
+			continue
+		}
+		id, err := ob.NextSequence()
+		if err != nil {
+			return fmt.Errorf("outbox sequence: %w", err)
+		}
+		m.ID = id
+		if m.Created.IsZero() {
+			m.Created = now
+		}
+		if m.NextTry.IsZero() {
+			m.NextTry = m.Created
+		}
+		m.Attempts, m.LastError = 0, ""
+		if err := db.putOut(tx, &m, nil); err != nil {
+			return err
+		}
+		if m.Key != "" {
+			if err := keys.Put([]byte(m.Key), be64(id)); err != nil {
+				return fmt.Errorf("put outbox key: %w", err)
+			}
+		}
+		if err := tx.Bucket(bucketOutboxTo).Put(append(prefixOf(m.To), be64(id)...), []byte{}); err != nil {
+			return fmt.Errorf("put outbox recipient: %w", err)
+		}
+		if m.MessageID != "" && m.CaseID != "" {
+			if err := tx.Bucket(bucketMsgID).Put([]byte(m.MessageID), []byte(m.CaseID)); err != nil {
+				return fmt.Errorf("put message id: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// putOut writes m and moves its next-try index entry from old's.
+func (db *DB) putOut(tx *bolt.Tx, m, old *casebot.OutMessage) error {
+	k := be64(m.ID)
+	v, err := db.encodeOut(k, m)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketOutbox).Put(k, v); err != nil {
+		return fmt.Errorf("put outbox message %d: %w", m.ID, err)
+	}
+	next := tx.Bucket(bucketOutboxNext)
+	if old != nil {
+		if err := next.Delete(append(timeKey(old.NextTry), k...)); err != nil {
+			return fmt.Errorf("delete outbox next: %w", err)
+		}
+	}
+	if err := next.Put(append(timeKey(m.NextTry), k...), []byte{}); err != nil {
+		return fmt.Errorf("put outbox next: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) getOut(tx *bolt.Tx, id uint64) (*casebot.OutMessage, error) {
+	k := be64(id)
+	v := tx.Bucket(bucketOutbox).Get(k)
+	if v == nil {
+		return nil, fmt.Errorf("%w%.0w", notFound("no outbox message %d", id), casebot.ErrNotFound)
+	}
+	return db.decodeOut(k, v)
+}
+
+// OutboxDue returns, for each recipient, its oldest pending message if that
+// one is due (NextTry <= now), ordered by ID, at most limit (0: no limit).
+// Keeping later messages behind the oldest keeps each recipient's order.
+func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int) ([]casebot.OutMessage, error) {
+	var out []casebot.OutMessage
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutboxTo).Cursor()
+		for k, _ := c.First(); k != nil; {
+			if len(k) < 9 {
+				return fmt.Errorf("bad outbox recipient key %q", k)
+			}
+			to := k[:len(k)-9]
+			m, err := db.getOut(tx, u64(k[len(k)-8:]))
+			if err != nil {
+				return err
+			}
+			if !m.NextTry.After(now) {
+				out = append(out, *m)
+			}
+			// Skip the recipient's later messages: seek past "to\x00\xff...".
+			k, _ = c.Seek(append(append([]byte(nil), to...), sep+1))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox due: %w", err)
+	}
+	slices.SortFunc(out, func(a, b casebot.OutMessage) int { return cmp.Compare(a.ID, b.ID) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// OutboxDone removes a delivered message and remembers its key as sent, so
+// enqueuing it again is a no-op. It returns ENOTFOUND for an unknown ID.
+func (db *DB) OutboxDone(ctx context.Context, id uint64) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		m, err := db.getOut(tx, id)
+		if err != nil {
+			return err
+		}
+		k := be64(id)
+		for _, d := range []struct {
+			b   []byte
+			key []byte
+		}{
+			{bucketOutbox, k},
+			{bucketOutboxTo, append(prefixOf(m.To), k...)},
+			{bucketOutboxNext, append(timeKey(m.NextTry), k...)},
+		} {
+			if err := tx.Bucket(d.b).Delete(d.key); err != nil {
+				return fmt.Errorf("delete from %s: %w", d.b, err)
+			}
+		}
+		if m.Key != "" {
+			if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
+				return fmt.Errorf("delete outbox key: %w", err)
+			}
+			if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
+				return fmt.Errorf("put sent key: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: outbox done %d: %w", id, err)
+	}
+	return nil
+}
+
+// OutboxRetry records a failed attempt: Attempts+1, NextTry = next and the
+// error text. It returns ENOTFOUND for an unknown ID.
+func (db *DB) OutboxRetry(ctx context.Context, id uint64, next time.Time, lastErr string) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		old, err := db.getOut(tx, id)
+		if err != nil {
+			return err
+		}
+		m := *old
+		m.Attempts++
+		m.NextTry = next
+		m.LastError = lastErr
+		return db.putOut(tx, &m, old)
+	})
+	if err != nil {
+		return fmt.Errorf("store: outbox retry %d: %w", id, err)
+	}
+	return nil
+}
+
+// OutboxDepth returns the number of pending messages.
+func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketOutbox).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox depth: %w", err)
+	}
+	return n, nil
+}
+
+// OutboxNext returns the earliest NextTry of any pending message, and false
+// when the outbox is empty.
+func (db *DB) OutboxNext(ctx context.Context) (time.Time, bool, error) {
+	var next time.Time
+	var ok bool
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketOutboxNext).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		m, err := db.getOut(tx, u64(k[8:]))
+		if err != nil {
+			return err
+		}
+		next, ok = m.NextTry, true
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: outbox next: %w", err)
+	}
+	return next, ok, nil
+}
+
+// CaseForMessageID returns the case of an email casebot sent with the given
+// Message-ID (as queued in the outbox), for threading replies; ENOTFOUND
+// when casebot never sent it.
+func (db *DB) CaseForMessageID(ctx context.Context, messageID string) (string, error) {
+	var id string
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMsgID).Get([]byte(messageID))
+		if v == nil {
+			return notFound("no email with Message-ID %s was sent", messageID)
+		}
+		id = string(v)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: message id: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,290 @@
+// Package store keeps casebot's state in one bbolt file: cases and their
+// indexes, notes (encrypted at rest when a key is set), the append-only audit
+// trail and the outbox.
+//
+// Layout: every bucket is a package-level name created in one transaction at
+// Open; the meta bucket holds the schema version, and migrations (an
+// append-only slice in migrate.go) bring an older file up to date. Every
+// write commits its record, its index entries, its audit event and its outbox
+// messages in one transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Bucket names. Adapters that later keep their own small state add their
+// buckets here so that Open creates them with the rest.
+var (
+	bucketMeta  = []byte("meta")
+	bucketSeq   = []byte("seq")   // year -> last case sequence (big-endian uint64)
+	bucketCases = []byte("cases") // case ID -> JSON case
+	bucketNotes = []byte("notes") // case ID \x00 N (uint32) -> note record
+	bucketAudit = []byte("audit") // case ID \x00 seq (uint64) -> JSON audit event
+
+	bucketIdxMediator = []byte("idx_mediator") // mediator \x00 case ID -> sort value
+	bucketIdxStatus   = []byte("idx_status")   // status \x00 case ID -> sort value
+	bucketIdxEmail    = []byte("idx_email")    // email \x00 case ID -> ""
+	bucketIdxName     = []byte("idx_name")     // normalised name \x00 case ID -> ""
+	bucketIdxWord     = []byte("idx_word")     // name word \x00 case ID \x00 normalised name -> ""
+	bucketIdxDeadline = []byte("idx_deadline") // due (8) case ID \x00 N (4) -> JSON DeadlineRef; unmet deadlines of open cases
+	bucketIdxSession  = []byte("idx_session")  // start (8) case ID \x00 N (4) -> JSON SessionRef; live sessions of open cases
+
+	bucketOutbox     = []byte("outbox")      // ID (uint64) -> outbox record
+	bucketOutboxKey  = []byte("outbox_key")  // Key -> ID of the pending message
+	bucketOutboxTo   = []byte("outbox_to")   // To \x00 ID -> ""
+	bucketOutboxNext = []byte("outbox_next") // NextTry (8) ID (8) -> ""
+	bucketSent       = []byte("sent")        // Key of a delivered message -> delivery time
+	bucketMsgID      = []byte("msgid")       // Message-ID of an email we sent -> case ID
+)
+
+// indexBuckets are rebuilt from the case records by reindex and compared by Check.
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
+
+// allBuckets is every top-level bucket of the current schema.
+var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketAudit,
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketOutboxNext, bucketSent, bucketMsgID}, indexBuckets...)
+
+// Meta keys.
+var (
+	metaSchemaVersion = []byte("schema_version")
+	metaKeyCheck      = []byte("key_check")
+	metaCreated       = []byte("created")
+)
+
+// keyCheckText is sealed into meta at creation so a wrong key is refused at Open.
+const keyCheckText = "casebot store key check"
+
+// Options configure Open.
+type Options struct {
+	// CasePrefix starts case IDs (MED in MED-2026-0042); "MED" when empty.
+	CasePrefix string
+	// EncryptionKey, nil or 32 bytes, encrypts notes (bodies and email meta,
+	// including raw messages and attachments) and outbox bodies with AES-256-GCM.
+	EncryptionKey []byte
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// Timeout bounds the wait for the file lock; 1.5 s when zero.
+	Timeout time.Duration
+	// ReadOnly opens the file for reading only (backups, checks).
+	ReadOnly bool
+	// Logger receives migration notices; slog.Default when nil.
+	Logger *slog.Logger
+}
+
+// DB is casebot's bbolt store. It is safe for concurrent use.
+type DB struct {
+	bolt   *bolt.DB
+	path   string
+	prefix string
+	now    func() time.Time
+	seal   *sealer
+	log    *slog.Logger
+}
+
+var _ casebot.CaseStore = (*DB)(nil)
+
+// Open opens (creating if needed, mode 0600) the store at path and migrates it
+// to the current schema. It fails within Options.Timeout with a message saying
+// the store is in use when another process holds the file; it refuses a file
+// of a newer schema, a wrong encryption key, a key for a store created without
+// one and a missing key for an encrypted store.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.CasePrefix == "" {
+		opts.CasePrefix = "MED"
+	}
+	if !casebot.CaseIDPattern.MatchString(opts.CasePrefix + "-2026-0001") {
+		return nil, fmt.Errorf("store: case prefix %q must be 1-10 upper-case letters or digits, starting with a letter", opts.CasePrefix)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 1500 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	seal, err := newSealer(opts.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+		}
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is in use by another process (lock not acquired within %s); stop it or use its command interface", path, opts.Timeout)
+	} else if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
+		now: func() time.Time { return opts.Now().UTC() }}
+	if err := db.init(opts.ReadOnly); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init checks the schema version and the key, migrating when writable.
+func (db *DB) init(readOnly bool) error {
+	if readOnly {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			v := schemaVersion(tx)
+			if v < currentVersion {
+				return fmt.Errorf("store: %s has schema version %d; open it read-write once to migrate it to %d", db.path, v, currentVersion)
+			}
+			if err := checkNewer(v); err != nil {
+				return err
+			}
+			return db.checkKey(tx, false)
+		})
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("store: create meta: %w", err)
+		}
+		v := schemaVersion(tx)
+		if err := checkNewer(v); err != nil {
+			return err
+		}
+		fresh := v == 0
+		if err := db.checkKey(tx, fresh); err != nil {
+			return err
+		}
+		if fresh {
+			if err := meta.Put(metaCreated, []byte(db.now().Format(time.RFC3339Nano))); err != nil {
+				return fmt.Errorf("store: put created: %w", err)
+			}
+		}
+		if err := db.migrate(tx, v); err != nil {
+			return err
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func checkNewer(v uint64) error {
+	if v > currentVersion {
+		return fmt.Errorf("store: schema version %d is newer than this casebot (%d); upgrade casebot", v, currentVersion)
+	}
+	return nil
+}
+
+// schemaVersion returns the stored schema version, 0 for a new file.
+func schemaVersion(tx *bolt.Tx) uint64 {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(metaSchemaVersion)
+	if len(v) != 8 {
+		return 0
+	}
+	return u64(v)
+}
+
+// checkKey compares the configured key with the key check value in meta,
+// writing one into a fresh store.
+func (db *DB) checkKey(tx *bolt.Tx, fresh bool) error {
+	meta := tx.Bucket(bucketMeta)
+	var stored []byte
+	if meta != nil {
+		stored = meta.Get(metaKeyCheck)
+	}
+	switch {
+	case fresh && db.seal.encrypted():
+		return meta.Put(metaKeyCheck, db.seal.seal(metaKeyCheck, []byte(keyCheckText)))
+	case stored == nil && db.seal.encrypted():
+		return fmt.Errorf("store: %s was created without an encryption key, but store.encryption_key_file is set; unset it or start a new store", db.path)
+	case stored != nil && !db.seal.encrypted():
+		return fmt.Errorf("store: %s is encrypted; set store.encryption_key_file to its key", db.path)
+	case stored != nil:
+		plain, err := db.seal.open(metaKeyCheck, stored)
+		if err != nil || string(plain) != keyCheckText {
+			return fmt.Errorf("store: wrong encryption key for %s (the key check value does not decrypt)", db.path)
+		}
+	}
+	return nil
+}
+
+// Close closes the file. It waits for open transactions to finish.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path returns the file the store was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Backup writes a consistent copy of the whole file to w from one read
+// transaction, so it works while writers run. It returns the bytes written.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store: backup: %w", err)
+	}
+	return n, nil
+}
+
+// view runs fn in a read transaction after checking ctx.
+func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+// update runs fn in a write transaction after checking ctx.
+func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+// batch runs fn through bolt's Batch, coalescing concurrent writers into one
+// commit. fn may run more than once and must only depend on the transaction.
+func (db *DB) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Batch(fn)
+}
+
+// notFound returns an ENOTFOUND error naming what is missing.
+func notFound(format string, args ...any) error {
+	return casebot.Errorf(casebot.ENOTFOUND, format, args...)
+}
