@@ -1,0 +1,334 @@
+// Package bot is casebot's command language: a table of commands whose
+// handlers return a Reply and never see the transport. The same table serves
+// Slack slash commands, Socket Mode and `casebot do`.
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// Config is what a Bot needs.
+type Config struct {
+	Store  casebot.CaseStore
+	Admins []string // Slack user IDs of admins (case coordinators)
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+	// Location returns a user's time zone; the default zone when nil or when
+	// it returns nil.
+	Location func(userID string) *time.Location
+	// DefaultLocation is used when a user's zone is unknown; UTC when nil.
+	DefaultLocation *time.Location
+	Logger          *slog.Logger
+	// Invites, when set, builds the messages queued with a new session in
+	// the same transaction (the mail package's emails with .ics invitations).
+	// When nil a session is stored and nobody is invited.
+	Invites func(c *casebot.Case, s casebot.Session) ([]casebot.OutMessage, error)
+}
+
+// Reply is a command's answer, free of any transport. Text is plain text with
+// user content exactly as typed; a transport escapes it for its medium.
+type Reply struct {
+	Text string
+	// Err is non-nil when the command was refused (usage, validation,
+	// permission, unknown case); Text then says why and shows the usage.
+	Err error
+	// Buttons offered with the reply (Slack renders them; `do` ignores them).
+	Buttons []casebot.Button
+}
+
+// Command is one entry of the command table. Its Usage line is the single
+// source of its name, its arguments and options, the parser and the help:
+// "session <ID> <when> <duration> <title> [--where W]". The placeholders a
+// usage may use are ID, when, duration, role, status, outcome, email, USER,
+// USER|auto, deadline#, mail#, n, title, name, text, words, name or email,
+// command, and choices such as mine|all; options are [--name VALUE] or
+// [--switch].
+type Command struct {
+	Usage   string
+	Summary string // one line for the command list
+	Help    string // more detail for `help <command>`; may be empty
+	// AdminOnly commands refuse everyone but admins before anything else.
+	AdminOnly bool
+	// Slow commands may take long; transports answer them later.
+	Slow bool
+	// Handle runs the command. Nil means "provided later": the command is
+	// listed but refuses with Unavailable.
+	Handle func(ctx context.Context, r *Request) Reply
+	// Unavailable is the refusal while Handle is nil.
+	Unavailable string
+
+	sp spec
+}
+
+// Name returns the command words, e.g. "party add".
+func (c *Command) Name() string { return strings.Join(c.sp.words, " ") }
+
+// Request is one command being run: who runs it, when, and its arguments
+// already read and checked against the usage line.
+type Request struct {
+	Actor   casebot.Actor
+	Now     time.Time
+	Args    Args
+	Command *Command
+	Store   casebot.CaseStore
+	Logger  *slog.Logger
+	bot     *Bot
+}
+
+// Bot runs command texts for actors.
+type Bot struct {
+	cfg    Config
+	admins map[string]bool
+
+	mu   sync.RWMutex
+	cmds []*Command // in help order
+}
+
+// New returns a Bot with the built-in command table.
+func New(cfg Config) *Bot {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultLocation == nil {
+		cfg.DefaultLocation = time.UTC
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Bot{cfg: cfg, admins: map[string]bool{}}
+	for _, a := range cfg.Admins {
+		b.admins[a] = true
+	}
+	for _, c := range builtins() {
+		if err := b.Register(c); err != nil {
+			panic(err) // the built-in table is wrong: a programming error
+		}
+	}
+	return b
+}
+
+// Register adds c to the table, or replaces the command with the same words
+// (this is how the mail and schedule packages provide email, quarantine,
+// accept, reject and digest). It returns an error when the usage line does
+// not parse.
+func (b *Bot) Register(c Command) error {
+	sp, err := parseUsage(c.Usage)
+	if err != nil {
+		return err
+	}
+	c.sp = sp
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, old := range b.cmds {
+		if old.Name() == c.Name() {
+			b.cmds[i] = &c
+			return nil
+		}
+	}
+	b.cmds = append(b.cmds, &c)
+	return nil
+}
+
+// Commands returns a copy of the table in help order.
+func (b *Bot) Commands() []Command {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]Command, len(b.cmds))
+	for i, c := range b.cmds {
+		out[i] = *c
+	}
+	return out
+}
+
+// Actor returns the actor for a Slack user: admin from Config.Admins, zone
+// from Config.Location or the default zone.
+func (b *Bot) Actor(userID string) casebot.Actor {
+	var loc *time.Location
+	if b.cfg.Location != nil {
+		loc = b.cfg.Location(userID)
+	}
+	if loc == nil {
+		loc = b.cfg.DefaultLocation
+	}
+	return casebot.Actor{ID: userID, Admin: userID != "" && b.admins[userID], Loc: loc}
+}
+
+// Run executes one command text (what follows the slash command) for the
+// Slack user userID and returns the reply. It never panics on bad input.
+func (b *Bot) Run(ctx context.Context, userID, text string) (rep Reply) {
+	start := time.Now()
+	name := "?"
+	defer func() {
+		if p := recover(); p != nil {
+			b.cfg.Logger.Error("command panicked", slog.String("command", name), slog.String("user", userID), slog.Any("panic", p))
+			rep = Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
+		}
+		b.cfg.Logger.Info("command", slog.String("command", name), slog.String("user", userID),
+			slog.String("code", casebot.ErrorCode(rep.Err)), slog.Duration("took", time.Since(start)))
+	}()
+	actor := b.Actor(userID)
+	now := b.cfg.Now()
+	toks, err := tokenize(text)
+	if err != nil {
+		return b.usageReply(err, b.group(firstWord(text)))
+	}
+	if len(toks) == 0 {
+		return Reply{Text: b.helpText()}
+	}
+	cmd, rest, err := b.lookup(toks)
+	if err != nil {
+		return b.usageReply(err, b.group(strings.ToLower(toks[0].val)))
+	}
+	name = cmd.Name()
+	args, err := parseArgs(cmd.sp, rest, now, actor.Location())
+	if err != nil {
+		return b.usageReply(err, []*Command{cmd})
+	}
+	if cmd.AdminOnly && !actor.Admin {
+		err := casebot.Errorf(casebot.EFORBIDDEN, "Only admins may use %s.", cmd.Name())
+		return Reply{Text: err.Message, Err: err}
+	}
+	if cmd.Handle == nil {
+		err := casebot.Errorf(casebot.EUNAVAIL, "%s", cmd.Unavailable)
+		return Reply{Text: err.Message, Err: err}
+	}
+	r := &Request{Actor: actor, Now: now, Args: args, Command: cmd, Store: b.cfg.Store, Logger: b.cfg.Logger, bot: b}
+	return cmd.Handle(ctx, r)
+}
+
+// Slow reports whether the command in text may take long (search, stats,
+// anything that sends mail), so a transport should acknowledge at once and
+// deliver the reply later.
+func (b *Bot) Slow(text string) bool {
+	for _, c := range b.group(firstWord(text)) {
+		if c.Slow {
+			return true
+		}
+	}
+	return false
+}
+
+func firstWord(text string) string {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.ToLower(f[0])
+}
+
+// group returns the commands whose first word is w (party add, party remove).
+func (b *Bot) group(w string) []*Command {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var g []*Command
+	for _, c := range b.cmds {
+		if c.sp.words[0] == w {
+			g = append(g, c)
+		}
+	}
+	return g
+}
+
+// lookup finds the command named by the first word (and, for a group, the
+// second) and returns the remaining words.
+func (b *Bot) lookup(toks []token) (*Command, []token, error) {
+	w := strings.ToLower(toks[0].val)
+	g := b.group(w)
+	if len(g) == 0 {
+		return nil, nil, invalid("%q is not a command.", toks[0].val)
+	}
+	if len(g) == 1 && len(g[0].sp.words) == 1 {
+		return g[0], toks[1:], nil
+	}
+	var subs []string
+	for _, c := range g {
+		subs = append(subs, c.sp.words[1])
+		if len(toks) > 1 && strings.EqualFold(toks[1].val, c.sp.words[1]) {
+			return c, toks[2:], nil
+		}
+	}
+	if len(toks) > 1 {
+		return nil, nil, invalid("%s %q is not a command; use %s %s.", w, toks[1].val, w, strings.Join(subs, " or "))
+	}
+	return nil, nil, invalid("%s needs %s.", w, strings.Join(subs, " or "))
+}
+
+// usageReply refuses with what was wrong and the usage of the commands it
+// concerns, or the list of commands when it concerns none.
+func (b *Bot) usageReply(err error, cmds []*Command) Reply {
+	var t text
+	t.line(casebot.ErrorMessage(err))
+	if len(cmds) == 0 {
+		t.line("")
+		t.raw(b.helpText())
+	} else {
+		for _, c := range cmds {
+			t.line("Usage: " + c.Usage)
+		}
+	}
+	return Reply{Text: t.String(), Err: err}
+}
+
+// Case returns the case id if the actor may see it. For a case the actor may
+// not see, and for a missing case, a non-admin gets the same ErrHidden; an
+// admin learns that the case does not exist.
+func (r *Request) Case(ctx context.Context, id string) (*casebot.Case, error) {
+	c, err := r.Store.Case(ctx, id)
+	if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+		return nil, r.hidden(id)
+	} else if err != nil {
+		return nil, fmt.Errorf("bot: load case %s: %w", id, err)
+	}
+	if !r.Actor.CanSee(c) {
+		return nil, r.hidden(id)
+	}
+	return c, nil
+}
+
+func (r *Request) hidden(id string) error {
+	if r.Actor.Admin {
+		return casebot.ErrNoSuchCase(id)
+	}
+	return casebot.ErrHidden(id)
+}
+
+// UpdateCase changes case id through the store, checking access inside the
+// transaction (a case reassigned meanwhile is refused) and filling in the
+// Change's actor. An error from fn aborts with nothing stored.
+func (r *Request) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case) (casebot.Change, error)) (*casebot.Case, error) {
+	c, err := r.Store.UpdateCase(ctx, id, func(c *casebot.Case) (casebot.Change, error) {
+		if !r.Actor.CanSee(c) {
+			return casebot.Change{}, r.hidden(id)
+		}
+		ch, err := fn(c)
+		if ch.Actor == "" {
+			ch.Actor = r.Actor.ID
+		}
+		return ch, err
+	})
+	if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+		return nil, r.hidden(id)
+	}
+	return c, err
+}
+
+// Fail turns err into a refusal. Domain errors keep their message; any
+// other error is logged and shown as "Internal error.".
+func (r *Request) Fail(err error) Reply {
+	if casebot.ErrorCode(err) == casebot.EINTERNAL {
+		r.Logger.Error("command failed", slog.String("command", r.Command.Name()), slog.String("user", r.Actor.ID), slog.Any("error", err))
+	}
+	return Reply{Text: casebot.ErrorMessage(err), Err: err}
+}
+
+// Usage refuses with err's message and the command's usage.
+func (r *Request) Usage(err error) Reply {
+	return r.bot.usageReply(err, []*Command{r.Command})
+}

@@ -1,0 +1,110 @@
+package bot
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// builtins is the command table, in the order help lists it. Each usage line
+// is parsed once: it names the command, drives the argument parser and is
+// the help text.
+func builtins() []Command {
+	return []Command{
+		{Usage: "help [command]", Summary: "list the commands, or explain one", Handle: handleHelp},
+		{Usage: "new <title> [--type T] [--priority P] [--mediator USER]", Summary: "open a case; you become its mediator",
+			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator.", Handle: handleNew},
+		{Usage: "list [mine|all|open|closed|overdue]", Summary: "your caseload, most urgent first",
+			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due.", Handle: handleList},
+		{Usage: "show <ID>", Summary: "everything about a case", Handle: handleShow},
+		{Usage: "party add <ID> <role> <name> <email>", Summary: "add a party; runs the conflict check",
+			Help: "Roles: claimant, respondent, counsel, interpreter, observer, other. Quote a name with spaces if you like: \"Smith, John\".", Handle: handlePartyAdd},
+		{Usage: "party remove <ID> <email>", Summary: "remove a party", Handle: handlePartyRemove},
+		{Usage: "assign <ID> <USER|auto>", Summary: "give a case to a mediator (admins)", AdminOnly: true,
+			Help: "auto picks the mediator with the lightest weighted open caseload who has no conflict " +
+				"(none of this case's parties appears in another of their cases). Weights: urgent 4, high 3, normal 2, low 1; " +
+				"this case itself is not counted; ties go to the lower user ID.", Handle: handleAssign},
+		{Usage: "conflicts <name or email>", Summary: "every case in which a person appears",
+			Help: "Admins see every case; a mediator sees their own cases and a count of the others.", Handle: handleConflicts},
+		{Usage: "deadline <ID> <when> <text>", Summary: "add a deadline",
+			Help: "When: 2026-12-01 (09:00), \"2026-12-01 14:30\", +10d, +3h, +5bd (business days), in your time zone.", Handle: handleDeadline},
+		{Usage: "done <ID> <deadline#>", Summary: "mark a deadline met", Handle: handleDone},
+		{Usage: "session <ID> <when> <duration> <title> [--where W]", Summary: "schedule a session",
+			Help: "Duration: 90m, 1h30m, 2h. Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\"", Handle: handleSession},
+		{Usage: "note <ID> [--private] <text>", Summary: "add a note; --private marks a caucus note", Handle: handleNote},
+		{Usage: "email <ID> [--to ROLE] <text>", Summary: "email the parties (or one role)", Slow: true,
+			Unavailable: "email is not configured on this casebot."},
+		{Usage: "status <ID> <status>", Summary: "move an open case (intake, scheduled, active); reopens a closed one",
+			Handle: handleStatus},
+		{Usage: "close <ID> <outcome> [text]", Summary: "close a case: settled, partial, impasse or withdrawn", Handle: handleClose},
+		{Usage: "timeline <ID>", Summary: "every event of a case in order", Handle: handleTimeline},
+		{Usage: "search <words>", Summary: "notes that contain all the words, from your cases", Slow: true, Handle: handleSearch},
+		{Usage: "quarantine", Summary: "emails that matched no case or came from a stranger", AdminOnly: true,
+			Unavailable: "mail intake is not configured on this casebot."},
+		{Usage: "accept <mail#> <ID>", Summary: "file a quarantined email under a case", AdminOnly: true,
+			Unavailable: "mail intake is not configured on this casebot."},
+		{Usage: "reject <mail#>", Summary: "discard a quarantined email", AdminOnly: true,
+			Unavailable: "mail intake is not configured on this casebot."},
+		{Usage: "digest", Summary: "your daily digest now", Slow: true,
+			Unavailable: "digests are not configured on this casebot."},
+		{Usage: "stats", Summary: "caseload figures (yours; every case for admins)", Slow: true, Handle: handleStats},
+	}
+}
+
+// helpText lists every command.
+func (b *Bot) helpText() string {
+	var t text
+	t.line("Commands:")
+	for _, c := range b.Commands() {
+		t.linef("  %s — %s", c.Usage, c.Summary)
+	}
+	t.line("Cases are named by ID (MED-2026-0042). Type help <command> for more.")
+	return t.String()
+}
+
+func handleHelp(_ context.Context, r *Request) Reply {
+	if len(r.Args.Words) == 0 {
+		return Reply{Text: r.bot.helpText()}
+	}
+	g := r.bot.group(strings.ToLower(r.Args.Words[0]))
+	if len(g) == 0 {
+		return r.Usage(invalid("%q is not a command.", r.Args.Words[0]))
+	}
+	var t text
+	for _, c := range g {
+		t.line(c.Usage)
+		t.line("  " + c.Summary)
+		if c.Help != "" {
+			t.line("  " + c.Help)
+		}
+		if c.AdminOnly {
+			t.line("  Admins only.")
+		}
+	}
+	return Reply{Text: t.String()}
+}
+
+// Button action IDs the bot offers; ActionText turns a press back into a
+// command.
+const (
+	ActionShowCase     = "show_case"     // value: case ID
+	ActionDeadlineDone = "deadline_done" // value: "<ID>/<deadline#>"
+)
+
+// ActionText returns the command text a button press stands for, so a
+// transport runs it through Run like a typed command (with the same access
+// rules). It returns false for an unknown action or a malformed value.
+func ActionText(actionID, value string) (string, bool) {
+	switch actionID {
+	case ActionShowCase:
+		if value != "" && !strings.ContainsAny(value, " \t\n") {
+			return "show " + value, true
+		}
+	case ActionDeadlineDone:
+		id, n, ok := strings.Cut(value, "/")
+		if _, err := strconv.Atoi(n); ok && err == nil && id != "" && !strings.ContainsAny(id, " \t\n") {
+			return "done " + id + " " + n, true
+		}
+	}
+	return "", false
+}

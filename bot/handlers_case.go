@@ -1,0 +1,239 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+func handleNew(ctx context.Context, r *Request) Reply {
+	a := r.Args
+	mediator := r.Actor.ID
+	if a.Mediator != "" {
+		mediator = a.Mediator
+	}
+	if !r.Actor.CanAssignTo(mediator) {
+		return r.Fail(casebot.Errorf(casebot.EFORBIDDEN, "Only admins may make someone else the mediator."))
+	}
+	prio := a.Priority
+	if prio == "" {
+		prio = casebot.PriorityNormal
+	}
+	c := &casebot.Case{
+		Title: a.Text, Type: a.Flags["type"], Priority: prio, Status: casebot.StatusIntake,
+		Mediator: mediator, CreatedBy: r.Actor.ID,
+	}
+	if err := c.Validate(); err != nil {
+		return r.Usage(err)
+	}
+	c, err := r.Store.CreateCase(ctx, c, casebot.Change{
+		Actor: r.Actor.ID, Action: "case.create",
+		Detail: fmt.Sprintf("priority %s, mediator %s", prio, mediator),
+	})
+	if err != nil {
+		return r.Fail(fmt.Errorf("bot: create case: %w", err))
+	}
+	var t text
+	t.linef("Opened %s: %s", c.ID, c.Title)
+	t.linef("Priority %s, mediator %s. Add parties with: party add %s <role> <name> <email>", c.Priority, c.Mediator, c.ID)
+	return Reply{Text: t.String(), Buttons: []casebot.Button{{ActionID: ActionShowCase, Label: "Show", Value: c.ID}}}
+}
+
+func handleList(ctx context.Context, r *Request) Reply {
+	what := r.Args.Word
+	if what == "" {
+		what = "mine"
+	}
+	loc := r.Actor.Location()
+	if what == "overdue" {
+		mediator := r.Actor.ID
+		if r.Actor.Admin {
+			mediator = ""
+		}
+		refs, err := r.Store.Overdue(ctx, r.Now, mediator)
+		if err != nil {
+			return r.Fail(fmt.Errorf("bot: list overdue: %w", err))
+		}
+		var t text
+		n := 0
+		for _, d := range refs {
+			if !r.Actor.Admin && (d.Mediator != r.Actor.ID || r.Actor.ID == "") {
+				continue
+			}
+			n++
+			t.linef("  %s  [%s] #%d due %s  %s  (case: %s, mediator %s)", d.CaseID, d.Priority, d.Deadline.N,
+				formatTime(d.Deadline.Due, loc), d.Deadline.Text, d.Title, d.Mediator)
+		}
+		if n == 0 {
+			return Reply{Text: "No overdue deadlines."}
+		}
+		return Reply{Text: fmt.Sprintf("Overdue deadlines (%d):\n", n) + t.String()}
+	}
+	f := casebot.CaseFilter{State: what}
+	if what == "mine" || !r.Actor.Admin {
+		f.Mediator = r.Actor.ID
+	}
+	if what == "mine" {
+		f.State = "open"
+	}
+	cases, err := r.Store.Cases(ctx, f)
+	if err != nil {
+		return r.Fail(fmt.Errorf("bot: list cases: %w", err))
+	}
+	var t text
+	n := 0
+	for _, c := range cases {
+		if !r.Actor.CanSee(c) || (what == "mine" && c.Mediator != r.Actor.ID) {
+			continue
+		}
+		n++
+		t.line("  " + caseLine(c, r.Now, loc))
+	}
+	if n == 0 {
+		return Reply{Text: "No cases."}
+	}
+	return Reply{Text: fmt.Sprintf("Cases (%s, %d):\n", what, n) + t.String()}
+}
+
+func handleShow(ctx context.Context, r *Request) Reply {
+	c, err := r.Case(ctx, r.Args.ID)
+	if err != nil {
+		return r.Fail(err)
+	}
+	notes, err := r.Store.Notes(ctx, c.ID)
+	if err != nil {
+		return r.Fail(fmt.Errorf("bot: notes of %s: %w", c.ID, err))
+	}
+	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "show"); err != nil {
+		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
+	}
+	loc := r.Actor.Location()
+	var t text
+	t.linef("%s: %s", c.ID, c.Title)
+	typ := c.Type
+	if typ == "" {
+		typ = "-"
+	}
+	t.linef("Status %s · priority %s · type %s", c.Status, c.Priority, typ)
+	t.linef("Mediator %s · opened %s by %s · updated %s", c.Mediator, formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
+	if c.Status.Closed() {
+		s := fmt.Sprintf("Closed %s: %s", formatTime(c.Closed, loc), c.Outcome)
+		if c.OutcomeText != "" {
+			s += " — " + c.OutcomeText
+		}
+		t.line(s)
+	}
+	t.heading("Parties", len(c.Parties))
+	for _, p := range c.Parties {
+		s := fmt.Sprintf("  %s: %s <%s>", p.Role, p.Name, p.Email)
+		if p.Bouncing {
+			s += " [bouncing]"
+		}
+		t.line(s)
+	}
+	var buttons []casebot.Button
+	t.heading("Deadlines", len(c.Deadlines))
+	for _, d := range c.Deadlines {
+		s := fmt.Sprintf("  %d. %s  %s", d.N, formatTime(d.Due, loc), d.Text)
+		switch {
+		case d.Met:
+			s += fmt.Sprintf("  [met %s by %s]", formatTime(d.MetAt, loc), d.MetBy)
+		case d.Overdue(r.Now):
+			s += "  [OVERDUE]"
+		}
+		if !d.Met && len(buttons) < 5 {
+			buttons = append(buttons, casebot.Button{ActionID: ActionDeadlineDone, Label: fmt.Sprintf("Done #%d", d.N), Value: fmt.Sprintf("%s/%d", c.ID, d.N)})
+		}
+		t.line(s)
+	}
+	t.heading("Sessions", len(c.Sessions))
+	for _, s := range c.Sessions {
+		line := fmt.Sprintf("  %d. %s, %s  %s", s.N, formatTime(s.Start, loc), formatDuration(s.Duration), s.Title)
+		if s.Where != "" {
+			line += " — " + s.Where
+		}
+		if s.Cancelled {
+			line += "  [cancelled]"
+		}
+		t.line(line)
+	}
+	t.heading("Notes", len(notes))
+	for _, n := range notes {
+		t.line("  " + noteHeader(n, loc) + ": " + indent(n.Body, "    "))
+	}
+	return Reply{Text: t.String(), Buttons: buttons}
+}
+
+// noteHeader is "#3 2026-12-01 14:30 UTC U123 [private]" or, for an email,
+// the sender and subject.
+func noteHeader(n *casebot.Note, loc *time.Location) string {
+	s := fmt.Sprintf("#%d %s %s", n.N, formatTime(n.Created, loc), n.Author)
+	if n.Email != nil {
+		s += fmt.Sprintf(" (email: %s)", n.Email.Subject)
+	}
+	if n.Private {
+		s += " [private]"
+	}
+	return s
+}
+
+func handleStatus(ctx context.Context, r *Request) Reply {
+	st := r.Args.Status
+	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+		if c.Status == st {
+			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already %s.", c.ID, st)
+		}
+		ch := casebot.Change{Action: "case.status", Detail: fmt.Sprintf("%s -> %s", c.Status, st)}
+		if c.Status.Closed() {
+			ch.Action = "case.reopen"
+			c.Closed, c.Outcome, c.OutcomeText = time.Time{}, "", ""
+		}
+		c.Status = st
+		return ch, nil
+	})
+	if err != nil {
+		return r.Fail(err)
+	}
+	return Reply{Text: fmt.Sprintf("%s is now %s.", c.ID, c.Status)}
+}
+
+func handleClose(ctx context.Context, r *Request) Reply {
+	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+		if c.Status.Closed() {
+			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
+		}
+		c.Status, c.Outcome, c.OutcomeText, c.Closed = r.Args.Status, r.Args.Status, r.Args.Text, r.Now
+		return casebot.Change{Action: "case.close", Detail: "outcome " + string(r.Args.Status)}, nil
+	})
+	if err != nil {
+		return r.Fail(err)
+	}
+	return Reply{Text: fmt.Sprintf("Closed %s: %s.", c.ID, c.Outcome)}
+}
+
+func handleTimeline(ctx context.Context, r *Request) Reply {
+	c, err := r.Case(ctx, r.Args.ID)
+	if err != nil {
+		return r.Fail(err)
+	}
+	events, err := r.Store.Audit(ctx, c.ID)
+	if err != nil {
+		return r.Fail(fmt.Errorf("bot: audit of %s: %w", c.ID, err))
+	}
+	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "timeline"); err != nil {
+		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
+	}
+	loc := r.Actor.Location()
+	var t text
+	t.linef("%s: %s — %s", c.ID, c.Title, plural(len(events), "event", "events"))
+	for _, e := range events {
+		s := fmt.Sprintf("  %s  %s  %s", formatTime(e.At, loc), e.Actor, e.Action)
+		if e.Detail != "" {
+			s += "  " + e.Detail
+		}
+		t.line(s)
+	}
+	return Reply{Text: t.String()}
+}

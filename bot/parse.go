@@ -1,0 +1,478 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/casebot/casebot"
+)
+
+// token is one word of a command text. val is the word with its quotes
+// removed; raw is the word exactly as typed, quotes included.
+type token struct {
+	val, raw string
+	quoted   bool
+}
+
+// isOpenQuote and isCloseQuote accept straight quotes and the curly quotes
+// Slack clients substitute for them. Single quotes are never quotes: they
+// are apostrophes in names such as O’Brien.
+func isOpenQuote(r rune) bool  { return r == '"' || r == '“' || r == '”' }
+func isCloseQuote(r rune) bool { return r == '"' || r == '”' || r == '“' }
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
+}
+
+// tokenize splits text on whitespace. A double quote at the start of a word
+// opens a quoted word that runs to the next double quote followed by
+// whitespace or the end; quotes elsewhere are ordinary characters.
+func tokenize(text string) ([]token, error) {
+	var toks []token
+	rs := []rune(text)
+	for i := 0; i < len(rs); {
+		if isSpace(rs[i]) {
+			i++
+			continue
+		}
+		start := i
+		if isOpenQuote(rs[i]) {
+			j := i + 1
+			for ; j < len(rs); j++ {
+				if isCloseQuote(rs[j]) && (j+1 == len(rs) || isSpace(rs[j+1])) {
+					break
+				}
+			}
+			if j >= len(rs) {
+				return nil, casebot.Errorf(casebot.EINVALID, "A quote is not closed.")
+			}
+			toks = append(toks, token{val: string(rs[i+1 : j]), raw: string(rs[start : j+1]), quoted: true})
+			i = j + 1
+			continue
+		}
+		for i < len(rs) && !isSpace(rs[i]) {
+			i++
+		}
+		w := string(rs[start:i])
+		toks = append(toks, token{val: w, raw: w})
+	}
+	return toks, nil
+}
+
+// joinText turns the words of a free-text argument back into text: one
+// quoted word loses its quotes, anything else is the words as typed joined by
+// single spaces. Nothing else is changed (no mrkdwn is stripped or added).
+func joinText(toks []token) string {
+	if len(toks) == 1 {
+		return toks[0].val
+	}
+	s := make([]string, len(toks))
+	for i, t := range toks {
+		s[i] = t.raw
+	}
+	return strings.Join(s, " ")
+}
+
+var (
+	slackUser = regexp.MustCompile(`^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$`)
+	bareUser  = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	dateOnly  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	clockTime = regexp.MustCompile(`^\d{1,2}:\d{2}$`)
+	slackLink = regexp.MustCompile(`^<mailto:([^|>]*)(?:\|[^>]*)?>$`)
+)
+
+// ParseUser reads a Slack user as typed: <@U123|name>, <@U123> or U123
+// (W-prefixed enterprise IDs too). It returns the ID or an EINVALID error.
+func ParseUser(s string) (string, error) {
+	if m := slackUser.FindStringSubmatch(s); m != nil {
+		return m[1], nil
+	}
+	if bareUser.MatchString(s) {
+		return s, nil
+	}
+	return "", casebot.Errorf(casebot.EINVALID, "%q is not a Slack user; use @name, <@U123> or U123.", s)
+}
+
+// ParseEmail reads an email address as typed or as Slack links it
+// (<mailto:a@b|a@b>) and returns it normalised, or an EINVALID error.
+func ParseEmail(s string) (string, error) {
+	if m := slackLink.FindStringSubmatch(s); m != nil {
+		s = m[1]
+	}
+	return casebot.NormalizeEmail(s)
+}
+
+// looksLikeEmail reports whether a conflicts query is meant as an address.
+func looksLikeEmail(s string) bool {
+	return slackLink.MatchString(s) || (!strings.ContainsAny(s, " \t") && strings.Contains(s, "@"))
+}
+
+// kind is what a placeholder in a usage line accepts.
+type kind int
+
+const (
+	kWord     kind = iota // one word from a fixed list, or any word
+	kID                   // a case ID
+	kWhen                 // a time in the future; a date may be followed by HH:MM
+	kDuration             // a positive duration
+	kRole
+	kStatus  // an open status (closing goes through close)
+	kOutcome // a closed status
+	kEmail
+	kUser
+	kUserOrAuto
+	kNumber // a positive whole number
+	kTitle  // free text, at most MaxTitleLen characters
+	kName   // free text, a person's name
+	kText   // free text, at most MaxTextLen characters
+	kQuery  // free text, a name or an email
+)
+
+// greedy kinds take as many words as the arguments after them leave.
+func (k kind) greedy() bool { return k >= kTitle }
+
+// placeholders maps the words inside <...> or [...] of a usage line to what
+// they accept. A placeholder not listed here and containing | is a choice.
+var placeholders = map[string]kind{
+	"ID":            kID,
+	"when":          kWhen,
+	"duration":      kDuration,
+	"role":          kRole,
+	"status":        kStatus,
+	"outcome":       kOutcome,
+	"email":         kEmail,
+	"USER":          kUser,
+	"USER|auto":     kUserOrAuto,
+	"deadline#":     kNumber,
+	"mail#":         kNumber,
+	"n":             kNumber,
+	"title":         kTitle,
+	"name":          kName,
+	"text":          kText,
+	"words":         kText,
+	"name or email": kQuery,
+	"command":       kQuery,
+}
+
+// flagKinds says what each option accepts; an option not listed is a switch
+// when its usage names no value, else free text (one word; quote several).
+var flagKinds = map[string]kind{
+	"priority": kWord, // checked by ParsePriority
+	"mediator": kUser,
+	"to":       kRole,
+}
+
+// param is one positional argument of a usage line.
+type param struct {
+	name     string // as written in the usage, without brackets
+	kind     kind
+	optional bool
+	choices  []string
+}
+
+// flagSpec is one option of a usage line.
+type flagSpec struct {
+	name  string // without the dashes
+	value string // "" for a switch
+}
+
+// spec is a usage line read once when the command is registered.
+type spec struct {
+	words  []string // the command words, e.g. ["party", "add"]
+	params []param
+	flags  []flagSpec
+}
+
+// parseUsage reads a usage line such as
+// "session <ID> <when> <duration> <title> [--where W]".
+func parseUsage(usage string) (spec, error) {
+	var sp spec
+	rest := usage
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			break
+		}
+		switch rest[0] {
+		case '<', '[':
+			closer := ">"
+			if rest[0] == '[' {
+				closer = "]"
+			}
+			end := strings.Index(rest, closer)
+			if end < 0 {
+				return sp, fmt.Errorf("bot: usage %q: unclosed %c", usage, rest[0])
+			}
+			inner := rest[1:end]
+			rest = rest[end+1:]
+			if strings.HasPrefix(inner, "--") {
+				name, value, _ := strings.Cut(inner[2:], " ")
+				sp.flags = append(sp.flags, flagSpec{name: name, value: value})
+				continue
+			}
+			p := param{name: inner, optional: closer == "]"}
+			if k, ok := placeholders[inner]; ok {
+				p.kind = k
+			} else if strings.Contains(inner, "|") {
+				p.kind = kWord
+				p.choices = strings.Split(inner, "|")
+			} else {
+				return sp, fmt.Errorf("bot: usage %q: unknown placeholder %q", usage, inner)
+			}
+			sp.params = append(sp.params, p)
+		default:
+			w, r, _ := strings.Cut(rest, " ")
+			if len(sp.params) > 0 || len(sp.flags) > 0 {
+				return sp, fmt.Errorf("bot: usage %q: word %q after arguments", usage, w)
+			}
+			sp.words = append(sp.words, w)
+			rest = r
+		}
+	}
+	if len(sp.words) == 0 {
+		return sp, fmt.Errorf("bot: usage %q: no command word", usage)
+	}
+	return sp, nil
+}
+
+// Args are a command's arguments, read and checked against its usage line.
+// Each field is set by the placeholder of that kind; commands have at most
+// one of each.
+type Args struct {
+	ID       string            // <ID>, upper-cased
+	When     time.Time         // <when>, in the actor's zone, never in the past
+	Duration time.Duration     // <duration>
+	Role     casebot.Role      // <role>
+	Status   casebot.Status    // <status> (open) or <outcome> (closed)
+	Email    string            // <email>, normalised
+	User     string            // <USER> or <USER|auto>: a user ID or "auto"
+	N        int               // <deadline#>, <mail#>
+	Word     string            // a choice such as mine|all, or <command>; "" when absent
+	Name     string            // <name>
+	Text     string            // <title>, <text>, <words>, <name or email>, [text]
+	Words    []string          // the words of Text, unquoted
+	Flags    map[string]string // every option given, by name without dashes ("" for a switch)
+	Priority casebot.Priority  // --priority
+	Mediator string            // --mediator, a user ID
+	To       casebot.Role      // --to
+}
+
+// Flag reports whether the option name was given, and its value.
+func (a *Args) Flag(name string) (string, bool) {
+	v, ok := a.Flags[name]
+	return v, ok
+}
+
+// parseArgs reads the words after the command words against sp. now and loc
+// read times; a time before now is refused.
+func parseArgs(sp spec, toks []token, now time.Time, loc *time.Location) (Args, error) {
+	a := Args{Flags: map[string]string{}}
+	var pos []token
+	flagsDone := false
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if flagsDone || t.quoted || !strings.HasPrefix(t.val, "--") {
+			pos = append(pos, t)
+			continue
+		}
+		if t.val == "--" {
+			flagsDone = true
+			continue
+		}
+		name, value, hasValue := strings.Cut(t.val[2:], "=")
+		var fs *flagSpec
+		for j := range sp.flags {
+			if sp.flags[j].name == name {
+				fs = &sp.flags[j]
+			}
+		}
+		if fs == nil {
+			return a, invalid("Unknown option --%s.", name)
+		}
+		if _, dup := a.Flags[name]; dup {
+			return a, invalid("--%s is given twice.", name)
+		}
+		switch {
+		case fs.value == "" && hasValue:
+			return a, invalid("--%s takes no value.", name)
+		case fs.value != "" && !hasValue:
+			if i+1 >= len(toks) {
+				return a, invalid("--%s needs a value.", name)
+			}
+			i++
+			value = toks[i].val
+		}
+		if fs.value != "" && strings.TrimSpace(value) == "" {
+			return a, invalid("--%s needs a value.", name)
+		}
+		if err := a.setFlag(name, value); err != nil {
+			return a, err
+		}
+		a.Flags[name] = value
+	}
+	return a, a.setParams(sp.params, pos, now, loc)
+}
+
+func (a *Args) setFlag(name, value string) error {
+	var err error
+	switch name {
+	case "priority":
+		a.Priority, err = casebot.ParsePriority(value)
+	case "mediator":
+		a.Mediator, err = ParseUser(value)
+	case "to":
+		a.To, err = casebot.ParseRole(value)
+	case "type", "where":
+		if utf8.RuneCountInString(value) > 200 {
+			err = invalid("--%s is longer than 200 characters.", name)
+		}
+	}
+	return err
+}
+
+// setParams assigns the positional words to the usage's parameters.
+func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.Location) error {
+	i := 0
+	for pi, p := range params {
+		// Words the required parameters after this one need.
+		need := 0
+		for _, q := range params[pi+1:] {
+			if !q.optional {
+				need++
+			}
+		}
+		if i >= len(pos) || (p.kind.greedy() && len(pos)-need <= i) {
+			if p.optional {
+				continue
+			}
+			return invalid("Missing <%s>.", p.name)
+		}
+		if p.kind.greedy() {
+			end := len(pos) - need
+			if err := a.setText(p, pos[i:end]); err != nil {
+				return err
+			}
+			i = end
+			continue
+		}
+		v := pos[i].val
+		i++
+		if p.kind == kWhen && dateOnly.MatchString(v) && i < len(pos) && clockTime.MatchString(pos[i].val) {
+			v += " " + pos[i].val
+			i++
+		}
+		if err := a.setOne(p, v, now, loc); err != nil {
+			return err
+		}
+	}
+	if i < len(pos) {
+		return invalid("Unexpected %q.", joinText(pos[i:]))
+	}
+	return nil
+}
+
+func (a *Args) setText(p param, toks []token) error {
+	text := joinText(toks)
+	switch p.kind {
+	case kTitle:
+		n := utf8.RuneCountInString(text)
+		if strings.TrimSpace(text) == "" {
+			return invalid("Missing <%s>.", p.name)
+		} else if n > casebot.MaxTitleLen {
+			return invalid("The title is %d characters; at most %d are allowed.", n, casebot.MaxTitleLen)
+		}
+		a.Text = text
+	case kName:
+		if strings.TrimSpace(text) == "" {
+			return invalid("Missing <%s>.", p.name)
+		} else if utf8.RuneCountInString(text) > casebot.MaxNameLen {
+			return invalid("The name is longer than %d characters.", casebot.MaxNameLen)
+		}
+		a.Name = text
+	default:
+		if err := casebot.ValidateText(p.name, text); err != nil {
+			return err
+		}
+		a.Text = text
+	}
+	for _, t := range toks {
+		a.Words = append(a.Words, t.val)
+	}
+	return nil
+}
+
+func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) error {
+	var err error
+	switch p.kind {
+	case kWord:
+		if len(p.choices) > 0 && !contains(p.choices, strings.ToLower(v)) {
+			return invalid("%q is not one of %s.", v, strings.Join(p.choices, ", "))
+		}
+		a.Word = strings.ToLower(v)
+	case kID:
+		a.ID, err = casebot.NormalizeCaseID(v)
+	case kWhen:
+		a.When, err = casebot.ParseWhen(v, now, loc)
+		if err == nil && !a.When.After(now) {
+			err = invalid("%s is in the past.", formatTime(a.When, loc))
+		}
+	case kDuration:
+		a.Duration, err = casebot.ParseDuration(v)
+	case kRole:
+		a.Role, err = casebot.ParseRole(v)
+	case kStatus:
+		a.Status, err = casebot.ParseStatus(v)
+		if err == nil && a.Status.Closed() {
+			err = invalid("%s closes a case; use close <ID> %s [text].", a.Status, a.Status)
+		}
+	case kOutcome:
+		a.Status, err = casebot.ParseStatus(v)
+		if err != nil || !a.Status.Closed() {
+			err = invalid("%q is not an outcome; use one of %s.", v, closedStatuses())
+		}
+	case kEmail:
+		a.Email, err = ParseEmail(v)
+	case kUser:
+		a.User, err = ParseUser(v)
+	case kUserOrAuto:
+		if strings.EqualFold(v, "auto") {
+			a.User = "auto"
+		} else {
+			a.User, err = ParseUser(v)
+		}
+	case kNumber:
+		n, perr := strconv.Atoi(strings.TrimPrefix(v, "#"))
+		if perr != nil || n <= 0 {
+			return invalid("%q is not a number like 1, 2, 3.", v)
+		}
+		a.N = n
+	}
+	return err
+}
+
+func closedStatuses() string {
+	var s []string
+	for _, st := range casebot.Statuses {
+		if st.Closed() {
+			s = append(s, string(st))
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func invalid(format string, args ...any) *casebot.Error {
+	return casebot.Errorf(casebot.EINVALID, format, args...)
+}
