@@ -21,7 +21,7 @@ var migrations = []migration{
 		return createBuckets(tx, bucketSeq, bucketCases, bucketNotes, bucketAudit)
 	}},
 	{2, "indexes (mediator, status, party email, name and words, deadline and session times) and the outbox", func(tx *bolt.Tx) error {
-		if err := createBuckets(tx, bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketOutboxNext, bucketSent, bucketMsgID); err != nil {
+		if err := createBuckets(tx, bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID); err != nil {
 			return err
 		}
 		return reindex(tx)

@@ -47,7 +47,7 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 			m.NextTry = m.Created
 		}
 		m.Attempts, m.LastError = 0, ""
-		if err := db.putOut(tx, &m, nil); err != nil {
+		if err := db.putOut(tx, &m); err != nil {
 			return err
 		}
 		if m.Key != "" {
@@ -67,8 +67,8 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 	return nil
 }
 
-// putOut writes m and moves its next-try index entry from old's.
-func (db *DB) putOut(tx *bolt.Tx, m, old *casebot.OutMessage) error {
+// putOut writes m.
+func (db *DB) putOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	k := be64(m.ID)
 	v, err := db.encodeOut(k, m)
 	if err != nil {
@@ -76,15 +76,6 @@ func (db *DB) putOut(tx *bolt.Tx, m, old *casebot.OutMessage) error {
 	}
 	if err := tx.Bucket(bucketOutbox).Put(k, v); err != nil {
 		return fmt.Errorf("put outbox message %d: %w", m.ID, err)
-	}
-	next := tx.Bucket(bucketOutboxNext)
-	if old != nil {
-		if err := next.Delete(append(timeKey(old.NextTry), k...)); err != nil {
-			return fmt.Errorf("delete outbox next: %w", err)
-		}
-	}
-	if err := next.Put(append(timeKey(m.NextTry), k...), []byte{}); err != nil {
-		return fmt.Errorf("put outbox next: %w", err)
 	}
 	return nil
 }
@@ -98,29 +89,36 @@ func (db *DB) getOut(tx *bolt.Tx, id uint64) (*casebot.OutMessage, error) {
 	return db.decodeOut(k, v)
 }
 
+// heads calls fn with each recipient's oldest pending message, the only
+// one that may go out next: later messages wait behind it to keep order.
+func (db *DB) heads(tx *bolt.Tx, fn func(m *casebot.OutMessage)) error {
+	c := tx.Bucket(bucketOutboxTo).Cursor()
+	for k, _ := c.First(); k != nil; {
+		if len(k) < 9 {
+			return fmt.Errorf("bad outbox recipient key %q", k)
+		}
+		to := k[:len(k)-9]
+		m, err := db.getOut(tx, u64(k[len(k)-8:]))
+		if err != nil {
+			return err
+		}
+		fn(m)
+		// Skip the recipient's later messages: seek past "to\x00\xff...".
+		k, _ = c.Seek(append(append([]byte(nil), to...), sep+1))
+	}
+	return nil
+}
+
 // OutboxDue returns, for each recipient, its oldest pending message if that
 // one is due (NextTry <= now), ordered by ID, at most limit (0: no limit).
-// Keeping later messages behind the oldest keeps each recipient's order.
 func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int) ([]casebot.OutMessage, error) {
 	var out []casebot.OutMessage
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutboxTo).Cursor()
-		for k, _ := c.First(); k != nil; {
-			if len(k) < 9 {
-				return fmt.Errorf("bad outbox recipient key %q", k)
-			}
-			to := k[:len(k)-9]
-			m, err := db.getOut(tx, u64(k[len(k)-8:]))
-			if err != nil {
-				return err
-			}
+		return db.heads(tx, func(m *casebot.OutMessage) {
 			if !m.NextTry.After(now) {
 				out = append(out, *m)
 			}
-			// Skip the recipient's later messages: seek past "to\x00\xff...".
-			k, _ = c.Seek(append(append([]byte(nil), to...), sep+1))
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox due: %w", err)
@@ -147,7 +145,6 @@ func (db *DB) OutboxDone(ctx context.Context, id uint64) error {
 		}{
 			{bucketOutbox, k},
 			{bucketOutboxTo, append(prefixOf(m.To), k...)},
-			{bucketOutboxNext, append(timeKey(m.NextTry), k...)},
 		} {
 			if err := tx.Bucket(d.b).Delete(d.key); err != nil {
 				return fmt.Errorf("delete from %s: %w", d.b, err)
@@ -181,7 +178,7 @@ func (db *DB) OutboxRetry(ctx context.Context, id uint64, next time.Time, lastEr
 		m.Attempts++
 		m.NextTry = next
 		m.LastError = lastErr
-		return db.putOut(tx, &m, old)
+		return db.putOut(tx, &m)
 	})
 	if err != nil {
 		return fmt.Errorf("store: outbox retry %d: %w", id, err)
@@ -202,22 +199,19 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// OutboxNext returns the earliest NextTry of any pending message, and false
-// when the outbox is empty.
+// OutboxNext returns the earliest NextTry of the messages that may go out
+// next (each recipient's oldest; a message queued behind a failing one waits
+// for it), and false when the outbox is empty. A worker sleeping until then
+// never wakes to find nothing due.
 func (db *DB) OutboxNext(ctx context.Context) (time.Time, bool, error) {
 	var next time.Time
 	var ok bool
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bucketOutboxNext).Cursor().First()
-		if k == nil {
-			return nil
-		}
-		m, err := db.getOut(tx, u64(k[8:]))
-		if err != nil {
-			return err
-		}
-		next, ok = m.NextTry, true
-		return nil
+		return db.heads(tx, func(m *casebot.OutMessage) {
+			if !ok || m.NextTry.Before(next) {
+				next, ok = m.NextTry, true
+			}
+		})
 	})
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: outbox next: %w", err)
