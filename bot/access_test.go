@@ -1,0 +1,159 @@
+package bot
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/casebot/casebot"
+)
+
+// outcome is what an actor gets from a command.
+type outcome int
+
+const (
+	allowed     outcome = iota
+	hidden              // the ErrHidden denial, identical for a missing case
+	forbidden           // EFORBIDDEN before any case is looked up
+	unavailable         // a command provided later (mail, schedule)
+)
+
+func (o outcome) String() string {
+	return [...]string{"allowed", "hidden", "forbidden", "unavailable"}[o]
+}
+
+// setupMatrix opens the case under test for uMed with a party, a deadline
+// and a note, and returns its ID.
+func setupMatrix(e *env) string {
+	e.t.Helper()
+	id := e.newCase(uAdmin, "Secret Title --mediator "+uMed)
+	e.must(uMed, "party add "+id+" claimant Carl Claimant carl@x.example")
+	e.must(uMed, "deadline "+id+" +3d Papers")
+	e.must(uMed, "note "+id+" hello secret words")
+	return id
+}
+
+// TestAccessMatrix runs every command as an admin, the case's mediator,
+// another mediator and a stranger. Denials reveal nothing: their text is
+// byte-identical to the reply for a case that does not exist, and they
+// store nothing.
+func TestAccessMatrix(t *testing.T) {
+	A, H, F, U := allowed, hidden, forbidden, unavailable
+	rows := []struct {
+		text string
+		want [4]outcome // admin, mediator, other mediator, stranger
+		// onCase: the command names the case, so a missing case is refused too.
+		onCase bool
+	}{
+		{"help", [4]outcome{A, A, A, A}, false},
+		{"help show", [4]outcome{A, A, A, A}, false},
+		{"new Another case", [4]outcome{A, A, A, A}, false},
+		{"list", [4]outcome{A, A, A, A}, false},
+		{"list all", [4]outcome{A, A, A, A}, false},
+		{"list overdue", [4]outcome{A, A, A, A}, false},
+		{"show {ID}", [4]outcome{A, A, H, H}, true},
+		{"party add {ID} observer Olga Observer olga@x.example", [4]outcome{A, A, H, H}, true},
+		{"party remove {ID} carl@x.example", [4]outcome{A, A, H, H}, true},
+		{"assign {ID} " + uOther, [4]outcome{A, F, F, F}, true},
+		{"assign {ID} auto", [4]outcome{A, F, F, F}, true},
+		{"conflicts Carl Claimant", [4]outcome{A, A, A, A}, false},
+		{"conflicts carl@x.example", [4]outcome{A, A, A, A}, false},
+		{"deadline {ID} +5d Replies", [4]outcome{A, A, H, H}, true},
+		{"done {ID} 1", [4]outcome{A, A, H, H}, true},
+		{"session {ID} +2d 2h Opening --where \"Room 4\"", [4]outcome{A, A, H, H}, true},
+		{"note {ID} more", [4]outcome{A, A, H, H}, true},
+		{"note {ID} --private caucus", [4]outcome{A, A, H, H}, true},
+		{"email {ID} hello", [4]outcome{U, U, U, U}, false},
+		{"status {ID} active", [4]outcome{A, A, H, H}, true},
+		{"close {ID} settled", [4]outcome{A, A, H, H}, true},
+		{"timeline {ID}", [4]outcome{A, A, H, H}, true},
+		{"search secret", [4]outcome{A, A, A, A}, false},
+		{"quarantine", [4]outcome{U, F, F, F}, false},
+		{"accept 1 {ID}", [4]outcome{U, F, F, F}, false},
+		{"reject 1", [4]outcome{U, F, F, F}, false},
+		{"digest", [4]outcome{U, U, U, U}, false},
+		{"stats", [4]outcome{A, A, A, A}, false},
+	}
+	covered := map[string]bool{}
+	users := [4]string{uAdmin, uMed, uOther, uStranger}
+	for _, row := range rows {
+		covered[strings.Fields(row.text)[0]] = true
+		if strings.HasPrefix(row.text, "party ") {
+			covered[strings.Join(strings.Fields(row.text)[:2], " ")] = true
+		}
+		for i, user := range users {
+			want := row.want[i]
+			t.Run(row.text+"/"+user, func(t *testing.T) {
+				e := newEnv(t)
+				id := setupMatrix(e)
+				text := strings.ReplaceAll(row.text, "{ID}", id)
+				before := e.snap(id)
+				got := e.run(user, text)
+				code := casebot.ErrorCode(got.Err)
+
+				// The same command against a store without the case.
+				empty := newEnv(t)
+				missing := empty.run(user, text)
+
+				switch want {
+				case allowed:
+					if got.Err != nil {
+						t.Fatalf("refused: %s", got.Text)
+					}
+					if row.onCase {
+						wantMissing := casebot.ErrHidden(id).Message
+						if user == uAdmin {
+							wantMissing = casebot.ErrNoSuchCase(id).Message
+						}
+						if missing.Text != wantMissing {
+							t.Errorf("missing case: %q, want %q", missing.Text, wantMissing)
+						}
+					}
+				case hidden:
+					if code != casebot.EFORBIDDEN || got.Text != casebot.ErrHidden(id).Message {
+						t.Errorf("got %q (%s), want the hidden denial", got.Text, code)
+					}
+				case forbidden:
+					if code != casebot.EFORBIDDEN {
+						t.Errorf("got %q (%s), want forbidden", got.Text, code)
+					}
+				case unavailable:
+					if code != casebot.EUNAVAIL {
+						t.Errorf("got %q (%s), want unavailable", got.Text, code)
+					}
+				}
+				if want != allowed {
+					if got.Text != missing.Text || casebot.ErrorCode(missing.Err) != code {
+						t.Errorf("denial differs for a missing case:\n exists  %q\n missing %q", got.Text, missing.Text)
+					}
+					if after := e.snap(id); !reflect.DeepEqual(before, after) {
+						t.Errorf("a denied command stored something:\n before %+v\n after  %+v", before, after)
+					}
+				}
+				if user == uOther || user == uStranger {
+					secrets := []string{"Secret Title", "Carl", "carl@", "secret words"}
+					if strings.HasPrefix(text, "conflicts ") {
+						// The query is echoed; the case is only counted.
+						secrets = secrets[:1]
+						if !strings.Contains(got.Text, "and 1 case assigned to other mediators.") {
+							t.Errorf("conflicts for %s does not count the hidden case:\n%s", user, got.Text)
+						}
+					}
+					if want == allowed { // a denial repeats the ID as typed, nothing more
+						secrets = append(secrets, id)
+					}
+					for _, secret := range secrets {
+						if strings.Contains(got.Text, secret) {
+							t.Errorf("reply to %s reveals %q:\n%s", user, secret, got.Text)
+						}
+					}
+				}
+			})
+		}
+	}
+	for _, c := range New(Config{}).Commands() {
+		if !covered[c.Name()] {
+			t.Errorf("command %q is not in the access matrix", c.Name())
+		}
+	}
+}
