@@ -1,0 +1,123 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/casebot/casebot"
+	"github.com/slack-go/slack"
+)
+
+// SlackSender delivers outbox messages of kind casebot.OutSlack as direct
+// messages: conversations.open with the user, then chat.postMessage with
+// the text escaped into Block Kit sections and the buttons. It satisfies
+// outbox.Sender.
+type SlackSender struct {
+	client *slack.Client
+	mu     sync.Mutex
+	dms    map[string]string // user ID -> DM channel ID
+}
+
+// NewSlackSender returns a sender posting with client (bot token).
+func NewSlackSender(client *slack.Client) *SlackSender {
+	return &SlackSender{client: client, dms: map[string]string{}}
+}
+
+// Send posts m to its recipient's DM. A rate limit comes back as an error
+// with RetryAfter; errors no retry can fix (unknown user, bad token, missing
+// scope) as errors whose Permanent method returns true.
+func (s *SlackSender) Send(ctx context.Context, m casebot.OutMessage) error {
+	if m.Kind != casebot.OutSlack {
+		return permanentErr{fmt.Errorf("bot: slack sender given a %q message", m.Kind)}
+	}
+	ch, err := s.dm(ctx, m.To)
+	if err != nil {
+		return classify("conversations.open", err)
+	}
+	text := m.Text
+	if m.Subject != "" {
+		text = m.Subject + "\n" + text
+	}
+	// One chat.postMessage per outbox message keeps delivery exact: a long
+	// digest is cut at Slack's block limit rather than split over several
+	// posts, of which a retry would repeat the first.
+	p := renderPages(text, m.Buttons, 1)[0]
+	_, _, err = s.client.PostMessageContext(ctx, ch,
+		slack.MsgOptionText(p.text, false),
+		slack.MsgOptionBlocks(p.blocks...),
+	)
+	if err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "channel_not_found" {
+			s.forget(m.To)
+		}
+		return classify("chat.postMessage", err)
+	}
+	return nil
+}
+
+func (s *SlackSender) dm(ctx context.Context, user string) (string, error) {
+	s.mu.Lock()
+	ch, ok := s.dms[user]
+	s.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	c, _, _, err := s.client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.dms[user] = c.ID
+	s.mu.Unlock()
+	return c.ID, nil
+}
+
+func (s *SlackSender) forget(user string) {
+	s.mu.Lock()
+	delete(s.dms, user)
+	s.mu.Unlock()
+}
+
+// permanentSlackErrors are Web API errors that retrying cannot fix.
+var permanentSlackErrors = map[string]bool{
+	"user_not_found": true, "users_not_found": true, "user_disabled": true,
+	"cannot_dm_bot": true, "invalid_auth": true, "not_authed": true,
+	"account_inactive": true, "token_revoked": true, "token_expired": true,
+	"missing_scope": true, "not_allowed_token_type": true, "no_permission": true,
+	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true,
+	"no_text": true, "invalid_arguments": true, "restricted_action": true,
+	"is_archived": true,
+}
+
+// rateLimited carries Slack's Retry-After to the outbox worker.
+type rateLimited struct {
+	err   error
+	after time.Duration
+}
+
+func (e rateLimited) Error() string             { return e.err.Error() }
+func (e rateLimited) Unwrap() error             { return e.err }
+func (e rateLimited) RetryAfter() time.Duration { return e.after }
+
+type permanentErr struct{ err error }
+
+func (e permanentErr) Error() string   { return e.err.Error() }
+func (e permanentErr) Unwrap() error   { return e.err }
+func (e permanentErr) Permanent() bool { return true }
+
+func classify(method string, err error) error {
+	err = fmt.Errorf("bot: slack %s: %w", method, err)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return rateLimited{err: err, after: rl.RetryAfter}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanentSlackErrors[se.Err] {
+		return permanentErr{err}
+	}
+	return err
+}

@@ -1,0 +1,309 @@
+// Package outbox delivers the messages casebot sends on its own (Slack
+// notices, reminders, digests, emails). Messages are written to the store's
+// persistent outbox in the same transaction as the change that causes them;
+// a Worker takes them out in order per recipient, hands each to the Sender
+// for its kind, and records the outcome: done, retry later with back-off, or
+// dead when it can never be delivered.
+//
+// Delivery is exactly once across clean restarts: a send in flight at
+// shutdown is allowed to finish and be recorded before Run returns. It is at
+// least once only across a crash in the instant between the remote side
+// accepting a message and OutboxDone committing.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// Store is what the worker needs of the persistent outbox.
+type Store interface {
+	// OutboxDue returns, for each recipient, its oldest pending message if
+	// that message is due at now; at most limit messages.
+	OutboxDue(ctx context.Context, now time.Time, limit int) ([]casebot.OutMessage, error)
+	// OutboxDone removes a delivered message.
+	OutboxDone(ctx context.Context, id uint64) error
+	// OutboxRetry records a failed attempt and when to try again.
+	OutboxRetry(ctx context.Context, id uint64, next time.Time, lastErr string) error
+	// OutboxNext returns the earliest NextTry of pending messages.
+	OutboxNext(ctx context.Context) (time.Time, bool, error)
+}
+
+// DeadLetterer is implemented by stores that can set a message aside that
+// will never be delivered, so it stops blocking its recipient's queue while
+// staying on record. Without it the worker drops such a message (logging
+// its ID and key).
+type DeadLetterer interface {
+	OutboxDead(ctx context.Context, id uint64, reason string) error
+}
+
+// Sender delivers one message. It returns nil only when the remote side has
+// accepted the message.
+type Sender interface {
+	Send(ctx context.Context, m casebot.OutMessage) error
+}
+
+// RetryAfterError is an error that says when to try again (Slack 429).
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// permanent is implemented by errors that retrying cannot fix
+// (user_not_found, invalid_auth, a rejected address).
+type permanent interface {
+	Permanent() bool
+}
+
+// IsPermanent reports whether err, or an error it wraps, says retrying is
+// pointless.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// Permanent wraps err so that the worker does not retry it.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() error   { return e.err }
+func (e permanentError) Permanent() bool { return true }
+
+// Worker delivers due outbox messages until its context ends.
+// Set the fields before Run; do not change them afterwards.
+type Worker struct {
+	Store   Store
+	Senders map[string]Sender // by OutMessage.Kind
+	// Now returns the current time; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Metrics, when set, is told every outcome.
+	Metrics Metrics
+	// Batch is how many messages one round fetches; 64 when zero.
+	Batch int
+	// Concurrency is how many messages (to different recipients) are sent
+	// at once; 4 when zero.
+	Concurrency int
+	// MinBackoff and MaxBackoff bound the retry delay; 2 s and 10 min when zero.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAttempts is how many failed attempts (rate limits aside) make a
+	// message dead; 15 when zero (about a day and a half of retries).
+	MaxAttempts int
+	// SendTimeout bounds one send; 30 s when zero. Sends run on a context
+	// detached from Run's, so shutdown lets them finish and be recorded.
+	SendTimeout time.Duration
+
+	once sync.Once
+	kick chan struct{}
+}
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.kick = make(chan struct{}, 1)
+	})
+}
+
+// Kick wakes the worker to look for due messages now (call it after a
+// command that enqueued something). It never blocks.
+func (w *Worker) Kick() {
+	w.init()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Run delivers messages until ctx is cancelled, then waits for sends in
+// flight to be recorded and returns nil. It returns an error only when the
+// store fails in a way it cannot wait out.
+func (w *Worker) Run(ctx context.Context) error {
+	w.init()
+	log := w.logger()
+	minWait := orDefault(w.MinBackoff, 2*time.Second)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-w.kick:
+		}
+		n, err := w.RunOnce(ctx)
+		if err != nil {
+			log.Error("outbox: round failed", slog.Any("error", err))
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			wait = minWait
+		case n > 0:
+			wait = 0 // the next message of each recipient may be due now
+		default:
+			next, ok, err := w.Store.OutboxNext(ctx)
+			switch {
+			case err != nil:
+				log.Error("outbox: next", slog.Any("error", err))
+				wait = minWait
+			case !ok:
+				wait = time.Hour // nothing queued; Kick wakes us
+			default:
+				wait = next.Sub(w.now())
+				// Nothing was due although something claims to be: a
+				// message waiting behind its recipient's retrying head.
+				// Do not spin; look again shortly.
+				if wait <= 0 {
+					wait = minWait
+				}
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// RunOnce sends every message due now (at most Batch), different
+// recipients concurrently, and records each outcome. It returns how many
+// messages it attempted.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	msgs, err := w.Store.OutboxDue(ctx, w.now(), orDefault(w.Batch, 64))
+	if err != nil {
+		return 0, fmt.Errorf("outbox: due: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	sem := make(chan struct{}, orDefault(w.Concurrency, 4))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for _, m := range msgs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := w.deliver(ctx, m); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(msgs), firstErr
+}
+
+// deliver sends one message and records the outcome; it returns only store
+// errors.
+func (w *Worker) deliver(ctx context.Context, m casebot.OutMessage) error {
+	log := w.logger().With(slog.Uint64("outbox_id", m.ID), slog.String("kind", m.Kind), slog.String("key", m.Key))
+	// Detached so that shutdown does not cut a send in half: the outcome
+	// is always recorded, which is what keeps a clean restart exact.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(w.SendTimeout, 30*time.Second))
+	defer cancel()
+
+	s, ok := w.Senders[m.Kind]
+	var err error
+	if !ok {
+		err = Permanent(fmt.Errorf("no sender for kind %q", m.Kind))
+	} else {
+		err = s.Send(sctx, m)
+	}
+	if err == nil {
+		w.Metrics.sent(m.Kind)
+		if err := w.Store.OutboxDone(sctx, m.ID); err != nil {
+			return fmt.Errorf("outbox: done %d: %w", m.ID, err)
+		}
+		log.Debug("outbox: delivered", slog.Int("attempts", m.Attempts+1))
+		return nil
+	}
+	w.Metrics.failed(m.Kind)
+
+	var ra RetryAfterError
+	rateLimited := errors.As(err, &ra)
+	attempts := m.Attempts + 1
+	if IsPermanent(err) || (!rateLimited && attempts >= orDefault(w.MaxAttempts, 15)) {
+		w.Metrics.dead(m.Kind)
+		log.Error("outbox: giving up on message", slog.Int("attempts", attempts), slog.Any("error", err))
+		if dl, ok := w.Store.(DeadLetterer); ok {
+			if err := dl.OutboxDead(sctx, m.ID, err.Error()); err != nil {
+				return fmt.Errorf("outbox: dead %d: %w", m.ID, err)
+			}
+			return nil
+		}
+		if err := w.Store.OutboxDone(sctx, m.ID); err != nil {
+			return fmt.Errorf("outbox: drop %d: %w", m.ID, err)
+		}
+		return nil
+	}
+	var delay time.Duration
+	if rateLimited {
+		delay = ra.RetryAfter()
+	} else {
+		delay = w.Backoff(attempts)
+	}
+	log.Warn("outbox: send failed, will retry", slog.Int("attempts", attempts), slog.Duration("retry_in", delay), slog.Any("error", err))
+	if err := w.Store.OutboxRetry(sctx, m.ID, w.now().Add(delay), err.Error()); err != nil {
+		return fmt.Errorf("outbox: retry %d: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Backoff returns the delay before the next try after attempts failures:
+// exponential from MinBackoff, capped at MaxBackoff, with up to 20% jitter
+// so that many messages failing together do not retry together.
+func (w *Worker) Backoff(attempts int) time.Duration {
+	lo := orDefault(w.MinBackoff, 2*time.Second)
+	hi := orDefault(w.MaxBackoff, 10*time.Minute)
+	d := lo
+	for i := 1; i < attempts && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	jitter := time.Duration(rand.Int64N(int64(d)/5 + 1))
+	return d - jitter
+}
