@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/casebot/casebot"
+)
+
+// Metrics are the daemon's Prometheus metrics, in a private registry served
+// at GET /metrics. Adapters never import Prometheus: the wiring in this
+// package hands them plain callbacks such as m.EmailsIngested.Inc.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// Commands counts commands by command word and outcome ("ok" or the
+	// refusal's domain error code), whichever transport they came from.
+	Commands *prometheus.CounterVec
+	// CommandDuration observes how long commands take, by command word.
+	CommandDuration *prometheus.HistogramVec
+	// EmailsIngested counts inbound emails that became case notes.
+	EmailsIngested prometheus.Counter
+	// EmailsQuarantined counts inbound emails put in quarantine.
+	EmailsQuarantined prometheus.Counter
+	// RemindersSent counts reminders and digests queued for sending.
+	RemindersSent prometheus.Counter
+	// SlackErrors counts failed Slack API calls.
+	SlackErrors prometheus.Counter
+	// SMTPErrors counts failed SMTP deliveries.
+	SMTPErrors prometheus.Counter
+}
+
+// commandWords are the metric label values for commands (SPEC §5); any
+// other first word is counted as "unknown", so label cardinality stays fixed.
+var commandWords = map[string]bool{
+	"help": true, "new": true, "list": true, "show": true, "party": true,
+	"assign": true, "conflicts": true, "deadline": true, "done": true,
+	"session": true, "note": true, "email": true, "status": true,
+	"close": true, "timeline": true, "search": true, "quarantine": true,
+	"accept": true, "reject": true, "digest": true, "stats": true,
+}
+
+// commandLabel returns the label value for a command text.
+func commandLabel(text string) string {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return "help"
+	}
+	if w := strings.ToLower(f[0]); commandWords[w] {
+		return w
+	}
+	return "unknown"
+}
+
+// NewMetrics registers casebot's metrics in a new registry. outboxDepth is
+// read on every scrape for casebot_outbox_depth; nil reports 0.
+func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog.Logger) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casebot_commands_total",
+			Help: "Commands run, by command word and outcome (ok or the refusal's error code).",
+		}, []string{"command", "outcome"}),
+		CommandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "casebot_command_duration_seconds",
+			Help:    "Time to run a command, by command word.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"command"}),
+		EmailsIngested: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "casebot_emails_ingested_total",
+			Help: "Inbound emails that became case notes.",
+		}),
+		EmailsQuarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "casebot_emails_quarantined_total",
+			Help: "Inbound emails put in quarantine.",
+		}),
+		RemindersSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "casebot_reminders_sent_total",
+			Help: "Reminders and digests queued for sending.",
+		}),
+		SlackErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "casebot_slack_errors_total",
+			Help: "Failed Slack API calls.",
+		}),
+		SMTPErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "casebot_smtp_errors_total",
+			Help: "Failed SMTP deliveries.",
+		}),
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "casebot_outbox_depth",
+		Help: "Messages waiting in the outbox (Slack and email).",
+	}, func() float64 {
+		if outboxDepth == nil {
+			return 0
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := outboxDepth(ctx)
+		if err != nil {
+			logger.Warn("metrics: outbox depth", slog.Any("error", err))
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.Commands, m.CommandDuration, m.EmailsIngested, m.EmailsQuarantined,
+		m.RemindersSent, m.SlackErrors, m.SMTPErrors, depth,
+	)
+	return m
+}
+
+// observeCommand records one command run.
+func (m *Metrics) observeCommand(text string, err error, took time.Duration) {
+	cmd := commandLabel(text)
+	outcome := "ok"
+	if err != nil {
+		outcome = casebot.ErrorCode(err)
+	}
+	m.Commands.WithLabelValues(cmd, outcome).Inc()
+	m.CommandDuration.WithLabelValues(cmd).Observe(took.Seconds())
+}
