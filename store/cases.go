@@ -61,7 +61,9 @@ func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Tim
 	return db.enqueueTx(tx, now, ch.Outbox)
 }
 
-// appendAudit adds an event to the case's append-only trail.
+// appendAudit adds an event to the case's append-only trail. Events are
+// stored in write order (one end of the tree for a batch touching many
+// cases) with a small per-case index entry.
 func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
 	b := tx.Bucket(bucketAudit)
 	seq, err := b.NextSequence()
@@ -72,8 +74,11 @@ func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("encode audit event: %w", err)
 	}
-	if err := b.Put(append(prefixOf(ev.CaseID), be64(seq)...), v); err != nil {
+	if err := b.Put(be64(seq), v); err != nil {
 		return fmt.Errorf("put audit event: %w", err)
+	}
+	if err := tx.Bucket(bucketAuditN).Put(append(prefixOf(ev.CaseID), be64(seq)...), []byte{}); err != nil {
+		return fmt.Errorf("put audit index: %w", err)
 	}
 	return nil
 }

@@ -128,8 +128,8 @@ func (db *DB) encodeNote(key []byte, n *casebot.Note) ([]byte, error) {
 	return frame(h, db.seal.seal(key, p)), nil
 }
 
-// decodeNote reads a note record; with header only, the body is not decrypted.
-func (db *DB) decodeNote(key, v []byte, headerOnly bool) (*casebot.Note, error) {
+// decodeNote reads and decrypts a note record stored under key.
+func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
 	h, sealed, err := unframe(v)
 	if err != nil {
 		return nil, fmt.Errorf("note %q: %w", key, err)
@@ -139,9 +139,6 @@ func (db *DB) decodeNote(key, v []byte, headerOnly bool) (*casebot.Note, error) 
 		return nil, fmt.Errorf("note %q header: %w", key, err)
 	}
 	n := &casebot.Note{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created}
-	if headerOnly {
-		return n, nil
-	}
 	plain, err := db.seal.open(key, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("note %s/%d: %w", nh.CaseID, nh.N, err)

@@ -39,15 +39,7 @@ func (c *clock) Set(t time.Time) {
 
 // testLogger sends logs to t.Log.
 func testLogger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, nil))
-}
-
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Helper()
-	w.tb.Log(string(p))
-	return len(p), nil
+	return slog.New(slog.NewTextHandler(tb.Output(), nil))
 }
 
 // openAt opens the store at path with the clock and options, closing it at cleanup.

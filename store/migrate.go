@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 
@@ -12,16 +13,22 @@ import (
 type migration struct {
 	version uint64
 	what    string
-	run     func(tx *bolt.Tx) error
+	run     func(db *DB, tx *bolt.Tx) error
 }
 
 // migrations, in order; the last one's version is the current schema.
 var migrations = []migration{
-	{1, "cases, notes, audit trail and case ID sequences", func(tx *bolt.Tx) error {
-		return createBuckets(tx, bucketSeq, bucketCases, bucketNotes, bucketAudit)
+	{1, "cases, notes, audit trail and case ID sequences", func(db *DB, tx *bolt.Tx) error {
+		return createBuckets(tx, bucketSeq, bucketCases, bucketNotesV1, bucketAuditV1)
 	}},
-	{2, "indexes (mediator, status, party email, name and words, deadline and session times) and the outbox", func(tx *bolt.Tx) error {
-		if err := createBuckets(tx, bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID); err != nil {
+	{2, "indexes (mediator, status, party email, name and words, deadline and session times), the outbox, notes and audit events in write order", func(db *DB, tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN); err != nil {
+			return err
+		}
+		if err := db.moveNotesV1(tx); err != nil {
+			return err
+		}
+		if err := moveAuditV1(tx); err != nil {
 			return err
 		}
 		return reindex(tx)
@@ -30,6 +37,73 @@ var migrations = []migration{
 
 // currentVersion is the schema this code writes.
 var currentVersion = migrations[len(migrations)-1].version
+
+// bucketNotesV1 held schema 1's notes keyed by case ID \x00 N. Concurrent
+// notes to many cases then dirtied one page per case per commit; schema 2
+// appends them in write order (note_data) with a small per-case index.
+var bucketNotesV1 = []byte("notes")
+
+// bucketAuditV1 held schema 1's audit events keyed by case ID \x00 sequence.
+var bucketAuditV1 = []byte("audit")
+
+// moveAuditV1 moves schema 1 audit events into audit_log and audit_idx,
+// keeping the order of each case's trail.
+func moveAuditV1(tx *bolt.Tx) error {
+	old := tx.Bucket(bucketAuditV1)
+	if old == nil {
+		return nil
+	}
+	err := old.ForEach(func(k, v []byte) error {
+		i := bytes.IndexByte(k, sep)
+		if i < 0 {
+			return fmt.Errorf("bad audit key %q", k)
+		}
+		seq, err := tx.Bucket(bucketAudit).NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketAudit).Put(be64(seq), v); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketAuditN).Put(append(prefixOf(string(k[:i])), be64(seq)...), []byte{})
+	})
+	if err != nil {
+		return fmt.Errorf("move audit trail: %w", err)
+	}
+	return tx.DeleteBucket(bucketAuditV1)
+}
+
+// moveNotesV1 moves schema 1 notes into note_data and note_idx, re-sealing
+// each under its new record key.
+func (db *DB) moveNotesV1(tx *bolt.Tx) error {
+	old := tx.Bucket(bucketNotesV1)
+	if old == nil {
+		return nil
+	}
+	err := old.ForEach(func(k, v []byte) error {
+		h, sealed, err := unframe(v)
+		if err != nil {
+			return fmt.Errorf("note %q: %w", k, err)
+		}
+		plain, err := db.seal.open(k, sealed)
+		if err != nil {
+			return fmt.Errorf("note %q: %w", k, err)
+		}
+		seq, err := tx.Bucket(bucketNotes).NextSequence()
+		if err != nil {
+			return err
+		}
+		nk := be64(seq)
+		if err := tx.Bucket(bucketNotes).Put(nk, frame(h, db.seal.seal(nk, plain))); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketNoteN).Put(k, nk)
+	})
+	if err != nil {
+		return fmt.Errorf("move notes: %w", err)
+	}
+	return tx.DeleteBucket(bucketNotesV1)
+}
 
 func createBuckets(tx *bolt.Tx, names ...[]byte) error {
 	for _, n := range names {
@@ -51,7 +125,7 @@ func (db *DB) migrate(tx *bolt.Tx, from uint64) error {
 		if m.version <= from {
 			continue
 		}
-		if err := m.run(tx); err != nil {
+		if err := m.run(db, tx); err != nil {
 			return fmt.Errorf("store: migrate to schema %d (%s): %w", m.version, m.what, err)
 		}
 		if from > 0 {

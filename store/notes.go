@@ -37,13 +37,23 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		if n.Source == "" {
 			n.Source = casebot.SourceSlack
 		}
-		key := numberedKey(n.CaseID, n.N)
+		// Notes are stored in write order, so a batch of notes to many
+		// cases appends to one end of the tree instead of dirtying a page
+		// per case; note_idx finds a case's notes.
+		seq, err := tx.Bucket(bucketNotes).NextSequence()
+		if err != nil {
+			return fmt.Errorf("note sequence: %w", err)
+		}
+		key := be64(seq)
 		v, err := db.encodeNote(key, &n)
 		if err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
 			return fmt.Errorf("put note: %w", err)
+		}
+		if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
+			return fmt.Errorf("put note index: %w", err)
 		}
 		c := cloneCase(old)
 		c.NoteCount = n.N
@@ -87,9 +97,14 @@ func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error)
 func (db *DB) caseNotes(tx *bolt.Tx, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
 	prefix := prefixOf(caseID)
-	c := tx.Bucket(bucketNotes).Cursor()
-	for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
-		n, err := db.decodeNote(k, v, false)
+	notes := tx.Bucket(bucketNotes)
+	c := tx.Bucket(bucketNoteN).Cursor()
+	for k, seq := c.Seek(prefix); hasPrefix(k, prefix); k, seq = c.Next() {
+		v := notes.Get(seq)
+		if v == nil {
+			return nil, fmt.Errorf("note %q: record %x missing", k, seq)
+		}
+		n, err := db.decodeNote(seq, v)
 		if err != nil {
 			return nil, err
 		}
@@ -106,8 +121,13 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 			return errNoCase(caseID)
 		}
 		prefix := prefixOf(caseID)
-		c := tx.Bucket(bucketAudit).Cursor()
-		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+		log := tx.Bucket(bucketAudit)
+		c := tx.Bucket(bucketAuditN).Cursor()
+		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+			v := log.Get(k[len(prefix):])
+			if v == nil {
+				return fmt.Errorf("audit event %q missing", k)
+			}
 			var ev casebot.AuditEvent
 			if err := json.Unmarshal(v, &ev); err != nil {
 				return fmt.Errorf("decode audit event %q: %w", k, err)

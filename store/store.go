@@ -26,11 +26,13 @@ import (
 // Bucket names. Adapters that later keep their own small state add their
 // buckets here so that Open creates them with the rest.
 var (
-	bucketMeta  = []byte("meta")
-	bucketSeq   = []byte("seq")   // year -> last case sequence (big-endian uint64)
-	bucketCases = []byte("cases") // case ID -> JSON case
-	bucketNotes = []byte("notes") // case ID \x00 N (uint32) -> note record
-	bucketAudit = []byte("audit") // case ID \x00 seq (uint64) -> JSON audit event
+	bucketMeta   = []byte("meta")
+	bucketSeq    = []byte("seq")       // year -> last case sequence (big-endian uint64)
+	bucketCases  = []byte("cases")     // case ID -> JSON case
+	bucketNotes  = []byte("note_data") // global note sequence (uint64) -> note record
+	bucketNoteN  = []byte("note_idx")  // case ID \x00 N (uint32) -> global note sequence
+	bucketAudit  = []byte("audit_log") // global event sequence (uint64) -> JSON audit event
+	bucketAuditN = []byte("audit_idx") // case ID \x00 event sequence -> ""
 
 	bucketIdxMediator = []byte("idx_mediator") // mediator \x00 case ID -> sort value
 	bucketIdxStatus   = []byte("idx_status")   // status \x00 case ID -> sort value
@@ -51,7 +53,7 @@ var (
 var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
 
 // allBuckets is every top-level bucket of the current schema.
-var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketAudit,
+var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
 	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID}, indexBuckets...)
 
 // Meta keys.
