@@ -221,4 +221,3 @@ func BenchmarkOverdue(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "deadlines")
 }
-
