@@ -12,10 +12,15 @@ import (
 )
 
 // token is one word of a command text. val is the word with its quotes
-// removed; raw is the word exactly as typed, quotes included.
+// removed; raw is the word exactly as typed, quotes included. src is the
+// whole text and start, end the word's rune offsets in it, so free text can
+// be taken exactly as typed, line breaks and all.
 type token struct {
-	val, raw string
-	quoted   bool
+	val, raw   string
+	quoted     bool
+	n          int // position among the words of the text
+	src        []rune
+	start, end int
 }
 
 // isOpenQuote and isCloseQuote accept straight quotes and the curly quotes
@@ -50,7 +55,7 @@ func tokenize(text string) ([]token, error) {
 			if j >= len(rs) {
 				return nil, casebot.Errorf(casebot.EINVALID, "A quote is not closed.")
 			}
-			toks = append(toks, token{val: string(rs[i+1 : j]), raw: string(rs[start : j+1]), quoted: true})
+			toks = append(toks, token{val: string(rs[i+1 : j]), raw: string(rs[start : j+1]), quoted: true, n: len(toks), src: rs, start: start, end: j + 1})
 			i = j + 1
 			continue
 		}
@@ -58,23 +63,38 @@ func tokenize(text string) ([]token, error) {
 			i++
 		}
 		w := string(rs[start:i])
-		toks = append(toks, token{val: w, raw: w})
+		toks = append(toks, token{val: w, raw: w, n: len(toks), src: rs, start: start, end: i})
 	}
 	return toks, nil
 }
 
 // joinText turns the words of a free-text argument back into text: one
-// quoted word loses its quotes, anything else is the words as typed joined by
-// single spaces. Nothing else is changed (no mrkdwn is stripped or added).
+// quoted word loses its quotes; words that stood together are the text
+// exactly as typed from the first to the last (spacing and line breaks
+// kept); words an option stood between are joined by single spaces.
+// Nothing else is changed (no mrkdwn is stripped or added).
 func joinText(toks []token) string {
 	if len(toks) == 1 {
 		return toks[0].val
+	}
+	if last := toks[len(toks)-1]; last.src != nil && adjacent(toks) {
+		return string(last.src[toks[0].start:last.end])
 	}
 	s := make([]string, len(toks))
 	for i, t := range toks {
 		s[i] = t.raw
 	}
 	return strings.Join(s, " ")
+}
+
+// adjacent reports whether no other word (an option) stood between toks.
+func adjacent(toks []token) bool {
+	for i := 1; i < len(toks); i++ {
+		if toks[i].n != toks[i-1].n+1 {
+			return false
+		}
+	}
+	return true
 }
 
 var (

@@ -55,7 +55,7 @@ func TestParseCommands(t *testing.T) {
 			Flags: map[string]string{"priority": "URGENT", "type": "family", "mediator": "<@U0B2|bob>"},
 		}},
 		{"new quoted title", `new “Smith v Jones”`, "new", Args{Text: "Smith v Jones", Words: []string{"Smith v Jones"}}},
-		{"new mrkdwn kept", "new <!channel> *bold*  _it_", "new", Args{Text: "<!channel> *bold* _it_", Words: []string{"<!channel>", "*bold*", "_it_"}}},
+		{"new mrkdwn kept", "new <!channel> *bold*  _it_", "new", Args{Text: "<!channel> *bold*  _it_", Words: []string{"<!channel>", "*bold*", "_it_"}}},
 		{"new flag value with =", "new X --priority=low", "new", Args{Text: "X", Words: []string{"X"}, Priority: casebot.PriorityLow, Flags: map[string]string{"priority": "low"}}},
 		{"new -- ends options", "new Fees -- --type", "new", Args{Text: "Fees --type", Words: []string{"Fees", "--type"}}},
 		{"new title of 200", "new " + long, "new", Args{Text: long, Words: []string{long}}},
@@ -63,7 +63,7 @@ func TestParseCommands(t *testing.T) {
 		{"list overdue", "list Overdue", "list", Args{Word: "overdue"}},
 		{"show", "show med-2026-0001", "show", Args{ID: "MED-2026-0001"}},
 		{"party add", "party add MED-2026-0001 Claimant John  Smith <mailto:J@X.example|J@X.example>", "party add", Args{
-			ID: "MED-2026-0001", Role: casebot.RoleClaimant, Name: "John Smith", Email: "j@x.example", Words: []string{"John", "Smith"}}},
+			ID: "MED-2026-0001", Role: casebot.RoleClaimant, Name: "John  Smith", Email: "j@x.example", Words: []string{"John", "Smith"}}},
 		{"party add quoted name", `party add MED-2026-0001 counsel "Smith, John" j@x.example`, "party add", Args{
 			ID: "MED-2026-0001", Role: casebot.RoleCounsel, Name: "Smith, John", Email: "j@x.example", Words: []string{"Smith, John"}}},
 		{"party remove", "party remove MED-2026-0001 j@x.example", "party remove", Args{ID: "MED-2026-0001", Email: "j@x.example"}},
@@ -90,6 +90,8 @@ func TestParseCommands(t *testing.T) {
 		{"session unquoted time", "session MED-2026-0001 2026-12-01 9:00 90m Opening", "session", Args{
 			ID: "MED-2026-0001", When: at("2026-12-01 09:00"), Duration: 90 * time.Minute, Text: "Opening", Words: []string{"Opening"}}},
 		{"note", "note MED-2026-0001 Called <!here> back", "note", Args{ID: "MED-2026-0001", Text: "Called <!here> back", Words: []string{"Called", "<!here>", "back"}}},
+		{"note keeps lines", "note MED-2026-0001 First line\n\n  second  line", "note", Args{
+			ID: "MED-2026-0001", Text: "First line\n\n  second  line", Words: []string{"First", "line", "second", "line"}}},
 		{"note private", "note MED-2026-0001 --private Offer 5k", "note", Args{
 			ID: "MED-2026-0001", Text: "Offer 5k", Words: []string{"Offer", "5k"}, Flags: map[string]string{"private": ""}}},
 		{"email", "email MED-2026-0001 --to respondent Please confirm", "email", Args{
