@@ -174,7 +174,7 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	text := commandText(fs.Args())
 	if as == "" || text == "" {
 		fs.Usage()
 		return exitUsage
@@ -220,6 +220,28 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// commandText joins do's arguments into one command text. The shell has
+// already split them, so a later argument holding spaces ("Room 4") was one
+// quoted word: it is quoted again for the command parser. A first argument
+// holding spaces is a whole command typed as one string ("list all"), and
+// the arguments are then joined as they are.
+func commandText(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	if len(args) == 1 || strings.ContainsAny(args[0], " \t\n") {
+		return strings.TrimSpace(strings.Join(args, " "))
+	}
+	words := make([]string, len(args))
+	for i, a := range args {
+		if i > 0 && strings.ContainsAny(a, " \t\n") && !strings.Contains(a, `"`) {
+			a = `"` + a + `"`
+		}
+		words[i] = a
+	}
+	return strings.TrimSpace(strings.Join(words, " "))
 }
 
 // replyText is what a transport shows for a reply: its text, else the

@@ -354,3 +354,22 @@ func TestStaleSocket(t *testing.T) {
 	}
 	db.Close()
 }
+
+func TestCommandText(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list all"}, "list all"},
+		{[]string{"new", "Fence", "dispute"}, "new Fence dispute"},
+		{[]string{"session", "MED-2026-0001", "2026-12-08 14:30", "2h", "Opening", "--where", "Room 4"},
+			`session MED-2026-0001 "2026-12-08 14:30" 2h Opening --where "Room 4"`},
+		{[]string{"new Fence dispute", "--priority", "high"}, "new Fence dispute --priority high"},
+		{[]string{"note", "MED-2026-0001", `say "hi" there`}, `note MED-2026-0001 say "hi" there`},
+		{nil, ""},
+	} {
+		if got := commandText(tt.args); got != tt.want {
+			t.Errorf("commandText(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
