@@ -210,7 +210,7 @@ func (d *Daemon) SocketPath() string { return socketPath(d.Config.Store.Path) }
 func (d *Daemon) Command(ctx context.Context, userID, text string) bot.Reply {
 	start := time.Now()
 	reply := d.Bot.Run(ctx, userID, text)
-	d.Metrics.observeCommand(text, reply.Err, time.Since(start))
+	d.Metrics.OnCommand(text, time.Since(start), reply.Err != nil)
 	if casebot.ErrorCode(reply.Err) == casebot.EINTERNAL {
 		d.Logger.Error("command failed", slog.String("user", userID),
 			slog.String("command", commandLabel(text)), slog.Any("error", reply.Err))

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/casebot/casebot/config"
 )
 
@@ -134,6 +136,29 @@ func TestCommandLabel(t *testing.T) {
 	} {
 		if got := commandLabel(tt.text); got != tt.want {
 			t.Errorf("commandLabel(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestOutboxResultMetrics(t *testing.T) {
+	m := NewMetrics(nil, testLogger(t))
+	m.OutboxResult("slack", "sent")
+	m.OutboxResult("slack", "failed")
+	m.OutboxResult("email", "dead")
+	m.OutboxResult("fax", "weird")
+	m.OnCommand("party", 3*time.Millisecond, true)
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		"casebot_slack_errors_total 1",
+		"casebot_smtp_errors_total 1",
+		`casebot_outbox_deliveries_total{kind="slack",result="sent"} 1`,
+		`casebot_outbox_deliveries_total{kind="other",result="other"} 1`,
+		`casebot_commands_total{command="party",outcome="refused"} 1`,
+		"casebot_outbox_depth 0",
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

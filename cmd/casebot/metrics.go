@@ -34,6 +34,8 @@ type Metrics struct {
 	SlackErrors prometheus.Counter
 	// SMTPErrors counts failed SMTP deliveries.
 	SMTPErrors prometheus.Counter
+	// Deliveries counts outbox delivery attempts by kind and result.
+	Deliveries *prometheus.CounterVec
 }
 
 // commandWords are the metric label values for commands (SPEC §5); any
@@ -65,7 +67,7 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog
 		Registry: prometheus.NewRegistry(),
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "casebot_commands_total",
-			Help: "Commands run, by command word and outcome (ok or the refusal's error code).",
+			Help: "Commands run, by command word and outcome (ok or refused).",
 		}, []string{"command", "outcome"}),
 		CommandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "casebot_command_duration_seconds",
@@ -92,6 +94,10 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog
 			Name: "casebot_smtp_errors_total",
 			Help: "Failed SMTP deliveries.",
 		}),
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casebot_outbox_deliveries_total",
+			Help: "Outbox delivery attempts, by kind (slack, email) and result (sent, failed, dead).",
+		}, []string{"kind", "result"}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "casebot_outbox_depth",
@@ -113,18 +119,44 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Commands, m.CommandDuration, m.EmailsIngested, m.EmailsQuarantined,
-		m.RemindersSent, m.SlackErrors, m.SMTPErrors, depth,
+		m.RemindersSent, m.SlackErrors, m.SMTPErrors, m.Deliveries, depth,
 	)
 	return m
 }
 
-// observeCommand records one command run.
-func (m *Metrics) observeCommand(text string, err error, took time.Duration) {
-	cmd := commandLabel(text)
+// OnCommand records one command run: its first word, how long it took and
+// whether it was refused. Its signature matches bot.SlackConfig.OnCommand so
+// every transport counts commands the same way.
+func (m *Metrics) OnCommand(word string, took time.Duration, refused bool) {
+	cmd := commandLabel(word)
 	outcome := "ok"
-	if err != nil {
-		outcome = casebot.ErrorCode(err)
+	if refused {
+		outcome = "refused"
 	}
 	m.Commands.WithLabelValues(cmd, outcome).Inc()
 	m.CommandDuration.WithLabelValues(cmd).Observe(took.Seconds())
+}
+
+// OutboxResult records one outbox delivery attempt: kind is "slack" or
+// "email", result "sent", "failed" or "dead". Failures also count in
+// casebot_slack_errors_total or casebot_smtp_errors_total. Its signature
+// matches outbox.Metrics.
+func (m *Metrics) OutboxResult(kind, result string) {
+	switch kind {
+	case casebot.OutSlack, casebot.OutEmail:
+	default:
+		kind = "other"
+	}
+	switch result {
+	case "sent":
+	case "failed", "dead":
+		if kind == casebot.OutSlack {
+			m.SlackErrors.Inc()
+		} else if kind == casebot.OutEmail {
+			m.SMTPErrors.Inc()
+		}
+	default:
+		result = "other"
+	}
+	m.Deliveries.WithLabelValues(kind, result).Inc()
 }

@@ -9,7 +9,10 @@ import "context"
 //   - add workers that Run starts and stops: d.Go("imap intake", fn)
 //   - read d.Config, d.DB, d.Bot, d.Metrics, d.Logger, d.Now, and set
 //     d.UserLocation
-//   - run commands through d.Command (it records metrics)
+//   - run commands through d.Command (it records metrics), or hand
+//     d.Metrics.OnCommand to bot.SlackConfig.OnCommand and
+//     d.Metrics.OutboxResult to outbox.Metrics; count intake and reminders
+//     with d.Metrics.EmailsIngested.Inc, EmailsQuarantined.Inc, RemindersSent.Inc
 //
 // A step for a part that is switched off in the config returns nil at once.
 // An error stops start-up; Open then closes everything.
