@@ -124,32 +124,37 @@ type page struct {
 // much was left out. Buttons go on the last page.
 func renderPages(text string, buttons []casebot.Button, maxPages int) []page {
 	chunks := splitText(escapeSlack(strings.TrimRight(text, "\n")), maxSectionChars)
-	perPage := maxBlocks
+	room := maxBlocks // blocks for text on the last page
+	if len(buttons) > 0 {
+		room--
+	}
 	var pages []page
 	for len(chunks) > 0 {
-		n := min(perPage, len(chunks))
-		last := n == len(chunks)
-		if len(pages) == maxPages-1 && !last {
-			// The final page we may send: make room for a note.
-			n = perPage - 1
-			omitted := 0
-			for _, c := range chunks[n:] {
-				omitted += strings.Count(c, "\n") + 1
-			}
-			p := newPage(chunks[:n])
-			p.blocks = append(p.blocks, section("_… "+itoa(omitted)+" more lines not shown; narrow the command to see them._"))
-			pages = append(pages, p)
-			chunks = nil
+		finalPage := len(pages) == maxPages-1
+		if len(chunks) <= room || (!finalPage && len(chunks) <= maxBlocks && len(buttons) == 0) {
+			pages = append(pages, newPage(chunks))
 			break
 		}
-		pages = append(pages, newPage(chunks[:n]))
-		chunks = chunks[n:]
+		if !finalPage {
+			// Leave at least one chunk for the page that carries the buttons.
+			n := min(maxBlocks, len(chunks)-1)
+			pages = append(pages, newPage(chunks[:n]))
+			chunks = chunks[n:]
+			continue
+		}
+		// The last page we may send: make room for a note.
+		n := room - 1
+		omitted := 0
+		for _, c := range chunks[n:] {
+			omitted += strings.Count(c, "\n") + 1
+		}
+		p := newPage(chunks[:n])
+		p.blocks = append(p.blocks, section("_… "+itoa(omitted)+" more lines not shown; narrow the command to see them._"))
+		pages = append(pages, p)
+		break
 	}
 	if len(buttons) > 0 {
 		lp := &pages[len(pages)-1]
-		if len(lp.blocks) >= maxBlocks {
-			lp.blocks = lp.blocks[:maxBlocks-1]
-		}
 		lp.blocks = append(lp.blocks, actions(buttons))
 	}
 	return pages

@@ -258,12 +258,18 @@ func (f *fakeSlack) set(fn func()) {
 
 func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	want := "Bearer " + slBotToken
+	want := slBotToken
 	if method == "apps.connections.open" {
-		want = "Bearer " + slAppToken
+		want = slAppToken
 	}
-	if got := r.Header.Get("Authorization"); got != want {
-		f.tb.Errorf("%s: Authorization %q, want %q", method, got, want)
+	// slack-go sends the token as a bearer header or a form field.
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if got == "" {
+		_ = r.ParseForm()
+		got = r.PostForm.Get("token")
+	}
+	if got != want {
+		f.tb.Errorf("%s: token %q, want %q", method, got, want)
 		writeJSONAny(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}

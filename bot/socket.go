@@ -98,8 +98,14 @@ func (h *SlackHandler) socketEvent(ctx context.Context, smc *socketmode.Client, 
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		h.log.Info("slack: socket mode connected")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
-		h.log.Warn("slack: socket mode connection failed", slog.String("event", string(evt.Type)))
+	case socketmode.EventTypeConnectionError:
+		var err error
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			err = ce.ErrorObj
+		}
+		h.log.Warn("slack: socket mode connection failed", slog.Any("error", err))
+	case socketmode.EventTypeInvalidAuth:
+		h.log.Error("slack: socket mode token refused")
 	case socketmode.EventTypeErrorBadMessage:
 		h.log.Warn("slack: socket mode message not understood")
 	case socketmode.EventTypeSlashCommand:

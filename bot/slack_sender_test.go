@@ -1,0 +1,214 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/outbox"
+)
+
+// testClock is a settable time source shared by the store and the worker.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func slackMsg(key, to, text string) casebot.OutMessage {
+	return casebot.OutMessage{Key: key, Kind: casebot.OutSlack, To: to, Text: text,
+		Buttons: []casebot.Button{{ActionID: bot.ActionDeadlineDone, Label: "Mark met", Value: "MED-2026-0001/1"}}}
+}
+
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) record(kind, result string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[kind+"/"+result]++
+}
+
+func (o *outcomes) get(k string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.n[k]
+}
+
+func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
+	ctx := context.Background()
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
+	fs := newFakeSlack(t)
+	var got outcomes
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
+
+	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "Deadline <!channel> tomorrow")); err != nil {
+		t.Fatal(err)
+	}
+	fs.set(func() { fs.rateLimitOnce = true })
+	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if len(fs.postsTo("D-U1")) != 0 {
+		t.Fatal("a rate-limited post was recorded as delivered")
+	}
+	// Retry-After: 1 is honoured: not due before a second has passed.
+	clk.Add(999 * time.Millisecond)
+	if due, _ := db.OutboxDue(ctx, clk.Now(), 0); len(due) != 0 {
+		t.Fatalf("message due %v after a 429 with Retry-After: 1", 999*time.Millisecond)
+	}
+	clk.Add(time.Millisecond)
+	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("RunOnce after Retry-After = %d, %v", n, err)
+	}
+	posts := fs.postsTo("D-U1")
+	if len(posts) != 1 {
+		t.Fatalf("posts = %d, want 1", len(posts))
+	}
+	if strings.Contains(posts[0].Text, "<!channel>") || !strings.Contains(posts[0].Text, "&lt;!channel&gt;") {
+		t.Errorf("fallback text %q not escaped", posts[0].Text)
+	}
+	if last := posts[0].Blocks[len(posts[0].Blocks)-1]; last["type"] != "actions" {
+		t.Errorf("last block %v, want the buttons", last)
+	}
+	if d, _ := db.OutboxDepth(ctx); d != 0 {
+		t.Errorf("depth = %d, want 0", d)
+	}
+	if got.get("slack/failed") != 1 || got.get("slack/sent") != 1 {
+		t.Errorf("metrics = %v, want one failure and one send", got.n)
+	}
+}
+
+func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	path := filepath.Join(t.TempDir(), "c.db")
+	db := slOpenStore(t, path, clk.Now)
+	fs := newFakeSlack(t)
+	fs.set(func() { fs.down = true })
+	newWorker := func(db outbox.Store) *outbox.Worker {
+		return &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+			Now: clk.Now, Logger: slLogger(t), MinBackoff: time.Second, MaxBackoff: 4 * time.Second}
+	}
+	var msgs []casebot.OutMessage
+	for i := range 3 {
+		msgs = append(msgs, slackMsg(fmt.Sprintf("a%d", i), "UA", fmt.Sprintf("to A #%d", i)))
+		msgs = append(msgs, slackMsg(fmt.Sprintf("b%d", i), "UB", fmt.Sprintf("to B #%d", i)))
+	}
+	if err := db.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	// Slack is down: attempts fail, nothing is lost.
+	w := newWorker(db)
+	for range 3 {
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(5 * time.Second)
+	}
+	if d, _ := db.OutboxDepth(ctx); d != 6 {
+		t.Fatalf("depth during outage = %d, want 6", d)
+	}
+	// Restart: close and reopen the store, Slack is back, the worker runs
+	// its loop until everything is out.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = slOpenStore(t, path, clk.Now)
+	fs.set(func() { fs.down = false })
+	w = newWorker(db)
+	clk.Add(10 * time.Second)
+	// Enqueuing a delivered key again must not send it twice.
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	for i := range 6 {
+		select {
+		case <-fs.posted:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 6 messages delivered", i)
+		}
+	}
+	if err := db.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Kick()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d, err := db.OutboxDepth(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %d after re-enqueue of delivered keys", d)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"A", "B"} {
+		posts := fs.postsTo("D-U" + to)
+		if len(posts) != 3 {
+			t.Fatalf("%s got %d posts, want exactly 3", to, len(posts))
+		}
+		for i, p := range posts {
+			if want := fmt.Sprintf("to %s #%d", to, i); !strings.Contains(p.Text, want) {
+				t.Errorf("%s post %d = %q, want %q (order per recipient)", to, i, p.Text, want)
+			}
+		}
+	}
+}
+
+func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
+	ctx := context.Background()
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
+	fs := newFakeSlack(t)
+	fs.set(func() { fs.postErr = "user_not_found" })
+	var got outcomes
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
+	if err := db.Enqueue(ctx, slackMsg("gone", "UGONE", "hello"), slackMsg("next", "UGONE", "second")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got.get("slack/dead") != 1 {
+		t.Fatalf("metrics %v, want one dead message", got.n)
+	}
+	// The dead message no longer blocks the recipient's queue.
+	due, err := db.OutboxDue(ctx, clk.Now(), 0)
+	if err != nil || len(due) != 1 || due[0].Key != "next" {
+		t.Fatalf("due after dead letter = %v, %v; want the next message", due, err)
+	}
+}

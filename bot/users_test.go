@@ -1,0 +1,77 @@
+package bot_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/casebot/casebot/bot"
+	"github.com/slack-go/slack"
+)
+
+func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	path := filepath.Join(t.TempDir(), "c.db")
+	db := slOpenStore(t, path, clk.Now)
+	fs := newFakeSlack(t)
+	fs.set(func() {
+		fs.users["U1"] = slack.User{ID: "U1", Name: "ana", RealName: "Ana Lima", TZ: "America/Sao_Paulo",
+			Profile: slack.UserProfile{DisplayName: "Ana"}}
+	})
+	d := bot.NewUserDirectory(fs.client(), db, slLogger(t), clk.Now)
+
+	// Unknown: answered at once (nil), fetched in the background.
+	if loc := d.Location("U1"); loc != nil {
+		t.Fatalf("Location before any fetch = %v, want nil", loc)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, time.Hour) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Location("U1") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("time zone never fetched")
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Location("U1").String(); got != "America/Sao_Paulo" {
+		t.Errorf("Location = %s", got)
+	}
+	if got := d.Name("U1"); got != "Ana" {
+		t.Errorf("Name = %q, want Ana", got)
+	}
+
+	// A new directory without Slack answers from the store.
+	d2 := bot.NewUserDirectory(nil, db, slLogger(t), clk.Now)
+	if loc := d2.Location("U1"); loc == nil || loc.String() != "America/Sao_Paulo" {
+		t.Errorf("Location from the store = %v", loc)
+	}
+
+	// A day later the profile is refreshed.
+	fs.set(func() {
+		u := fs.users["U1"]
+		u.TZ = "Europe/Lisbon"
+		fs.users["U1"] = u
+	})
+	clk.Add(25 * time.Hour)
+	d.Info("U1") // stale: queued
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- d.Run(ctx, time.Hour) }()
+	deadline = time.Now().Add(5 * time.Second)
+	for d.Location("U1").String() != "Europe/Lisbon" {
+		if time.Now().After(deadline) {
+			t.Fatal("stale profile never refreshed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if u, ok, err := db.User(context.Background(), "U1"); err != nil || !ok || u.TZ != "Europe/Lisbon" {
+		t.Errorf("stored profile = %+v %v %v", u, ok, err)
+	}
+}
