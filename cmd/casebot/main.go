@@ -35,6 +35,9 @@ const (
 	exitFail    = 1 // refused command, bad config, runtime failure
 	exitUsage   = 2
 	lockTimeout = 1500 * time.Millisecond // do/backup: well inside SPEC's 2 s
+
+	doTimeout     = time.Minute      // longest wait for a daemon's answer to do
+	backupTimeout = 30 * time.Minute // longest wait for a daemon's backup
 )
 
 const usage = `casebot coordinates dispute-mediation cases.
@@ -185,7 +188,10 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 
-	resp, err := callControl(ctx, socketPath(cfg.Store.Path), controlRequest{Op: "do", As: as, Text: text})
+	// A daemon that accepted but never answers must not hang do for ever.
+	callCtx, cancel := context.WithTimeout(ctx, doTimeout)
+	defer cancel()
+	resp, err := callControl(callCtx, socketPath(cfg.Store.Path), controlRequest{Op: "do", As: as, Text: text})
 	if err == nil {
 		fmt.Fprintln(stdout, strings.TrimRight(resp.Text, "\n"))
 		if resp.Error {
@@ -305,7 +311,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 
-	resp, err := callControl(ctx, socketPath(cfg.Store.Path), controlRequest{Op: "backup", Path: out})
+	callCtx, cancel := context.WithTimeout(ctx, backupTimeout)
+	defer cancel()
+	resp, err := callControl(callCtx, socketPath(cfg.Store.Path), controlRequest{Op: "backup", Path: out})
 	switch {
 	case err == nil && resp.Error:
 		fmt.Fprintln(stderr, "casebot:", resp.Text)
