@@ -138,30 +138,58 @@ func (db *DB) OutboxDone(ctx context.Context, id uint64) error {
 		if err != nil {
 			return err
 		}
-		k := be64(id)
-		for _, d := range []struct {
-			b   []byte
-			key []byte
-		}{
-			{bucketOutbox, k},
-			{bucketOutboxTo, append(prefixOf(m.To), k...)},
-		} {
-			if err := tx.Bucket(d.b).Delete(d.key); err != nil {
-				return fmt.Errorf("delete from %s: %w", d.b, err)
-			}
-		}
-		if m.Key != "" {
-			if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
-				return fmt.Errorf("delete outbox key: %w", err)
-			}
-			if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
-				return fmt.Errorf("put sent key: %w", err)
-			}
-		}
-		return nil
+		return db.removeOut(tx, m)
 	})
 	if err != nil {
 		return fmt.Errorf("store: outbox done %d: %w", id, err)
+	}
+	return nil
+}
+
+// OutboxDead sets aside a message that can never be delivered (a deleted
+// Slack user, a rejected address): it leaves the queue, so it stops blocking
+// its recipient's later messages, and is kept in outbox_dead with the reason
+// as LastError. Its key counts as sent. It returns ENOTFOUND for an unknown ID.
+func (db *DB) OutboxDead(ctx context.Context, id uint64, reason string) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		m, err := db.getOut(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := db.removeOut(tx, m); err != nil {
+			return err
+		}
+		m.LastError = reason
+		k := be64(id)
+		v, err := db.encodeOut(k, m)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDead).Put(k, v)
+	})
+	if err != nil {
+		return fmt.Errorf("store: outbox dead %d: %w", id, err)
+	}
+	return nil
+}
+
+// removeOut deletes m from the queue and its indexes and marks its key sent.
+func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
+	k := be64(m.ID)
+	if err := tx.Bucket(bucketOutbox).Delete(k); err != nil {
+		return fmt.Errorf("delete outbox message: %w", err)
+	}
+	if err := tx.Bucket(bucketOutboxTo).Delete(append(prefixOf(m.To), k...)); err != nil {
+		return fmt.Errorf("delete outbox recipient: %w", err)
+	}
+	if m.Key == "" {
+		return nil
+	}
+	if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
+		return fmt.Errorf("delete outbox key: %w", err)
+	}
+	if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
+		return fmt.Errorf("put sent key: %w", err)
 	}
 	return nil
 }

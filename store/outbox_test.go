@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/casebot/casebot"
 )
 
@@ -119,5 +121,46 @@ func TestOutboxWithChange(t *testing.T) {
 	}
 	if d, _ := db.OutboxDepth(ctx); d != 1 {
 		t.Errorf("depth %d, want 1", d)
+	}
+}
+
+func TestOutboxDead(t *testing.T) {
+	db, clk := openTest(t)
+	ctx := context.Background()
+	m := func(key string) casebot.OutMessage {
+		return casebot.OutMessage{Key: key, Kind: casebot.OutSlack, To: "UGONE", Text: "secret " + key}
+	}
+	if err := db.Enqueue(ctx, m("first"), m("second")); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := db.OutboxDue(ctx, clk.Now(), 0)
+	if len(due) != 1 || due[0].Key != "first" {
+		t.Fatalf("due = %+v", due)
+	}
+	if err := db.OutboxDead(ctx, due[0].ID, "user_not_found"); err != nil {
+		t.Fatal(err)
+	}
+	// The recipient's next message is no longer blocked; the dead key stays known.
+	if due, _ = db.OutboxDue(ctx, clk.Now(), 0); len(due) != 1 || due[0].Key != "second" {
+		t.Fatalf("after dead: %+v", due)
+	}
+	if err := db.Enqueue(ctx, m("first")); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := db.OutboxDepth(ctx); d != 1 {
+		t.Errorf("depth %d, want 1", d)
+	}
+	var dead *casebot.OutMessage
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bucketDead).Cursor().First()
+		var err error
+		dead, err = db.decodeOut(k, v)
+		return err
+	})
+	if err != nil || dead.Key != "first" || dead.LastError != "user_not_found" || dead.Text != "secret first" {
+		t.Errorf("dead letter = %+v, %v", dead, err)
+	}
+	if err := db.OutboxDead(ctx, 999, "x"); casebot.ErrorCode(err) != casebot.ENOTFOUND {
+		t.Errorf("unknown id: %v", err)
 	}
 }

@@ -42,11 +42,12 @@ var (
 	bucketIdxDeadline = []byte("idx_deadline") // due (8) case ID \x00 N (4) -> JSON DeadlineRef; unmet deadlines of open cases
 	bucketIdxSession  = []byte("idx_session")  // start (8) case ID \x00 N (4) -> JSON SessionRef; live sessions of open cases
 
-	bucketOutbox    = []byte("outbox")     // ID (uint64) -> outbox record
-	bucketOutboxKey = []byte("outbox_key") // Key -> ID of the pending message
-	bucketOutboxTo  = []byte("outbox_to")  // To \x00 ID -> ""
-	bucketSent      = []byte("sent")       // Key of a delivered message -> delivery time
-	bucketMsgID     = []byte("msgid")      // Message-ID of an email we sent -> case ID
+	bucketOutbox    = []byte("outbox")      // ID (uint64) -> outbox record
+	bucketOutboxKey = []byte("outbox_key")  // Key -> ID of the pending message
+	bucketOutboxTo  = []byte("outbox_to")   // To \x00 ID -> ""
+	bucketSent      = []byte("sent")        // Key of a delivered message -> delivery time
+	bucketDead      = []byte("outbox_dead") // ID -> outbox record of a message that can never be delivered
+	bucketMsgID     = []byte("msgid")       // Message-ID of an email we sent -> case ID
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
@@ -54,7 +55,7 @@ var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, 
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID}, indexBuckets...)
 
 // Meta keys.
 var (
