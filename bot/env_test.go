@@ -23,14 +23,16 @@ const (
 
 // env is a Bot over a real bbolt store in t.TempDir() with an injected clock.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	db  *store.DB
 	bot *Bot
 	now time.Time
 	loc map[string]*time.Location
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, now: testNow, loc: map[string]*time.Location{}}
 	clock := func() time.Time { return e.now }
@@ -48,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 

@@ -355,3 +355,42 @@ func TestActionText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: no text makes the parser panic, and a refusal always says why.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "new", `session MED-2026-0001 "2026-12-01 14:30" 2h x --where “R”`, "party add", `"`, "“", "--",
+		"new -- --", "note MED-2026-0001 --private", "list \u00a0 all", "done MED-2026-0001 #", "new --priority=", "assign MED-2026-0001 <@>"} {
+		f.Add(s)
+	}
+	b := New(Config{})
+	f.Fuzz(func(t *testing.T, text string) {
+		toks, err := tokenize(text)
+		if err != nil {
+			return
+		}
+		if len(toks) == 0 {
+			return
+		}
+		cmd, rest, err := b.lookup(toks)
+		if err != nil {
+			if casebot.ErrorMessage(err) == "" {
+				t.Fatal("empty message")
+			}
+			return
+		}
+		if _, err := parseArgs(cmd.sp, rest, testNow, testLoc); err != nil && casebot.ErrorMessage(err) == "" {
+			t.Fatal("empty message")
+		}
+	})
+}
+
+func TestRunRecoversFromPanics(t *testing.T) {
+	b := New(Config{})
+	if err := b.Register(Command{Usage: "boom", Handle: func(context.Context, *Request) Reply { panic("boom") }}); err != nil {
+		t.Fatal(err)
+	}
+	got := b.Run(t.Context(), "U0A1", "boom")
+	if casebot.ErrorCode(got.Err) != casebot.EINTERNAL || got.Text != "Internal error." {
+		t.Errorf("got %q, %v", got.Text, got.Err)
+	}
+}
