@@ -298,3 +298,27 @@ func TestCleanFieldNoControls(t *testing.T) {
 		t.Errorf("cleanField = %q", got)
 	}
 }
+
+// BenchmarkParse parses every testdata message once per iteration.
+func BenchmarkParse(b *testing.B) {
+	var msgs [][]byte
+	var total int64
+	for _, file := range testdataFiles(b) {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs = append(msgs, raw)
+		total += int64(len(raw))
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, raw := range msgs {
+			if _, err := Parse(bytes.NewReader(raw), Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "msgs/s")
+}
