@@ -120,3 +120,24 @@ func TestAccess(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseWhen checks that no typed time panics the parser and that every
+// accepted time is after the present for relative forms.
+func FuzzParseWhen(f *testing.F) {
+	for _, s := range []string{"2026-12-01", "2026-12-01 14:30", "+10d", "+3h", "+5bd", "+90m", "+2w", "", "+", "+99999999999999999999d", "2026-02-30", "+1bd\x00"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := casebot.ParseWhen(s, now, time.UTC)
+		if err != nil {
+			if casebot.ErrorCode(err) != casebot.EINVALID {
+				t.Fatalf("ParseWhen(%q) error code %q, want EINVALID", s, casebot.ErrorCode(err))
+			}
+			return
+		}
+		if len(s) > 0 && s[0] == '+' && !got.After(now) {
+			t.Fatalf("ParseWhen(%q) = %v, not after now", s, got)
+		}
+	})
+}
