@@ -1,0 +1,687 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Mail intake buckets. They are created by the first write that needs them
+// (so a store opened before mail intake existed needs no migration); readers
+// treat a missing bucket as empty.
+var (
+	bucketMailState = []byte("mail_state")      // mailbox -> JSON MailState
+	bucketMailSeen  = []byte("mail_seen")       // de-duplication key -> what became of the message
+	bucketMailQuar  = []byte("mail_quarantine") // mail# (uint64) -> framed quarantine record
+)
+
+// MailState is the intake position in one mailbox: every message with a UID
+// up to LastUID under UIDValidity is in the store (as a note, in quarantine,
+// or deliberately skipped). DoneUID is how far \Seen and the move to the
+// processed mailbox have been applied after the commit.
+type MailState struct {
+	UIDValidity uint32
+	LastUID     uint32
+	DoneUID     uint32
+}
+
+// Quarantine states.
+const (
+	QuarantinePending  = "pending"
+	QuarantineAccepted = "accepted"
+	QuarantineRejected = "rejected"
+)
+
+// Quarantined is an inbound email that did not become a note: it matched no
+// case, came from someone who is not a party of the case it matched, or
+// could not be read. N is its mail# for accept and reject.
+type Quarantined struct {
+	N         uint64
+	Reason    string
+	From      string
+	MessageID string
+	Date      time.Time
+	// CaseID is the case the message matched, "" when none.
+	CaseID   string
+	Received time.Time
+	State    string
+	// Decided, DecidedBy and Note (the "MED-2026-0042#3" it became) are set
+	// by accept and reject.
+	Decided   time.Time
+	DecidedBy string
+	Note      string
+
+	// Sealed (encrypted at rest): dropped once the item is decided.
+	FromName string
+	Subject  string
+	Body     string             // the reply text, as a note would keep it
+	Email    *casebot.EmailMeta // full text, raw message, attachments
+}
+
+// quarHeader is what a quarantine record keeps in the clear.
+type quarHeader struct {
+	N         uint64
+	Reason    string
+	From      string
+	MessageID string
+	Date      time.Time
+	CaseID    string
+	Received  time.Time
+	State     string
+	Decided   time.Time
+	DecidedBy string
+	Note      string
+}
+
+type quarPayload struct {
+	FromName string
+	Subject  string
+	Body     string
+	Email    *casebot.EmailMeta `json:",omitempty"`
+}
+
+// MailItem is what became of one fetched message; exactly one of Note,
+// Quarantine, Bounce or Skip is set.
+type MailItem struct {
+	UID uint32
+	// DedupeKey identifies the message across UIDs, UIDVALIDITY changes and
+	// re-deliveries (Message-ID plus body hash). A key already seen makes
+	// the item a duplicate: nothing is stored. "" never de-duplicates.
+	DedupeKey string
+	// Note is a party's email for its case (CaseID, Author = sender, Body,
+	// Email). Ingest checks again inside the transaction that the case
+	// exists and the sender is one of its parties, else quarantines it.
+	Note *casebot.Note
+	// Quarantine sets the message aside (N, State and Received are assigned).
+	Quarantine *Quarantined
+	// Bounce lists addresses that bounced permanently: every case with such
+	// a party has it flagged and its mediator told (BounceCase, when set,
+	// limits this to one case).
+	Bounce     []string
+	BounceCase string
+	// Skip says why nothing is stored (an auto-reply).
+	Skip string
+}
+
+// Ingest outcomes.
+const (
+	OutcomeNote       = "note"
+	OutcomeQuarantine = "quarantine"
+	OutcomeDuplicate  = "duplicate"
+	OutcomeBounce     = "bounce"
+	OutcomeSkip       = "skip"
+)
+
+// IngestBatch is one commit of mail intake.
+type IngestBatch struct {
+	Mailbox     string
+	UIDValidity uint32
+	// LastUID is the new high-water mark (it never moves back within one
+	// UIDVALIDITY).
+	LastUID uint32
+	Items   []MailItem
+	// Notice, when set, builds the Slack notice for the case's mediator of
+	// a new party note; it is queued in the same transaction.
+	Notice func(c *casebot.Case, n *casebot.Note) casebot.OutMessage
+	// BounceNotice, when set, builds the mediator's notice that a party's
+	// address bounces.
+	BounceNotice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage
+}
+
+// ItemResult is what Ingest did with one item.
+type ItemResult struct {
+	UID     uint32
+	Outcome string // one of the Outcome* constants
+	CaseID  string // the note's case, or the quarantined item's matched case
+	N       int    // note number
+	Mail    uint64 // mail# of a quarantined item
+	Reason  string // why it was quarantined or skipped
+}
+
+func mailBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+	if !tx.Writable() {
+		return tx.Bucket(name), nil
+	}
+	b, err := tx.CreateBucketIfNotExists(name)
+	if err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// MailState returns the intake position of a mailbox (zero for a new one).
+func (db *DB) MailState(ctx context.Context, mailbox string) (MailState, error) {
+	var st MailState
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		st, err = getMailState(tx, mailbox)
+		return err
+	})
+	if err != nil {
+		return MailState{}, fmt.Errorf("store: mail state of %s: %w", mailbox, err)
+	}
+	return st, nil
+}
+
+func getMailState(tx *bolt.Tx, mailbox string) (MailState, error) {
+	var st MailState
+	b := tx.Bucket(bucketMailState)
+	if b == nil {
+		return st, nil
+	}
+	v := b.Get([]byte(mailbox))
+	if v == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(v, &st); err != nil {
+		return st, fmt.Errorf("decode mail state: %w", err)
+	}
+	return st, nil
+}
+
+func putMailState(tx *bolt.Tx, mailbox string, st MailState) error {
+	b, err := mailBucket(tx, bucketMailState)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode mail state: %w", err)
+	}
+	return b.Put([]byte(mailbox), v)
+}
+
+// MailDone records that \Seen (and the move) were applied up to uid. It
+// is ignored when UIDVALIDITY has changed meanwhile.
+func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		st, err := getMailState(tx, mailbox)
+		if err != nil {
+			return err
+		}
+		if st.UIDValidity != uidValidity || uid <= st.DoneUID {
+			return nil
+		}
+		st.DoneUID = min(uid, st.LastUID)
+		return putMailState(tx, mailbox, st)
+	})
+	if err != nil {
+		return fmt.Errorf("store: mail done %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// Ingest commits a batch of fetched messages in one transaction: the notes
+// (with their cases touched, audit events and mediator notices), the
+// quarantined items, the bounce flags, the de-duplication keys and the
+// mailbox's high-water mark. Either all of it is stored or none of it, so a
+// crash at any moment loses or doubles nothing. A new UIDVALIDITY resets the
+// mark. It returns one result per item, in order.
+func (db *DB) Ingest(ctx context.Context, b IngestBatch) ([]ItemResult, error) {
+	var out []ItemResult
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		out = out[:0]
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}}
+		seen, err := mailBucket(tx, bucketMailSeen)
+		if err != nil {
+			return err
+		}
+		for _, it := range b.Items {
+			if it.DedupeKey != "" && seen.Get([]byte(it.DedupeKey)) != nil {
+				out = append(out, ItemResult{UID: it.UID, Outcome: OutcomeDuplicate})
+				continue
+			}
+			res, err := in.item(it)
+			if err != nil {
+				return fmt.Errorf("uid %d: %w", it.UID, err)
+			}
+			out = append(out, res)
+			if it.DedupeKey != "" {
+				if err := seen.Put([]byte(it.DedupeKey), []byte(res.Outcome+" "+res.CaseID)); err != nil {
+					return fmt.Errorf("put seen key: %w", err)
+				}
+			}
+		}
+		if err := in.flush(); err != nil {
+			return err
+		}
+		st, err := getMailState(tx, b.Mailbox)
+		if err != nil {
+			return err
+		}
+		if st.UIDValidity != b.UIDValidity {
+			st = MailState{UIDValidity: b.UIDValidity}
+		}
+		st.LastUID = max(st.LastUID, b.LastUID)
+		return putMailState(tx, b.Mailbox, st)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d messages from %s: %w", len(b.Items), b.Mailbox, err)
+	}
+	return out, nil
+}
+
+// caseEdit is a case changed by a batch: written once at the end, so a
+// batch of many notes to one case rewrites its record and indexes once.
+type caseEdit struct{ old, c *casebot.Case }
+
+type ingester struct {
+	db    *DB
+	tx    *bolt.Tx
+	now   time.Time
+	batch *IngestBatch
+	cases map[string]*caseEdit
+	order []string
+}
+
+func (in *ingester) edit(id string) (*caseEdit, error) {
+	if e := in.cases[id]; e != nil {
+		return e, nil
+	}
+	old, err := getCase(in.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	e := &caseEdit{old: old, c: cloneCase(old)}
+	in.cases[id] = e
+	in.order = append(in.order, id)
+	return e, nil
+}
+
+func (in *ingester) flush() error {
+	for _, id := range in.order {
+		e := in.cases[id]
+		if err := putCase(in.tx, e.old, e.c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *ingester) item(it MailItem) (ItemResult, error) {
+	res := ItemResult{UID: it.UID}
+	switch {
+	case it.Note != nil:
+		e, err := in.edit(it.Note.CaseID)
+		if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+			q := quarantineFromNote(it.Note, fmt.Sprintf("case %s does not exist", it.Note.CaseID))
+			q.CaseID = ""
+			return in.quarantine(res, q)
+		} else if err != nil {
+			return res, err
+		}
+		if e.c.Party(it.Note.Author) < 0 {
+			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
+		}
+		n, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
+		if err != nil {
+			return res, err
+		}
+		ev := casebot.Change{Actor: n.Author, Action: "email.note", Detail: fmt.Sprintf("note %d from %s", n.N, n.Author)}
+		if in.batch.Notice != nil {
+			ev.Outbox = []casebot.OutMessage{in.batch.Notice(e.c, n)}
+		}
+		if err := in.db.record(in.tx, e.c.ID, ev, in.now); err != nil {
+			return res, err
+		}
+		res.Outcome, res.CaseID, res.N = OutcomeNote, n.CaseID, n.N
+		return res, nil
+	case it.Quarantine != nil:
+		return in.quarantine(res, *it.Quarantine)
+	case len(it.Bounce) > 0:
+		for _, addr := range it.Bounce {
+			ids, err := in.db.flagBouncingTx(in.tx, in.edit, addr, it.BounceCase, "delivery failure report", in.batch.BounceNotice, in.now)
+			if err != nil {
+				return res, err
+			}
+			if len(ids) > 0 {
+				res.CaseID = ids[0]
+			}
+		}
+		res.Outcome = OutcomeBounce
+		return res, nil
+	}
+	res.Outcome, res.Reason = OutcomeSkip, it.Skip
+	return res, nil
+}
+
+func (in *ingester) quarantine(res ItemResult, q Quarantined) (ItemResult, error) {
+	n, err := in.db.putQuarantineTx(in.tx, q, in.now)
+	if err != nil {
+		return res, err
+	}
+	res.Outcome, res.Mail, res.CaseID, res.Reason = OutcomeQuarantine, n, q.CaseID, q.Reason
+	return res, nil
+}
+
+func quarantineFromNote(n *casebot.Note, reason string) Quarantined {
+	q := Quarantined{Reason: reason, From: n.Author, CaseID: n.CaseID, Body: n.Body, Email: n.Email}
+	if n.Email != nil {
+		q.FromName, q.Subject, q.MessageID, q.Date = n.Email.FromName, n.Email.Subject, n.Email.MessageID, n.Email.Date
+	}
+	return q
+}
+
+// addNoteTx appends a note to c (an edited copy, written by the caller),
+// numbering it and touching the case.
+func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, error) {
+	n := *in
+	n.CaseID = c.ID
+	n.N = c.NoteCount + 1
+	n.Created = now
+	if n.Source == "" {
+		n.Source = casebot.SourceEmail
+	}
+	seq, err := tx.Bucket(bucketNotes).NextSequence()
+	if err != nil {
+		return nil, fmt.Errorf("note sequence: %w", err)
+	}
+	key := be64(seq)
+	v, err := db.encodeNote(key, &n)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+		return nil, fmt.Errorf("put note: %w", err)
+	}
+	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
+		return nil, fmt.Errorf("put note index: %w", err)
+	}
+	c.NoteCount = n.N
+	c.Updated, c.Activity = now, now
+	return &n, nil
+}
+
+func (db *DB) putQuarantineTx(tx *bolt.Tx, q Quarantined, now time.Time) (uint64, error) {
+	b, err := mailBucket(tx, bucketMailQuar)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("quarantine sequence: %w", err)
+	}
+	q.N, q.State, q.Received = seq, QuarantinePending, now
+	if err := db.writeQuarantine(b, &q); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+func (db *DB) writeQuarantine(b *bolt.Bucket, q *Quarantined) error {
+	key := be64(q.N)
+	h, err := json.Marshal(quarHeader{N: q.N, Reason: q.Reason, From: q.From, MessageID: q.MessageID, Date: q.Date, CaseID: q.CaseID,
+		Received: q.Received, State: q.State, Decided: q.Decided, DecidedBy: q.DecidedBy, Note: q.Note})
+	if err != nil {
+		return fmt.Errorf("encode quarantine header: %w", err)
+	}
+	p, err := json.Marshal(quarPayload{FromName: q.FromName, Subject: q.Subject, Body: q.Body, Email: q.Email})
+	if err != nil {
+		return fmt.Errorf("encode quarantine body: %w", err)
+	}
+	if err := b.Put(key, frame(h, db.seal.seal(key, p))); err != nil {
+		return fmt.Errorf("put quarantine %d: %w", q.N, err)
+	}
+	return nil
+}
+
+func (db *DB) decodeQuarantine(key, v []byte) (*Quarantined, error) {
+	h, sealed, err := unframe(v)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine %d: %w", u64(key), err)
+	}
+	var qh quarHeader
+	if err := json.Unmarshal(h, &qh); err != nil {
+		return nil, fmt.Errorf("quarantine %d header: %w", u64(key), err)
+	}
+	plain, err := db.seal.open(key, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine %d: %w", u64(key), err)
+	}
+	var p quarPayload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("quarantine %d body: %w", u64(key), err)
+	}
+	return &Quarantined{N: qh.N, Reason: qh.Reason, From: qh.From, MessageID: qh.MessageID, Date: qh.Date, CaseID: qh.CaseID,
+		Received: qh.Received, State: qh.State, Decided: qh.Decided, DecidedBy: qh.DecidedBy, Note: qh.Note,
+		FromName: p.FromName, Subject: p.Subject, Body: p.Body, Email: p.Email}, nil
+}
+
+// Quarantine returns the quarantined emails, oldest first: only pending
+// ones unless all is set. Bodies and raw messages are left out (Email nil).
+func (db *DB) Quarantine(ctx context.Context, all bool) ([]Quarantined, error) {
+	var out []Quarantined
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMailQuar)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			q, err := db.decodeQuarantine(k, v)
+			if err != nil {
+				return err
+			}
+			if all || q.State == QuarantinePending {
+				q.Body, q.Email = "", nil
+				out = append(out, *q)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: quarantine: %w", err)
+	}
+	return out, nil
+}
+
+// QuarantineItem returns one quarantined email with its body and raw
+// message, or ENOTFOUND.
+func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*Quarantined, error) {
+	var q *Quarantined
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		q, err = db.getQuarantine(tx, n)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: quarantine item %d: %w", n, err)
+	}
+	return q, nil
+}
+
+func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*Quarantined, error) {
+	b := tx.Bucket(bucketMailQuar)
+	var v []byte
+	if b != nil {
+		v = b.Get(be64(n))
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w%.0w", notFound("There is no quarantined email #%d.", n), casebot.ErrNotFound)
+	}
+	return db.decodeQuarantine(be64(n), v)
+}
+
+// decide loads pending item n for accept or reject.
+func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *Quarantined, error) {
+	q, err := db.getQuarantine(tx, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if q.State != QuarantinePending {
+		return nil, nil, casebot.Errorf(casebot.ECONFLICT, "Email #%d was already %s.", n, q.State)
+	}
+	b, err := mailBucket(tx, bucketMailQuar)
+	return b, q, err
+}
+
+// AcceptMail files pending quarantined email n under case caseID as a note
+// from its sender, with an audit event ("mail.accept") on the case and the
+// notice (when notice is set) for its mediator, and marks the item
+// accepted, dropping its stored copy (the note keeps it). check, when set,
+// runs inside the transaction with the item and the case and may refuse.
+// It returns the note; ENOTFOUND for an unknown item or case, ECONFLICT for
+// an item already decided.
+func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, check func(q *Quarantined, c *casebot.Case) error,
+	notice func(c *casebot.Case, n *casebot.Note) casebot.OutMessage) (*casebot.Note, error) {
+	var out *casebot.Note
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		b, q, err := db.decide(tx, n)
+		if err != nil {
+			return err
+		}
+		old, err := getCase(tx, caseID)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(q, old); err != nil {
+				return err
+			}
+		}
+		now := db.now()
+		c := cloneCase(old)
+		note, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
+		if err != nil {
+			return err
+		}
+		if err := putCase(tx, old, c); err != nil {
+			return err
+		}
+		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d from %s as note %d", n, q.From, note.N)}
+		if notice != nil {
+			ch.Outbox = []casebot.OutMessage{notice(c, note)}
+		}
+		if err := db.record(tx, c.ID, ch, now); err != nil {
+			return err
+		}
+		q.State, q.Decided, q.DecidedBy, q.Note = QuarantineAccepted, now, actor, fmt.Sprintf("%s#%d", c.ID, note.N)
+		q.Body, q.Email = "", nil
+		out = note
+		return db.writeQuarantine(b, q)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: accept mail #%d: %w", n, err)
+	}
+	return out, nil
+}
+
+// RejectMail discards pending quarantined email n: its body and raw message
+// are deleted and the item is kept as rejected, with an audit event
+// ("mail.reject") on the case it matched, if any. check, when set, runs
+// inside the transaction and may refuse. ENOTFOUND for an unknown item,
+// ECONFLICT for one already decided.
+func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func(q *Quarantined) error) error {
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		b, q, err := db.decide(tx, n)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(q); err != nil {
+				return err
+			}
+		}
+		now := db.now()
+		if q.CaseID != "" && tx.Bucket(bucketCases).Get([]byte(q.CaseID)) != nil {
+			if err := appendAudit(tx, casebot.AuditEvent{CaseID: q.CaseID, At: now, Actor: actor, Action: "mail.reject",
+				Detail: fmt.Sprintf("mail #%d from %s", n, q.From)}); err != nil {
+				return err
+			}
+		}
+		q.State, q.Decided, q.DecidedBy = QuarantineRejected, now, actor
+		q.FromName, q.Subject, q.Body, q.Email = "", "", "", nil
+		return db.writeQuarantine(b, q)
+	})
+	if err != nil {
+		return fmt.Errorf("store: reject mail #%d: %w", n, err)
+	}
+	return nil
+}
+
+// FlagBouncing marks the address as bouncing in case caseID, or in every
+// case where it is a party when caseID is "", so that no more mail goes to
+// it until cleared; each case gets an audit event ("party.bounce") and, when
+// notice is set, its mediator a notice. Parties already flagged are left
+// alone. It returns the cases changed.
+func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string,
+	notice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage) ([]string, error) {
+	var ids []string
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		edits := map[string]*caseEdit{}
+		var order []string
+		edit := func(id string) (*caseEdit, error) {
+			if e := edits[id]; e != nil {
+				return e, nil
+			}
+			old, err := getCase(tx, id)
+			if err != nil {
+				return nil, err
+			}
+			e := &caseEdit{old: old, c: cloneCase(old)}
+			edits[id], order = e, append(order, id)
+			return e, nil
+		}
+		var err error
+		ids, err = db.flagBouncingTx(tx, edit, email, caseID, reason, notice, db.now())
+		if err != nil {
+			return err
+		}
+		for _, id := range order {
+			if err := putCase(tx, edits[id].old, edits[id].c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: flag %s bouncing: %w", email, err)
+	}
+	return ids, nil
+}
+
+func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), email, caseID, reason string,
+	notice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage, now time.Time) ([]string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	var cands []string
+	if caseID != "" {
+		cands = []string{caseID}
+	} else {
+		prefix := prefixOf(email)
+		c := tx.Bucket(bucketIdxEmail).Cursor()
+		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+			cands = append(cands, string(k[len(prefix):]))
+		}
+	}
+	var changed []string
+	for _, id := range cands {
+		e, err := edit(id)
+		if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		i := e.c.Party(email)
+		if i < 0 || e.c.Parties[i].Bouncing {
+			continue
+		}
+		e.c.Parties[i].Bouncing = true
+		e.c.Updated = now
+		ch := casebot.Change{Actor: "casebot", Action: "party.bounce", Detail: fmt.Sprintf("%s: %s", email, reason)}
+		if notice != nil {
+			ch.Outbox = []casebot.OutMessage{notice(e.c, e.c.Parties[i], reason)}
+		}
+		if err := db.record(tx, id, ch, now); err != nil {
+			return nil, err
+		}
+		changed = append(changed, id)
+	}
+	slices.Sort(changed)
+	return changed, nil
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/casebot/casebot"
+)
+
+func emailNote(caseID, from, body, msgID string) *casebot.Note {
+	return &casebot.Note{CaseID: caseID, Author: from, Source: casebot.SourceEmail, Body: body,
+		Email: &casebot.EmailMeta{From: from, Subject: "Re: [" + caseID + "] hello", MessageID: msgID, FullText: body, Raw: []byte("raw " + body)}}
+}
+
+func notice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
+	return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: "n/" + c.ID + "/" + n.Author, CaseID: c.ID, Text: "new email",
+		Buttons: []casebot.Button{{ActionID: "show_case", Value: c.ID}}}
+}
+
+func TestIngestNotesDedupeAndState(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+	b := IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notice, Items: []MailItem{
+		{UID: 1, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")},
+		{UID: 2, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")}, // same message again
+		{UID: 3, DedupeKey: "b", Note: emailNote(c.ID, "eve@example.com", "sneaky", "m2@x")},
+	}}
+	res, err := db.Ingest(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{OutcomeNote, OutcomeDuplicate, OutcomeQuarantine}
+	for i, r := range res {
+		if r.Outcome != want[i] {
+			t.Errorf("item %d: outcome %s, want %s", i, r.Outcome, want[i])
+		}
+	}
+	// The whole batch again (a crash before \Seen, or a UIDVALIDITY resync) stores nothing new.
+	b.UIDValidity, b.LastUID = 8, 2
+	res, err = db.Ingest(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != OutcomeDuplicate {
+			t.Errorf("again, item %d: outcome %s, want duplicate", i, r.Outcome)
+		}
+	}
+	notes, err := db.Notes(ctx, c.ID)
+	if err != nil || len(notes) != 1 || notes[0].Body != "first" || notes[0].Email == nil || string(notes[0].Email.Raw) != "raw first" {
+		t.Fatalf("notes = %+v, %v; want the one note with its raw message", notes, err)
+	}
+	st, err := db.MailState(ctx, "INBOX")
+	if err != nil || st != (MailState{UIDValidity: 8, LastUID: 2}) {
+		t.Fatalf("state = %+v, %v; want validity 8, last 2", st, err)
+	}
+	if err := db.MailDone(ctx, "INBOX", 8, 2); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := db.MailState(ctx, "INBOX"); st.DoneUID != 2 {
+		t.Fatalf("DoneUID = %d, want 2", st.DoneUID)
+	}
+	due, err := db.OutboxDue(ctx, db.now().Add(1), 0)
+	if err != nil || len(due) != 1 || due[0].To != "U1" || due[0].Buttons[0].Value != c.ID {
+		t.Fatalf("outbox = %+v, %v; want one notice to the mediator", due, err)
+	}
+	q, err := db.Quarantine(ctx, false)
+	if err != nil || len(q) != 1 || q[0].CaseID != c.ID || q[0].From != "eve@example.com" || q[0].Subject == "" {
+		t.Fatalf("quarantine = %+v, %v", q, err)
+	}
+	mustCheck(t, db, "ingest")
+}
+
+func TestAcceptRejectMail(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := newCase(t, db, "Lease", "U1")
+	res, err := db.Ingest(ctx, IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []MailItem{
+		{UID: 1, DedupeKey: "x", Quarantine: &Quarantined{Reason: "matched no case", From: "zed@example.com", Subject: "hi", Body: "hello there",
+			Email: &casebot.EmailMeta{From: "zed@example.com", Raw: []byte("RAW")}}},
+		{UID: 2, DedupeKey: "y", Quarantine: &Quarantined{Reason: "matched no case", From: "spam@example.com", CaseID: c.ID, Body: "buy"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, n2 := res[0].Mail, res[1].Mail
+	note, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, notice)
+	if err != nil || note.N != 1 || note.Author != "zed@example.com" || note.Body != "hello there" || string(note.Email.Raw) != "RAW" {
+		t.Fatalf("accept = %+v, %v", note, err)
+	}
+	if _, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, nil); casebot.ErrorCode(err) != casebot.ECONFLICT {
+		t.Fatalf("second accept: %v, want ECONFLICT", err)
+	}
+	if err := db.RejectMail(ctx, n2, "U1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RejectMail(ctx, 99, "U1", nil); casebot.ErrorCode(err) != casebot.ENOTFOUND {
+		t.Fatalf("reject unknown: %v, want ENOTFOUND", err)
+	}
+	all, _ := db.Quarantine(ctx, true)
+	if len(all) != 2 || all[0].State != QuarantineAccepted || all[0].Note != c.ID+"#1" || all[1].State != QuarantineRejected {
+		t.Fatalf("quarantine = %+v", all)
+	}
+	if pending, _ := db.Quarantine(ctx, false); len(pending) != 0 {
+		t.Fatalf("pending = %+v, want none", pending)
+	}
+	if q, _ := db.QuarantineItem(ctx, n2); q.Body != "" || q.Email != nil {
+		t.Fatalf("rejected item keeps its body: %+v", q)
+	}
+	ev, _ := db.Audit(ctx, c.ID)
+	var actions []string
+	for _, e := range ev {
+		actions = append(actions, e.Action)
+	}
+	if len(actions) != 3 || actions[1] != "mail.accept" || actions[2] != "mail.reject" {
+		t.Fatalf("audit = %v", actions)
+	}
+}
+
+func TestBounceFlagsParty(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	ann := casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"}
+	c1 := newCase(t, db, "One", "U1", ann)
+	c2 := newCase(t, db, "Two", "U2", ann)
+	bn := func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage {
+		return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: "bounce/" + c.ID, Text: p.Email + " bounces"}
+	}
+	res, err := db.Ingest(ctx, IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, BounceNotice: bn, Items: []MailItem{
+		{UID: 1, DedupeKey: "bounce1", Bounce: []string{"ANN@example.com"}},
+	}})
+	if err != nil || res[0].Outcome != OutcomeBounce {
+		t.Fatalf("ingest = %+v, %v", res, err)
+	}
+	for _, id := range []string{c1.ID, c2.ID} {
+		c, _ := db.Case(ctx, id)
+		if !c.Parties[0].Bouncing {
+			t.Errorf("%s: party not flagged bouncing", id)
+		}
+	}
+	if due, _ := db.OutboxDue(ctx, db.now().Add(1), 0); len(due) != 2 {
+		t.Fatalf("outbox = %+v, want a notice to each mediator", due)
+	}
+	// Flagging again changes nothing and tells nobody twice.
+	ids, err := db.FlagBouncing(ctx, "ann@example.com", "", "again", bn)
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("FlagBouncing again = %v, %v", ids, err)
+	}
+	mustCheck(t, db, "bounce")
+}
+
+// With a key, ingested email bodies, raw messages, attachments and
+// quarantined mail leave no plaintext in the file.
+func TestMailEncryptedAtRest(t *testing.T) {
+	for _, keyed := range []bool{true, false} {
+		var key []byte
+		if keyed {
+			key = make([]byte, 32)
+			_, _ = rand.Read(key)
+		}
+		path := filepath.Join(t.TempDir(), "casebot.db")
+		db := openAt(t, path, newClock(), Options{EncryptionKey: key})
+		c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+		n := emailNote(c.ID, "ann@example.com", "BODYMARKERq7", "m@x")
+		n.Email.Raw = []byte("RAWMARKERz3")
+		n.Email.Attachments = []casebot.Attachment{{Name: "a.txt", Content: []byte("ATTACHMARKERw2")}}
+		_, err := db.Ingest(context.Background(), IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []MailItem{
+			{UID: 1, DedupeKey: "1", Note: n},
+			{UID: 2, DedupeKey: "2", Quarantine: &Quarantined{Reason: "r", From: "x@y.z", Subject: "SUBJMARKERk9", Body: "QBODYMARKERp4"}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []string{"BODYMARKERq7", "RAWMARKERz3", "ATTACHMARKERw2", "SUBJMARKERk9", "QBODYMARKERp4"} {
+			if found(raw, m) == keyed {
+				t.Errorf("keyed=%v: marker %s found=%v", keyed, m, !keyed)
+			}
+		}
+	}
+}
