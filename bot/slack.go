@@ -237,6 +237,9 @@ func (h *SlackHandler) command(cmd slack.SlashCommand, key, retry string) (first
 	if e := h.checkOrigin(cmd.TeamID, cmd.UserID); e != nil {
 		return nil, nil, e
 	}
+	// Slack escapes &, < and > in what the user typed; the command table
+	// stores text as typed, and rendering escapes it again.
+	cmd.Text = unescapeSlack(cmd.Text)
 	r, isNew := h.dedup.claim(key)
 	if !isNew {
 		h.log.Info("slack: duplicate delivery not run again", slog.String("user", cmd.UserID),
@@ -333,3 +336,9 @@ func commandWord(text string) string {
 	}
 	return w
 }
+
+// slackUnescaper undoes the only three escapes Slack applies to user text.
+var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// unescapeSlack returns text as the user typed it.
+func unescapeSlack(text string) string { return slackUnescaper.Replace(text) }
