@@ -17,53 +17,10 @@ import (
 // (so a store opened before mail intake existed needs no migration); readers
 // treat a missing bucket as empty.
 var (
-	bucketMailState = []byte("mail_state")      // mailbox -> JSON MailState
+	bucketMailState = []byte("mail_state")      // mailbox -> JSON casebot.MailState
 	bucketMailSeen  = []byte("mail_seen")       // de-duplication key -> what became of the message
 	bucketMailQuar  = []byte("mail_quarantine") // mail# (uint64) -> framed quarantine record
 )
-
-// MailState is the intake position in one mailbox: every message with a UID
-// up to LastUID under UIDValidity is in the store (as a note, in quarantine,
-// or deliberately skipped). DoneUID is how far \Seen and the move to the
-// processed mailbox have been applied after the commit.
-type MailState struct {
-	UIDValidity uint32
-	LastUID     uint32
-	DoneUID     uint32
-}
-
-// Quarantine states.
-const (
-	QuarantinePending  = "pending"
-	QuarantineAccepted = "accepted"
-	QuarantineRejected = "rejected"
-)
-
-// Quarantined is an inbound email that did not become a note: it matched no
-// case, came from someone who is not a party of the case it matched, or
-// could not be read. N is its mail# for accept and reject.
-type Quarantined struct {
-	N         uint64
-	Reason    string
-	From      string
-	MessageID string
-	Date      time.Time
-	// CaseID is the case the message matched, "" when none.
-	CaseID   string
-	Received time.Time
-	State    string
-	// Decided, DecidedBy and Note (the "MED-2026-0042#3" it became) are set
-	// by accept and reject.
-	Decided   time.Time
-	DecidedBy string
-	Note      string
-
-	// Sealed (encrypted at rest): dropped once the item is decided.
-	FromName string
-	Subject  string
-	Body     string             // the reply text, as a note would keep it
-	Email    *casebot.EmailMeta // full text, raw message, attachments
-}
 
 // quarHeader is what a quarantine record keeps in the clear.
 type quarHeader struct {
@@ -87,64 +44,6 @@ type quarPayload struct {
 	Email    *casebot.EmailMeta `json:",omitempty"`
 }
 
-// MailItem is what became of one fetched message; exactly one of Note,
-// Quarantine, Bounce or Skip is set.
-type MailItem struct {
-	UID uint32
-	// DedupeKey identifies the message across UIDs, UIDVALIDITY changes and
-	// re-deliveries (Message-ID plus body hash). A key already seen makes
-	// the item a duplicate: nothing is stored. "" never de-duplicates.
-	DedupeKey string
-	// Note is a party's email for its case (CaseID, Author = sender, Body,
-	// Email). Ingest checks again inside the transaction that the case
-	// exists and the sender is one of its parties, else quarantines it.
-	Note *casebot.Note
-	// Quarantine sets the message aside (N, State and Received are assigned).
-	Quarantine *Quarantined
-	// Bounce lists addresses that bounced permanently: every case with such
-	// a party has it flagged and its mediator told (BounceCase, when set,
-	// limits this to one case).
-	Bounce     []string
-	BounceCase string
-	// Skip says why nothing is stored (an auto-reply).
-	Skip string
-}
-
-// Ingest outcomes.
-const (
-	OutcomeNote       = "note"
-	OutcomeQuarantine = "quarantine"
-	OutcomeDuplicate  = "duplicate"
-	OutcomeBounce     = "bounce"
-	OutcomeSkip       = "skip"
-)
-
-// IngestBatch is one commit of mail intake.
-type IngestBatch struct {
-	Mailbox     string
-	UIDValidity uint32
-	// LastUID is the new high-water mark (it never moves back within one
-	// UIDVALIDITY).
-	LastUID uint32
-	Items   []MailItem
-	// Notice, when set, builds the Slack notice for the case's mediator of
-	// a new party note; it is queued in the same transaction.
-	Notice func(c *casebot.Case, n *casebot.Note) casebot.OutMessage
-	// BounceNotice, when set, builds the mediator's notice that a party's
-	// address bounces.
-	BounceNotice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage
-}
-
-// ItemResult is what Ingest did with one item.
-type ItemResult struct {
-	UID     uint32
-	Outcome string // one of the Outcome* constants
-	CaseID  string // the note's case, or the quarantined item's matched case
-	N       int    // note number
-	Mail    uint64 // mail# of a quarantined item
-	Reason  string // why it was quarantined or skipped
-}
-
 func mailBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 	if !tx.Writable() {
 		return tx.Bucket(name), nil
@@ -156,22 +55,22 @@ func mailBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 	return b, nil
 }
 
-// MailState returns the intake position of a mailbox (zero for a new one).
-func (db *DB) MailState(ctx context.Context, mailbox string) (MailState, error) {
-	var st MailState
+// casebot.MailState returns the intake position of a mailbox (zero for a new one).
+func (db *DB) MailState(ctx context.Context, mailbox string) (casebot.MailState, error) {
+	var st casebot.MailState
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		st, err = getMailState(tx, mailbox)
 		return err
 	})
 	if err != nil {
-		return MailState{}, fmt.Errorf("store: mail state of %s: %w", mailbox, err)
+		return casebot.MailState{}, fmt.Errorf("store: mail state of %s: %w", mailbox, err)
 	}
 	return st, nil
 }
 
-func getMailState(tx *bolt.Tx, mailbox string) (MailState, error) {
-	var st MailState
+func getMailState(tx *bolt.Tx, mailbox string) (casebot.MailState, error) {
+	var st casebot.MailState
 	b := tx.Bucket(bucketMailState)
 	if b == nil {
 		return st, nil
@@ -186,7 +85,7 @@ func getMailState(tx *bolt.Tx, mailbox string) (MailState, error) {
 	return st, nil
 }
 
-func putMailState(tx *bolt.Tx, mailbox string, st MailState) error {
+func putMailState(tx *bolt.Tx, mailbox string, st casebot.MailState) error {
 	b, err := mailBucket(tx, bucketMailState)
 	if err != nil {
 		return err
@@ -224,8 +123,8 @@ func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uin
 // mailbox's high-water mark. Either all of it is stored or none of it, so a
 // crash at any moment loses or doubles nothing. A new UIDVALIDITY resets the
 // mark. It returns one result per item, in order.
-func (db *DB) Ingest(ctx context.Context, b IngestBatch) ([]ItemResult, error) {
-	var out []ItemResult
+func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
+	var out []casebot.ItemResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
 		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}}
@@ -235,7 +134,7 @@ func (db *DB) Ingest(ctx context.Context, b IngestBatch) ([]ItemResult, error) {
 		}
 		for _, it := range b.Items {
 			if it.DedupeKey != "" && seen.Get([]byte(it.DedupeKey)) != nil {
-				out = append(out, ItemResult{UID: it.UID, Outcome: OutcomeDuplicate})
+				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
 				continue
 			}
 			res, err := in.item(it)
@@ -257,7 +156,7 @@ func (db *DB) Ingest(ctx context.Context, b IngestBatch) ([]ItemResult, error) {
 			return err
 		}
 		if st.UIDValidity != b.UIDValidity {
-			st = MailState{UIDValidity: b.UIDValidity}
+			st = casebot.MailState{UIDValidity: b.UIDValidity}
 		}
 		st.LastUID = max(st.LastUID, b.LastUID)
 		return putMailState(tx, b.Mailbox, st)
@@ -276,7 +175,7 @@ type ingester struct {
 	db    *DB
 	tx    *bolt.Tx
 	now   time.Time
-	batch *IngestBatch
+	batch *casebot.IngestBatch
 	cases map[string]*caseEdit
 	order []string
 }
@@ -305,8 +204,8 @@ func (in *ingester) flush() error {
 	return nil
 }
 
-func (in *ingester) item(it MailItem) (ItemResult, error) {
-	res := ItemResult{UID: it.UID}
+func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
+	res := casebot.ItemResult{UID: it.UID}
 	switch {
 	case it.Note != nil:
 		e, err := in.edit(it.Note.CaseID)
@@ -331,7 +230,7 @@ func (in *ingester) item(it MailItem) (ItemResult, error) {
 		if err := in.db.record(in.tx, e.c.ID, ev, in.now); err != nil {
 			return res, err
 		}
-		res.Outcome, res.CaseID, res.N = OutcomeNote, n.CaseID, n.N
+		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
 		return res, nil
 	case it.Quarantine != nil:
 		return in.quarantine(res, *it.Quarantine)
@@ -345,24 +244,24 @@ func (in *ingester) item(it MailItem) (ItemResult, error) {
 				res.CaseID = ids[0]
 			}
 		}
-		res.Outcome = OutcomeBounce
+		res.Outcome = casebot.OutcomeBounce
 		return res, nil
 	}
-	res.Outcome, res.Reason = OutcomeSkip, it.Skip
+	res.Outcome, res.Reason = casebot.OutcomeSkip, it.Skip
 	return res, nil
 }
 
-func (in *ingester) quarantine(res ItemResult, q Quarantined) (ItemResult, error) {
+func (in *ingester) quarantine(res casebot.ItemResult, q casebot.Quarantined) (casebot.ItemResult, error) {
 	n, err := in.db.putQuarantineTx(in.tx, q, in.now)
 	if err != nil {
 		return res, err
 	}
-	res.Outcome, res.Mail, res.CaseID, res.Reason = OutcomeQuarantine, n, q.CaseID, q.Reason
+	res.Outcome, res.Mail, res.CaseID, res.Reason = casebot.OutcomeQuarantine, n, q.CaseID, q.Reason
 	return res, nil
 }
 
-func quarantineFromNote(n *casebot.Note, reason string) Quarantined {
-	q := Quarantined{Reason: reason, From: n.Author, CaseID: n.CaseID, Body: n.Body, Email: n.Email}
+func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
+	q := casebot.Quarantined{Reason: reason, From: n.Author, CaseID: n.CaseID, Body: n.Body, Email: n.Email}
 	if n.Email != nil {
 		q.FromName, q.Subject, q.MessageID, q.Date = n.Email.FromName, n.Email.Subject, n.Email.MessageID, n.Email.Date
 	}
@@ -399,7 +298,7 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	return &n, nil
 }
 
-func (db *DB) putQuarantineTx(tx *bolt.Tx, q Quarantined, now time.Time) (uint64, error) {
+func (db *DB) putQuarantineTx(tx *bolt.Tx, q casebot.Quarantined, now time.Time) (uint64, error) {
 	b, err := mailBucket(tx, bucketMailQuar)
 	if err != nil {
 		return 0, err
@@ -408,14 +307,14 @@ func (db *DB) putQuarantineTx(tx *bolt.Tx, q Quarantined, now time.Time) (uint64
 	if err != nil {
 		return 0, fmt.Errorf("quarantine sequence: %w", err)
 	}
-	q.N, q.State, q.Received = seq, QuarantinePending, now
+	q.N, q.State, q.Received = seq, casebot.QuarantinePending, now
 	if err := db.writeQuarantine(b, &q); err != nil {
 		return 0, err
 	}
 	return seq, nil
 }
 
-func (db *DB) writeQuarantine(b *bolt.Bucket, q *Quarantined) error {
+func (db *DB) writeQuarantine(b *bolt.Bucket, q *casebot.Quarantined) error {
 	key := be64(q.N)
 	h, err := json.Marshal(quarHeader{N: q.N, Reason: q.Reason, From: q.From, MessageID: q.MessageID, Date: q.Date, CaseID: q.CaseID,
 		Received: q.Received, State: q.State, Decided: q.Decided, DecidedBy: q.DecidedBy, Note: q.Note})
@@ -432,7 +331,7 @@ func (db *DB) writeQuarantine(b *bolt.Bucket, q *Quarantined) error {
 	return nil
 }
 
-func (db *DB) decodeQuarantine(key, v []byte) (*Quarantined, error) {
+func (db *DB) decodeQuarantine(key, v []byte) (*casebot.Quarantined, error) {
 	h, sealed, err := unframe(v)
 	if err != nil {
 		return nil, fmt.Errorf("quarantine %d: %w", u64(key), err)
@@ -449,15 +348,15 @@ func (db *DB) decodeQuarantine(key, v []byte) (*Quarantined, error) {
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return nil, fmt.Errorf("quarantine %d body: %w", u64(key), err)
 	}
-	return &Quarantined{N: qh.N, Reason: qh.Reason, From: qh.From, MessageID: qh.MessageID, Date: qh.Date, CaseID: qh.CaseID,
+	return &casebot.Quarantined{N: qh.N, Reason: qh.Reason, From: qh.From, MessageID: qh.MessageID, Date: qh.Date, CaseID: qh.CaseID,
 		Received: qh.Received, State: qh.State, Decided: qh.Decided, DecidedBy: qh.DecidedBy, Note: qh.Note,
 		FromName: p.FromName, Subject: p.Subject, Body: p.Body, Email: p.Email}, nil
 }
 
 // Quarantine returns the quarantined emails, oldest first: only pending
 // ones unless all is set. Bodies and raw messages are left out (Email nil).
-func (db *DB) Quarantine(ctx context.Context, all bool) ([]Quarantined, error) {
-	var out []Quarantined
+func (db *DB) Quarantine(ctx context.Context, all bool) ([]casebot.Quarantined, error) {
+	var out []casebot.Quarantined
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMailQuar)
 		if b == nil {
@@ -468,7 +367,7 @@ func (db *DB) Quarantine(ctx context.Context, all bool) ([]Quarantined, error) {
 			if err != nil {
 				return err
 			}
-			if all || q.State == QuarantinePending {
+			if all || q.State == casebot.QuarantinePending {
 				q.Body, q.Email = "", nil
 				out = append(out, *q)
 			}
@@ -483,8 +382,8 @@ func (db *DB) Quarantine(ctx context.Context, all bool) ([]Quarantined, error) {
 
 // QuarantineItem returns one quarantined email with its body and raw
 // message, or ENOTFOUND.
-func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*Quarantined, error) {
-	var q *Quarantined
+func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*casebot.Quarantined, error) {
+	var q *casebot.Quarantined
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		q, err = db.getQuarantine(tx, n)
@@ -496,7 +395,7 @@ func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*Quarantined, error
 	return q, nil
 }
 
-func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*Quarantined, error) {
+func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*casebot.Quarantined, error) {
 	b := tx.Bucket(bucketMailQuar)
 	var v []byte
 	if b != nil {
@@ -509,12 +408,12 @@ func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*Quarantined, error) {
 }
 
 // decide loads pending item n for accept or reject.
-func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *Quarantined, error) {
+func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *casebot.Quarantined, error) {
 	q, err := db.getQuarantine(tx, n)
 	if err != nil {
 		return nil, nil, err
 	}
-	if q.State != QuarantinePending {
+	if q.State != casebot.QuarantinePending {
 		return nil, nil, casebot.Errorf(casebot.ECONFLICT, "Email #%d was already %s.", n, q.State)
 	}
 	b, err := mailBucket(tx, bucketMailQuar)
@@ -528,7 +427,7 @@ func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *Quarantined, error) 
 // runs inside the transaction with the item and the case and may refuse.
 // It returns the note; ENOTFOUND for an unknown item or case, ECONFLICT for
 // an item already decided.
-func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, check func(q *Quarantined, c *casebot.Case) error,
+func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, check func(q *casebot.Quarantined, c *casebot.Case) error,
 	notice func(c *casebot.Case, n *casebot.Note) casebot.OutMessage) (*casebot.Note, error) {
 	var out *casebot.Note
 	err := db.update(ctx, func(tx *bolt.Tx) error {
@@ -561,7 +460,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err := db.record(tx, c.ID, ch, now); err != nil {
 			return err
 		}
-		q.State, q.Decided, q.DecidedBy, q.Note = QuarantineAccepted, now, actor, fmt.Sprintf("%s#%d", c.ID, note.N)
+		q.State, q.Decided, q.DecidedBy, q.Note = casebot.QuarantineAccepted, now, actor, fmt.Sprintf("%s#%d", c.ID, note.N)
 		q.Body, q.Email = "", nil
 		out = note
 		return db.writeQuarantine(b, q)
@@ -577,7 +476,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 // ("mail.reject") on the case it matched, if any. check, when set, runs
 // inside the transaction and may refuse. ENOTFOUND for an unknown item,
 // ECONFLICT for one already decided.
-func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func(q *Quarantined) error) error {
+func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func(q *casebot.Quarantined) error) error {
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		b, q, err := db.decide(tx, n)
 		if err != nil {
@@ -595,7 +494,7 @@ func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func
 				return err
 			}
 		}
-		q.State, q.Decided, q.DecidedBy = QuarantineRejected, now, actor
+		q.State, q.Decided, q.DecidedBy = casebot.QuarantineRejected, now, actor
 		q.FromName, q.Subject, q.Body, q.Email = "", "", "", nil
 		return db.writeQuarantine(b, q)
 	})

@@ -24,7 +24,7 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
-	b := IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notice, Items: []MailItem{
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notice, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")},
 		{UID: 2, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")}, // same message again
 		{UID: 3, DedupeKey: "b", Note: emailNote(c.ID, "eve@example.com", "sneaky", "m2@x")},
@@ -33,7 +33,7 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{OutcomeNote, OutcomeDuplicate, OutcomeQuarantine}
+	want := []string{casebot.OutcomeNote, casebot.OutcomeDuplicate, casebot.OutcomeQuarantine}
 	for i, r := range res {
 		if r.Outcome != want[i] {
 			t.Errorf("item %d: outcome %s, want %s", i, r.Outcome, want[i])
@@ -46,7 +46,7 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Outcome != OutcomeDuplicate {
+		if r.Outcome != casebot.OutcomeDuplicate {
 			t.Errorf("again, item %d: outcome %s, want duplicate", i, r.Outcome)
 		}
 	}
@@ -55,7 +55,7 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 		t.Fatalf("notes = %+v, %v; want the one note with its raw message", notes, err)
 	}
 	st, err := db.MailState(ctx, "INBOX")
-	if err != nil || st != (MailState{UIDValidity: 8, LastUID: 2}) {
+	if err != nil || st != (casebot.MailState{UIDValidity: 8, LastUID: 2}) {
 		t.Fatalf("state = %+v, %v; want validity 8, last 2", st, err)
 	}
 	if err := db.MailDone(ctx, "INBOX", 8, 2); err != nil {
@@ -79,10 +79,10 @@ func TestAcceptRejectMail(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "Lease", "U1")
-	res, err := db.Ingest(ctx, IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []MailItem{
-		{UID: 1, DedupeKey: "x", Quarantine: &Quarantined{Reason: "matched no case", From: "zed@example.com", Subject: "hi", Body: "hello there",
+	res, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []casebot.MailItem{
+		{UID: 1, DedupeKey: "x", Quarantine: &casebot.Quarantined{Reason: "matched no case", From: "zed@example.com", Subject: "hi", Body: "hello there",
 			Email: &casebot.EmailMeta{From: "zed@example.com", Raw: []byte("RAW")}}},
-		{UID: 2, DedupeKey: "y", Quarantine: &Quarantined{Reason: "matched no case", From: "spam@example.com", CaseID: c.ID, Body: "buy"}},
+		{UID: 2, DedupeKey: "y", Quarantine: &casebot.Quarantined{Reason: "matched no case", From: "spam@example.com", CaseID: c.ID, Body: "buy"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestAcceptRejectMail(t *testing.T) {
 		t.Fatalf("reject unknown: %v, want ENOTFOUND", err)
 	}
 	all, _ := db.Quarantine(ctx, true)
-	if len(all) != 2 || all[0].State != QuarantineAccepted || all[0].Note != c.ID+"#1" || all[1].State != QuarantineRejected {
+	if len(all) != 2 || all[0].State != casebot.QuarantineAccepted || all[0].Note != c.ID+"#1" || all[1].State != casebot.QuarantineRejected {
 		t.Fatalf("quarantine = %+v", all)
 	}
 	if pending, _ := db.Quarantine(ctx, false); len(pending) != 0 {
@@ -130,10 +130,10 @@ func TestBounceFlagsParty(t *testing.T) {
 	bn := func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage {
 		return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: "bounce/" + c.ID, Text: p.Email + " bounces"}
 	}
-	res, err := db.Ingest(ctx, IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, BounceNotice: bn, Items: []MailItem{
+	res, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, BounceNotice: bn, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "bounce1", Bounce: []string{"ANN@example.com"}},
 	}})
-	if err != nil || res[0].Outcome != OutcomeBounce {
+	if err != nil || res[0].Outcome != casebot.OutcomeBounce {
 		t.Fatalf("ingest = %+v, %v", res, err)
 	}
 	for _, id := range []string{c1.ID, c2.ID} {
@@ -168,9 +168,9 @@ func TestMailEncryptedAtRest(t *testing.T) {
 		n := emailNote(c.ID, "ann@example.com", "BODYMARKERq7", "m@x")
 		n.Email.Raw = []byte("RAWMARKERz3")
 		n.Email.Attachments = []casebot.Attachment{{Name: "a.txt", Content: []byte("ATTACHMARKERw2")}}
-		_, err := db.Ingest(context.Background(), IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []MailItem{
+		_, err := db.Ingest(context.Background(), casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 2, Items: []casebot.MailItem{
 			{UID: 1, DedupeKey: "1", Note: n},
-			{UID: 2, DedupeKey: "2", Quarantine: &Quarantined{Reason: "r", From: "x@y.z", Subject: "SUBJMARKERk9", Body: "QBODYMARKERp4"}},
+			{UID: 2, DedupeKey: "2", Quarantine: &casebot.Quarantined{Reason: "r", From: "x@y.z", Subject: "SUBJMARKERk9", Body: "QBODYMARKERp4"}},
 		}})
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,104 @@
+package casebot
+
+import "time"
+
+// MailState is the intake position in one mailbox: every message with a UID
+// up to LastUID under UIDValidity is in the store (as a note, in quarantine,
+// or deliberately skipped). DoneUID is how far \Seen and the move to the
+// processed mailbox have been applied after the commit.
+type MailState struct {
+	UIDValidity uint32
+	LastUID     uint32
+	DoneUID     uint32
+}
+
+// Quarantine states.
+const (
+	QuarantinePending  = "pending"
+	QuarantineAccepted = "accepted"
+	QuarantineRejected = "rejected"
+)
+
+// Quarantined is an inbound email that did not become a note: it matched no
+// case, came from someone who is not a party of the case it matched, or
+// could not be read. N is its mail# for accept and reject.
+type Quarantined struct {
+	N         uint64
+	Reason    string
+	From      string
+	MessageID string
+	Date      time.Time
+	// CaseID is the case the message matched, "" when none.
+	CaseID   string
+	Received time.Time
+	State    string
+	// Decided, DecidedBy and Note (the "MED-2026-0042#3" it became) are set
+	// by accept and reject.
+	Decided   time.Time
+	DecidedBy string
+	Note      string
+
+	// Sealed (encrypted at rest): dropped once the item is decided.
+	FromName string
+	Subject  string
+	Body     string     // the reply text, as a note would keep it
+	Email    *EmailMeta // full text, raw message, attachments
+}
+
+// MailItem is what became of one fetched message (mail intake tells the store); exactly one of Note,
+// Quarantine, Bounce or Skip is set.
+type MailItem struct {
+	UID uint32
+	// DedupeKey identifies the message across UIDs, UIDVALIDITY changes and
+	// re-deliveries (Message-ID plus body hash). A key already seen makes
+	// the item a duplicate: nothing is stored. "" never de-duplicates.
+	DedupeKey string
+	// Note is a party's email for its case (CaseID, Author = sender, Body,
+	// Email). Ingest checks again inside the transaction that the case
+	// exists and the sender is one of its parties, else quarantines it.
+	Note *Note
+	// Quarantine sets the message aside (N, State and Received are assigned).
+	Quarantine *Quarantined
+	// Bounce lists addresses that bounced permanently: every case with such
+	// a party has it flagged and its mediator told (BounceCase, when set,
+	// limits this to one case).
+	Bounce     []string
+	BounceCase string
+	// Skip says why nothing is stored (an auto-reply).
+	Skip string
+}
+
+// Ingest outcomes.
+const (
+	OutcomeNote       = "note"
+	OutcomeQuarantine = "quarantine"
+	OutcomeDuplicate  = "duplicate"
+	OutcomeBounce     = "bounce"
+	OutcomeSkip       = "skip"
+)
+
+// IngestBatch is one commit of mail intake.
+type IngestBatch struct {
+	Mailbox     string
+	UIDValidity uint32
+	// LastUID is the new high-water mark (it never moves back within one
+	// UIDVALIDITY).
+	LastUID uint32
+	Items   []MailItem
+	// Notice, when set, builds the Slack notice for the case's mediator of
+	// a new party note; it is queued in the same transaction.
+	Notice func(c *Case, n *Note) OutMessage
+	// BounceNotice, when set, builds the mediator's notice that a party's
+	// address bounces.
+	BounceNotice func(c *Case, p Party, reason string) OutMessage
+}
+
+// ItemResult is what Ingest did with one item.
+type ItemResult struct {
+	UID     uint32
+	Outcome string // one of the Outcome* constants
+	CaseID  string // the note's case, or the quarantined item's matched case
+	N       int    // note number
+	Mail    uint64 // mail# of a quarantined item
+	Reason  string // why it was quarantined or skipped
+}
