@@ -16,6 +16,7 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/outbox"
 	"github.com/casebot/casebot/store"
 )
 
@@ -54,6 +55,8 @@ type Daemon struct {
 	ln      net.Listener
 	ctl     *controlServer
 	workers []worker
+	senders map[string]outbox.Sender
+	outbox  *outbox.Worker
 
 	opened    bool
 	serving   atomic.Bool
@@ -151,6 +154,9 @@ func (d *Daemon) open(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.setupOutbox(ctx); err != nil {
+		return err
+	}
 
 	onOff := func(on bool, why string) string {
 		if on {
@@ -211,6 +217,7 @@ func (d *Daemon) Command(ctx context.Context, userID, text string) bot.Reply {
 	start := time.Now()
 	reply := d.Bot.Run(ctx, userID, text)
 	d.Metrics.OnCommand(text, time.Since(start), reply.Err != nil)
+	d.KickOutbox() // the command may have queued notices
 	if casebot.ErrorCode(reply.Err) == casebot.EINTERNAL {
 		d.Logger.Error("command failed", slog.String("user", userID),
 			slog.String("command", commandLabel(text)), slog.Any("error", reply.Err))

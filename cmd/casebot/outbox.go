@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+
+	"github.com/casebot/casebot/outbox"
+)
+
+// AddSender registers the outbox sender for one message kind (casebot.OutSlack,
+// casebot.OutEmail). Parts call it during set-up; the outbox worker starts
+// after set-up when at least one sender exists. Messages of a kind with no
+// sender wait in the outbox until that part is configured.
+func (d *Daemon) AddSender(kind string, s outbox.Sender) {
+	if d.senders == nil {
+		d.senders = map[string]outbox.Sender{}
+	}
+	d.senders[kind] = s
+}
+
+// KickOutbox wakes the outbox worker to deliver what was just queued. It
+// never blocks and does nothing when no worker runs.
+func (d *Daemon) KickOutbox() {
+	if d.outbox != nil {
+		d.outbox.Kick()
+	}
+}
+
+// setupOutbox starts the delivery worker for the senders the parts added.
+func (d *Daemon) setupOutbox(ctx context.Context) error {
+	if len(d.senders) == 0 {
+		return nil
+	}
+	d.outbox = &outbox.Worker{
+		Store:   d.DB,
+		Senders: d.senders,
+		Now:     d.Now,
+		Logger:  d.Logger.With("component", "outbox"),
+		Metrics: d.Metrics.OutboxResult,
+	}
+	d.Go("outbox", d.outbox.Run)
+	return nil
+}
