@@ -1,0 +1,186 @@
+package mail
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/casebot/casebot"
+)
+
+// DedupeKey identifies a message for de-duplication across UIDs, UIDVALIDITY
+// changes and re-deliveries: its Message-ID together with a hash of its
+// body, so a re-delivered or re-numbered copy is recognised while two
+// different messages that reuse one Message-ID are both kept. Without a
+// Message-ID the sender, date and subject stand in for it; without a
+// parsed message, the raw bytes.
+func DedupeKey(m *Message, raw []byte) string {
+	h := sha256.New()
+	switch {
+	case m == nil:
+		h.Write([]byte("raw\x00"))
+		h.Write(raw)
+	case m.MessageID != "":
+		fmt.Fprintf(h, "id\x00%s\x00%s", m.MessageID, m.BodySHA256)
+	default:
+		fmt.Fprintf(h, "noid\x00%s\x00%d\x00%s\x00%s", m.From, m.Date.Unix(), m.Subject, m.BodySHA256)
+	}
+	return "m1:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Decide turns one fetched message into what the store should do with it
+// (SPEC §6): auto-replies are skipped, permanent bounces flag the address,
+// unreadable mail, mail that matches no case and mail from someone who is
+// not a party of the matched case go to quarantine; the rest becomes a
+// note. parseErr is Parse's error; raw is the message as fetched (a prefix
+// for an oversize one). It returns an error only when the store fails.
+func (a Addressing) Decide(ctx context.Context, lk Lookup, uid uint32, m *Message, parseErr error, raw []byte) (casebot.MailItem, error) {
+	it := casebot.MailItem{UID: uid, DedupeKey: DedupeKey(m, raw)}
+	if m == nil {
+		it.Quarantine = &casebot.Quarantined{Reason: reasonOf(parseErr), Subject: "(unreadable)", Body: fixUTF8(head(raw, 4096)),
+			Email: &casebot.EmailMeta{Raw: raw}}
+		return it, nil
+	}
+	if m.Auto && parseErr == nil {
+		if b := m.Bounce; b != nil && b.Permanent && len(b.Recipients) > 0 {
+			it.Bounce = b.Recipients
+			if b.OriginalMessageID != "" {
+				id, err := lk.CaseForMessageID(ctx, b.OriginalMessageID)
+				switch {
+				case err == nil:
+					it.BounceCase = id
+				case casebot.ErrorCode(err) != casebot.ENOTFOUND:
+					return it, err
+				}
+			}
+			return it, nil
+		}
+		it.Skip = "automatic mail: " + m.AutoReason
+		return it, nil
+	}
+	meta := &casebot.EmailMeta{From: m.From, FromName: m.FromName, Subject: m.Subject, MessageID: m.MessageID, Date: m.Date,
+		FullText: m.Text, Raw: raw, Attachments: m.Attachments}
+	body := strings.TrimSpace(m.Reply)
+	if body == "" {
+		body = strings.TrimSpace(m.Text)
+	}
+	quarantine := func(reason, caseID string) casebot.MailItem {
+		it.Quarantine = &casebot.Quarantined{Reason: reason, From: m.From, FromName: m.FromName, Subject: m.Subject,
+			MessageID: m.MessageID, Date: m.Date, CaseID: caseID, Body: body, Email: meta}
+		return it
+	}
+	c, _, err := a.Match(ctx, lk, m)
+	if err != nil {
+		return it, err
+	}
+	caseID := ""
+	if c != nil {
+		caseID = c.ID
+	}
+	switch {
+	case parseErr != nil:
+		return quarantine(reasonOf(parseErr), caseID), nil
+	case m.Auto:
+		// Automatic mail that was also unreadable is quarantined above.
+		it.Skip = "automatic mail: " + m.AutoReason
+		return it, nil
+	case c == nil:
+		return quarantine("matched no case", ""), nil
+	case m.From == "" || c.Party(m.From) < 0:
+		return quarantine(fmt.Sprintf("sender %s is not a party of %s", orNone(m.From), c.ID), c.ID), nil
+	}
+	it.Note = &casebot.Note{CaseID: c.ID, Author: m.From, Source: casebot.SourceEmail, Body: body, Email: meta}
+	return it, nil
+}
+
+func reasonOf(err error) string {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return "unreadable: " + pe.Reason
+	}
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	return "unreadable"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no sender)"
+	}
+	return s
+}
+
+func head(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// NoteNotice is the Slack direct message to a case's mediator about a new
+// party note: sender, case and the first lines; the rest behind "Show case".
+func NoteNotice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
+	from := n.Author
+	subject := ""
+	if n.Email != nil {
+		if n.Email.FromName != "" {
+			from = n.Email.FromName + " <" + n.Author + ">"
+		}
+		subject = n.Email.Subject
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "New email from %s on %s (%s), note #%d", from, c.ID, c.Title, n.N)
+	if subject != "" {
+		fmt.Fprintf(&b, "\nSubject: %s", subject)
+	}
+	if fl := firstLines(n.Body, 3, 300); fl != "" {
+		b.WriteString("\n> " + strings.ReplaceAll(fl, "\n", "\n> "))
+	}
+	return casebot.OutMessage{
+		Key: fmt.Sprintf("email-note/%s/%d", c.ID, n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
+		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
+	}
+}
+
+// BounceNotice is the mediator's Slack notice that mail to a party bounces.
+func BounceNotice(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage {
+	return casebot.OutMessage{
+		Key:  fmt.Sprintf("bounce/%s/%s/%d", c.ID, p.Email, time.Now().UnixNano()),
+		Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
+		Text: fmt.Sprintf("Mail to %s (%s, %s) bounces: %s. No more mail goes to this address until it is corrected.",
+			p.Email, p.Role, c.ID, reason),
+		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
+	}
+}
+
+// firstLines returns up to n non-blank lines of s, at most max bytes.
+func firstLines(s string, n, max int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		out = append(out, l)
+		if len(out) == n {
+			break
+		}
+	}
+	r := strings.Join(out, "\n")
+	if len(r) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(r[cut]) {
+			cut--
+		}
+		r = r[:cut] + "…"
+	} else if len(out) == n && len(strings.TrimSpace(s)) > len(r) {
+		r += "\n…"
+	}
+	return r
+}
