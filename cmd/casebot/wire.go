@@ -23,6 +23,6 @@ func (d *Daemon) extensions() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
 		d.setupSlack, // POST /slack/commands, /slack/interactions, Socket Mode, DM sender
 		// d.setupMail,      // IMAP intake worker, SMTP outbox worker
-		// d.setupScheduler, // reminders, overdue notices, digests
+		d.setupScheduler, // reminders, overdue notices, digests; keep last: it wraps every command
 	}
 }

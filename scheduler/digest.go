@@ -1,0 +1,379 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// Windows of the digest.
+const (
+	upcomingWindow = 7 * day  // deadlines due within
+	idleAfter      = 14 * day // cases without activity for
+)
+
+// Item is one line of a digest: a session, a deadline or a case.
+type Item struct {
+	CaseID   string
+	Title    string
+	Mediator string
+	Priority casebot.Priority
+	N        int       // deadline or session number; 0 for a case
+	When     time.Time // start, due time, or last activity
+	Text     string    // deadline text
+	Session  *casebot.Session
+}
+
+// EmailCount is the number of party emails a case received.
+type EmailCount struct {
+	CaseID   string
+	Title    string
+	Priority casebot.Priority
+	Count    int
+}
+
+// Digest is one user's caseload summary at a moment, in their zone.
+type Digest struct {
+	User      string
+	Admin     bool
+	At        time.Time
+	Loc       *time.Location
+	Since     time.Time // party emails are counted from here
+	OpenCases int
+	Sessions  []Item // today's, in Loc
+	Deadlines []Item // due within 7 days
+	Overdue   []Item // the user's; every mediator's for admins
+	Emails    []EmailCount
+	Idle      []Item // open cases without activity for 14 days
+	Missed    []casebot.MissedReminder
+	// Admins only.
+	Quarantine int
+	Caseloads  []casebot.Caseload
+}
+
+// Empty reports whether there is nothing to send: no open cases and nothing
+// missed, and for admins also nothing open or quarantined anywhere.
+func (d *Digest) Empty() bool {
+	if d.OpenCases > 0 || len(d.Missed) > 0 {
+		return false
+	}
+	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || slices.ContainsFunc(d.Caseloads, func(c casebot.Caseload) bool { return c.Open > 0 })) {
+		return false
+	}
+	return true
+}
+
+// BuildDigest builds user's digest at now in loc, counting party emails
+// created since since. notes, when non-nil, are the notes created since at
+// most since (shared by many digests); nil reads them from the store.
+func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta) (Digest, error) {
+	st := s.cfg.Store
+	d := Digest{User: user, Admin: s.admins[user], At: now, Loc: loc, Since: since}
+	cases, err := st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"})
+	if err != nil {
+		return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+	}
+	d.OpenCases = len(cases)
+	y, m, dd := now.In(loc).Date()
+	dayStart := fromWall(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC), loc)
+	dayEnd := fromWall(time.Date(y, m, dd+1, 0, 0, 0, 0, time.UTC), loc)
+	mine := make(map[string]*casebot.Case, len(cases))
+	for _, c := range cases {
+		mine[c.ID] = c
+		item := func(n int, when time.Time) Item {
+			return Item{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: n, When: when}
+		}
+		for i, ss := range c.Sessions {
+			if !ss.Cancelled && !ss.Start.Before(dayStart) && ss.Start.Before(dayEnd) {
+				it := item(ss.N, ss.Start)
+				it.Session = &c.Sessions[i]
+				d.Sessions = append(d.Sessions, it)
+			}
+		}
+		for _, dl := range c.Deadlines {
+			if dl.Met {
+				continue
+			}
+			it := item(dl.N, dl.Due)
+			it.Text = dl.Text
+			switch {
+			case !dl.Due.After(now):
+				if !d.Admin {
+					d.Overdue = append(d.Overdue, it)
+				}
+			case !dl.Due.After(now.Add(upcomingWindow)):
+				d.Deadlines = append(d.Deadlines, it)
+			}
+		}
+		last := c.Activity
+		if last.IsZero() {
+			last = c.Updated
+		}
+		if last.Before(now.Add(-idleAfter)) {
+			d.Idle = append(d.Idle, item(0, last))
+		}
+	}
+	if d.Admin {
+		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
+		if err != nil {
+			return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
+		for _, r := range ods {
+			d.Overdue = append(d.Overdue, Item{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
+		}
+		if d.Caseloads, err = st.Caseloads(ctx); err != nil {
+			return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
+		if s.cfg.Quarantined != nil {
+			if d.Quarantine, err = s.cfg.Quarantined(ctx); err != nil {
+				return Digest{}, fmt.Errorf("scheduler: digest of %s: quarantine: %w", user, err)
+			}
+		}
+	}
+	if len(mine) > 0 {
+		if notes == nil {
+			if notes, err = st.NotesSince(ctx, since); err != nil {
+				return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+			}
+		}
+		counts := map[string]int{}
+		for _, n := range notes {
+			if c := mine[n.CaseID]; c != nil && n.Source == casebot.SourceEmail && !n.Created.Before(since) {
+				counts[n.CaseID]++
+			}
+		}
+		for id, n := range counts {
+			c := mine[id]
+			d.Emails = append(d.Emails, EmailCount{CaseID: id, Title: c.Title, Priority: c.Priority, Count: n})
+		}
+		slices.SortFunc(d.Emails, func(a, b EmailCount) int {
+			return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), b.Count-a.Count, strings.Compare(a.CaseID, b.CaseID))
+		})
+	}
+	if d.Missed, err = st.Missed(ctx, user); err != nil {
+		return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+	}
+	for _, items := range [][]Item{d.Sessions, d.Deadlines, d.Overdue, d.Idle} {
+		slices.SortFunc(items, byUrgency)
+	}
+	return d, nil
+}
+
+// byUrgency orders items by priority, then nearest date, then case.
+func byUrgency(a, b Item) int {
+	return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), a.When.Compare(b.When), strings.Compare(a.CaseID, b.CaseID), a.N-b.N)
+}
+
+// Render returns the digest as plain text.
+func Render(d Digest) string {
+	loc := d.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	line("Digest for %s (%s): %s open.", d.At.In(loc).Format("Mon 2 Jan 2006"), loc, plural(d.OpenCases, "case"))
+	if d.Empty() {
+		line("Nothing to report: you have no open cases.")
+		return b.String()
+	}
+	prio := func(p casebot.Priority) string {
+		if p == casebot.PriorityNormal || p == "" {
+			return ""
+		}
+		return "[" + string(p) + "] "
+	}
+	who := func(it Item) string {
+		if d.Admin && it.Mediator != d.User {
+			return " (mediator " + it.Mediator + ")"
+		}
+		return ""
+	}
+	section := func(title string, n int) bool {
+		if n == 0 {
+			return false
+		}
+		line("")
+		line("%s (%d):", title, n)
+		return true
+	}
+	if section("Sessions today", len(d.Sessions)) {
+		for _, it := range d.Sessions {
+			line("  %s%s %s — session #%d: %s", prio(it.Priority), it.CaseID, it.Title, it.N, sessionLine(*it.Session, loc))
+		}
+	}
+	if section("Deadlines in the next 7 days", len(d.Deadlines)) {
+		for _, it := range d.Deadlines {
+			line("  %s%s %s — #%d due %s: %s", prio(it.Priority), it.CaseID, it.Title, it.N, fmtTime(it.When, loc), it.Text)
+		}
+	}
+	if section("Overdue", len(d.Overdue)) {
+		for _, it := range d.Overdue {
+			line("  %s%s %s%s — #%d was due %s: %s", prio(it.Priority), it.CaseID, it.Title, who(it), it.N, fmtTime(it.When, loc), it.Text)
+		}
+	}
+	if section("Party emails since "+fmtTime(d.Since, loc), len(d.Emails)) {
+		for _, e := range d.Emails {
+			line("  %s%s %s — %s", prio(e.Priority), e.CaseID, e.Title, plural(e.Count, "email"))
+		}
+	}
+	if section("No activity for 14 days", len(d.Idle)) {
+		for _, it := range d.Idle {
+			line("  %s%s %s — last activity %s", prio(it.Priority), it.CaseID, it.Title, fmtDate(it.When, loc))
+		}
+	}
+	if section("Missed while casebot was down", len(d.Missed)) {
+		for _, m := range d.Missed {
+			line("  %s, due %s", m.What, fmtTime(m.Fire, loc))
+		}
+	}
+	if d.Admin {
+		line("")
+		line("Quarantine: %s waiting.", plural(d.Quarantine, "email"))
+		if section("Caseload balance", len(d.Caseloads)) {
+			for _, c := range d.Caseloads {
+				if c.Open == 0 {
+					continue
+				}
+				var parts []string
+				for i := len(casebot.Priorities) - 1; i >= 0; i-- {
+					p := casebot.Priorities[i]
+					if n := c.ByPriority[p]; n > 0 {
+						parts = append(parts, fmt.Sprintf("%s %d", p, n))
+					}
+				}
+				line("  %s: %d open (%s)", c.Mediator, c.Open, strings.Join(parts, ", "))
+			}
+		}
+	}
+	return b.String()
+}
+
+// digestKey names a user's digest of one fire time on their wall clock.
+func digestKey(user string, fire time.Time, loc *time.Location) string {
+	return "digest/" + user + "/" + fire.In(loc).Format("2006-01-02T15:04")
+}
+
+// digestUsers returns the users who get digests: mediators with open cases
+// and admins, sorted.
+func (s *Scheduler) digestUsers(ctx context.Context) ([]string, error) {
+	cls, err := s.cfg.Store.Caseloads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, c := range cls {
+		if c.Open > 0 {
+			users = append(users, c.Mediator)
+		}
+	}
+	for a := range s.admins {
+		users = append(users, a)
+	}
+	slices.Sort(users)
+	return slices.Compact(users), nil
+}
+
+// runDigests sends the digests due at now and returns when the next falls
+// due. A digest older than Catchup is not sent but listed as missed in the
+// next one; a user seen for the first time starts at now.
+func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, now time.Time, zone func(string) *time.Location) (time.Time, error) {
+	if s.cfg.Digest == nil {
+		return time.Time{}, nil
+	}
+	users, err := s.digestUsers(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	type due struct {
+		user        string
+		loc         *time.Location
+		fire, since time.Time
+	}
+	var dues []due
+	var next time.Time
+	for _, u := range users {
+		loc := zone(u)
+		mark, ok := st.Digests[u]
+		if !ok {
+			if _, err := s.cfg.Store.CommitDigest(ctx, casebot.DigestCommit{User: u, Fire: now}); err != nil {
+				return time.Time{}, err
+			}
+			next = earliest(next, s.cfg.Digest.Next(now, loc))
+			continue
+		}
+		next = earliest(next, s.cfg.Digest.Next(now, loc))
+		fire := s.cfg.Digest.Prev(now, loc)
+		if fire.IsZero() || !fire.After(mark.Handled) {
+			continue
+		}
+		if now.Sub(fire) > s.cfg.Catchup {
+			m := casebot.MissedReminder{Key: digestKey(u, fire, loc), User: u, Fire: fire, What: "your digest of " + fmtDate(fire, loc)}
+			if _, err := s.cfg.Store.CommitDigest(ctx, casebot.DigestCommit{User: u, Fire: fire, Missed: []casebot.MissedReminder{m}}); err != nil {
+				return time.Time{}, err
+			}
+			continue
+		}
+		since := mark.Sent
+		if since.IsZero() {
+			since = fire.Add(-day)
+		}
+		dues = append(dues, due{u, loc, fire, since})
+	}
+	if len(dues) == 0 {
+		return next, nil
+	}
+	since := slices.MinFunc(dues, func(a, b due) int { return a.since.Compare(b.since) }).since
+	notes, err := s.cfg.Store.NotesSince(ctx, since)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if notes == nil {
+		notes = []casebot.NoteMeta{}
+	}
+	for _, du := range dues {
+		d, err := s.BuildDigest(ctx, du.user, now, du.loc, du.since, notes)
+		if err != nil {
+			return time.Time{}, err
+		}
+		dc := casebot.DigestCommit{User: du.user, Fire: du.fire}
+		if !d.Empty() {
+			dc.Msg = &casebot.OutMessage{Key: digestKey(du.user, du.fire, du.loc), Kind: casebot.OutSlack, To: du.user,
+				Subject: "Daily digest", Text: Render(d)}
+			for _, m := range d.Missed {
+				dc.Clear = append(dc.Clear, m.Key)
+			}
+		}
+		ok, err := s.cfg.Store.CommitDigest(ctx, dc)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ok {
+			s.queued(1)
+			s.log.Info("scheduler: digest queued", slog.String("user", du.user), slog.Int("open_cases", d.OpenCases))
+		}
+	}
+	return next, nil
+}
+
+// DigestNow builds user's digest at now in their zone, counting party
+// emails since their last digest (or the last day): what the digest command
+// shows. It changes nothing.
+func (s *Scheduler) DigestNow(ctx context.Context, user string, now time.Time) (Digest, error) {
+	st, err := s.cfg.Store.ScheduleState(ctx)
+	if err != nil {
+		return Digest{}, err
+	}
+	since := st.Digests[user].Sent
+	if since.IsZero() {
+		since = now.Add(-day)
+	}
+	return s.BuildDigest(ctx, user, now, s.Zone(ctx, user), since, nil)
+}
