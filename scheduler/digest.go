@@ -54,7 +54,7 @@ type Digest struct {
 	Missed    []casebot.MissedReminder
 	// Admins only.
 	Quarantine int
-	Caseloads  []casebot.Caseload
+	Caseloads  []casebot.Caseload // mediators with open cases
 }
 
 // Empty reports whether there is nothing to send: no open cases and nothing
@@ -63,7 +63,7 @@ func (d *Digest) Empty() bool {
 	if d.OpenCases > 0 || len(d.Missed) > 0 {
 		return false
 	}
-	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || slices.ContainsFunc(d.Caseloads, func(c casebot.Caseload) bool { return c.Open > 0 })) {
+	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || len(d.Caseloads) > 0) {
 		return false
 	}
 	return true
@@ -128,8 +128,14 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 			d.Overdue = append(d.Overdue, Item{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
 				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
-		if d.Caseloads, err = st.Caseloads(ctx); err != nil {
+		cls, err := st.Caseloads(ctx)
+		if err != nil {
 			return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
+		for _, c := range cls {
+			if c.Open > 0 {
+				d.Caseloads = append(d.Caseloads, c)
+			}
 		}
 		if s.cfg.Quarantined != nil {
 			if d.Quarantine, err = s.cfg.Quarantined(ctx); err != nil {
@@ -239,9 +245,6 @@ func Render(d Digest) string {
 		line("Quarantine: %s waiting.", plural(d.Quarantine, "email"))
 		if section("Caseload balance", len(d.Caseloads)) {
 			for _, c := range d.Caseloads {
-				if c.Open == 0 {
-					continue
-				}
 				var parts []string
 				for i := len(casebot.Priorities) - 1; i >= 0; i-- {
 					p := casebot.Priorities[i]
