@@ -198,3 +198,30 @@ func TestEachDeadlineFromStopsEarly(t *testing.T) {
 		t.Errorf("EachSessionFrom first = %d, %v; want 3", first, err)
 	}
 }
+
+func TestImportCases(t *testing.T) {
+	ctx := context.Background()
+	db, clk := openTest(t)
+	due := clk.Now().Add(day)
+	cs := []*casebot.Case{
+		{ID: "MED-2026-0007", Title: "A", Mediator: "U1", Priority: casebot.PriorityHigh, Status: casebot.StatusActive,
+			Deadlines: []casebot.Deadline{{N: 1, Due: due, Text: "x"}}},
+		{ID: "MED-2026-0008", Title: "B", Mediator: "U2", Priority: casebot.PriorityLow, Status: casebot.StatusIntake},
+	}
+	if err := db.ImportCases(ctx, cs, "import"); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db, "import")
+	if ds, err := db.DeadlinesBetween(ctx, due, due.Add(time.Second)); err != nil || len(ds) != 1 || ds[0].CaseID != "MED-2026-0007" {
+		t.Errorf("imported deadline not indexed: %+v, %v", ds, err)
+	}
+	if err := db.ImportCases(ctx, cs[1:], "import"); casebot.ErrorCode(err) != casebot.ECONFLICT {
+		t.Errorf("re-import: %v, want ECONFLICT", err)
+	}
+	// A new case does not take an imported ID.
+	if c := newCase(t, db, "C", "U1"); c.ID == "MED-2026-0007" || c.ID == "MED-2026-0008" {
+		t.Errorf("new case got imported ID %s", c.ID)
+	}
+}
+
+const day = 24 * time.Hour
