@@ -65,7 +65,7 @@ func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Tim
 // stored in write order (one end of the tree for a batch touching many
 // cases) with a small per-case index entry.
 func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
-	b := tx.Bucket(bucketAudit)
+	b := appendBucket(tx, bucketAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("audit sequence: %w", err)

@@ -40,7 +40,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		// Notes are stored in write order, so a batch of notes to many
 		// cases appends to one end of the tree instead of dirtying a page
 		// per case; note_idx finds a case's notes.
-		seq, err := tx.Bucket(bucketNotes).NextSequence()
+		seq, err := appendBucket(tx, bucketNotes).NextSequence()
 		if err != nil {
 			return fmt.Errorf("note sequence: %w", err)
 		}

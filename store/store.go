@@ -290,3 +290,15 @@ func (db *DB) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 func notFound(format string, args ...any) error {
 	return casebot.Errorf(casebot.ENOTFOUND, format, args...)
 }
+
+// appendFill is the page fill of buckets keyed by a growing sequence (notes,
+// audit events): bbolt splits pages at 50% by default, which leaves every
+// page of an append-only bucket half empty and doubles the file.
+const appendFill = 0.95
+
+// appendBucket returns the named bucket of tx set up for appends.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+const (
+	footprintCases        = 100_000
+	footprintNotesPerCase = 10 // 1,000,000 notes
+	footprintEnv          = "CASEBOT_FOOTPRINT_DB"
+)
+
+// footprintKey encrypts the footprint store, as a practice would run it.
+var footprintKey = []byte("0123456789abcdef0123456789abcdef")
+
+// buildFootprint writes an encrypted store with 100,000 cases and 1,000,000
+// notes (about 400 bytes each) through the store's own record encoders, in
+// large transactions: AddNote's one-commit-per-batch would take minutes.
+func buildFootprint(b *testing.B, path string) {
+	b.Helper()
+	db, err := Open(context.Background(), path, Options{EncryptionKey: footprintKey, Now: func() time.Time { return fixtureNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.bolt.NoSync = true
+	body := strings.Repeat("The respondent says the fence was built on the boundary agreed in 2019. ", 5)
+	const perTx = 2000
+	for start := 0; start < footprintCases; start += perTx {
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			for i := start; i < start+perTx && i < footprintCases; i++ {
+				id := casebot.FormatCaseID("MED", 2026, uint64(i+1))
+				c := &casebot.Case{
+					ID: id, Title: fmt.Sprintf("Dispute number %d", i), Priority: casebot.Priorities[i%4],
+					Status: casebot.StatusActive, Mediator: fmt.Sprintf("U%03d", i%200), Token: "abcdefgh",
+					Created: fixtureNow, Updated: fixtureNow, Activity: fixtureNow, NoteCount: footprintNotesPerCase,
+					Parties: []casebot.Party{
+						{Role: casebot.RoleClaimant, Name: fmt.Sprintf("Claimant %d", i), Email: fmt.Sprintf("c%d@example.com", i)},
+						{Role: casebot.RoleRespondent, Name: fmt.Sprintf("Respondent %d", i), Email: fmt.Sprintf("r%d@example.com", i)}},
+					Deadlines: []casebot.Deadline{{N: 1, Due: fixtureNow.Add(time.Duration(i%2400-24) * time.Hour), Text: "exhibits"}},
+				}
+				if err := putCase(tx, nil, c); err != nil {
+					return err
+				}
+				for n := 1; n <= footprintNotesPerCase; n++ {
+					seq, err := appendBucket(tx, bucketNotes).NextSequence()
+					if err != nil {
+						return err
+					}
+					key := be64(seq)
+					v, err := db.encodeNote(key, &casebot.Note{CaseID: id, N: n, Author: "U001", Source: casebot.SourceSlack, Body: body, Created: fixtureNow})
+					if err != nil {
+						return err
+					}
+					if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+						return err
+					}
+					if err := tx.Bucket(bucketNoteN).Put(numberedKey(id, n), key); err != nil {
+						return err
+					}
+				}
+			}
+			return tx.Bucket(bucketSeq).Put([]byte("2026"), be64(footprintCases))
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.bolt.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkFootprint reports the db file size and the resident memory of a
+// fresh process that opens the 100,000-case, 1,000,000-note store and serves
+// a mediator's list, a case's notes and the overdue scan. The baseline is
+// the same process's resident memory before it opens the store.
+func BenchmarkFootprint(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "footprint.db")
+	start := time.Now()
+	buildFootprint(b, path)
+	build := time.Since(start)
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var before, after float64
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFootprintChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), footprintEnv+"="+path)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("child: %v\n%s", err, out)
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(out)))
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "footprint" {
+				v, _ := strconv.ParseFloat(f[2], 64)
+				switch f[1] {
+				case "rss_before_kb":
+					before = v
+				case "rss_after_kb":
+					after = v
+				}
+			}
+		}
+	}
+	if after == 0 {
+		b.Fatal("child reported no resident memory")
+	}
+	b.ReportMetric(float64(st.Size())/(1<<20), "db_MB")
+	b.ReportMetric(after/1024, "rss_MB")
+	b.ReportMetric(before/1024, "rss_baseline_MB")
+	b.ReportMetric(build.Seconds(), "build_s")
+}
+
+// TestFootprintChild is the measured process of BenchmarkFootprint.
+func TestFootprintChild(t *testing.T) {
+	path := os.Getenv(footprintEnv)
+	if path == "" {
+		t.Skip("run by BenchmarkFootprint")
+	}
+	fmt.Printf("footprint rss_before_kb %d\n", rssKB(t))
+	ctx := context.Background()
+	db, err := Open(ctx, path, Options{EncryptionKey: footprintKey, Now: func() time.Time { return fixtureNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cs, err := db.Cases(ctx, casebot.CaseFilter{Mediator: "U007"})
+	if err != nil || len(cs) != footprintCases/200 {
+		t.Fatalf("list mine: %d cases, %v", len(cs), err)
+	}
+	notes, err := db.Notes(ctx, cs[0].ID)
+	if err != nil || len(notes) != footprintNotesPerCase {
+		t.Fatalf("notes: %d, %v", len(notes), err)
+	}
+	if _, err := db.Overdue(ctx, fixtureNow, ""); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("footprint rss_after_kb %d\n", rssKB(t))
+}
+
+// rssKB returns this process's resident set size from /proc.
+func rssKB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc: resident memory unknown")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
