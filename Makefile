@@ -21,9 +21,13 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: every benchmark once over BENCHTIME (make bench BENCHTIME=1x for a smoke run)
+## bench: every benchmark, then one table of figures and ratios against the
+## baselines measured in the same run (bench.out keeps the raw output).
+## make bench BENCHTIME=1x for a smoke run.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout=60m ./... > bench.out; \
+	status=$$?; cat bench.out; [ $$status -eq 0 ] || exit $$status
+	$(GO) run ./tools/benchtable < bench.out
 
 ## ci: exactly what CI runs
 ci:

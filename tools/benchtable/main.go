@@ -1,0 +1,177 @@
+// Command benchtable turns `go test -bench` output into one table: each
+// benchmark's time per operation, its own figures (rates, latencies, sizes)
+// and its ratios to the baseline measured in the same run, checked against
+// the goals the issues set.
+//
+//	go test -run '^$' -bench . ./... | go run ./tools/benchtable
+//
+// It exits non-zero when a goal is missed, so `make bench` says so.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// goal is a bound on one reported metric of one benchmark.
+type goal struct {
+	bench, unit string
+	max         bool // the value must be at most limit (else at least)
+	limit       float64
+}
+
+// goals are the targets of the issues, by benchmark name (without -N) and unit.
+var goals = []goal{
+	{"store BenchmarkAddNoteVsRaw", "ratio", false, 0.7},
+	{"bot BenchmarkSlackCommands64", "show/help_p99", true, 3},
+	{"bot BenchmarkSlackCommands64", "list/help_p99", true, 3},
+	{"mail BenchmarkIngest", "ratio", false, 0.5},
+	{"scheduler BenchmarkDigests", "ratio", true, 3},
+}
+
+// result is one benchmark line.
+type result struct {
+	pkg, name string
+	n         int
+	metrics   []metric
+}
+
+type metric struct {
+	value float64
+	unit  string
+}
+
+func main() {
+	rs, err := parse(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results on stdin")
+		os.Exit(2)
+	}
+	if missed := write(os.Stdout, rs); missed > 0 {
+		fmt.Fprintf(os.Stderr, "benchtable: %d goal(s) missed\n", missed)
+		os.Exit(1)
+	}
+}
+
+// parse reads go test output: "pkg: …" lines name the package of the
+// "BenchmarkX-N  iterations  value unit  value unit …" lines after them.
+func parse(r io.Reader) ([]result, error) {
+	var rs []result
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = p[strings.LastIndex(p, "/")+1:]
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		res := result{pkg: pkg, name: trimProcs(f[0]), n: n}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: value %q: %w", f[0], f[i], err)
+			}
+			res.metrics = append(res.metrics, metric{v, f[i+1]})
+		}
+		rs = append(rs, res)
+	}
+	return rs, sc.Err()
+}
+
+// trimProcs drops the -GOMAXPROCS suffix of a benchmark name.
+func trimProcs(name string) string {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// write prints the table and returns how many goals were missed.
+func write(w io.Writer, rs []result) int {
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].pkg < rs[j].pkg })
+	fmt.Fprintln(w, "| package | benchmark | time/op | figures | vs baseline (goal) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	missed := 0
+	for _, r := range rs {
+		var figures, ratios []string
+		timeOp := ""
+		for _, m := range r.metrics {
+			switch {
+			case m.unit == "ns/op":
+				timeOp = human(m.value)
+			case m.unit == "B/op" || m.unit == "allocs/op":
+				figures = append(figures, fmt.Sprintf("%s %s", num(m.value), m.unit))
+			case m.unit == "ratio" || strings.Contains(m.unit, "/") && strings.Contains(m.unit, "_"):
+				s := fmt.Sprintf("%s %s", num(m.value), m.unit)
+				if g, ok := goalFor(r, m.unit); ok {
+					met := m.value >= g.limit
+					op := "≥"
+					if g.max {
+						met, op = m.value <= g.limit, "≤"
+					}
+					mark := "met"
+					if !met {
+						mark, missed = "MISSED", missed+1
+					}
+					s += fmt.Sprintf(" (%s %g: %s)", op, g.limit, mark)
+				}
+				ratios = append(ratios, s)
+			default:
+				figures = append(figures, fmt.Sprintf("%s %s", num(m.value), m.unit))
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.pkg, strings.TrimPrefix(r.name, "Benchmark"),
+			timeOp, strings.Join(figures, ", "), strings.Join(ratios, ", "))
+	}
+	return missed
+}
+
+func goalFor(r result, unit string) (goal, bool) {
+	for _, g := range goals {
+		if g.bench == r.pkg+" "+r.name && g.unit == unit {
+			return g, true
+		}
+	}
+	return goal{}, false
+}
+
+// human prints nanoseconds in the largest fitting unit.
+func human(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.2f s", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// num prints a figure with three significant digits, without exponents.
+func num(v float64) string {
+	if v >= 1000 || v == float64(int64(v)) {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}

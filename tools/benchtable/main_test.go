@@ -1,0 +1,41 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+pkg: github.com/casebot/casebot/store
+BenchmarkAddNoteVsRaw-2   	    2000	    893000 ns/op	      2033 notes/s	      2585 puts/s	         0.787 ratio
+BenchmarkOverdue-2        	       3	   3900000 ns/op	       792.0 deadlines	  770000 B/op	    9700 allocs/op
+pkg: github.com/casebot/casebot/bot
+BenchmarkSlackCommands64-2	       1	9000000000 ns/op	       360.0 help_p99_ms	       1.13 show/help_p99	       3.5 list/help_p99
+PASS
+`
+
+func TestTable(t *testing.T) {
+	rs, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[0].pkg != "store" || rs[0].name != "BenchmarkAddNoteVsRaw" {
+		t.Fatalf("parsed %+v", rs)
+	}
+	var b strings.Builder
+	missed := write(&b, rs)
+	out := b.String()
+	for _, want := range []string{
+		"| store | AddNoteVsRaw | 893.0 µs | 2033 notes/s, 2585 puts/s | 0.787 ratio (≥ 0.7: met) |",
+		"1.13 show/help_p99 (≤ 3: met)",
+		"3.5 list/help_p99 (≤ 3: MISSED)",
+		"| store | Overdue | 3.90 ms | 792 deadlines, 770000 B/op, 9700 allocs/op |  |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if missed != 1 {
+		t.Errorf("missed = %d, want 1", missed)
+	}
+}
