@@ -228,6 +228,7 @@ func (in *Intake) batch(ctx context.Context, c *imapclient.Client, uidValidity u
 		}
 	}
 	items := make([]casebot.MailItem, 0, len(list))
+	lk := &batchLookup{Lookup: in.cfg.Store, cases: map[string]caseOrErr{}}
 	add := func(uid uint32, size int64, raw []byte) error {
 		var m *Message
 		var perr error
@@ -237,7 +238,7 @@ func (in *Intake) batch(ctx context.Context, c *imapclient.Client, uidValidity u
 		} else {
 			m, perr = Parse(bytes.NewReader(raw), in.cfg.Limits)
 		}
-		it, err := in.cfg.Addressing.Decide(ctx, in.cfg.Store, uid, m, perr, raw)
+		it, err := in.cfg.Addressing.Decide(ctx, lk, uid, m, perr, raw)
 		if err != nil {
 			return err
 		}
@@ -331,4 +332,28 @@ func (in *Intake) markDone(ctx context.Context, c *imapclient.Client, set imap.U
 		}
 	}
 	return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last)
+}
+
+// batchLookup caches case reads for one batch: many messages of a batch
+// name the same few cases. The store checks party membership again when
+// it commits, so a change meanwhile is still honoured.
+type batchLookup struct {
+	Lookup
+	cases map[string]caseOrErr
+}
+
+type caseOrErr struct {
+	c   *casebot.Case
+	err error
+}
+
+func (l *batchLookup) Case(ctx context.Context, id string) (*casebot.Case, error) {
+	if v, ok := l.cases[id]; ok {
+		return v.c, v.err
+	}
+	c, err := l.Lookup.Case(ctx, id)
+	if err == nil || casebot.ErrorCode(err) == casebot.ENOTFOUND {
+		l.cases[id] = caseOrErr{c, err}
+	}
+	return c, err
 }

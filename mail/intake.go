@@ -49,7 +49,7 @@ type IntakeConfig struct {
 	// TLSConfig overrides the TLS settings (tests); nil uses the defaults.
 	TLSConfig *tls.Config
 	Logger    *slog.Logger
-	// BatchSize is how many messages one store transaction commits; 200
+	// BatchSize is how many messages one store transaction commits; 500
 	// when zero.
 	BatchSize int
 	// MinBackoff and MaxBackoff bound the reconnect delay; 1 s and 5 min
@@ -83,7 +83,7 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		cfg.Poll = time.Minute
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 200
+		cfg.BatchSize = 500
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = time.Second

@@ -21,8 +21,8 @@ import "context"
 // delivery, scheduler), each defined in its own file in this package.
 func (d *Daemon) extensions() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
-		d.setupSlack, // POST /slack/commands, /slack/interactions, Socket Mode, DM sender
-		// d.setupMail,      // IMAP intake worker, SMTP outbox worker
+		d.setupSlack,     // POST /slack/commands, /slack/interactions, Socket Mode, DM sender
+		d.setupMail,      // IMAP intake worker; email, quarantine, accept, reject commands (mail.go)
 		d.setupScheduler, // reminders, overdue notices, digests; keep last: it wraps every command
 	}
 }

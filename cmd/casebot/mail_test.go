@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+)
+
+type mailSink struct {
+	mu  sync.Mutex
+	got [][]byte
+}
+
+type sinkSession struct{ s *mailSink }
+
+func (x sinkSession) Reset()                               {}
+func (x sinkSession) Logout() error                        { return nil }
+func (x sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (x sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (x sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	x.s.mu.Lock()
+	x.s.got = append(x.s.got, b)
+	x.s.mu.Unlock()
+	return err
+}
+
+func (s *mailSink) all() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.got...)
+}
+
+type memLiteral struct {
+	*bytes.Reader
+	n int64
+}
+
+func (l memLiteral) Size() int64 { return l.n }
+
+// The daemon with IMAP and SMTP on in-process servers: the email command
+// mails a party, the party's reply becomes a note, a stranger's mail goes to
+// quarantine, and accept and reject work with their access rules.
+func TestDaemonEmailRoundTrip(t *testing.T) {
+	mem := imapmemserver.New()
+	user := imapmemserver.NewUser("cases", "pw")
+	if err := user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	mem.AddUser(user)
+	isrv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		InsecureAuth: true, Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+	})
+	iln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = isrv.Serve(iln) }()
+	t.Cleanup(func() { _ = isrv.Close() })
+	sink := &mailSink{}
+	ssrv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return sinkSession{sink}, nil }))
+	ssrv.Domain = "localhost"
+	sln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ssrv.Serve(sln) }()
+	t.Cleanup(func() { _ = ssrv.Close() })
+
+	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
+admins = ["UADMIN"]
+[imap]
+addr = %q
+tls = "none"
+username = "cases"
+password = "pw"
+poll_interval = "1h"
+[smtp]
+addr = %q
+tls = "none"
+from = "Mediation Office <cases@practice.example>"
+`, iln.Addr().String(), sln.Addr().String()))
+	rd := startDaemon(t, cfgPath)
+	ctx := context.Background()
+	run := func(user, text string) string {
+		t.Helper()
+		rep := rd.d.Command(ctx, user, text)
+		if rep.Err != nil {
+			t.Fatalf("%s: %q refused: %s", user, text, rep.Text)
+		}
+		return rep.Text
+	}
+	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(run("U1", "new Lease dispute"))
+	run("U1", "party add "+id+" claimant \"Ann Lee\" ann@example.com")
+	if got := run("U1", "email "+id+" Please send the lease."); !strings.Contains(got, "Queued to 1 party") {
+		t.Fatalf("email replied %q", got)
+	}
+	if rep := rd.d.Command(ctx, "U9", "email "+id+" hi"); rep.Err == nil {
+		t.Fatalf("a stranger could email the parties: %q", rep.Text)
+	}
+	waitFor(t, "the email to arrive", func() bool { return len(sink.all()) == 1 })
+	r, err := gomail.CreateReader(bytes.NewReader(sink.all()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo, _ := r.Header.AddressList("Reply-To")
+	msgID, _ := r.Header.MessageID()
+	subject, _ := r.Header.Subject()
+	if len(replyTo) != 1 || !strings.HasPrefix(replyTo[0].Address, "cases+"+strings.ToLower(id)+".") || subject != "["+id+"] Lease dispute" {
+		t.Fatalf("Reply-To %v, subject %q", replyTo, subject)
+	}
+	appendMail := func(raw string) {
+		if _, err := user.Append("INBOX", memLiteral{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendMail("From: Ann Lee <ann@example.com>\r\nTo: " + replyTo[0].Address + "\r\nSubject: Re: " + subject +
+		"\r\nMessage-ID: <r1@example.com>\r\nIn-Reply-To: <" + msgID + ">\r\n\r\nAttached is the lease.\r\n")
+	waitFor(t, "the reply to become a note", func() bool {
+		ns, _ := rd.d.DB.Notes(ctx, id)
+		return len(ns) == 1 && ns[0].Body == "Attached is the lease." && ns[0].Author == "ann@example.com"
+	})
+	appendMail("From: eve@example.com\r\nTo: cases@practice.example\r\nSubject: [" + id + "] hello\r\nMessage-ID: <e1@example.com>\r\n\r\nLet me in.\r\n")
+	waitFor(t, "the stranger's mail in quarantine", func() bool {
+		q, _ := rd.d.DB.Quarantine(ctx, false)
+		return len(q) == 1
+	})
+	if got := run("U9", "quarantine"); !strings.Contains(got, "No email") {
+		t.Fatalf("a stranger sees the quarantine: %q", got)
+	}
+	if got := run("U1", "quarantine"); !strings.Contains(got, "#1") || !strings.Contains(got, "eve@example.com") {
+		t.Fatalf("the case's mediator does not see the item: %q", got)
+	}
+	if rep := rd.d.Command(ctx, "U9", "reject 1"); rep.Err == nil {
+		t.Fatalf("a stranger rejected mail: %q", rep.Text)
+	}
+	if got := run("UADMIN", "accept 1 "+id); !strings.Contains(got, "note #2") {
+		t.Fatalf("accept replied %q", got)
+	}
+	if rep := rd.d.Command(ctx, "UADMIN", "reject 1"); rep.Err == nil || !strings.Contains(rep.Text, "already accepted") {
+		t.Fatalf("reject after accept: %q", rep.Text)
+	}
+}

@@ -1,0 +1,109 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store"
+)
+
+// BenchmarkIngest10k ingests 10,000 party emails (spread over 20 cases)
+// from the in-process IMAP server into a fresh store, and in the same run
+// times a bare UID FETCH BODY.PEEK[] of the same mailbox with imapclient.
+// It reports both rates, their ratio (goal >= 0.5) and the heap in use
+// after the run.
+//
+//	go test -run='^$' -bench=Ingest10k -benchtime=1x ./mail/
+func BenchmarkIngest10k(b *testing.B) {
+	const total = 10000
+	ctx := context.Background()
+	s := startIMAP(b)
+	a := testAddressing(b)
+	var dbs []*store.DB
+	var cases [][]*casebot.Case
+	for range b.N {
+		db := openStore(b, nil)
+		var cs []*casebot.Case
+		for i := range 20 {
+			cs = append(cs, newCase(b, db, casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
+		}
+		dbs, cases = append(dbs, db), append(cases, cs)
+	}
+	// Every store has the same case IDs and tokens differ, so address by
+	// subject tag (the token route is covered by the tests).
+	for i := range total {
+		k := i % 20
+		c := cases[0][k]
+		s.append(b, "INBOX", rawMail(fmt.Sprintf("p%d@example.com", k), a.From(), "Re: ["+c.ID+"] documents", fmt.Sprintf("b%d@example.com", i),
+			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)))
+	}
+	var bare, ingest time.Duration
+	b.ResetTimer()
+	for n := range b.N {
+		// Bare fetch.
+		t0 := time.Now()
+		c, err := imapclient.DialInsecure(s.addr, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Login(imapUser, imapPass).Wait(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			b.Fatal(err)
+		}
+		f := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+		got := 0
+		for msg := f.Next(); msg != nil; msg = f.Next() {
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				if bs, ok := item.(imapclient.FetchItemDataBodySection); ok && bs.Literal != nil {
+					_, _ = io.Copy(io.Discard, bs.Literal)
+					got++
+				}
+			}
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+		_ = c.Close()
+		bare += time.Since(t0)
+		if got != total {
+			b.Fatalf("bare fetch got %d", got)
+		}
+
+		// Intake.
+		db := dbs[n]
+		in := newIntake(b, s, db, nil)
+		t1 := time.Now()
+		if err := in.RunOnce(ctx); err != nil {
+			b.Fatal(err)
+		}
+		ingest += time.Since(t1)
+		b.StopTimer()
+		sum := 0
+		for _, c := range cases[n] {
+			sum += noteCount(b, db, c.ID)
+		}
+		if sum != total {
+			b.Fatalf("%d notes, want %d", sum, total)
+		}
+		b.StartTimer()
+	}
+	bareRate := float64(total*b.N) / bare.Seconds()
+	rate := float64(total*b.N) / ingest.Seconds()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(rate, "ingest_msg/s")
+	b.ReportMetric(bareRate, "bare_fetch_msg/s")
+	b.ReportMetric(rate/bareRate, "ratio")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap_MiB")
+}
