@@ -286,15 +286,27 @@ func (s *Scheduler) digestUsers(ctx context.Context) ([]string, error) {
 
 // runDigests sends the digests due at now and returns when the next falls
 // due. A digest older than Catchup is not sent but listed as missed in the
-// next one; a user seen for the first time starts at now.
-func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, now time.Time, zone func(string) *time.Location) (time.Time, error) {
+// next one; a user seen for the first time starts at the previous reading
+// of the user list (at now on the first).
+func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, now time.Time, zone func(string) *time.Location) (_ time.Time, err error) {
 	if s.cfg.Digest == nil {
 		return time.Time{}, nil
+	}
+	// Between digest times the user list (a scan of the mediator index) is
+	// reread only hourly; a mediator new since the last reading starts from
+	// that reading, so no digest due after it is lost.
+	if !s.digestNext.IsZero() && now.Before(s.digestNext) && now.Sub(s.usersAt) < persistEvery {
+		return s.digestNext, nil
 	}
 	users, err := s.digestUsers(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
+	firstSeen := s.usersAt
+	if firstSeen.IsZero() || firstSeen.After(now) {
+		firstSeen = now
+	}
+	s.digestNext = time.Time{}
 	type due struct {
 		user        string
 		loc         *time.Location
@@ -306,11 +318,10 @@ func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, no
 		loc := zone(u)
 		mark, ok := st.Digests[u]
 		if !ok {
-			if _, err := s.cfg.Store.CommitDigest(ctx, casebot.DigestCommit{User: u, Fire: now}); err != nil {
+			mark.Handled = firstSeen
+			if _, err := s.cfg.Store.CommitDigest(ctx, casebot.DigestCommit{User: u, Fire: firstSeen}); err != nil {
 				return time.Time{}, err
 			}
-			next = earliest(next, s.cfg.Digest.Next(now, loc))
-			continue
 		}
 		next = earliest(next, s.cfg.Digest.Next(now, loc))
 		fire := s.cfg.Digest.Prev(now, loc)
@@ -330,6 +341,12 @@ func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, no
 		}
 		dues = append(dues, due{u, loc, fire, since})
 	}
+	// Set only once this pass succeeded: a failed one is redone in full.
+	defer func() {
+		if err == nil {
+			s.usersAt, s.digestNext = now, next
+		}
+	}()
 	if len(dues) == 0 {
 		return next, nil
 	}

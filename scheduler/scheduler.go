@@ -94,6 +94,9 @@ type Scheduler struct {
 	// scanned is the end of the last scan, also when it found nothing and
 	// so wrote nothing (the store's mark may lag it; see scanReminders).
 	scanned time.Time
+	// usersAt is when the digest users were last read, digestNext the
+	// earliest next digest among them.
+	usersAt, digestNext time.Time
 }
 
 // persistEvery is how long an empty scan window may grow before the mark is
