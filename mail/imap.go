@@ -127,6 +127,12 @@ func (in *Intake) wait(ctx context.Context, c *imapclient.Client, wake <-chan st
 		}
 		return nil
 	}
+	// NOOP first: a server may hold back an EXISTS that arrived during the
+	// last FETCH or STORE until a command that allows it, and would not
+	// repeat it once IDLE starts. The handler turns it into a wake-up.
+	if err := c.Noop().Wait(); err != nil {
+		return fmt.Errorf("imap: noop: %w", err)
+	}
 	cmd, err := c.Idle()
 	if err != nil {
 		return fmt.Errorf("imap: idle: %w", err)
