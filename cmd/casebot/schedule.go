@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
@@ -38,15 +37,18 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 	}
 	sc := scheduler.Config{
 		Store:     d.DB,
-		Composer:  d.partyMail(),
+		Composer:  d.mailComposer(),
 		Digest:    digest,
 		Reminders: cfg.ReminderOffsets,
 		Catchup:   cfg.CatchupAge,
 		Location:  cfg.Location,
 		Admins:    d.Config.Slack.Admins,
 		Clock:     daemonClock{now: d.Now},
-		OnQueued:  func(n int) { d.Metrics.RemindersSent.Add(float64(n)) },
-		Logger:    d.Logger.With("component", "scheduler"),
+		OnQueued: func(n int) {
+			d.Metrics.RemindersSent.Add(float64(n))
+			d.KickOutbox()
+		},
+		Logger: d.Logger.With("component", "scheduler"),
 	}
 	if q, ok := any(d.DB).(quarantineCounter); ok {
 		sc.Quarantined = q.QuarantineCount
@@ -88,9 +90,3 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 		slog.Bool("party_reminders", sc.Composer != nil))
 	return nil
 }
-
-// partyMail returns the composer of outbound case mail for session
-// reminders to parties, or nil while outbound mail is off (then parties get
-// no reminders). Outbound mail is wired by setupMail; until it provides its
-// composer here, this returns nil.
-func (d *Daemon) partyMail() casebot.Composer { return nil }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +23,13 @@ type testClock struct {
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-// TestSchedulerEndToEnd boots the daemon with an injected clock, adds a
-// deadline with `casebot do`, advances the clock past the reminder's time
-// and finds the reminder in the outbox, once. No Slack wiring exists in
-// cmd/casebot yet (setupSlack), so it asserts on the outbox rather than on
-// an httptest Slack.
+// TestSchedulerEndToEnd boots the daemon with an injected clock and an
+// httptest Slack, adds a deadline with `casebot do`, advances the clock past
+// the reminder's time and gets the reminder as a Slack DM, once.
 func TestSchedulerEndToEnd(t *testing.T) {
-	cfgPath, _ := testConfig(t, "[slack]\nadmins = [\"UADMIN\"]\n[schedule]\nreminders = [\"1d\", \"2h\"]\ndigest = \"0 8 * * *\"\n")
+	slackAPI := newFakeSlackAPI(t)
+	cfgPath, _ := testConfig(t, fmt.Sprintf("[slack]\nsigning_secret = \"s3cret\"\nbot_token = \"xoxb-test\"\napi_url = %q\nadmins = [\"UADMIN\"]\n"+
+		"[schedule]\nreminders = [\"1d\", \"2h\"]\ndigest = \"0 8 * * *\"\n", slackAPI.srv.URL+"/api/"))
 	cfg, err := config.Load(cfgPath, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -72,19 +74,41 @@ func TestSchedulerEndToEnd(t *testing.T) {
 	// The 2h reminder falls due at 11:00; any command wakes the scheduler.
 	clk.Set(time.Date(2026, 3, 2, 11, 0, 1, 0, time.UTC))
 	runMain("do", "-config", cfgPath, "-as", "U1", "list")
-	waitFor(t, "the reminder in the outbox", func() bool { return len(reminders()) == 1 })
-	m := reminders()[0]
-	if m.To != "U1" || m.Kind != casebot.OutSlack || !strings.Contains(m.Text, "File the brief") ||
-		len(m.Buttons) == 0 || m.Buttons[0].ActionID != "deadline_done" || m.Buttons[0].Value != id+"/1" {
-		t.Errorf("reminder = %+v", m)
+	var post url.Values
+	waitFor(t, "the reminder at Slack", func() bool {
+		slackAPI.mu.Lock()
+		defer slackAPI.mu.Unlock()
+		for _, p := range slackAPI.posts {
+			if strings.Contains(p.Get("text")+p.Get("blocks"), "Reminder: deadline #1") {
+				post = p
+				return true
+			}
+		}
+		return false
+	})
+	if post.Get("channel") != "D-U1" || !strings.Contains(post.Get("text")+post.Get("blocks"), "File the brief") ||
+		!strings.Contains(post.Get("blocks"), "deadline_done") || !strings.Contains(post.Get("blocks"), id+"/1") {
+		t.Errorf("reminder post = %v, want a DM to U1 with a Mark met button for %s/1", post, id)
 	}
 	waitFor(t, "reminders_sent metric", func() bool {
 		_, body := get(rd.base + "/metrics")
 		return strings.Contains(body, "casebot_reminders_sent_total 1")
 	})
 	runMain("do", "-config", cfgPath, "-as", "U1", "list")
-	if got := reminders(); len(got) != 1 {
-		t.Errorf("reminders after another wake: %d, want 1", len(got))
+	waitFor(t, "outbox empty", func() bool {
+		n, err := d.DB.OutboxDepth(t.Context())
+		return err == nil && n == 0
+	})
+	slackAPI.mu.Lock()
+	n := 0
+	for _, p := range slackAPI.posts {
+		if strings.Contains(p.Get("text")+p.Get("blocks"), "Reminder: deadline #1") {
+			n++
+		}
+	}
+	slackAPI.mu.Unlock()
+	if n != 1 {
+		t.Errorf("the reminder reached Slack %d times, want once", n)
 	}
 	// The digest command answers with the caseload.
 	r = runMain("do", "-config", cfgPath, "-as", "U1", "digest")
