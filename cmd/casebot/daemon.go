@@ -93,7 +93,26 @@ func (d *Daemon) Open(ctx context.Context) error {
 	return nil
 }
 
-func (d *Daemon) open(ctx context.Context) error {
+// OpenOffline opens what a single `casebot do` needs when no daemon runs:
+// the store (waiting at most lockWait for its lock), the bot with every
+// part's commands registered, and the metrics. Nothing is bound or served
+// and Run must not be called; messages commands queue wait in the outbox
+// for the next daemon. Close releases it.
+func (d *Daemon) OpenOffline(ctx context.Context, lockWait time.Duration) error {
+	if d.opened {
+		return errors.New("daemon: already open")
+	}
+	d.opened = true
+	if err := d.openCore(ctx, lockWait); err != nil {
+		_ = d.Close()
+		return err
+	}
+	return nil
+}
+
+// openCore opens the store and builds the metrics, the bot, the core HTTP
+// routes and every optional part, without binding anything.
+func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 	cfg := d.Config
 	if d.Now == nil {
 		d.Now = time.Now
@@ -102,7 +121,7 @@ func (d *Daemon) open(ctx context.Context) error {
 		CasePrefix:    cfg.Store.CasePrefix,
 		EncryptionKey: cfg.Store.Key,
 		Now:           d.Now,
-		Timeout:       serveLockTimeout,
+		Timeout:       lockWait,
 		Logger:        d.Logger.With("component", "store"),
 	})
 	if err != nil {
@@ -130,6 +149,19 @@ func (d *Daemon) open(ctx context.Context) error {
 		Registry: d.Metrics.Registry,
 	}))
 
+	for _, setup := range d.extensions() {
+		if err := setup(ctx); err != nil {
+			return err
+		}
+	}
+	return d.setupOutbox(ctx)
+}
+
+func (d *Daemon) open(ctx context.Context) error {
+	cfg := d.Config
+	if err := d.openCore(ctx, serveLockTimeout); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("daemon: http.listen %s: %w", cfg.HTTP.Listen, err)
@@ -146,15 +178,6 @@ func (d *Daemon) open(ctx context.Context) error {
 
 	d.ctl, err = listenControl(socketPath(cfg.Store.Path), d)
 	if err != nil {
-		return err
-	}
-
-	for _, setup := range d.extensions() {
-		if err := setup(ctx); err != nil {
-			return err
-		}
-	}
-	if err := d.setupOutbox(ctx); err != nil {
 		return err
 	}
 

@@ -21,7 +21,6 @@ import (
 	_ "time/tzdata" // schedule.timezone works on machines without a zone database
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/store"
 )
@@ -204,21 +203,22 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 
-	// No daemon: use the store directly.
+	// No daemon: open the store and every part's commands here, run the
+	// command, and leave what it queued in the outbox for the daemon.
 	logger := newLogger(stderr, slog.LevelWarn)
-	db, code := openStore(ctx, cfg, false, logger, stderr)
-	if db == nil {
-		return code
+	d := NewDaemon(cfg, logger)
+	if err := d.OpenOffline(ctx, lockTimeout); err != nil {
+		if strings.Contains(err.Error(), "in use") {
+			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
+				cfg.Store.Path, socketPath(cfg.Store.Path))
+		} else {
+			fmt.Fprintln(stderr, "casebot:", err)
+		}
+		return exitFail
 	}
-	b := bot.New(bot.Config{
-		Store:           db,
-		Admins:          cfg.Slack.Admins,
-		DefaultLocation: cfg.Schedule.Location,
-		Logger:          logger,
-	})
-	reply := b.Run(ctx, as, text)
+	reply := d.Command(ctx, as, text)
 	fmt.Fprintln(stdout, strings.TrimRight(replyText(reply.Text, reply.Err), "\n"))
-	if err := db.Close(); err != nil {
+	if err := d.Close(); err != nil {
 		fmt.Fprintln(stderr, "casebot: close store:", err)
 		return exitFail
 	}

@@ -143,6 +143,10 @@ func TestDoWithoutDaemon(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, id) {
 		t.Errorf("do list: exit %d, stdout %q", r.code, r.stdout)
 	}
+	// Every part's commands are there without a daemon too.
+	if r = runMain("do", "-config", cfgPath, "-as", "U01", "digest"); r.code != exitOK || strings.Contains(r.stdout, "not configured") {
+		t.Errorf("do digest: exit %d, stdout %q, want the digest", r.code, r.stdout)
+	}
 	// Refusals: an unknown command and an unknown case exit 1.
 	for _, text := range []string{"frobnicate", "show MED-2020-9999", "close " + id} {
 		if r = runMain("do", "-config", cfgPath, "-as", "U01", text); r.code != exitFail {
