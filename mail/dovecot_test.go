@@ -1,0 +1,111 @@
+package mail_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/mail"
+)
+
+// dovecot returns a logged-in client of the Dovecot server that .ci/run
+// starts (CASEBOT_DOVECOT_ADDR, _USER, _PASS), and a fresh mailbox on it;
+// the test is skipped when the variables are unset.
+func dovecot(t *testing.T) (addr, user, pass, mailbox string, c *imapclient.Client) {
+	t.Helper()
+	addr, user, pass = os.Getenv("CASEBOT_DOVECOT_ADDR"), os.Getenv("CASEBOT_DOVECOT_USER"), os.Getenv("CASEBOT_DOVECOT_PASS")
+	if addr == "" {
+		t.Skip("CASEBOT_DOVECOT_ADDR is not set (.ci/run starts Dovecot and sets it)")
+	}
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	mailbox = fmt.Sprintf("casebot-%s-%d", t.Name(), time.Now().UnixNano())
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return addr, user, pass, mailbox, c
+}
+
+func appendTo(t *testing.T, c *imapclient.Client, mailbox, raw string) {
+	t.Helper()
+	cmd := c.Append(mailbox, int64(len(raw)), nil)
+	if _, err := cmd.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Intake against a real Dovecot: notes, a duplicate delivery, a stranger in
+// quarantine, \Seen and the move to the processed mailbox, then IDLE.
+func TestDovecotIntake(t *testing.T) {
+	addr, user, pass, mailbox, c := dovecot(t)
+	ctx := context.Background()
+	db := openStore(t, nil)
+	cs := newCase(t, db, ann)
+	a := testAddressing(t)
+	m1 := rawMail(ann.Email, a.ReplyTo(cs), "one", "d1@example.com", "First over Dovecot.")
+	appendTo(t, c, mailbox, m1)
+	appendTo(t, c, mailbox, m1) // delivered twice
+	appendTo(t, c, mailbox, rawMail("eve@example.com", a.From(), "["+cs.ID+"]", "d2@example.com", "Stranger."))
+	processed := mailbox + "-done"
+	results := make(chan casebot.ItemResult, 10)
+	cfg := mail.IntakeConfig{Addr: addr, TLS: mail.TLSNone, Username: user, Password: pass, Mailbox: mailbox,
+		ProcessedMailbox: processed, Addressing: a, Store: db, Poll: time.Hour,
+		MinBackoff: 10 * time.Millisecond, OnResult: func(r casebot.ItemResult) { results <- r }}
+	in, err := mail.NewIntake(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range 3 {
+		got[(<-results).Outcome]++
+	}
+	if got["note"] != 1 || got["duplicate"] != 1 || got["quarantine"] != 1 {
+		t.Fatalf("outcomes %v", got)
+	}
+	st, err := c.Status(processed, &imap.StatusOptions{NumMessages: true, NumUnseen: true}).Wait()
+	if err != nil || *st.NumMessages != 3 || *st.NumUnseen != 0 {
+		t.Fatalf("processed mailbox status %+v, %v; want 3 messages, all seen", st, err)
+	}
+	if st, _ := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait(); *st.NumMessages != 0 {
+		t.Fatalf("%d messages left in %s", *st.NumMessages, mailbox)
+	}
+
+	// IDLE: with a one-hour poll, only the server's notice brings this in.
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(runCtx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	appendTo(t, c, mailbox, rawMail(ann.Email, a.ReplyTo(cs), "two", "d3@example.com", "Second, by IDLE."))
+	select {
+	case r := <-results:
+		if r.Outcome != "note" || r.N != 2 {
+			t.Fatalf("after IDLE: %+v", r)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("IDLE did not bring the message within 15 s")
+	}
+}
