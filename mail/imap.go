@@ -155,6 +155,13 @@ func (in *Intake) wait(ctx context.Context, c *imapclient.Client, wake <-chan st
 	return nil
 }
 
+// fetched is one message as read from the wire.
+type fetched struct {
+	uid  uint32
+	size int64
+	raw  []byte
+}
+
 type uidSize struct {
 	uid  uint32
 	size int64
@@ -187,18 +194,70 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		return err
 	}
 	max := in.cfg.Limits.withDefaults().MaxMessageBytes
+	// While one batch commits, the next is fetched and parsed. Commits stay
+	// in order, and \Seen/MOVE of a batch follow its commit.
+	var prev *commit
+	finish := func() error {
+		if prev == nil {
+			return nil
+		}
+		p := prev
+		prev = nil
+		if err := <-p.done; err != nil {
+			return err
+		}
+		return in.markDone(ctx, c, p.set, uidValidity, p.last)
+	}
 	for len(list) > 0 {
 		n, bytes := 0, int64(0)
 		for n < len(list) && n < in.cfg.BatchSize && (n == 0 || bytes+min(list[n].size, max) <= maxBatchBytes) {
 			bytes += min(list[n].size, max)
 			n++
 		}
-		if err := in.batch(ctx, c, uidValidity, list[:n], max); err != nil {
+		items, err := in.collect(ctx, c, list[:n], max)
+		if err != nil {
+			_ = finish()
 			return err
 		}
+		if err := finish(); err != nil {
+			return err
+		}
+		prev = in.commit(ctx, uidValidity, list[:n], items)
 		list = list[n:]
 	}
-	return nil
+	return finish()
+}
+
+// commit is a batch being committed in the background.
+type commit struct {
+	done chan error
+	set  imap.UIDSet
+	last uint32
+}
+
+// commit stores a batch in a goroutine of its own (no network I/O).
+func (in *Intake) commit(ctx context.Context, uidValidity uint32, list []uidSize, items []casebot.MailItem) *commit {
+	p := &commit{done: make(chan error, 1), last: list[len(list)-1].uid}
+	for _, m := range list {
+		p.set.AddNum(imap.UID(m.uid))
+	}
+	go func() {
+		res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
+			Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: p.last, Items: items,
+			Notice: NoteNotice, BounceNotice: BounceNotice,
+		})
+		if err == nil {
+			for _, r := range res {
+				in.log.Debug("imap: message", slog.Uint64("uid", uint64(r.UID)), slog.String("outcome", r.Outcome),
+					slog.String("case", r.CaseID), slog.Int("note", r.N), slog.Uint64("mail", r.Mail), slog.String("reason", r.Reason))
+				if in.cfg.OnResult != nil {
+					in.cfg.OnResult(r)
+				}
+			}
+		}
+		p.done <- err
+	}()
+	return p
 }
 
 // listFrom returns the UIDs (>= from) and sizes in the selected mailbox.
@@ -223,8 +282,8 @@ func listFrom(c *imapclient.Client, from uint32) ([]uidSize, error) {
 	return list, nil
 }
 
-// batch fetches, decides and commits one batch, then marks it done.
-func (in *Intake) batch(ctx context.Context, c *imapclient.Client, uidValidity uint32, list []uidSize, max int64) error {
+// collect fetches and decides one batch.
+func (in *Intake) collect(ctx context.Context, c *imapclient.Client, list []uidSize, max int64) ([]casebot.MailItem, error) {
 	var normal, over imap.UIDSet
 	for _, m := range list {
 		if m.size > max {
@@ -235,52 +294,51 @@ func (in *Intake) batch(ctx context.Context, c *imapclient.Client, uidValidity u
 	}
 	items := make([]casebot.MailItem, 0, len(list))
 	lk := &batchLookup{Lookup: in.cfg.Store, cases: map[string]caseOrErr{}}
-	add := func(uid uint32, size int64, raw []byte) error {
+	decide := func(r fetched) error {
 		var m *Message
 		var perr error
-		if size > max {
-			m, _ = Parse(bytes.NewReader(raw), Limits{MaxMessageBytes: int64(len(raw)) + 1})
-			perr = &ParseError{Reason: fmt.Sprintf("message is %d bytes; the limit is %d", size, max)}
+		if r.size > max {
+			m, _ = Parse(bytes.NewReader(r.raw), Limits{MaxMessageBytes: int64(len(r.raw)) + 1})
+			perr = &ParseError{Reason: fmt.Sprintf("message is %d bytes; the limit is %d", r.size, max)}
 		} else {
-			m, perr = Parse(bytes.NewReader(raw), in.cfg.Limits)
+			m, perr = Parse(bytes.NewReader(r.raw), in.cfg.Limits)
 		}
-		it, err := in.cfg.Addressing.Decide(ctx, lk, uid, m, perr, raw)
+		it, err := in.cfg.Addressing.Decide(ctx, lk, r.uid, m, perr, r.raw)
 		if err != nil {
 			return err
 		}
 		items = append(items, it)
 		return nil
 	}
+	// Parsing runs beside the fetch (one goroutine, so order is kept): the
+	// two cores read the wire and parse at once.
+	ch := make(chan fetched, 64)
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		for r := range ch {
+			if err == nil {
+				err = decide(r)
+			}
+		}
+		errc <- err
+	}()
+	add := func(uid uint32, size int64, raw []byte) error {
+		ch <- fetched{uid, size, raw}
+		return nil
+	}
+	var ferr error
 	if len(normal) > 0 {
-		if err := fetchBodies(c, normal, nil, max, add); err != nil {
-			return err
-		}
+		ferr = fetchBodies(c, normal, nil, max, add)
 	}
-	if len(over) > 0 {
-		if err := fetchBodies(c, over, &imap.SectionPartial{Offset: 0, Size: oversizePrefix}, oversizePrefix, add); err != nil {
-			return err
-		}
+	if ferr == nil && len(over) > 0 {
+		ferr = fetchBodies(c, over, &imap.SectionPartial{Offset: 0, Size: oversizePrefix}, oversizePrefix, add)
 	}
-	last := list[len(list)-1].uid
-	res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
-		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, Items: items,
-		Notice: NoteNotice, BounceNotice: BounceNotice,
-	})
-	if err != nil {
-		return err
+	close(ch)
+	if err := errors.Join(ferr, <-errc); err != nil {
+		return nil, err
 	}
-	for _, r := range res {
-		in.log.Info("imap: message", slog.Uint64("uid", uint64(r.UID)), slog.String("outcome", r.Outcome),
-			slog.String("case", r.CaseID), slog.Int("note", r.N), slog.Uint64("mail", r.Mail), slog.String("reason", r.Reason))
-		if in.cfg.OnResult != nil {
-			in.cfg.OnResult(r)
-		}
-	}
-	var set imap.UIDSet
-	for _, m := range list {
-		set.AddNum(imap.UID(m.uid))
-	}
-	return in.markDone(ctx, c, set, uidValidity, last)
+	return items, nil
 }
 
 // fetchBodies streams BODY.PEEK[] (or a prefix) of the messages in set,
