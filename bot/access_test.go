@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,6 +31,14 @@ func setupMatrix(e *env) string {
 	e.must(uMed, "party add "+id+" claimant Carl Claimant carl@x.example")
 	e.must(uMed, "deadline "+id+" +3d Papers")
 	e.must(uMed, "note "+id+" hello secret words")
+	e.must(uMed, "session "+id+" +4d 2h Opening")
+	// Carl's mail bounced, so party clear has something to clear.
+	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
+		c.Parties[0].Bouncing = true
+		return casebot.Change{Actor: "casebot", Action: "party.bounce", Detail: "carl@x.example"}, nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 	return id
 }
 
@@ -54,6 +63,9 @@ func TestAccessMatrix(t *testing.T) {
 		{"show {ID}", [4]outcome{A, A, H, H}, true},
 		{"party add {ID} observer Olga Observer olga@x.example", [4]outcome{A, A, H, H}, true},
 		{"party remove {ID} carl@x.example", [4]outcome{A, A, H, H}, true},
+		{"party clear {ID} carl@x.example", [4]outcome{A, A, H, H}, true},
+		{"reschedule {ID} 1 +5d", [4]outcome{A, A, H, H}, true},
+		{"cancel {ID} 1", [4]outcome{A, A, H, H}, true},
 		{"assign {ID} " + uOther, [4]outcome{A, F, F, F}, true},
 		{"assign {ID} auto", [4]outcome{A, F, F, F}, true},
 		{"conflicts Carl Claimant", [4]outcome{A, A, A, A}, false},

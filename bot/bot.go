@@ -26,10 +26,10 @@ type Config struct {
 	// DefaultLocation is used when a user's zone is unknown; UTC when nil.
 	DefaultLocation *time.Location
 	Logger          *slog.Logger
-	// Invites, when set, builds the messages queued with a new session in
-	// the same transaction (the mail package's emails with .ics invitations).
-	// When nil a session is stored and nobody is invited.
-	Invites func(c *casebot.Case, s casebot.Session) ([]casebot.OutMessage, error)
+	// Mail, when set, builds the invitations (.ics) queued with a new,
+	// rescheduled or cancelled session in the same transaction. When nil,
+	// sessions are stored and nobody is invited (outbound mail is off).
+	Mail casebot.Composer
 }
 
 // Reply is a command's answer, free of any transport. Text is plain text with
@@ -255,9 +255,9 @@ func (b *Bot) lookup(toks []token) (*Command, []token, error) {
 		}
 	}
 	if len(toks) > 1 {
-		return nil, nil, invalid("%s %q is not a command; use %s %s.", w, toks[1].val, w, strings.Join(subs, " or "))
+		return nil, nil, invalid("%s %q is not a command; use %s %s.", w, toks[1].val, w, orList(subs))
 	}
-	return nil, nil, invalid("%s needs %s.", w, strings.Join(subs, " or "))
+	return nil, nil, invalid("%s needs %s.", w, orList(subs))
 }
 
 // usageReply refuses with what was wrong and the usage of the commands it
@@ -331,4 +331,12 @@ func (r *Request) Fail(err error) Reply {
 // Usage refuses with err's message and the command's usage.
 func (r *Request) Usage(err error) Reply {
 	return r.bot.usageReply(err, []*Command{r.Command})
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

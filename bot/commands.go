@@ -20,6 +20,8 @@ func builtins() []Command {
 		{Usage: "party add <ID> <role> <name> <email>", Summary: "add a party; runs the conflict check",
 			Help: "Roles: claimant, respondent, counsel, interpreter, observer, other. Quote a name with spaces if you like: \"Smith, John\".", Handle: handlePartyAdd},
 		{Usage: "party remove <ID> <email>", Summary: "remove a party", Handle: handlePartyRemove},
+		{Usage: "party clear <ID> <email>", Summary: "mail a party again after their address bounced",
+			Help: "casebot stops mailing an address whose mail bounced; clear it once the party's address works again.", Handle: handlePartyClear},
 		{Usage: "assign <ID> <USER|auto>", Summary: "give a case to a mediator (admins)", AdminOnly: true,
 			Help: "auto picks the mediator with the lightest weighted open caseload who has no conflict " +
 				"(none of this case's parties appears in another of their cases). Weights: urgent 4, high 3, normal 2, low 1; " +
@@ -31,6 +33,9 @@ func builtins() []Command {
 		{Usage: "done <ID> <deadline#>", Summary: "mark a deadline met", Handle: handleDone},
 		{Usage: "session <ID> <when> <duration> <title> [--where W]", Summary: "schedule a session",
 			Help: "Duration: 90m, 1h30m, 2h. Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\"", Handle: handleSession},
+		{Usage: "reschedule <ID> <session#> <when> [duration]", Summary: "move a session; parties get an updated invitation",
+			Help: "Keeps the session's length unless a new duration is given. Example: reschedule MED-2026-0001 1 \"2026-12-03 10:00\" 3h", Handle: handleReschedule},
+		{Usage: "cancel <ID> <session#>", Summary: "cancel a session; parties get a cancellation", Handle: handleCancel},
 		{Usage: "note <ID> [--private] <text>", Summary: "add a note; --private marks a caucus note", Handle: handleNote},
 		{Usage: "email <ID> [--to ROLE] <text>", Summary: "email the parties (or one role)", Slow: true,
 			Unavailable: "email is not configured on this casebot."},

@@ -120,6 +120,25 @@ func handlePartyRemove(ctx context.Context, r *Request) Reply {
 	return Reply{Text: fmt.Sprintf("Removed %s from %s.", email, c.ID)}
 }
 
+func handlePartyClear(ctx context.Context, r *Request) Reply {
+	email := r.Args.Email
+	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+		i := c.Party(email)
+		if i < 0 {
+			return casebot.Change{}, invalid("%s is not a party of %s.", email, c.ID)
+		}
+		if !c.Parties[i].Bouncing {
+			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "Mail to %s is not flagged as bouncing.", email)
+		}
+		c.Parties[i].Bouncing = false
+		return casebot.Change{Action: "party.clear", Detail: email}, nil
+	})
+	if err != nil {
+		return r.Fail(err)
+	}
+	return Reply{Text: fmt.Sprintf("%s of %s will get case email again.", email, c.ID)}
+}
+
 func handleConflicts(ctx context.Context, r *Request) Reply {
 	q := r.Args.Text
 	var name, email string

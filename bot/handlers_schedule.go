@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -55,7 +56,6 @@ func handleDone(ctx context.Context, r *Request) Reply {
 
 func handleSession(ctx context.Context, r *Request) Reply {
 	a := r.Args
-	invites := r.bot.cfg.Invites
 	var s casebot.Session
 	c, err := r.UpdateCase(ctx, a.ID, func(c *casebot.Case) (casebot.Change, error) {
 		if c.Status.Closed() {
@@ -68,30 +68,112 @@ func handleSession(ctx context.Context, r *Request) Reply {
 		s = casebot.Session{N: n, Start: a.When, Duration: a.Duration, Title: a.Text, Where: a.Flags["where"], Created: r.Now}
 		c.Sessions = append(c.Sessions, s)
 		ch := casebot.Change{Action: "session.add", Detail: fmt.Sprintf("#%d at %s for %s", n, a.When.UTC().Format(time.RFC3339), formatDuration(a.Duration))}
-		if invites != nil {
-			out, err := invites(c, s)
-			if err != nil {
-				return casebot.Change{}, fmt.Errorf("bot: invitations for %s session %d: %w", c.ID, n, err)
-			}
-			ch.Outbox = out
-		}
-		return ch, nil
+		return r.invite(c, s, casebot.MethodRequest, ch)
 	})
 	if err != nil {
 		return r.Fail(err)
 	}
 	var t text
-	line := fmt.Sprintf("Session #%d of %s: %s, %s  %s", s.N, c.ID, formatTime(s.Start, r.Actor.Location()), formatDuration(s.Duration), s.Title)
+	t.line(sessionLine(c, s, r.Actor.Location()))
+	r.inviteNote(&t, c, "Invitations are on their way to %s.")
+	return Reply{Text: t.String()}
+}
+
+func handleReschedule(ctx context.Context, r *Request) Reply {
+	a := r.Args
+	var s casebot.Session
+	c, err := r.UpdateCase(ctx, a.ID, func(c *casebot.Case) (casebot.Change, error) {
+		i, err := liveSession(c, a.N)
+		if err != nil {
+			return casebot.Change{}, err
+		}
+		c.Sessions[i].Start = a.When
+		if a.Duration > 0 {
+			c.Sessions[i].Duration = a.Duration
+		}
+		c.Sessions[i].Sequence++ // calendars replace the event with the higher SEQUENCE
+		s = c.Sessions[i]
+		ch := casebot.Change{Action: "session.move", Detail: fmt.Sprintf("#%d to %s for %s", s.N, s.Start.UTC().Format(time.RFC3339), formatDuration(s.Duration))}
+		return r.invite(c, s, casebot.MethodRequest, ch)
+	})
+	if err != nil {
+		return r.Fail(err)
+	}
+	var t text
+	t.line("Moved. " + sessionLine(c, s, r.Actor.Location()))
+	r.inviteNote(&t, c, "Updated invitations are on their way to %s.")
+	return Reply{Text: t.String()}
+}
+
+func handleCancel(ctx context.Context, r *Request) Reply {
+	var s casebot.Session
+	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+		i, err := liveSession(c, r.Args.N)
+		if err != nil {
+			return casebot.Change{}, err
+		}
+		c.Sessions[i].Cancelled = true
+		c.Sessions[i].Sequence++
+		s = c.Sessions[i]
+		return r.invite(c, s, casebot.MethodCancel, casebot.Change{Action: "session.cancel", Detail: fmt.Sprintf("#%d", s.N)})
+	})
+	if err != nil {
+		return r.Fail(err)
+	}
+	var t text
+	t.linef("Cancelled session #%d of %s (%s).", s.N, c.ID, s.Title)
+	r.inviteNote(&t, c, "Cancellations are on their way to %s.")
+	return Reply{Text: t.String()}
+}
+
+// liveSession returns the index of session n of an open case, or a refusal
+// when the case is closed or the session missing, cancelled or over.
+func liveSession(c *casebot.Case, n int) (int, error) {
+	if c.Status.Closed() {
+		return -1, closedErr(c)
+	}
+	for i, s := range c.Sessions {
+		if s.N != n {
+			continue
+		}
+		if s.Cancelled {
+			return -1, casebot.Errorf(casebot.ECONFLICT, "Session #%d of %s is cancelled.", n, c.ID)
+		}
+		return i, nil
+	}
+	return -1, invalid("%s has no session #%d.", c.ID, n)
+}
+
+// invite adds to ch the invitations (or cancellations) of session s for
+// every party, when outbound mail is on.
+func (r *Request) invite(c *casebot.Case, s casebot.Session, method string, ch casebot.Change) (casebot.Change, error) {
+	if r.bot.cfg.Mail == nil || len(c.Parties) == 0 {
+		return ch, nil
+	}
+	out, err := r.bot.cfg.Mail.Invitation(c, s, method)
+	if err != nil {
+		return casebot.Change{}, fmt.Errorf("bot: %s for %s session %d: %w", strings.ToLower(method), c.ID, s.N, err)
+	}
+	ch.Outbox = out
+	return ch, nil
+}
+
+// inviteNote tells the mediator whether the parties were mailed.
+func (r *Request) inviteNote(t *text, c *casebot.Case, sent string) {
+	if r.bot.cfg.Mail == nil {
+		t.line("No email was sent: outbound mail is not configured on this casebot.")
+		return
+	}
+	t.linef(sent, plural(len(c.Parties), "party", "parties"))
+}
+
+// sessionLine describes a session in loc.
+func sessionLine(c *casebot.Case, s casebot.Session, loc *time.Location) string {
+	line := fmt.Sprintf("Session #%d of %s: %s, %s  %s", s.N, c.ID, formatTime(s.Start, loc), formatDuration(s.Duration), s.Title)
 	if s.Where != "" {
 		line += " — " + s.Where
 	}
-	t.line(line)
-	if invites == nil {
-		t.line("No invitations were sent: email is not configured on this casebot.")
-	} else {
-		t.linef("Invitations are on their way to %s.", plural(len(c.Parties), "party", "parties"))
-	}
-	return Reply{Text: t.String()}
+	return line
 }
 
 func handleNote(ctx context.Context, r *Request) Reply {

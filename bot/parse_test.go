@@ -138,8 +138,11 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unclosed quote", `new "Smith v Jones`, "A quote is not closed."},
 		{"unknown command", "frobnicate MED-2026-0001", `"frobnicate" is not a command.`},
-		{"party without sub", "party", "party needs add or remove."},
-		{"party bad sub", "party invite MED-2026-0001", `party "invite" is not a command; use party add or remove.`},
+		{"party without sub", "party", "party needs add, remove or clear."},
+		{"party bad sub", "party invite MED-2026-0001", `party "invite" is not a command; use party add, remove or clear.`},
+		{"reschedule without when", "reschedule MED-2026-0001 1", "Missing <when>."},
+		{"reschedule bad number", "reschedule MED-2026-0001 x +2d", `"x" is not a number like 1, 2, 3.`},
+		{"cancel without number", "cancel MED-2026-0001", "Missing <session#>."},
 		{"unknown option", "new X --prio high", "Unknown option --prio."},
 		{"option twice", "new X --type a --type b", "--type is given twice."},
 		{"switch with value", "note MED-2026-0001 --private=yes hi", "--private takes no value."},
@@ -295,7 +298,7 @@ func TestUsageReplies(t *testing.T) {
 	b := New(Config{})
 	tests := []struct{ text, first, usage string }{
 		{"show", "Missing <ID>.", "Usage: show <ID>"},
-		{"party", "party needs add or remove.", "Usage: party add <ID> <role> <name> <email>\nUsage: party remove <ID> <email>"},
+		{"party", "party needs add, remove or clear.", "Usage: party add <ID> <role> <name> <email>\nUsage: party remove <ID> <email>\nUsage: party clear <ID> <email>"},
 		{`note "x`, "A quote is not closed.", "Usage: note <ID> [--private] <text>"},
 		{"nonsense", `"nonsense" is not a command.`, "Commands:"},
 		{"close MED-2026-0001", "Missing <outcome>.", "Usage: close <ID> <outcome> [text]"},

@@ -141,6 +141,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		},
 		DefaultLocation: cfg.Schedule.Location,
 		Logger:          d.Logger.With("component", "bot"),
+		Mail:            d.mailComposer(),
 	})
 
 	d.mux.HandleFunc("GET /healthz", d.handleHealth)

@@ -100,21 +100,6 @@ func (d *Daemon) mailComposer() casebot.Composer {
 	return k
 }
 
-// sessionInvites is bot.Config.Invites: the invitations queued with a new
-// session; nil when outbound mail is off.
-func (d *Daemon) sessionInvites() func(c *casebot.Case, s casebot.Session) ([]casebot.OutMessage, error) {
-	if !d.Config.SMTPEnabled() {
-		return nil
-	}
-	k, err := d.composer()
-	if err != nil {
-		return nil
-	}
-	return func(c *casebot.Case, s casebot.Session) ([]casebot.OutMessage, error) {
-		return k.Invitation(c, s, casebot.MethodRequest)
-	}
-}
-
 // mailSender returns the outbox sender for casebot.OutEmail messages, or
 // nil when smtp.addr is empty. A recipient the server refuses permanently is
 // flagged as bouncing and the case's mediator told.
