@@ -26,6 +26,9 @@ type SlackConfig struct {
 	SigningSecret string
 	// TeamID, when set, is the only workspace whose requests are served.
 	TeamID string
+	// Command, when set, is the only slash command served (slack.command,
+	// e.g. "/case"); others get 400.
+	Command string
 	// HTTPClient posts to response_url; a client with a 10 s timeout when nil.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -236,6 +239,9 @@ func (h *SlackHandler) checkOrigin(team, user string) *httpError {
 func (h *SlackHandler) command(cmd slack.SlashCommand, key, retry string) (first *slack.WebhookMessage, rest []*slack.WebhookMessage, herr *httpError) {
 	if e := h.checkOrigin(cmd.TeamID, cmd.UserID); e != nil {
 		return nil, nil, e
+	}
+	if h.cfg.Command != "" && cmd.Command != h.cfg.Command {
+		return nil, nil, refuse(http.StatusBadRequest, "unknown slash command %q; this casebot serves %s", cmd.Command, h.cfg.Command)
 	}
 	// Slack escapes &, < and > in what the user typed; the command table
 	// stores text as typed, and rendering escapes it again.

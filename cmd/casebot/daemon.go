@@ -57,6 +57,7 @@ type Daemon struct {
 	workers []worker
 	senders map[string]outbox.Sender
 	outbox  *outbox.Worker
+	drained []func(ctx context.Context) error
 
 	opened    bool
 	serving   atomic.Bool
@@ -222,6 +223,13 @@ func (d *Daemon) Go(name string, fn func(ctx context.Context) error) {
 	d.workers = append(d.workers, worker{name: name, run: fn})
 }
 
+// AfterDrain registers fn to run during shutdown once HTTP and the control
+// socket have drained and before the store closes (e.g. to wait for
+// commands a transport still runs). Call it during set-up.
+func (d *Daemon) AfterDrain(fn func(ctx context.Context) error) {
+	d.drained = append(d.drained, fn)
+}
+
 // Addr returns the bound HTTP address (useful with http.listen port 0), or
 // nil before Open.
 func (d *Daemon) Addr() net.Addr {
@@ -308,6 +316,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if err := d.ctl.shutdown(shutCtx); err != nil {
 		d.Logger.Warn("control socket shutdown timed out", slog.Any("error", err))
+	}
+	for _, fn := range d.drained {
+		if err := fn(shutCtx); err != nil {
+			d.Logger.Warn("shutdown step failed", slog.Any("error", err))
+		}
 	}
 	wg.Wait()
 

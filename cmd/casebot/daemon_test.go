@@ -162,3 +162,32 @@ func TestOutboxResultMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAfterDrainRunsBeforeStoreCloses: shutdown steps registered with
+// AfterDrain run once HTTP has stopped serving and while the store is open.
+func TestAfterDrainRunsBeforeStoreCloses(t *testing.T) {
+	d := openDaemon(t)
+	base := "http://" + d.Addr().String()
+	var storeErr, httpErr error
+	ran := false
+	d.AfterDrain(func(ctx context.Context) error {
+		ran = true
+		_, storeErr = d.DB.OutboxDepth(ctx)
+		_, httpErr = http.Get(base + "/healthz")
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	waitFor(t, "healthz", func() bool { code, _ := get(base + "/healthz"); return code == http.StatusOK })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !ran || storeErr != nil {
+		t.Fatalf("after-drain step ran %v, store error %v; want it run with the store open", ran, storeErr)
+	}
+	if httpErr == nil {
+		t.Fatal("HTTP still served when the after-drain step ran")
+	}
+}

@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
-
-	"github.com/slack-go/slack"
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
@@ -20,15 +19,17 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	if !d.Config.SlackEnabled() {
 		return nil
 	}
-	opts := []slack.Option{}
-	if cfg.APIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
-	}
-	if cfg.AppToken != "" {
-		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
-	}
-	client := slack.New(cfg.BotToken, opts...)
+	client := bot.NewClient(cfg.BotToken, cfg.AppToken, cfg.APIURL)
 	log := d.Logger.With("component", "slack")
+
+	// Requests from other workspaces are refused once the bot's own is
+	// known; Slack being unreachable at start-up must not stop the daemon.
+	teamCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	team, err := bot.TeamID(teamCtx, client)
+	cancel()
+	if err != nil {
+		log.Warn("slack: workspace unknown; requests from any workspace are served", slog.Any("error", err))
+	}
 
 	users := bot.NewUserDirectory(client, d.DB, log, d.Now)
 	d.UserLocation = users.Location
@@ -39,6 +40,8 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	h := bot.NewSlackHandler(bot.SlackConfig{
 		Bot:           d.Bot,
 		SigningSecret: cfg.SigningSecret,
+		TeamID:        team,
+		Command:       cfg.Command,
 		Logger:        log,
 		OnCommand:     d.Metrics.OnCommand,
 		AfterCommand:  d.KickOutbox,
@@ -52,13 +55,10 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 			return h.RunSocketMode(ctx, client, bot.SocketOptions{})
 		})
 	}
-	// Commands still running (late answers to response_url) finish before
-	// the store closes.
-	d.Go("slack commands", func(ctx context.Context) error {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		defer cancel()
-		if err := h.Shutdown(shut); err != nil {
+	// Commands still running (late answers to response_url) finish after
+	// HTTP has drained and before the store closes.
+	d.AfterDrain(func(ctx context.Context) error {
+		if err := h.Shutdown(ctx); err != nil {
 			return fmt.Errorf("slack: finish running commands: %w", err)
 		}
 		return nil

@@ -58,6 +58,8 @@ func (f *fakeSlackAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		f.got <- r.Form
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1.%d"}`, r.Form.Get("channel"), time.Now().UnixNano())
+	case "auth.test":
+		fmt.Fprint(w, `{"ok":true,"team_id":"T1","user_id":"UBOT"}`)
 	case "users.info":
 		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"name":"m","tz":"Europe/London","profile":{"display_name":"Mediator"}}}`, r.Form.Get("user"))
 	default:
@@ -65,11 +67,16 @@ func (f *fakeSlackAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// signedCommand posts a slash command to the daemon as Slack would.
+// signedCommand posts a slash command from workspace T1 as Slack would.
 func signedCommand(t *testing.T, base, secret, user, text string) (int, string) {
 	t.Helper()
-	form := url.Values{"command": {"/case"}, "text": {text}, "user_id": {user}, "team_id": {"T1"},
-		"trigger_id": {strconv.FormatInt(time.Now().UnixNano(), 10)}, "response_url": {"http://127.0.0.1:1/unused"}}
+	return signedForm(t, base, secret, url.Values{"command": {"/case"}, "text": {text}, "user_id": {user}, "team_id": {"T1"},
+		"trigger_id": {strconv.FormatInt(time.Now().UnixNano(), 10)}, "response_url": {"http://127.0.0.1:1/unused"}})
+}
+
+// signedForm posts a correctly signed slash command form.
+func signedForm(t *testing.T, base, secret string, form url.Values) (int, string) {
+	t.Helper()
 	body := form.Encode()
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -112,6 +119,14 @@ func TestServeWithSlack(t *testing.T) {
 
 	if code, _ := signedCommand(t, rd.base, "wrong", "UADMIN", "new Forged"); code != http.StatusUnauthorized {
 		t.Fatalf("wrongly signed command = %d, want 401", code)
+	}
+	// The workspace comes from auth.test; another one, or another slash
+	// command, is refused.
+	if code, _ := signedForm(t, rd.base, "s3cret", url.Values{"command": {"/case"}, "text": {"list"}, "user_id": {"UADMIN"}, "team_id": {"T2"}}); code != http.StatusForbidden {
+		t.Fatalf("command from another workspace = %d, want 403", code)
+	}
+	if code, _ := signedForm(t, rd.base, "s3cret", url.Values{"command": {"/other"}, "text": {"list"}, "user_id": {"UADMIN"}, "team_id": {"T1"}}); code != http.StatusBadRequest {
+		t.Fatalf("another slash command = %d, want 400", code)
 	}
 
 	if code, body := signedCommand(t, rd.base, "s3cret", "UADMIN", "assign "+id+" <@UMED|mediator>"); code != http.StatusOK {
