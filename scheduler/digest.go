@@ -364,7 +364,7 @@ func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, no
 			return time.Time{}, err
 		}
 		dc := casebot.DigestCommit{User: du.user, Fire: du.fire}
-		if !d.Empty() {
+		if !d.Empty() && !s.cfg.NoSlack {
 			dc.Msg = &casebot.OutMessage{Key: digestKey(du.user, du.fire, du.loc), Kind: casebot.OutSlack, To: du.user,
 				Subject: "Daily digest", Text: Render(d)}
 			for _, m := range d.Missed {

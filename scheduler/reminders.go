@@ -83,7 +83,7 @@ func (s *Scheduler) scanReminders(ctx context.Context, stored, now time.Time, zo
 		b := casebot.ReminderBatch{From: from, To: to}
 		for _, f := range fires[i:j] {
 			if f.rem != nil {
-				b.Reminders = append(b.Reminders, *f.rem)
+				b.Reminders = append(b.Reminders, s.deliverable(*f.rem))
 			} else {
 				b.Missed = append(b.Missed, *f.missed)
 			}
@@ -266,4 +266,19 @@ func (s *Scheduler) nextReminder(ctx context.Context, now time.Time, zone func(s
 		}
 	}
 	return next, nil
+}
+
+// deliverable drops the Slack messages of r when Slack is off.
+func (s *Scheduler) deliverable(r casebot.Reminder) casebot.Reminder {
+	if !s.cfg.NoSlack {
+		return r
+	}
+	var keep []casebot.OutMessage
+	for _, m := range r.Msgs {
+		if m.Kind != casebot.OutSlack {
+			keep = append(keep, m)
+		}
+	}
+	r.Msgs = keep
+	return r
 }

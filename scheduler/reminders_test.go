@@ -284,3 +284,21 @@ func mustDaily(t *testing.T, spec string) *Daily {
 	}
 	return d
 }
+
+// TestNoSlackQueuesOnlyPartyMail: with Slack off nothing piles up for
+// mediators, and parties still get their session reminders by email.
+func TestNoSlackQueuesOnlyPartyMail(t *testing.T) {
+	e := newEnv(t, Config{Composer: testComposer{}, Reminders: []time.Duration{day}, NoSlack: true, Digest: mustDaily(t, "0 8 * * *")})
+	c := e.newCase("Lease", "U1", casebot.PriorityNormal, party("Ann", "ann@example.com"))
+	start := time.Date(2026, 3, 20, 14, 30, 0, 0, time.UTC)
+	e.addSession(c.ID, start, "Opening", "Room 4")
+	e.addDeadline(c.ID, start.Add(-2*day), "Papers")
+	e.tick(t0)
+	for at := t0; at.Before(start); at = at.Add(6 * time.Hour) {
+		e.tick(at)
+	}
+	got := e.deliver()
+	if len(got) != 1 || got[0].Kind != casebot.OutEmail || got[0].To != "ann@example.com" {
+		t.Fatalf("queued %v, want only Ann's session reminder", keysOf(got))
+	}
+}

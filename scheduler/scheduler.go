@@ -3,12 +3,12 @@ package scheduler
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/casebot/casebot"
 )
@@ -74,6 +74,10 @@ type Config struct {
 	// MaxSleep bounds one wait of Run, a safety net against wall-clock steps;
 	// 10 minutes when zero. Run otherwise sleeps until the next due time.
 	MaxSleep time.Duration
+	// NoSlack means Slack is off: nothing is queued for mediators (their
+	// reminders and digests would pile up in the outbox and go out stale
+	// once Slack is configured); parties' email reminders still are.
+	NoSlack bool
 	// OnQueued is called with the number of reminders and digests each
 	// commit queued (metrics; waking the outbox worker).
 	OnQueued func(n int)
@@ -171,15 +175,26 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// safeTick runs Tick, turning a panic into an error (robfig/cron's
-// cron.Recover does the same for cron jobs; this loop is ours).
+// safeTick runs Tick through robfig/cron's Recover wrapper, so a panic is
+// logged with its stack and the loop goes on (cron v3 recovers nothing by
+// default); a panicked tick reports errTickPanicked.
 func (s *Scheduler) safeTick(ctx context.Context, now time.Time) (next time.Time, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("scheduler: panic: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return s.Tick(ctx, now)
+	err = errTickPanicked
+	cron.NewChain(cron.Recover(cronLogger{s.log})).Then(cron.FuncJob(func() {
+		next, err = s.Tick(ctx, now)
+	})).Run()
+	return next, err
+}
+
+// errTickPanicked is the error of a tick that panicked.
+var errTickPanicked = errors.New("scheduler: tick panicked (logged)")
+
+// cronLogger routes robfig/cron's log calls to slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Info("scheduler: "+msg, kv...) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("scheduler: "+msg, append([]any{slog.Any("error", err)}, kv...)...)
 }
 
 // Tick does everything due at now: reminders and overdue notices whose

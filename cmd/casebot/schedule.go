@@ -43,6 +43,7 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 		Catchup:   cfg.CatchupAge,
 		Location:  cfg.Location,
 		Admins:    d.Config.Slack.Admins,
+		NoSlack:   !d.Config.SlackEnabled(),
 		Clock:     daemonClock{now: d.Now},
 		OnQueued: func(n int) {
 			d.Metrics.RemindersSent.Add(float64(n))
