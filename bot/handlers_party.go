@@ -141,6 +141,17 @@ func handlePartyClear(ctx context.Context, r *Request) Reply {
 
 func handleConflicts(ctx context.Context, r *Request) Reply {
 	q := r.Args.Text
+	if !r.Actor.Admin {
+		// Anyone else sees nothing of any case, not even a count: a conflict
+		// check is for admins and mediators, i.e. users with a case.
+		mine, err := r.Store.Cases(ctx, casebot.CaseFilter{Mediator: r.Actor.ID, State: "all", Limit: 1})
+		if err != nil {
+			return r.Fail(err)
+		}
+		if len(mine) == 0 {
+			return r.Fail(casebot.Errorf(casebot.EFORBIDDEN, "Conflict checks are for mediators and case coordinators, and you have no cases. Ask a case coordinator to run it."))
+		}
+	}
 	var name, email string
 	if looksLikeEmail(q) {
 		e, err := ParseEmail(q)
