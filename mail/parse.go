@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-message"
@@ -188,7 +189,10 @@ func (w *capWriter) Write(p []byte) (int, error) {
 func Parse(r io.Reader, lim Limits) (*Message, error) {
 	lim = lim.withDefaults()
 	cr := &countReader{r: io.LimitReader(r, lim.MaxMessageBytes+1), max: lim.MaxMessageBytes}
-	br := bufio.NewReader(cr)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(cr)
+	// Nothing Parse returns refers to br: text and attachments are copies.
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
 
 	rawHeader, err := readHeaderBlock(br, maxHeaderBytes)
 	if err != nil {
@@ -197,7 +201,7 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 		}
 		return nil, &ParseError{Reason: "unreadable header", Err: err}
 	}
-	th, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(rawHeader)))
+	th, err := textproto.ReadHeader(headerReader(rawHeader))
 	if err != nil {
 		// readHeaderBlock leaves only well-formed lines, so this is unexpected.
 		return nil, &ParseError{Reason: "unreadable header", Err: err}
@@ -247,6 +251,17 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 	m.TextTruncated = m.TextTruncated || p.truncated
 	m.HTMLOnly = c.htmlOnly()
 	return finish(m, cr, nil)
+}
+
+// readerPool holds the buffered readers Parse wraps around its input, so a
+// stream of messages does not allocate a 4 KiB buffer for each.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+// headerReader returns a reader over a header block cleaned by
+// readHeaderBlock, buffered no larger than the block (textproto reads
+// longer lines in pieces).
+func headerReader(raw []byte) *bufio.Reader {
+	return bufio.NewReaderSize(bytes.NewReader(raw), min(len(raw), 4096))
 }
 
 // retry parses the captured body again with a boundary sniffed from it.

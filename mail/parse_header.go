@@ -8,6 +8,7 @@ import (
 	netmail "net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -144,12 +145,48 @@ func addresses(h gomail.Header, key string) []addrName {
 
 var looseAddr = regexp.MustCompile(`[A-Za-z0-9._%+!#$&'*/=?^{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
+// addrCache remembers parsed address fields: the same few values (a
+// party's From, casebot's own address in To) come back in message after
+// message, and parsing one costs microseconds. It is emptied when full, so
+// its memory stays bounded.
+var addrCache struct {
+	sync.Mutex
+	m map[string][]addrName
+}
+
+const (
+	addrCacheEntries  = 1024
+	addrCacheValueMax = 512 // longer values are parsed every time
+)
+
 // addressesOf parses an address list; when it is not RFC 5322, it falls
-// back to anything shaped like an address so no sender is lost.
+// back to anything shaped like an address so no sender is lost. The result
+// may be shared: callers must not modify it.
 func addressesOf(v string) []addrName {
 	if v = strings.TrimSpace(v); v == "" {
 		return nil
 	}
+	if len(v) > addrCacheValueMax {
+		return parseAddresses(v)
+	}
+	addrCache.Lock()
+	out, ok := addrCache.m[v]
+	addrCache.Unlock()
+	if ok {
+		return out
+	}
+	out = parseAddresses(v)
+	addrCache.Lock()
+	if addrCache.m == nil || len(addrCache.m) >= addrCacheEntries {
+		addrCache.m = make(map[string][]addrName, addrCacheEntries)
+	}
+	addrCache.m[strings.Clone(v)] = out
+	addrCache.Unlock()
+	return out
+}
+
+// parseAddresses is addressesOf without the cache.
+func parseAddresses(v string) []addrName {
 	var out []addrName
 	if list, err := gomail.ParseAddressList(v); err == nil {
 		for _, a := range list {
@@ -229,7 +266,30 @@ func cleanField(s string) string {
 	return b.String()
 }
 
-var msgIDPattern = regexp.MustCompile(`<([^<>\s]+)>`)
+// bracketed returns the texts of up to n non-overlapping "<id>" in v, as
+// the regexp <([^<>\s]+)> finds them (leftmost first; \s is ASCII
+// white space), without the regexp's cost.
+func bracketed(v string, n int) []string {
+	var out []string
+	for i := 0; i < len(v) && len(out) < n; {
+		lt := strings.IndexByte(v[i:], '<')
+		if lt < 0 {
+			break
+		}
+		start := i + lt + 1
+		j := start
+		for j < len(v) && !strings.ContainsRune("<>\t\n\f\r ", rune(v[j])) {
+			j++
+		}
+		if j > start && j < len(v) && v[j] == '>' {
+			out = append(out, v[start:j])
+			i = j + 1
+			continue
+		}
+		i = start
+	}
+	return out
+}
 
 // msgIDs returns the message identifiers of a Message-ID, In-Reply-To or
 // References value, without angle brackets. A bare identifier without
@@ -240,8 +300,8 @@ func msgIDs(v string) []string {
 		return nil
 	}
 	var out []string
-	for _, m := range msgIDPattern.FindAllStringSubmatch(v, 100) {
-		if id := cleanField(m[1]); id != "" {
+	for _, id := range bracketed(v, 100) {
+		if id := cleanField(id); id != "" {
 			out = append(out, id)
 		}
 	}
@@ -276,6 +336,20 @@ func parseDate(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	// The shape nearly every client writes, tried first: net/mail would
+	// reach the same layout after a dozen failed attempts (each allocating
+	// an error), and a value that fits it exactly reads the same there.
+	if len(v) >= 29 && v[3] == ',' && (v[len(v)-5] == '+' || v[len(v)-5] == '-') {
+		if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", v); err == nil {
+			return t
+		}
+	}
+	return parseDateSlow(v)
+}
+
+// parseDateSlow is parseDate without the fast path; v is trimmed and not
+// empty.
+func parseDateSlow(v string) time.Time {
 	if t, err := netmail.ParseDate(v); err == nil {
 		return t
 	}

@@ -3,6 +3,7 @@ package mail
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Quote headers that introduce quoted history, by client language. They
@@ -42,6 +43,35 @@ var forwardMarkers = regexp.MustCompile(`(?i)^(-{5,}\s*forwarded message\s*-{5,}
 // Signature starts: the "-- " delimiter and what phones and apps append.
 var signatureLine = regexp.MustCompile(`(?i)^(--|sent from my \S.{0,40}|sent from (mail|outlook|yahoo mail|gmail|samsung mobile|proton mail|aol mobile mail)( for \S+)?( on \S+)?|get outlook for (ios|android)|sent from outlook for (ios|android)|sent with proton mail.{0,40}|envoyé de mon \S.{0,30}|von meinem \S.{0,30} gesendet|gesendet von meinem \S.{0,30}|enviado desde mi \S.{0,30}|inviato da(l mio)? \S.{0,30}|enviado do meu \S.{0,30}|sent via \S.{0,40}|sent from samsung .{0,40}|sent on the go.{0,30})\.?$`)
 
+// The regexps above are costly to try on every line; these byte tests
+// reject, exactly, the lines that cannot match them.
+
+// mayForward reports whether t could match forwardMarkers, which start
+// with a dash or "begin".
+func mayForward(t string) bool {
+	return t != "" && (t[0] == '-' || t[0]|0x20 == 'b' || t[0] >= utf8.RuneSelf)
+}
+
+// isSignature reports whether t matches signatureLine. Every alternative
+// starts with "--" or s, g, e, v or i in either case (non-ASCII first
+// bytes, which case folding may map to those letters, go to the regexp).
+func isSignature(t string) bool {
+	if t == "" {
+		return false
+	}
+	switch c := t[0]; {
+	case c >= utf8.RuneSelf, c == '-':
+	case c|0x20 == 's', c|0x20 == 'g', c|0x20 == 'e', c|0x20 == 'v', c|0x20 == 'i':
+	default:
+		return false
+	}
+	return signatureLine.MatchString(t)
+}
+
+// hasColon reports whether s holds an ASCII colon, which every Outlook
+// header field regexp requires.
+func hasColon(s string) bool { return strings.IndexByte(s, ':') >= 0 }
+
 // ExtractReply returns the new text of a reply: quoted history ("On …
 // wrote:" in several languages, Outlook's "-----Original Message-----" and
 // From:/Sent: blocks, ">" quotes) and the signature ("-- ", "Sent from my
@@ -57,7 +87,7 @@ func ExtractReply(text string) string {
 	// Forwarded content is kept verbatim.
 	var tail []string
 	for i, l := range lines {
-		if forwardMarkers.MatchString(strings.TrimSpace(l)) {
+		if t := strings.TrimSpace(l); mayForward(t) && forwardMarkers.MatchString(t) {
 			tail = lines[i:]
 			lines = lines[:i]
 			break
@@ -71,7 +101,7 @@ scan:
 		switch {
 		case t == "":
 			continue
-		case originalMessage.MatchString(t) || outlookBlock(lines, i):
+		case strings.HasPrefix(t, "--") && originalMessage.MatchString(t) || outlookBlock(lines, i):
 			cut = i
 			break scan
 		case isUnderscores(t) && i+1 < len(lines) && outlookBlock(lines, nextNonBlank(lines, i+1)):
@@ -95,7 +125,7 @@ scan:
 		if drop[i] || isQuoted(lines[i]) {
 			continue
 		}
-		if signatureLine.MatchString(strings.TrimSpace(lines[i])) {
+		if isSignature(strings.TrimSpace(lines[i])) {
 			break
 		}
 		kept = append(kept, lines[i])
@@ -145,13 +175,14 @@ func quoteHeader(lines []string, i int) int {
 // outlookBlock reports whether a From: line at i is followed, within a few
 // lines, by a Sent:/Date: line and a To:/Subject: line.
 func outlookBlock(lines []string, i int) bool {
-	if i >= len(lines) || !fromField.MatchString(strings.TrimSpace(lines[i])) {
+	if i >= len(lines) || !hasColon(lines[i]) || !fromField.MatchString(strings.TrimSpace(lines[i])) {
 		return false
 	}
 	sent, to := false, false
 	for j := i + 1; j < len(lines) && j <= i+6; j++ {
 		t := strings.TrimSpace(lines[j])
 		switch {
+		case !hasColon(t):
 		case sentField.MatchString(t):
 			sent = true
 		case toField.MatchString(t):
@@ -185,7 +216,7 @@ func interleaved(rest []string) bool {
 		case t == "":
 		case isQuoted(l):
 			seenQuote = true
-		case signatureLine.MatchString(t):
+		case isSignature(t):
 			return false
 		case !seenQuote:
 			// Unquoted history (as Outlook and forwarding clients write it).
