@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -134,16 +135,18 @@ func NoteNotice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
 		}
 		subject = n.Email.Subject
 	}
+	// Built by concatenation: one notice per stored note, and fmt costs
+	// more than the rest of the notice together.
 	var b strings.Builder
-	fmt.Fprintf(&b, "New email from %s on %s (%s), note #%d", from, c.ID, c.Title, n.N)
+	b.WriteString("New email from " + from + " on " + c.ID + " (" + c.Title + "), note #" + strconv.Itoa(n.N))
 	if subject != "" {
-		fmt.Fprintf(&b, "\nSubject: %s", subject)
+		b.WriteString("\nSubject: " + subject)
 	}
 	if fl := firstLines(n.Body, 3, 300); fl != "" {
 		b.WriteString("\n> " + strings.ReplaceAll(fl, "\n", "\n> "))
 	}
 	return casebot.OutMessage{
-		Key: fmt.Sprintf("email-note/%s/%d", c.ID, n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
+		Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
 		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
 	}
 }
@@ -162,7 +165,9 @@ func BounceNotice(c *casebot.Case, p casebot.Party, reason string) casebot.OutMe
 // firstLines returns up to n non-blank lines of s, at most max bytes.
 func firstLines(s string, n, max int) string {
 	var out []string
-	for _, l := range strings.Split(s, "\n") {
+	for rest := s; rest != ""; {
+		l, tail, _ := strings.Cut(rest, "\n")
+		rest = tail
 		l = strings.TrimSpace(l)
 		if l == "" {
 			continue

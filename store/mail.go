@@ -278,7 +278,10 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	if n.Source == "" {
 		n.Source = casebot.SourceEmail
 	}
-	seq, err := tx.Bucket(bucketNotes).NextSequence()
+	// Notes are appended in sequence order: fill their pages (as AddNote
+	// does) instead of splitting them half empty.
+	notes := appendBucket(tx, bucketNotes)
+	seq, err := notes.NextSequence()
 	if err != nil {
 		return nil, fmt.Errorf("note sequence: %w", err)
 	}
@@ -287,7 +290,7 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+	if err := notes.Put(key, v); err != nil {
 		return nil, fmt.Errorf("put note: %w", err)
 	}
 	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
