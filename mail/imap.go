@@ -194,8 +194,12 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		return err
 	}
 	max := in.cfg.Limits.withDefaults().MaxMessageBytes
-	// While one batch commits, the next is fetched and parsed. Commits stay
-	// in order, and \Seen/MOVE of a batch follow its commit.
+	// While one batch commits, the next is fetched and parsed. Store writes
+	// run in order on one goroutine (w); \Seen/MOVE of a batch follow its
+	// commit, and the record of them is queued behind the next commit, so
+	// neither its fsync nor the round trip holds up the fetch.
+	w := newWriter()
+	defer w.close()
 	var prev *commit
 	finish := func() error {
 		if prev == nil {
@@ -206,7 +210,11 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		if err := <-p.done; err != nil {
 			return err
 		}
-		return in.markDone(ctx, c, p.set, uidValidity, p.last)
+		if err := in.applySeen(c, p.set); err != nil {
+			return err
+		}
+		w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, p.last) })
+		return nil
 	}
 	for len(list) > 0 {
 		n, bytes := 0, int64(0)
@@ -216,47 +224,93 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		}
 		items, err := in.collect(ctx, c, list[:n], max)
 		if err != nil {
-			_ = finish()
-			return err
+			return errors.Join(err, finish(), w.wait())
 		}
+		next := in.commit(ctx, w, uidValidity, list[:n], items)
 		if err := finish(); err != nil {
-			return err
+			return errors.Join(err, w.wait())
 		}
-		prev = in.commit(ctx, uidValidity, list[:n], items)
+		prev = next
 		list = list[n:]
 	}
-	return finish()
+	return errors.Join(finish(), w.wait())
+}
+
+// writer runs store writes one after another on a goroutine of its own.
+// After the first failure it runs nothing more and reports that failure.
+type writer struct {
+	ops  chan func()
+	err  error // set by the goroutine before closing idle
+	idle chan struct{}
+}
+
+func newWriter() *writer {
+	w := &writer{ops: make(chan func(), 4), idle: make(chan struct{})}
+	go func() {
+		for op := range w.ops {
+			op()
+		}
+		close(w.idle)
+	}()
+	return w
+}
+
+// do queues fn and returns a channel that receives its error.
+func (w *writer) do(fn func() error) <-chan error {
+	done := make(chan error, 1)
+	w.ops <- func() {
+		if w.err == nil {
+			w.err = fn()
+		}
+		done <- w.err
+	}
+	return done
+}
+
+// wait returns once every queued write has run, with the first failure.
+func (w *writer) wait() error {
+	return <-w.do(func() error { return nil })
+}
+
+// close stops the goroutine once the queue has run.
+func (w *writer) close() {
+	close(w.ops)
+	<-w.idle
 }
 
 // commit is a batch being committed in the background.
 type commit struct {
-	done chan error
+	done <-chan error
 	set  imap.UIDSet
 	last uint32
 }
 
-// commit stores a batch in a goroutine of its own (no network I/O).
-func (in *Intake) commit(ctx context.Context, uidValidity uint32, list []uidSize, items []casebot.MailItem) *commit {
-	p := &commit{done: make(chan error, 1), last: list[len(list)-1].uid}
+// commit queues a batch's store transaction on w (no network I/O).
+func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, list []uidSize, items []casebot.MailItem) *commit {
+	p := &commit{last: list[len(list)-1].uid}
 	for _, m := range list {
 		p.set.AddNum(imap.UID(m.uid))
 	}
-	go func() {
+	p.done = w.do(func() error {
 		res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
 			Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: p.last, Items: items,
 			Notice: NoteNotice, BounceNotice: BounceNotice,
 		})
-		if err == nil {
-			for _, r := range res {
+		if err != nil {
+			return err
+		}
+		debug := in.log.Enabled(ctx, slog.LevelDebug)
+		for _, r := range res {
+			if debug {
 				in.log.Debug("imap: message", slog.Uint64("uid", uint64(r.UID)), slog.String("outcome", r.Outcome),
 					slog.String("case", r.CaseID), slog.Int("note", r.N), slog.Uint64("mail", r.Mail), slog.String("reason", r.Reason))
-				if in.cfg.OnResult != nil {
-					in.cfg.OnResult(r)
-				}
+			}
+			if in.cfg.OnResult != nil {
+				in.cfg.OnResult(r)
 			}
 		}
-		p.done <- err
-	}()
+		return nil
+	})
 	return p
 }
 
@@ -387,6 +441,15 @@ func fetchBodies(c *imapclient.Client, set imap.UIDSet, partial *imap.SectionPar
 // markDone sets \Seen on the messages and moves them to the processed
 // mailbox, then records that in the store. It runs only after the commit.
 func (in *Intake) markDone(ctx context.Context, c *imapclient.Client, set imap.UIDSet, uidValidity, last uint32) error {
+	if err := in.applySeen(c, set); err != nil {
+		return err
+	}
+	return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last)
+}
+
+// applySeen sets \Seen on the messages and moves them to the processed
+// mailbox.
+func (in *Intake) applySeen(c *imapclient.Client, set imap.UIDSet) error {
 	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
 		return fmt.Errorf("imap: mark seen: %w", err)
 	}
@@ -395,7 +458,7 @@ func (in *Intake) markDone(ctx context.Context, c *imapclient.Client, set imap.U
 			return fmt.Errorf("imap: move to %s: %w", p, err)
 		}
 	}
-	return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last)
+	return nil
 }
 
 // batchLookup caches case reads for one batch: many messages of a batch
