@@ -238,6 +238,7 @@ type fakePost struct {
 	Channel string
 	Text    string
 	Blocks  []map[string]any
+	Key     string // the outbox key in the message metadata
 }
 
 func newFakeSlack(tb testing.TB) *fakeSlack {
@@ -309,6 +310,17 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		f.posted <- p
 		writeJSONAny(w, map[string]any{"ok": true, "channel": p.Channel, "ts": "1.0"})
+	case "conversations.history":
+		_ = r.ParseForm()
+		var msgs []map[string]any
+		for _, p := range f.postsTo(r.PostForm.Get("channel")) {
+			m := map[string]any{"type": "message", "text": p.Text}
+			if p.Key != "" && r.PostForm.Get("include_all_metadata") == "1" {
+				m["metadata"] = map[string]any{"event_type": bot.OutboxEventType, "event_payload": map[string]any{"key": p.Key}}
+			}
+			msgs = append([]map[string]any{m}, msgs...) // newest first
+		}
+		writeJSONAny(w, map[string]any{"ok": true, "messages": msgs})
 	case "users.info":
 		_ = r.ParseForm()
 		f.mu.Lock()
@@ -336,6 +348,11 @@ func (f *fakeSlack) decodePost(r *http.Request) fakePost {
 		f.tb.Errorf("chat.postMessage: %v", err)
 	}
 	p := fakePost{Channel: r.PostForm.Get("channel"), Text: r.PostForm.Get("text")}
+	var md slack.SlackMetadata
+	if err := json.Unmarshal([]byte(r.PostForm.Get("metadata")), &md); err != nil || md.EventType != bot.OutboxEventType {
+		f.tb.Errorf("chat.postMessage metadata %q: %v, want event type %s", r.PostForm.Get("metadata"), err, bot.OutboxEventType)
+	}
+	p.Key, _ = md.EventPayload["key"].(string)
 	if !strings.HasPrefix(p.Channel, "D-") {
 		f.tb.Errorf("chat.postMessage to %q, want a DM channel from conversations.open", p.Channel)
 	}

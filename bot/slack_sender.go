@@ -13,8 +13,10 @@ import (
 
 // SlackSender delivers outbox messages of kind casebot.OutSlack as direct
 // messages: conversations.open with the user, then chat.postMessage with
-// the text escaped into Block Kit sections and the buttons. It satisfies
-// outbox.Sender.
+// the text escaped into Block Kit sections and the buttons, tagged with the
+// outbox key as message metadata. It satisfies outbox.Sender, and
+// outbox.Confirmer through Delivered, which finds a post by that key.
+
 type SlackSender struct {
 	client *slack.Client
 	mu     sync.Mutex
@@ -48,6 +50,7 @@ func (s *SlackSender) Send(ctx context.Context, m casebot.OutMessage) error {
 	_, _, err = s.client.PostMessageContext(ctx, ch,
 		slack.MsgOptionText(p.text, false),
 		slack.MsgOptionBlocks(p.blocks...),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: OutboxEventType, EventPayload: map[string]any{"key": outboxKey(m)}}),
 	)
 	if err != nil {
 		var se slack.SlackErrorResponse
@@ -57,6 +60,49 @@ func (s *SlackSender) Send(ctx context.Context, m casebot.OutMessage) error {
 		return classify("chat.postMessage", err)
 	}
 	return nil
+}
+
+// OutboxEventType is the metadata event type of casebot's direct messages;
+// the payload's "key" is the outbox message's key.
+const OutboxEventType = "casebot_outbox"
+
+// historyDepth is how many recent DM messages Delivered reads. Messages to
+// one user leave the outbox one at a time and in order, so one whose send
+// was cut short is the newest casebot post of that DM; the margin is for
+// what the user typed since.
+const historyDepth = 50
+
+// outboxKey names m in its metadata: its Key, else its outbox ID.
+func outboxKey(m casebot.OutMessage) string {
+	if m.Key != "" {
+		return m.Key
+	}
+	return fmt.Sprintf("outbox/%d", m.ID)
+}
+
+// Delivered reports whether m is among the recent messages of its
+// recipient's DM (conversations.history with metadata; needs the
+// im:history scope), for a message whose earlier send may have arrived
+// before a crash. Errors are classified as Send's are: a missing scope is
+// permanent.
+func (s *SlackSender) Delivered(ctx context.Context, m casebot.OutMessage) (bool, error) {
+	ch, err := s.dm(ctx, m.To)
+	if err != nil {
+		return false, classify("conversations.open", err)
+	}
+	h, err := s.client.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+		ChannelID: ch, Limit: historyDepth, IncludeAllMetadata: true,
+	})
+	if err != nil {
+		return false, classify("conversations.history", err)
+	}
+	key := outboxKey(m)
+	for _, msg := range h.Messages {
+		if msg.Metadata.EventType == OutboxEventType && fmt.Sprint(msg.Metadata.EventPayload["key"]) == key {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *SlackSender) dm(ctx context.Context, user string) (string, error) {

@@ -6,9 +6,17 @@
 // dead when it can never be delivered.
 //
 // Delivery is exactly once across clean restarts: a send in flight at
-// shutdown is allowed to finish and be recorded before Run returns. It is at
-// least once only across a crash in the instant between the remote side
-// accepting a message and OutboxDone committing.
+// shutdown is allowed to finish and be recorded before Run returns. Across
+// a crash (kill -9) in the instant between the remote side accepting a
+// message and OutboxDone committing, it is exactly once where the store
+// marks attempts (Beginner) and the sender can look a message up
+// (Confirmer): before sending a message whose earlier attempt has no
+// recorded outcome, the worker asks the sender whether it arrived, and
+// records it done without sending when it did. The Slack sender can (it
+// tags each post with the outbox key as message metadata and reads the DM's
+// recent history); the SMTP sender cannot, so such an email is sent again
+// with the same Message-ID, which lets mail clients and casebot's own
+// intake recognise the copy as the same message.
 package outbox
 
 import (
@@ -42,6 +50,22 @@ type Store interface {
 // its ID and key).
 type DeadLetterer interface {
 	OutboxDead(ctx context.Context, id uint64, reason string) error
+}
+
+// Beginner is implemented by stores that record a delivery attempt before
+// it starts. OutboxBegin reports whether an earlier attempt began whose
+// outcome was never recorded as done or dead (a crash mid-send, or a failed
+// attempt that may still have arrived).
+type Beginner interface {
+	OutboxBegin(ctx context.Context, id uint64) (resumed bool, err error)
+}
+
+// Confirmer is implemented by senders that can tell whether a message was
+// already delivered. Delivered returns an error when it cannot tell; one
+// for which IsPermanent holds (say, a missing Slack scope) makes the worker
+// send again rather than wait.
+type Confirmer interface {
+	Delivered(ctx context.Context, m casebot.OutMessage) (bool, error)
 }
 
 // Sender delivers one message. It returns nil only when the remote side has
@@ -251,7 +275,22 @@ func (w *Worker) deliver(ctx context.Context, m casebot.OutMessage) error {
 	if !ok {
 		err = Permanent(fmt.Errorf("no sender for kind %q", m.Kind))
 	} else {
-		err = s.Send(sctx, m)
+		var arrived bool
+		arrived, err = w.begin(sctx, s, m, log)
+		if err != nil && !errors.Is(err, errConfirm) {
+			return err // the store failed: try again next round
+		}
+		if arrived {
+			w.Metrics.sent(m.Kind)
+			if err := w.Store.OutboxDone(sctx, m.ID); err != nil {
+				return fmt.Errorf("outbox: done %d: %w", m.ID, err)
+			}
+			log.Info("outbox: message had arrived before a crash; not sent again", slog.Int("attempts", m.Attempts))
+			return nil
+		}
+		if err == nil {
+			err = s.Send(sctx, m)
+		}
 	}
 	if err == nil {
 		w.Metrics.sent(m.Kind)
@@ -291,6 +330,38 @@ func (w *Worker) deliver(ctx context.Context, m casebot.OutMessage) error {
 		return fmt.Errorf("outbox: retry %d: %w", m.ID, err)
 	}
 	return nil
+}
+
+// errConfirm marks a failure to find out whether a message had arrived;
+// it counts as a failed attempt.
+var errConfirm = errors.New("outbox: confirm delivery")
+
+// begin marks m in flight when the store can, and when an earlier attempt
+// had begun without an outcome asks the sender, if it can tell, whether m
+// arrived. It returns a store error as is, and a failure to tell wrapped in
+// errConfirm.
+func (w *Worker) begin(ctx context.Context, s Sender, m casebot.OutMessage, log *slog.Logger) (arrived bool, err error) {
+	b, ok := w.Store.(Beginner)
+	if !ok {
+		return false, nil
+	}
+	resumed, err := b.OutboxBegin(ctx, m.ID)
+	if err != nil {
+		return false, fmt.Errorf("outbox: begin %d: %w", m.ID, err)
+	}
+	c, ok := s.(Confirmer)
+	if !resumed || !ok {
+		return false, nil
+	}
+	arrived, err = c.Delivered(ctx, m)
+	switch {
+	case err == nil:
+		return arrived, nil
+	case IsPermanent(err):
+		log.Warn("outbox: cannot tell whether an interrupted send arrived; sending again", slog.Any("error", err))
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: %w", errConfirm, err)
 }
 
 // Backoff returns the delay before the next try after attempts failures:

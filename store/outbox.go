@@ -179,6 +179,11 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	if err := tx.Bucket(bucketOutbox).Delete(k); err != nil {
 		return fmt.Errorf("delete outbox message: %w", err)
 	}
+	if b := tx.Bucket(bucketInFlight); b != nil {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("delete in-flight mark: %w", err)
+		}
+	}
 	if err := tx.Bucket(bucketOutboxTo).Delete(append(prefixOf(m.To), k...)); err != nil {
 		return fmt.Errorf("delete outbox recipient: %w", err)
 	}
@@ -192,6 +197,41 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 		return fmt.Errorf("put sent key: %w", err)
 	}
 	return nil
+}
+
+// bucketInFlight marks the outbox messages an attempt to deliver has begun
+// for, until the message is done or dead: ID -> start of the first attempt.
+// It is created by the first OutboxBegin, so older files need no migration.
+var bucketInFlight = []byte("outbox_inflight")
+
+// OutboxBegin records, before a delivery attempt, that message id is in
+// flight, and reports whether an earlier attempt had already begun. A
+// begun message whose outcome is still open was being sent when the daemon
+// crashed, or its last attempt failed in a way that does not prove it did
+// not arrive: the caller should ask the remote side before sending again.
+// The mark goes with OutboxDone and OutboxDead (not OutboxRetry). It
+// returns ENOTFOUND for an unknown ID. Concurrent calls share commits.
+func (db *DB) OutboxBegin(ctx context.Context, id uint64) (resumed bool, err error) {
+	err = db.batch(ctx, func(tx *bolt.Tx) error {
+		resumed = false
+		k := be64(id)
+		if tx.Bucket(bucketOutbox).Get(k) == nil {
+			return notFound("no outbox message %d", id)
+		}
+		b, err := tx.CreateBucketIfNotExists(bucketInFlight)
+		if err != nil {
+			return fmt.Errorf("create in-flight bucket: %w", err)
+		}
+		if b.Get(k) != nil {
+			resumed = true
+			return nil
+		}
+		return b.Put(k, timeKey(db.now()))
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: outbox begin %d: %w", id, err)
+	}
+	return resumed, nil
 }
 
 // OutboxRetry records a failed attempt: Attempts+1, NextTry = next and the
