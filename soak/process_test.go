@@ -1,0 +1,175 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds cmd/casebot into dir and returns its path.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	bin := filepath.Join(dir, "casebot")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/casebot")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/casebot: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freePort returns a loopback address that was free a moment ago; the
+// daemon binds it again on every restart.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// daemonProc runs the casebot binary as a child process, one at a time.
+type daemonProc struct {
+	bin, cfg string
+	base     string // http://127.0.0.1:port
+	log      *os.File
+	cmd      *exec.Cmd
+	exited   chan error
+	starts   int
+}
+
+// start launches `casebot serve` and waits until /healthz answers 200.
+func (d *daemonProc) start(ctx context.Context) error {
+	cmd := exec.Command(d.bin, "serve", "-config", d.cfg)
+	cmd.Stdout, cmd.Stderr = d.log, d.log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start casebot: %w", err)
+	}
+	d.starts++
+	d.cmd = cmd
+	exited := make(chan error, 1)
+	d.exited = exited
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("casebot exited during start-up: %v (see %s)", err, d.log.Name())
+		default:
+		}
+		if code, _ := httpGet(d.base + "/healthz"); code == http.StatusOK {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("casebot not healthy within 30s (see %s)", d.log.Name())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (d *daemonProc) kill() error {
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill casebot: %w", err)
+	}
+	<-d.exited
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit (status 0).
+func (d *daemonProc) stop() error {
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop casebot: %w", err)
+	}
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			return fmt.Errorf("casebot exited with %v after SIGTERM", err)
+		}
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+		return fmt.Errorf("casebot did not stop within 30s of SIGTERM")
+	}
+}
+
+// backup runs `casebot backup -config CFG out` beside the running daemon.
+func (d *daemonProc) backup(out string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, d.bin, "backup", "-config", d.cfg, out).CombinedOutput()
+	return string(b), err
+}
+
+var depthRe = regexp.MustCompile(`(?m)^casebot_outbox_depth (\S+)$`)
+
+// outboxDepth reads casebot_outbox_depth from /metrics; -1 when unknown.
+func (d *daemonProc) outboxDepth() int {
+	code, body := httpGet(d.base + "/metrics")
+	if code != http.StatusOK {
+		return -1
+	}
+	m := depthRe.FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -1
+	}
+	return int(f)
+}
+
+func httpGet(url string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// tail returns the last n lines of the daemon's log, for failure messages.
+func (d *daemonProc) tail(n int) string {
+	b, err := os.ReadFile(d.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitUntil polls cond every 50 ms until it holds or timeout passes.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not a wait for work
+	}
+	return true
+}

@@ -1,0 +1,290 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Soak parameters. CASEBOT_SOAK_SECONDS shortens or lengthens the load
+// phase (default 150 s; reminders need at least 150 s to fall due).
+const (
+	nClients     = 64
+	nEmails      = 5000
+	nKills       = 5
+	maxPerClient = 600
+	botToken     = "xoxb-soak"
+	secret       = "soak-signing-secret"
+)
+
+// reminderOffsets is schedule.reminders of the soak config.
+var reminderOffsets = []time.Duration{90 * time.Second, 30 * time.Second}
+
+// TestSoak runs the real binary under load, kills it at random moments,
+// and then audits that every acknowledged command, every email and every
+// due reminder took effect exactly once. See the package comment.
+func TestSoak(t *testing.T) {
+	if os.Getenv("CASEBOT_SOAK") != "1" {
+		t.Skip("the whole-daemon soak runs with CASEBOT_SOAK=1 (.ci/run sets it)")
+	}
+	began := time.Now()
+	loadFor := 150 * time.Second
+	if s := os.Getenv("CASEBOT_SOAK_SECONDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 30 {
+			t.Fatalf("CASEBOT_SOAK_SECONDS=%q: want a whole number of seconds >= 30", s)
+		}
+		loadFor = time.Duration(n) * time.Second
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	slack := newFakeSlack(t, botToken)
+	smtpSrv := newSMTPSink(t)
+	imapSrv := newIMAPServer(t)
+	sink := newReplySink(t)
+
+	addr := freePort(t)
+	storePath := filepath.Join(dir, "casebot.db")
+	cfgPath := filepath.Join(dir, "casebot.toml")
+	cfg := fmt.Sprintf(`[store]
+path = %q
+[http]
+listen = %q
+[slack]
+signing_secret = %q
+bot_token = %q
+api_url = %q
+[imap]
+addr = %q
+tls = "none"
+username = "cases"
+password = "pw"
+poll_interval = "5s"
+[smtp]
+addr = %q
+tls = "none"
+from = "Mediation Office <cases@practice.example>"
+[schedule]
+timezone = "UTC"
+reminders = ["90s", "30s"]
+`, storePath, addr, secret, botToken, slack.srv.URL+"/api/", imapSrv.addr, smtpSrv.addr)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "casebot.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	d := &daemonProc{bin: bin, cfg: cfgPath, base: "http://" + addr, log: logf}
+	ctx := context.Background()
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	running := true
+	defer func() {
+		if running {
+			_ = d.kill()
+		}
+		if t.Failed() {
+			t.Logf("daemon log tail:\n%s", d.tail(60))
+		}
+	}()
+
+	// Clients open their cases before the chaos starts.
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: nClients, MaxConnsPerHost: nClients}}
+	ep := newEpoch()
+	clients := make([]*slackClient, nClients)
+	for i := range clients {
+		clients[i] = &slackClient{id: i + 1, user: fmt.Sprintf("U%04d", i+1), base: d.base, secret: secret, http: hc,
+			sink: sink, epoch: ep, rng: rand.New(rand.NewPCG(uint64(i), uint64(began.UnixNano())))}
+	}
+	prepCtx, prepCancel := context.WithTimeout(ctx, time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, nClients)
+	for _, c := range clients {
+		wg.Go(func() {
+			if err := c.prepare(prepCtx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	prepCancel()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	prepared := time.Now()
+
+	// Load, mail and chaos together.
+	loadStart := time.Now()
+	remindersUntil := loadStart.Add(loadFor / 4)
+	loadCtx, loadCancel := context.WithTimeout(ctx, loadFor)
+	defer loadCancel()
+	for _, c := range clients {
+		wg.Go(func() { c.load(loadCtx, maxPerClient, remindersUntil) })
+	}
+	mailErr := make(chan error, 1)
+	wg.Go(func() { mailErr <- sendEmails(imapSrv, clients, loadFor*4/5) })
+
+	var backupOut string
+	var backupRes backupResult
+	kills := 0
+	chaosErr := make(chan error, 1)
+	wg.Go(func() {
+		chaosErr <- func() error {
+			for i, at := range killTimes(loadFor) {
+				select {
+				case <-loadCtx.Done():
+					return nil
+				case <-time.After(time.Until(loadStart.Add(at))):
+				}
+				if err := d.kill(); err != nil {
+					return err
+				}
+				kills++
+				ep.next()
+				time.Sleep(time.Duration(rand.IntN(1000)) * time.Millisecond) // downtime
+				if err := d.start(ctx); err != nil {
+					return fmt.Errorf("restart after kill %d: %w", kills, err)
+				}
+				if i == 1 { // a hot backup while the clients and the intake write
+					backupOut = filepath.Join(dir, "backup.db")
+					out, err := d.backup(backupOut)
+					if err != nil {
+						return fmt.Errorf("casebot backup: %v: %s", err, out)
+					}
+					backupRes = checkBackup(backupOut)
+				}
+			}
+			return nil
+		}()
+	})
+	wg.Wait()
+	if err := <-chaosErr; err != nil {
+		running = d.cmd.ProcessState == nil
+		t.Fatal(err)
+	}
+	if err := <-mailErr; err != nil {
+		t.Fatal(err)
+	}
+	if backupRes.err != nil {
+		t.Errorf("backup %s: %v", backupOut, backupRes.err)
+	}
+
+	// Drain: every reminder has fallen due, every email is read, the
+	// outbox is empty; then a clean stop.
+	lastFire := slices.MaxFunc([]time.Time{remindersUntil.Add(2*time.Minute - 30*time.Second), prepared.Add(3*time.Minute - 30*time.Second)},
+		func(a, b time.Time) int { return a.Compare(b) })
+	time.Sleep(time.Until(lastFire.Add(3 * time.Second))) // until the last reminder's time, a wall-clock event
+	if !waitUntil(2*time.Minute, func() bool { n, err := imapSrv.unseen(); return err == nil && n == 0 }) {
+		n, _ := imapSrv.unseen()
+		t.Errorf("%d emails still unread by the intake after 2 minutes", n)
+	}
+	empty := 0
+	if !waitUntil(2*time.Minute, func() bool {
+		if d.outboxDepth() == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+		return empty >= 3
+	}) {
+		t.Errorf("outbox depth %d after 2 minutes of draining", d.outboxDepth())
+	}
+	cutoff := time.Now().Add(-2 * time.Second)
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	running = false
+
+	a := runAudit(t, storePath, clients, slack, cutoff)
+	deliveries, distinct, resent := smtpSrv.counts()
+	var cmds, acked, refused, unacked int
+	for _, c := range clients {
+		for _, r := range c.records {
+			cmds++
+			switch {
+			case !r.acked:
+				unacked++
+			case !r.ok:
+				refused++
+				acked++
+			default:
+				acked++
+			}
+		}
+	}
+	figures := fmt.Sprintf("soak figures: commands %d (acknowledged %d, of which refused %d; unacknowledged %d) from %d clients; "+
+		"emails %d (notes %d); reminders due %d (sent %d); slack posts %d (distinct keys %d, 429s %d, history checks %d); "+
+		"smtp deliveries %d (distinct Message-IDs %d, resent after a kill %d); kills %d; backup %s; lost = %d, doubled = %d; took %s",
+		cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
+		a.posts, a.keys, slack.limited.Load(), slack.history.Load(), deliveries, distinct, resent, kills,
+		backupRes, a.lost, a.doubled, time.Since(began).Round(time.Second))
+	t.Log(figures)
+	fmt.Println(figures)
+	for _, p := range a.problems {
+		t.Error(p)
+	}
+	if a.lost != 0 || a.doubled != 0 {
+		t.Errorf("lost %d, doubled %d; want 0 and 0", a.lost, a.doubled)
+	}
+	if kills != nKills {
+		t.Errorf("killed the daemon %d times, want %d", kills, nKills)
+	}
+	if acked < cmds/2 {
+		t.Errorf("only %d of %d commands were acknowledged", acked, cmds)
+	}
+}
+
+// killTimes returns nKills moments in the load phase, at least 8 s apart,
+// none in its first 10 s or last 15 s.
+func killTimes(loadFor time.Duration) []time.Duration {
+	span := loadFor - 25*time.Second
+	for {
+		ts := make([]time.Duration, nKills)
+		for i := range ts {
+			ts[i] = 10*time.Second + time.Duration(rand.Int64N(int64(span)))
+		}
+		slices.Sort(ts)
+		ok := true
+		for i := 1; i < len(ts); i++ {
+			ok = ok && ts[i]-ts[i-1] >= 8*time.Second
+		}
+		if ok {
+			return ts
+		}
+	}
+}
+
+// sendEmails appends nEmails party emails to the INBOX, evenly over
+// spread: each from the claimant of a client's base case, tagged with the
+// case ID, with a unique Message-ID.
+func sendEmails(s *imapServer, clients []*slackClient, spread time.Duration) error {
+	start := time.Now()
+	for k := range nEmails {
+		if at := start.Add(spread * time.Duration(k) / nEmails); time.Now().Before(at) {
+			time.Sleep(time.Until(at)) // pacing the arrivals
+		}
+		c := clients[k%len(clients)]
+		raw := fmt.Sprintf("From: Party %d <%s>\r\nTo: cases@practice.example\r\nSubject: [%s] soak mail %d\r\n"+
+			"Date: %s\r\nMessage-ID: <%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsoak-mail-%d from party %d\r\n",
+			c.id, partyEmail(c.id), c.baseCase, k, time.Now().Format(time.RFC1123Z), mailID(k), k, c.id)
+		if err := s.add(raw); err != nil {
+			return fmt.Errorf("append email %d: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// mailID is the Message-ID of the k-th party email.
+func mailID(k int) string { return fmt.Sprintf("soak-mail-%d@example.com", k) }
