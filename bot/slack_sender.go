@@ -128,11 +128,14 @@ func (s *SlackSender) forget(user string) {
 	s.mu.Unlock()
 }
 
-// permanentSlackErrors are Web API errors that retrying cannot fix.
+// permanentSlackErrors are Web API errors that retrying this message cannot
+// fix. Token errors (invalid_auth, not_authed, token_revoked,
+// token_expired, account_inactive) are not among them: they stop every
+// message, and an operator fixes them by setting a new token, after which
+// the queued messages must still go out; they are retried with back-off.
 var permanentSlackErrors = map[string]bool{
 	"user_not_found": true, "users_not_found": true, "user_disabled": true,
-	"cannot_dm_bot": true, "invalid_auth": true, "not_authed": true,
-	"account_inactive": true, "token_revoked": true, "token_expired": true,
+	"cannot_dm_bot": true,
 	"missing_scope": true, "not_allowed_token_type": true, "no_permission": true,
 	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true,
 	"no_text": true, "invalid_arguments": true, "restricted_action": true,

@@ -212,3 +212,61 @@ func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
 		t.Fatalf("due after dead letter = %v, %v; want the next message", due, err)
 	}
 }
+
+// A revoked or wrong token stops every message until an operator sets a new
+// one; the queue must survive that, so token errors are retried, not
+// dead-lettered.
+func TestOutboxRetriesTokenErrors(t *testing.T) {
+	ctx := context.Background()
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
+	fs := newFakeSlack(t)
+	fs.set(func() { fs.postErr = "token_revoked" })
+	var got outcomes
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
+	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got.get("slack/dead") != 0 {
+		t.Fatalf("metrics %v: a token error dead-lettered the message", got.n)
+	}
+	if n, err := db.OutboxDeadCount(ctx); err != nil || n != 0 {
+		t.Fatalf("dead count = %d, %v", n, err)
+	}
+	if depth, _ := db.OutboxDepth(ctx); depth != 1 {
+		t.Fatalf("outbox depth = %d, want the message still queued", depth)
+	}
+}
+
+// Messages of a kind the daemon has no sender for (outbound mail off) wait,
+// untouched, and do not keep the worker busy.
+func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
+	ctx := context.Background()
+	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
+	fs := newFakeSlack(t)
+	var got outcomes
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
+	mail := casebot.OutMessage{Key: "m1", Kind: casebot.OutEmail, To: "ann@example.com", Subject: "s", Text: "t"}
+	if err := db.Enqueue(ctx, mail, slackMsg("s1", "U1", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want only the Slack message", n, err)
+	}
+	due, err := db.OutboxDue(ctx, clk.Now(), 0)
+	if err != nil || len(due) != 1 || due[0].Key != "m1" || due[0].Attempts != 0 {
+		t.Fatalf("left in the outbox: %+v, %v; want the untouched email", due, err)
+	}
+	if _, ok, err := db.OutboxNext(ctx, casebot.OutSlack); err != nil || ok {
+		t.Fatalf("OutboxNext(slack) = %v, %v; want nothing for this worker", ok, err)
+	}
+	if n, _ := db.OutboxDeadCount(ctx); n != 0 {
+		t.Fatalf("%d dead messages, want none", n)
+	}
+}

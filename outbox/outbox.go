@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,14 +35,16 @@ import (
 // Store is what the worker needs of the persistent outbox.
 type Store interface {
 	// OutboxDue returns, for each recipient, its oldest pending message if
-	// that message is due at now; at most limit messages.
-	OutboxDue(ctx context.Context, now time.Time, limit int) ([]casebot.OutMessage, error)
+	// that message is due at now and of one of kinds (any kind when none is
+	// given); at most limit messages.
+	OutboxDue(ctx context.Context, now time.Time, limit int, kinds ...string) ([]casebot.OutMessage, error)
 	// OutboxDone removes a delivered message.
 	OutboxDone(ctx context.Context, id uint64) error
 	// OutboxRetry records a failed attempt and when to try again.
 	OutboxRetry(ctx context.Context, id uint64, next time.Time, lastErr string) error
-	// OutboxNext returns the earliest NextTry of pending messages.
-	OutboxNext(ctx context.Context) (time.Time, bool, error)
+	// OutboxNext returns the earliest NextTry of pending messages of kinds
+	// (any kind when none is given).
+	OutboxNext(ctx context.Context, kinds ...string) (time.Time, bool, error)
 }
 
 // DeadLetterer is implemented by stores that can set a message aside that
@@ -202,7 +205,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case n > 0:
 			wait = 0 // the next message of each recipient may be due now
 		default:
-			next, ok, err := w.Store.OutboxNext(ctx)
+			next, ok, err := w.Store.OutboxNext(ctx, w.kinds()...)
 			switch {
 			case err != nil:
 				log.Error("outbox: next", slog.Any("error", err))
@@ -229,11 +232,23 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// kinds are the message kinds this worker has senders for. Messages of
+// other kinds (a part that is switched off) stay queued, untouched, for a
+// daemon that can deliver them.
+func (w *Worker) kinds() []string {
+	ks := make([]string, 0, len(w.Senders))
+	for k := range w.Senders {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
 // RunOnce sends every message due now (at most Batch), different
 // recipients concurrently, and records each outcome. It returns how many
 // messages it attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	msgs, err := w.Store.OutboxDue(ctx, w.now(), orDefault(w.Batch, 64))
+	msgs, err := w.Store.OutboxDue(ctx, w.now(), orDefault(w.Batch, 64), w.kinds()...)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: due: %w", err)
 	}

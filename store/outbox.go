@@ -111,11 +111,13 @@ func (db *DB) heads(tx *bolt.Tx, fn func(m *casebot.OutMessage)) error {
 
 // OutboxDue returns, for each recipient, its oldest pending message if that
 // one is due (NextTry <= now), ordered by ID, at most limit (0: no limit).
-func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int) ([]casebot.OutMessage, error) {
+// With kinds, only messages of those kinds count: the others wait for a
+// daemon that can deliver them (e.g. Slack notices while Slack is off).
+func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int, kinds ...string) ([]casebot.OutMessage, error) {
 	var out []casebot.OutMessage
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		return db.heads(tx, func(m *casebot.OutMessage) {
-			if !m.NextTry.After(now) {
+			if !m.NextTry.After(now) && ofKind(m, kinds) {
 				out = append(out, *m)
 			}
 		})
@@ -271,12 +273,12 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 // next (each recipient's oldest; a message queued behind a failing one waits
 // for it), and false when the outbox is empty. A worker sleeping until then
 // never wakes to find nothing due.
-func (db *DB) OutboxNext(ctx context.Context) (time.Time, bool, error) {
+func (db *DB) OutboxNext(ctx context.Context, kinds ...string) (time.Time, bool, error) {
 	var next time.Time
 	var ok bool
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		return db.heads(tx, func(m *casebot.OutMessage) {
-			if !ok || m.NextTry.Before(next) {
+			if ofKind(m, kinds) && (!ok || m.NextTry.Before(next)) {
 				next, ok = m.NextTry, true
 			}
 		})
@@ -304,4 +306,23 @@ func (db *DB) CaseForMessageID(ctx context.Context, messageID string) (string, e
 		return "", fmt.Errorf("store: message id: %w", err)
 	}
 	return id, nil
+}
+
+// ofKind reports whether m is of one of kinds; every message is when kinds
+// is empty.
+func ofKind(m *casebot.OutMessage, kinds []string) bool {
+	return len(kinds) == 0 || slices.Contains(kinds, m.Kind)
+}
+
+// OutboxDeadCount returns how many messages were set aside as undeliverable.
+func (db *DB) OutboxDeadCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketDead).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox dead count: %w", err)
+	}
+	return n, nil
 }

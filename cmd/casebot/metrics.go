@@ -36,6 +36,26 @@ type Metrics struct {
 	SMTPErrors prometheus.Counter
 	// Deliveries counts outbox delivery attempts by kind and result.
 	Deliveries *prometheus.CounterVec
+
+	logger *slog.Logger
+}
+
+// StoreGauge registers a gauge read from the store on every scrape; a nil
+// read reports 0, a failed one NaN (and a warning).
+func (m *Metrics) StoreGauge(name, help string, read func(ctx context.Context) (int, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		if read == nil {
+			return 0
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := read(ctx)
+		if err != nil {
+			m.logger.Warn("metrics: read gauge", slog.String("metric", name), slog.Any("error", err))
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 }
 
 // commandWords are the metric label values for commands (SPEC §5); any
@@ -99,28 +119,14 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog
 			Help: "Outbox delivery attempts, by kind (slack, email) and result (sent, failed, dead).",
 		}, []string{"kind", "result"}),
 	}
-	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "casebot_outbox_depth",
-		Help: "Messages waiting in the outbox (Slack and email).",
-	}, func() float64 {
-		if outboxDepth == nil {
-			return 0
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		n, err := outboxDepth(ctx)
-		if err != nil {
-			logger.Warn("metrics: outbox depth", slog.Any("error", err))
-			return math.NaN()
-		}
-		return float64(n)
-	})
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Commands, m.CommandDuration, m.EmailsIngested, m.EmailsQuarantined,
-		m.RemindersSent, m.SlackErrors, m.SMTPErrors, m.Deliveries, depth,
+		m.RemindersSent, m.SlackErrors, m.SMTPErrors, m.Deliveries,
 	)
+	m.logger = logger
+	m.StoreGauge("casebot_outbox_depth", "Messages waiting in the outbox (Slack and email).", outboxDepth)
 	return m
 }
 
