@@ -88,6 +88,9 @@ type CaseStore interface {
 	Audit(ctx context.Context, caseID string) ([]AuditEvent, error)
 	// RecordView appends a view of case content to the audit trail.
 	RecordView(ctx context.Context, caseID, actor, what string) error
+	// RecordViews appends the same view to the trails of several cases in
+	// one transaction (a conflict check or a search spanning many cases).
+	RecordViews(ctx context.Context, caseIDs []string, actor, what string) error
 	// FindParty returns every appearance of a person, by normalised email when
 	// query is an email address, else by normalised name.
 	FindParty(ctx context.Context, query string) ([]PartyMatch, error)

@@ -53,10 +53,8 @@ func (r *Request) conflictReport(ctx context.Context, t *text, ms []casebot.Part
 	if len(others) > 0 {
 		t.linef("  and %s assigned to other mediators.", plural(len(others), "case", "cases"))
 	}
-	for _, id := range viewed {
-		if err := r.Store.RecordView(ctx, id, r.Actor.ID, "conflict check"); err != nil {
-			return fmt.Errorf("bot: record view of %s: %w", id, err)
-		}
+	if err := r.Store.RecordViews(ctx, viewed, r.Actor.ID, "conflict check"); err != nil {
+		return fmt.Errorf("bot: record conflict-check views: %w", err)
 	}
 	return nil
 }

@@ -222,10 +222,8 @@ func handleSearch(ctx context.Context, r *Request) Reply {
 			ids = append(ids, h.Note.CaseID)
 		}
 	}
-	for _, id := range ids {
-		if err := r.Store.RecordView(ctx, id, r.Actor.ID, "search"); err != nil {
-			return r.Fail(fmt.Errorf("bot: record view of %s: %w", id, err))
-		}
+	if err := r.Store.RecordViews(ctx, ids, r.Actor.ID, "search"); err != nil {
+		return r.Fail(fmt.Errorf("bot: record search views: %w", err))
 	}
 	return Reply{Text: t.String()}
 }

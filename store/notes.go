@@ -157,6 +157,31 @@ func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error 
 	return nil
 }
 
+// RecordViews appends a view (action "view", detail what) to the audit
+// trail of every case in caseIDs, in one transaction: all or none. It
+// returns ENOTFOUND when one of the cases does not exist.
+func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what string) error {
+	if len(caseIDs) == 0 {
+		return nil
+	}
+	err := db.batch(ctx, func(tx *bolt.Tx) error {
+		now := db.now()
+		for _, id := range caseIDs {
+			if tx.Bucket(bucketCases).Get([]byte(id)) == nil {
+				return errNoCase(id)
+			}
+			if err := appendAudit(tx, casebot.AuditEvent{CaseID: id, At: now, Actor: actor, Action: "view", Detail: what}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record views of %d cases: %w", len(caseIDs), err)
+	}
+	return nil
+}
+
 // Search returns the notes that contain every word (case-insensitive) in
 // their body or email subject, from the cases for which visible returns
 // true, newest first, at most limit (0: no limit). Notes of other cases are

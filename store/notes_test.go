@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -192,5 +193,38 @@ func TestCheckDetectsDrift(t *testing.T) {
 			}
 			mustCheck(t, db, "reindex")
 		})
+	}
+}
+
+func TestRecordViewsIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	db := openAt(t, filepath.Join(t.TempDir(), "c.db"), newClock(), Options{})
+	var ids []string
+	for i := range 3 {
+		c, err := db.CreateCase(ctx, &casebot.Case{Title: fmt.Sprintf("Case %d", i), Mediator: "U1"}, casebot.Change{Actor: "U1", Action: "case.create"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	if err := db.RecordViews(ctx, ids, "U7", "conflict check"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		evs, err := db.Audit(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := evs[len(evs)-1]; last.Action != "view" || last.Actor != "U7" || last.Detail != "conflict check" {
+			t.Errorf("%s: last event %+v, want U7's conflict-check view", id, last)
+		}
+	}
+	// A missing case refuses the whole batch: no view is half-recorded.
+	before, _ := db.Audit(ctx, ids[0])
+	if err := db.RecordViews(ctx, []string{ids[0], "MED-2026-9999"}, "U7", "search"); casebot.ErrorCode(err) != casebot.ENOTFOUND {
+		t.Fatalf("RecordViews with a missing case: %v, want ENOTFOUND", err)
+	}
+	if after, _ := db.Audit(ctx, ids[0]); len(after) != len(before) {
+		t.Fatalf("a refused batch recorded %d events", len(after)-len(before))
 	}
 }
