@@ -25,10 +25,20 @@ type daemonClock struct{ now func() time.Time }
 func (c daemonClock) Now() time.Time                         { return c.now() }
 func (c daemonClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// reschedules are the commands whose success can change what falls due
+// when: they wake the scheduler. Others (show, list, search, …) do not, so
+// a busy caseload does not rescan the time indexes after every read.
+var reschedules = map[string]bool{
+	"new": true, "assign": true, "party add": true, "party remove": true, "party clear": true,
+	"deadline": true, "done": true, "session": true, "reschedule": true, "cancel": true,
+	"status": true, "close": true,
+}
+
 // setupScheduler adds the scheduler worker (reminders, overdue notices,
-// digests), registers the digest command, and makes every command that
-// succeeds wake the scheduler, so a new deadline or session is seen at once.
-// It runs last among the extensions so that it wraps every command.
+// digests), registers the digest command, and makes every command that can
+// change what falls due (reschedules) wake the scheduler when it succeeds,
+// so a new deadline or session is seen at once. It runs last among the
+// extensions so that it wraps every such command.
 func (d *Daemon) setupScheduler(ctx context.Context) error {
 	cfg := d.Config.Schedule
 	digest, err := scheduler.ParseDaily(cfg.Digest)
@@ -71,7 +81,7 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 		return fmt.Errorf("daemon: register digest: %w", err)
 	}
 	for _, c := range d.Bot.Commands() {
-		if c.Handle == nil {
+		if c.Handle == nil || !reschedules[c.Name()] {
 			continue
 		}
 		h := c.Handle

@@ -71,9 +71,13 @@ func TestSchedulerEndToEnd(t *testing.T) {
 	if got := reminders(); len(got) != 0 {
 		t.Fatalf("reminder queued before its time: %+v", got)
 	}
-	// The 2h reminder falls due at 11:00; any command wakes the scheduler.
+	// The 2h reminder falls due at 11:00. The scheduler sleeps on a real
+	// timer, so after moving the test clock a command that can change the
+	// schedule wakes it (reads such as list do not).
 	clk.Set(time.Date(2026, 3, 2, 11, 0, 1, 0, time.UTC))
-	runMain("do", "-config", cfgPath, "-as", "U1", "list")
+	if r = runMain("do", "-config", cfgPath, "-as", "U1", "deadline", id, "+5d", "Replies"); r.code != exitOK {
+		t.Fatalf("do deadline: %+v", r)
+	}
 	var post url.Values
 	waitFor(t, "the reminder at Slack", func() bool {
 		slackAPI.mu.Lock()
@@ -112,7 +116,7 @@ func TestSchedulerEndToEnd(t *testing.T) {
 	}
 	// The digest command answers with the caseload.
 	r = runMain("do", "-config", cfgPath, "-as", "U1", "digest")
-	if r.code != exitOK || !strings.Contains(r.stdout, "Deadlines in the next 7 days (1)") || !strings.Contains(r.stdout, id) {
+	if r.code != exitOK || !strings.Contains(r.stdout, "Deadlines in the next 7 days (2)") || !strings.Contains(r.stdout, id) {
 		t.Errorf("do digest: %+v", r)
 	}
 }
