@@ -17,6 +17,7 @@ import (
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/outbox"
+	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
 
@@ -58,6 +59,7 @@ type Daemon struct {
 	senders map[string]outbox.Sender
 	outbox  *outbox.Worker
 	drained []func(ctx context.Context) error
+	sched   *scheduler.Scheduler
 
 	opened    bool
 	serving   atomic.Bool

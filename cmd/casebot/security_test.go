@@ -121,7 +121,7 @@ func runSession(t *testing.T, e *secEnv) *session {
 
 	// The reminder 2h before the deadline falls due an hour from now.
 	e.clk.Set(e.clk.Now().Add(time.Hour + time.Minute))
-	e.slash(secMed, "list")
+	e.d.KickScheduler() // it sleeps on a real timer until the due time
 	waitFor(t, "the deadline reminder at Slack", func() bool {
 		for _, p := range e.slack.postedMessages() {
 			if strings.Contains(p.Get("text"), "Reminder") {
