@@ -70,10 +70,7 @@ func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("audit sequence: %w", err)
 	}
-	v, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode audit event: %w", err)
-	}
+	v := appendAuditEvent(make([]byte, 0, 32+len(ev.CaseID)+len(ev.Actor)+len(ev.Action)+len(ev.Detail)), &ev)
 	if err := b.Put(be64(seq), v); err != nil {
 		return fmt.Errorf("put audit event: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -116,56 +117,115 @@ func unframe(v []byte) (header, sealed []byte, err error) {
 	return v[k : k+int(n)], v[k+int(n):], nil
 }
 
+// scratch holds a header and a payload being encoded; the finished record
+// is copied out of it (bbolt keeps a Put value until the commit), so the
+// buffers are reused.
+type scratch struct{ h, p enc }
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{h: enc{b: make([]byte, 0, 256)}, p: enc{b: make([]byte, 0, 4096)}} }}
+
+func getScratch() *scratch {
+	s := scratchPool.Get().(*scratch)
+	s.h.b, s.p.b = s.h.b[:0], s.p.b[:0]
+	return s
+}
+
+func putScratch(s *scratch) {
+	if cap(s.p.b) <= 1<<20 {
+		scratchPool.Put(s)
+	}
+}
+
+// sealFrame returns the binary record of the scratch's header and payload,
+// the payload sealed under key, in one allocation.
+func (db *DB) sealFrame(key []byte, s *scratch) []byte {
+	return db.appendFrame2(make([]byte, 0, db.frameSize(s.h.b, s.p.b)), key, s.h.b, s.p.b)
+}
+
 func (db *DB) encodeNote(key []byte, n *casebot.Note) ([]byte, error) {
-	h, err := json.Marshal(noteHeader{CaseID: n.CaseID, N: n.N, Author: n.Author, Source: n.Source, Private: n.Private, Created: n.Created})
-	if err != nil {
-		return nil, fmt.Errorf("encode note header: %w", err)
+	s := getScratch()
+	defer putScratch(s)
+	appendNoteHeader(&s.h, n)
+	appendNotePayload(&s.p, n.Body, n.Email)
+	return db.sealFrame(key, s), nil
+}
+
+// decodeNoteMeta reads a note record's clear header (nothing is decrypted).
+func decodeNoteMeta(key, v []byte) (*casebot.Note, []byte, error) {
+	if isBinary(v) {
+		h, sealed, err := unframe2(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("note %x: %w", key, err)
+		}
+		n, err := decodeNoteHeader(h)
+		if err != nil {
+			return nil, nil, fmt.Errorf("note %x header: %w", key, err)
+		}
+		return n, sealed, nil
 	}
-	p, err := json.Marshal(notePayload{Body: n.Body, Email: n.Email})
+	h, sealed, err := unframe(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode note body: %w", err)
+		return nil, nil, fmt.Errorf("note %x: %w", key, err)
 	}
-	return frame(h, db.seal.seal(key, p)), nil
+	var nh noteHeader
+	if err := json.Unmarshal(h, &nh); err != nil {
+		return nil, nil, fmt.Errorf("note %x header: %w", key, err)
+	}
+	return &casebot.Note{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created}, sealed, nil
 }
 
 // decodeNote reads and decrypts a note record stored under key.
 func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
-	h, sealed, err := unframe(v)
+	n, sealed, err := decodeNoteMeta(key, v)
 	if err != nil {
-		return nil, fmt.Errorf("note %q: %w", key, err)
+		return nil, err
 	}
-	var nh noteHeader
-	if err := json.Unmarshal(h, &nh); err != nil {
-		return nil, fmt.Errorf("note %q header: %w", key, err)
-	}
-	n := &casebot.Note{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created}
 	plain, err := db.seal.open(key, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("note %s/%d: %w", nh.CaseID, nh.N, err)
+		return nil, fmt.Errorf("note %s/%d: %w", n.CaseID, n.N, err)
+	}
+	if isBinary(v) {
+		n.Body, n.Email, err = decodeNotePayload(plain)
+		if err != nil {
+			return nil, fmt.Errorf("note %s/%d body: %w", n.CaseID, n.N, err)
+		}
+		return n, nil
 	}
 	var p notePayload
 	if err := json.Unmarshal(plain, &p); err != nil {
-		return nil, fmt.Errorf("note %s/%d body: %w", nh.CaseID, nh.N, err)
+		return nil, fmt.Errorf("note %s/%d body: %w", n.CaseID, n.N, err)
 	}
 	n.Body, n.Email = p.Body, p.Email
 	return n, nil
 }
 
 func (db *DB) encodeOut(key []byte, m *casebot.OutMessage) ([]byte, error) {
-	hm := *m
-	hm.Text, hm.Calendar = "", nil
-	h, err := json.Marshal(&hm)
-	if err != nil {
-		return nil, fmt.Errorf("encode outbox header: %w", err)
-	}
-	p, err := json.Marshal(outPayload{Text: m.Text, Calendar: m.Calendar})
-	if err != nil {
-		return nil, fmt.Errorf("encode outbox body: %w", err)
-	}
-	return frame(h, db.seal.seal(key, p)), nil
+	s := getScratch()
+	defer putScratch(s)
+	appendOutHeader(&s.h, m)
+	appendOutPayload(&s.p, m)
+	return db.sealFrame(key, s), nil
 }
 
 func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {
+	if isBinary(v) {
+		h, sealed, err := unframe2(v)
+		if err != nil {
+			return nil, fmt.Errorf("outbox %d: %w", u64(key), err)
+		}
+		m, err := decodeOutHeader(h)
+		if err != nil {
+			return nil, fmt.Errorf("outbox %d header: %w", u64(key), err)
+		}
+		plain, err := db.seal.open(key, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("outbox %d: %w", u64(key), err)
+		}
+		if err := decodeOutPayload(plain, m); err != nil {
+			return nil, fmt.Errorf("outbox %d body: %w", u64(key), err)
+		}
+		return m, nil
+	}
 	h, sealed, err := unframe(v)
 	if err != nil {
 		return nil, fmt.Errorf("outbox %d: %w", u64(key), err)
@@ -184,6 +244,16 @@ func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {
 	}
 	m.Text, m.Calendar = p.Text, p.Calendar
 	return &m, nil
+}
+
+// decodeAudit reads an audit event in either format.
+func decodeAudit(v []byte) (casebot.AuditEvent, error) {
+	if isBinary(v) {
+		return decodeAuditEvent(v)
+	}
+	var ev casebot.AuditEvent
+	err := json.Unmarshal(v, &ev)
+	return ev, err
 }
 
 // hasPrefix reports whether k starts with p (nil-safe for cursor ends).

@@ -62,6 +62,31 @@ func (s *sealer) seal(ad, plain []byte) []byte {
 	return s.aead.Seal(out, out[1:1+ns], plain, ad)
 }
 
+// sealedSize is the size of a sealed value of n plaintext bytes.
+func (s *sealer) sealedSize(n int) int {
+	if s.aead == nil {
+		return 1 + n
+	}
+	return 1 + s.aead.NonceSize() + n + s.aead.Overhead()
+}
+
+// appendSeal appends the sealed form of plain (as seal returns it) to dst.
+func (s *sealer) appendSeal(dst, ad, plain []byte) []byte {
+	if s.aead == nil {
+		dst = append(dst, sealPlain)
+		return append(dst, plain...)
+	}
+	ns := s.aead.NonceSize()
+	start := len(dst)
+	dst = append(dst, sealAESGCM)
+	dst = append(dst, make([]byte, ns)...)
+	nonce := dst[start+1 : start+1+ns]
+	if _, err := rand.Read(nonce); err != nil {
+		panic("store: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
+	}
+	return s.aead.Seal(dst, nonce, plain, ad)
+}
+
 // open reverses seal. It fails for a tampered value, a wrong key, or an
 // encrypted value without a key.
 func (s *sealer) open(ad, sealed []byte) ([]byte, error) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -128,8 +127,8 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 			if v == nil {
 				return fmt.Errorf("audit event %q missing", k)
 			}
-			var ev casebot.AuditEvent
-			if err := json.Unmarshal(v, &ev); err != nil {
+			ev, err := decodeAudit(v)
+			if err != nil {
 				return fmt.Errorf("decode audit event %q: %w", k, err)
 			}
 			out = append(out, ev)

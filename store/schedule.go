@@ -271,13 +271,9 @@ func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMe
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketNotes).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			h, _, err := unframe(v)
+			nh, _, err := decodeNoteMeta(k, v)
 			if err != nil {
-				return fmt.Errorf("note %x: %w", k, err)
-			}
-			var nh noteHeader
-			if err := json.Unmarshal(h, &nh); err != nil {
-				return fmt.Errorf("note %x header: %w", k, err)
+				return err
 			}
 			if nh.Created.Before(since) {
 				break

@@ -1,0 +1,318 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// Binary records (format 2). Notes, outbox messages and audit events were
+// first stored as JSON (a framed clear JSON header and sealed JSON payload
+// for notes and outbox messages, a bare JSON object for audit events); the
+// ingest path spent more time in reflection-driven JSON, and in base64 for
+// raw messages, than in bbolt. Records written now start with binFormat, a
+// byte no old record starts with: an old framed record starts with the
+// uvarint length of a JSON header of at least "{}" (so >= 2), an old audit
+// event with '{'. Readers accept both; nothing is rewritten.
+//
+// Fields are written in a fixed order: strings and byte slices as uvarint
+// length and bytes, integers as uvarints, booleans as one byte, times as
+// time.Time's binary form (which keeps the zone offset, as JSON did)
+// behind a length byte. A field added to a record type must be added here
+// too: TestBinaryCodecCoversEveryField fails until it is.
+const binFormat = 0
+
+// isBinary reports whether a stored value is in the binary format.
+func isBinary(v []byte) bool { return len(v) > 0 && v[0] == binFormat }
+
+// enc appends binary fields to a buffer.
+type enc struct{ b []byte }
+
+func (e *enc) uint(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) int(v int64)    { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) str(s string)   { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) bytes(p []byte) { e.uint(uint64(len(p))); e.b = append(e.b, p...) }
+func (e *enc) bool(v bool)    { e.b = append(e.b, b2u(v)) }
+func (e *enc) time(t time.Time) {
+	n := len(e.b)
+	e.b = append(e.b, 0)
+	var err error
+	if e.b, err = t.AppendBinary(e.b); err != nil {
+		// Only years outside the int16 zone-offset range fail; keep the
+		// instant in UTC rather than lose the record.
+		e.b, _ = t.UTC().AppendBinary(e.b[:n+1])
+	}
+	e.b[n] = byte(len(e.b) - n - 1)
+}
+
+func b2u(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// dec reads binary fields; the first error sticks and later reads return
+// zero values.
+type dec struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("record truncated")
+
+func (d *dec) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.b = nil
+}
+
+func (d *dec) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) int() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// raw returns the next length-prefixed field, aliasing the input.
+func (d *dec) raw() []byte {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.fail(errShort)
+		return nil
+	}
+	p := d.b[:n:n]
+	d.b = d.b[n:]
+	return p
+}
+
+func (d *dec) str() string { return string(d.raw()) }
+
+// bytes returns a copy of the next byte field, nil when it is empty.
+func (d *dec) bytes() []byte {
+	p := d.raw()
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+func (d *dec) bool() bool {
+	if len(d.b) == 0 {
+		d.fail(errShort)
+		return false
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v != 0
+}
+
+func (d *dec) time() time.Time {
+	if len(d.b) == 0 {
+		d.fail(errShort)
+		return time.Time{}
+	}
+	n := int(d.b[0])
+	if n > len(d.b)-1 {
+		d.fail(errShort)
+		return time.Time{}
+	}
+	var t time.Time
+	if err := t.UnmarshalBinary(d.b[1 : 1+n]); err != nil {
+		d.fail(fmt.Errorf("time: %w", err))
+		return time.Time{}
+	}
+	d.b = d.b[1+n:]
+	return t
+}
+
+// count reads a slice length, refusing one the remaining bytes cannot hold
+// (each element takes at least min bytes).
+func (d *dec) count(min int) int {
+	n := d.uint()
+	if n > uint64(len(d.b)/min) {
+		d.fail(errShort)
+		return 0
+	}
+	return int(n)
+}
+
+// appendFrame2 appends a binary record: binFormat, uvarint header length,
+// header, then the sealed payload.
+func (db *DB) appendFrame2(dst, key, header, payload []byte) []byte {
+	dst = append(dst, binFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(header)))
+	dst = append(dst, header...)
+	return db.seal.appendSeal(dst, key, payload)
+}
+
+// unframe2 splits a binary record into its header and sealed payload.
+func unframe2(v []byte) (header, sealed []byte, err error) {
+	return unframe(v[1:])
+}
+
+// frameSize is an upper bound of a binary record's size, for one allocation.
+func (db *DB) frameSize(header, payload []byte) int {
+	return 1 + binary.MaxVarintLen64 + len(header) + db.seal.sealedSize(len(payload))
+}
+
+// Note records.
+
+func appendNoteHeader(e *enc, n *casebot.Note) {
+	e.str(n.CaseID)
+	e.uint(uint64(n.N))
+	e.str(n.Author)
+	e.str(string(n.Source))
+	e.bool(n.Private)
+	e.time(n.Created)
+}
+
+func decodeNoteHeader(h []byte) (*casebot.Note, error) {
+	d := dec{b: h}
+	n := &casebot.Note{CaseID: d.str(), N: int(d.uint()), Author: d.str(), Source: casebot.NoteSource(d.str()), Private: d.bool(), Created: d.time()}
+	return n, d.err
+}
+
+// Email meta flags.
+const (
+	emailFullTextIsBody = 1 << iota // FullText equals Body and is not stored twice
+)
+
+func appendNotePayload(e *enc, body string, m *casebot.EmailMeta) {
+	e.str(body)
+	e.bool(m != nil)
+	if m == nil {
+		return
+	}
+	e.str(m.From)
+	e.str(m.FromName)
+	e.str(m.Subject)
+	e.str(m.MessageID)
+	e.time(m.Date)
+	var flags uint64
+	if m.FullText == body && body != "" {
+		flags |= emailFullTextIsBody
+	}
+	e.uint(flags)
+	if flags&emailFullTextIsBody == 0 {
+		e.str(m.FullText)
+	}
+	e.bytes(m.Raw)
+	e.uint(uint64(len(m.Attachments)))
+	for _, a := range m.Attachments {
+		e.str(a.Name)
+		e.str(a.Type)
+		e.int(a.Size)
+		e.str(a.SHA256)
+		e.bytes(a.Content)
+		e.bool(a.Truncated)
+	}
+}
+
+func decodeNotePayload(p []byte) (string, *casebot.EmailMeta, error) {
+	d := dec{b: p}
+	body := d.str()
+	if !d.bool() {
+		return body, nil, d.err
+	}
+	m := &casebot.EmailMeta{From: d.str(), FromName: d.str(), Subject: d.str(), MessageID: d.str(), Date: d.time()}
+	flags := d.uint()
+	if flags&emailFullTextIsBody != 0 {
+		m.FullText = body
+	} else {
+		m.FullText = d.str()
+	}
+	m.Raw = d.bytes()
+	if n := d.count(6); n > 0 {
+		m.Attachments = make([]casebot.Attachment, n)
+		for i := range m.Attachments {
+			m.Attachments[i] = casebot.Attachment{Name: d.str(), Type: d.str(), Size: d.int(), SHA256: d.str(), Content: d.bytes(), Truncated: d.bool()}
+		}
+	}
+	return body, m, d.err
+}
+
+// Outbox records.
+
+func appendOutHeader(e *enc, m *casebot.OutMessage) {
+	e.uint(m.ID)
+	e.str(m.Key)
+	e.str(m.Kind)
+	e.str(m.To)
+	e.str(m.ToName)
+	e.str(m.CaseID)
+	e.str(m.Subject)
+	e.uint(uint64(len(m.Buttons)))
+	for _, b := range m.Buttons {
+		e.str(b.ActionID)
+		e.str(b.Label)
+		e.str(b.Value)
+	}
+	e.str(m.MessageID)
+	e.str(m.InReplyTo)
+	e.bool(m.Auto)
+	e.time(m.Created)
+	e.int(int64(m.Attempts))
+	e.time(m.NextTry)
+	e.str(m.LastError)
+}
+
+func decodeOutHeader(h []byte) (*casebot.OutMessage, error) {
+	d := dec{b: h}
+	m := &casebot.OutMessage{ID: d.uint(), Key: d.str(), Kind: d.str(), To: d.str(), ToName: d.str(), CaseID: d.str(), Subject: d.str()}
+	if n := d.count(3); n > 0 {
+		m.Buttons = make([]casebot.Button, n)
+		for i := range m.Buttons {
+			m.Buttons[i] = casebot.Button{ActionID: d.str(), Label: d.str(), Value: d.str()}
+		}
+	}
+	m.MessageID, m.InReplyTo, m.Auto = d.str(), d.str(), d.bool()
+	m.Created, m.Attempts, m.NextTry, m.LastError = d.time(), int(d.int()), d.time(), d.str()
+	return m, d.err
+}
+
+func appendOutPayload(e *enc, m *casebot.OutMessage) {
+	e.str(m.Text)
+	e.bytes(m.Calendar)
+}
+
+func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
+	d := dec{b: p}
+	m.Text, m.Calendar = d.str(), d.bytes()
+	return d.err
+}
+
+// Audit events.
+
+func appendAuditEvent(dst []byte, ev *casebot.AuditEvent) []byte {
+	e := enc{b: append(dst, binFormat)}
+	e.str(ev.CaseID)
+	e.time(ev.At)
+	e.str(ev.Actor)
+	e.str(ev.Action)
+	e.str(ev.Detail)
+	return e.b
+}
+
+func decodeAuditEvent(v []byte) (casebot.AuditEvent, error) {
+	d := dec{b: v[1:]}
+	ev := casebot.AuditEvent{CaseID: d.str(), At: d.time(), Actor: d.str(), Action: d.str(), Detail: d.str()}
+	return ev, d.err
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/casebot/casebot"
+)
+
+// BenchmarkIngestStore commits 10,000 email notes (20 cases, batches of
+// 500, each with a mediator notice, as mail intake sends them) and reports
+// the store's CPU-side cost per note: the part of the intake pipeline that
+// runs on its single writer goroutine.
+//
+//	go test -run='^$' -bench=IngestStore -benchtime=1x -count=3 ./store/
+func BenchmarkIngestStore(b *testing.B) {
+	const total, batch = 10000, 500
+	ctx := context.Background()
+	notice := func(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
+		return casebot.OutMessage{Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
+			Text:    "New email from " + n.Author + " on " + c.ID + " (" + c.Title + "), note #" + strconv.Itoa(n.N) + "\nSubject: documents\n> Dear mediator,",
+			Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}}}
+	}
+	var elapsed, cpu time.Duration
+	for range b.N {
+		b.StopTimer()
+		clk := newClock()
+		db := openAt(b, filepath.Join(b.TempDir(), "casebot.db"), clk, Options{})
+		var cs []*casebot.Case
+		for i := range 20 {
+			cs = append(cs, newCase(b, db, "Lease dispute", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
+		}
+		var batches []casebot.IngestBatch
+		for start := 0; start < total; start += batch {
+			bt := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: uint32(start + batch), Notice: notice}
+			for i := start; i < start+batch; i++ {
+				k := i % 20
+				from := fmt.Sprintf("p%d@example.com", k)
+				full := fmt.Sprintf("Dear mediator,\n\nhere is my answer number %d about the lease and the deposit.\n\nRegards\n\nOn Mon, Mediation Office wrote:\n> earlier text\n> more earlier text", i)
+				raw := fmt.Sprintf("From: %s\r\nTo: cases@practice.example\r\nSubject: Re: [%s] documents\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <b%d@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+					from, cs[k].ID, i, full)
+				bt.Items = append(bt.Items, casebot.MailItem{UID: uint32(i + 1), DedupeKey: fmt.Sprintf("m1:%064x", uint64(i)*0x9e3779b97f4a7c15),
+					Note: &casebot.Note{CaseID: cs[k].ID, Author: from, Source: casebot.SourceEmail,
+						Body: fmt.Sprintf("Dear mediator,\n\nhere is my answer number %d about the lease and the deposit.\n\nRegards", i),
+						Email: &casebot.EmailMeta{From: from, FromName: "P", Subject: "Re: [" + cs[k].ID + "] documents", MessageID: fmt.Sprintf("b%d@example.com", i),
+							Date: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), FullText: full, Raw: []byte(raw)}}})
+			}
+			batches = append(batches, bt)
+		}
+		b.StartTimer()
+		t0, c0 := time.Now(), cpuTime(b)
+		for _, bt := range batches {
+			res, err := db.Ingest(ctx, bt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res[len(res)-1].Outcome != casebot.OutcomeNote {
+				b.Fatalf("outcome %+v", res[len(res)-1])
+			}
+		}
+		elapsed += time.Since(t0)
+		cpu += cpuTime(b) - c0
+	}
+	b.ReportMetric(float64(elapsed.Microseconds())/float64(total*b.N), "µs/note")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(total*b.N), "cpu_µs/note")
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
