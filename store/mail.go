@@ -18,7 +18,8 @@ import (
 // treat a missing bucket as empty.
 var (
 	bucketMailState = []byte("mail_state")      // mailbox -> JSON casebot.MailState
-	bucketMailSeen  = []byte("mail_seen")       // de-duplication key -> what became of the message
+	bucketMailSeen  = []byte("mail_seen")       // legacy: de-duplication key -> what became of the message (read only)
+	bucketMailSeen2 = []byte("mail_seen2")      // compact de-duplication key (seenKey) -> outcome code
 	bucketMailQuar  = []byte("mail_quarantine") // mail# (uint64) -> framed quarantine record
 )
 
@@ -128,12 +129,12 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
 		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}}
-		seen, err := mailBucket(tx, bucketMailSeen)
+		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err
 		}
 		for _, it := range b.Items {
-			if it.DedupeKey != "" && seen.Get([]byte(it.DedupeKey)) != nil {
+			if it.DedupeKey != "" && seen.has(it.DedupeKey) {
 				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
 				continue
 			}
@@ -143,8 +144,8 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 			}
 			out = append(out, res)
 			if it.DedupeKey != "" {
-				if err := seen.Put([]byte(it.DedupeKey), []byte(res.Outcome+" "+res.CaseID)); err != nil {
-					return fmt.Errorf("put seen key: %w", err)
+				if err := seen.add(it.DedupeKey, res.Outcome); err != nil {
+					return err
 				}
 			}
 		}
