@@ -216,9 +216,10 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, p.last) })
 		return nil
 	}
+	limit := min(firstBatch, in.cfg.BatchSize)
 	for len(list) > 0 {
 		n, bytes := 0, int64(0)
-		for n < len(list) && n < in.cfg.BatchSize && (n == 0 || bytes+min(list[n].size, max) <= maxBatchBytes) {
+		for n < len(list) && n < limit && (n == 0 || bytes+min(list[n].size, max) <= maxBatchBytes) {
 			bytes += min(list[n].size, max)
 			n++
 		}
@@ -232,6 +233,7 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		}
 		prev = next
 		list = list[n:]
+		limit = min(2*limit, in.cfg.BatchSize)
 	}
 	return errors.Join(finish(), w.wait())
 }
