@@ -1,0 +1,257 @@
+package testserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Post is one chat.postMessage the fake Slack accepted.
+type Post struct {
+	Channel string
+	Text    string
+	Blocks  string // the blocks JSON as sent
+	Key     string // event_payload.key of the message metadata; "" without metadata
+	TS      string
+	Form    url.Values // the whole request form
+}
+
+// Slack is an httptest Slack: the Web API methods casebot calls, checking
+// the bot token, and a response_url endpoint. The Web API answers
+// auth.test (team Team), conversations.open (channel "D-<user>"),
+// chat.postMessage (DMs with blocks only; recorded with their metadata),
+// conversations.history (from what was recorded, metadata included on
+// request) and users.info; anything else is unknown_method.
+type Slack struct {
+	srv       *httptest.Server
+	token     string
+	tz        string
+	rateEvery int64
+	posted    chan Post
+
+	calls   atomic.Int64 // chat.postMessage calls, refused ones too
+	history atomic.Int64 // conversations.history calls
+	limited atomic.Int64 // posts refused with 429
+
+	mu      sync.Mutex
+	posts   []Post
+	channel map[string][]Post   // channel -> posts, oldest first
+	resp    map[string][][]byte // response_url bodies by key
+	waiting map[string]chan []byte
+	seq     int64
+}
+
+// SlackOption changes a fake Slack made by NewSlack.
+type SlackOption func(*Slack)
+
+// UserTZ sets the time zone users.info reports for every user (default
+// "UTC").
+func UserTZ(tz string) SlackOption { return func(s *Slack) { s.tz = tz } }
+
+// RateLimitEvery makes every n-th chat.postMessage fail with HTTP 429 and
+// Retry-After: 1, as Slack does past its rate limit. n <= 0 never limits.
+func RateLimitEvery(n int64) SlackOption { return func(s *Slack) { s.rateEvery = n } }
+
+// NewSlack starts a fake Slack accepting the bot token token, closed when
+// the test ends.
+func NewSlack(tb testing.TB, token string, opts ...SlackOption) *Slack {
+	tb.Helper()
+	s := &Slack{token: token, tz: "UTC", posted: make(chan Post, 256),
+		channel: map[string][]Post{}, resp: map[string][][]byte{}, waiting: map[string]chan []byte{}}
+	for _, o := range opts {
+		o(s)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL returns the Web API base URL, ending in "/api/" (slack.OptionAPIURL,
+// config slack.api_url).
+func (s *Slack) URL() string { return s.srv.URL + "/api/" }
+
+// Posts returns every accepted chat.postMessage, oldest first.
+func (s *Slack) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// Posted delivers accepted posts as they arrive. It holds the first 256
+// that nobody received; later ones are only in Posts.
+func (s *Slack) Posted() <-chan Post { return s.posted }
+
+// Limited returns how many posts were refused with 429.
+func (s *Slack) Limited() int64 { return s.limited.Load() }
+
+// HistoryCalls returns how many conversations.history calls were served.
+func (s *Slack) HistoryCalls() int64 { return s.history.Load() }
+
+// ResponseURL returns a response_url whose posts are kept under key.
+func (s *Slack) ResponseURL(key string) string { return s.srv.URL + "/resp/" + key }
+
+// Responses returns the bodies posted to ResponseURL(key), oldest first.
+func (s *Slack) Responses(key string) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.resp[key]...)
+}
+
+// AllResponses returns every body posted to any response_url.
+func (s *Slack) AllResponses() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [][]byte
+	for _, bs := range s.resp {
+		out = append(out, bs...)
+	}
+	return out
+}
+
+// Expect returns a response_url for key, a channel that receives the first
+// body posted to it after this call, and a function that stops waiting.
+func (s *Slack) Expect(key string) (responseURL string, got <-chan []byte, done func()) {
+	ch := make(chan []byte, 1)
+	s.mu.Lock()
+	s.waiting[key] = ch
+	s.mu.Unlock()
+	return s.ResponseURL(key), ch, func() {
+		s.mu.Lock()
+		delete(s.waiting, key)
+		s.mu.Unlock()
+	}
+}
+
+func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
+	if key, ok := strings.CutPrefix(r.URL.Path, "/resp/"); ok {
+		s.response(w, r, key)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	// slack-go sends the token as a form field on POSTs, as a bearer header on GETs.
+	if r.Form.Get("token") != s.token && r.Header.Get("Authorization") != "Bearer "+s.token {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	switch strings.TrimPrefix(r.URL.Path, "/api/") {
+	case "auth.test":
+		fmt.Fprintf(w, `{"ok":true,"team_id":%q,"user_id":"UBOT"}`, Team)
+	case "conversations.open":
+		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D-%s"}}`, r.Form.Get("users"))
+	case "chat.postMessage":
+		s.postMessage(w, r)
+	case "conversations.history":
+		s.conversationHistory(w, r)
+	case "users.info":
+		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"name":"m","tz":%q,"profile":{"display_name":"Mediator"}}}`, r.Form.Get("user"), s.tz)
+	default:
+		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
+	}
+}
+
+// response keeps a response_url post and hands it to a waiting Expect.
+func (s *Slack) response(w http.ResponseWriter, r *http.Request, key string) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.resp[key] = append(s.resp[key], b)
+	ch := s.waiting[key]
+	s.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- b:
+		default: // a second page; the first one decides
+		}
+	}
+	_, _ = io.WriteString(w, "ok")
+}
+
+func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
+	n := s.calls.Add(1)
+	ch := r.Form.Get("channel")
+	if !strings.HasPrefix(ch, "D-") || r.Form.Get("blocks") == "" {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_arguments"}`)
+		return
+	}
+	if s.rateEvery > 0 && n%s.rateEvery == 0 {
+		s.limited.Add(1)
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"ok":false,"error":"ratelimited"}`)
+		return
+	}
+	p := Post{Channel: ch, Text: r.Form.Get("text"), Blocks: r.Form.Get("blocks"), Form: r.Form}
+	if md := r.Form.Get("metadata"); md != "" {
+		var m struct {
+			EventPayload map[string]any `json:"event_payload"`
+		}
+		if err := json.Unmarshal([]byte(md), &m); err == nil {
+			p.Key, _ = m.EventPayload["key"].(string)
+		}
+	}
+	s.mu.Lock()
+	s.seq++
+	p.TS = fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq%1000000)
+	s.posts = append(s.posts, p)
+	s.channel[ch] = append(s.channel[ch], p)
+	s.mu.Unlock()
+	select {
+	case s.posted <- p:
+	default: // nobody is listening; Posts has it
+	}
+	fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, ch, p.TS)
+}
+
+func (s *Slack) conversationHistory(w http.ResponseWriter, r *http.Request) {
+	s.history.Add(1)
+	limit, _ := strconv.Atoi(r.Form.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	withMeta := r.Form.Get("include_all_metadata") == "1"
+	type meta struct {
+		EventType    string         `json:"event_type"`
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	type msg struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		TS       string `json:"ts"`
+		BotID    string `json:"bot_id"`
+		Metadata *meta  `json:"metadata,omitempty"`
+	}
+	s.mu.Lock()
+	all := s.channel[r.Form.Get("channel")]
+	var out []msg
+	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
+		p := all[i]
+		m := msg{Type: "message", Text: p.Text, TS: p.TS, BotID: "B1"}
+		if withMeta && p.Key != "" {
+			m.Metadata = &meta{EventType: "casebot_outbox", EventPayload: map[string]any{"key": p.Key}}
+		}
+		out = append(out, m)
+	}
+	s.mu.Unlock()
+	b, _ := json.Marshal(struct {
+		OK       bool  `json:"ok"`
+		Messages []msg `json:"messages"`
+		HasMore  bool  `json:"has_more"`
+	}{true, out, len(all) > len(out)})
+	_, _ = w.Write(b)
+}

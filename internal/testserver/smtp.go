@@ -1,0 +1,120 @@
+package testserver
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// SMTPOptions configure NewSMTP. The zero value accepts mail from anyone.
+type SMTPOptions struct {
+	// Password, when set, makes the server offer AUTH PLAIN and refuse
+	// MAIL FROM (530) until a client logs in as User with Password.
+	User, Password string
+}
+
+// Message is one message the SMTP sink accepted: its envelope and the raw
+// data as sent after DATA.
+type Message struct {
+	From string
+	Rcpt []string
+	Data []byte
+}
+
+// SMTP is an in-process go-smtp server that keeps every message.
+type SMTP struct {
+	addr string
+	opts SMTPOptions
+	mu   sync.Mutex
+	got  []Message
+}
+
+// NewSMTP serves SMTP on 127.0.0.1:0 until the test ends. It fails tb when
+// it cannot listen.
+func NewSMTP(tb testing.TB, opts SMTPOptions) *SMTP {
+	tb.Helper()
+	s := &SMTP{opts: opts}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = time.Minute, time.Minute
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+// Addr returns the host:port the server listens on.
+func (s *SMTP) Addr() string { return s.addr }
+
+// Messages returns every message accepted so far, oldest first.
+func (s *SMTP) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.got...)
+}
+
+// smtpSession is one SMTP connection. It implements smtp.AuthSession; a
+// server without a password never sees AUTH succeed, nor needs it.
+type smtpSession struct {
+	s      *SMTP
+	authed bool
+	cur    Message
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
+
+func (x *smtpSession) Reset()        { x.cur = Message{} }
+func (x *smtpSession) Logout() error { return nil }
+
+func (x *smtpSession) AuthMechanisms() []string {
+	if x.s.opts.Password == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *smtpSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if x.s.opts.Password == "" || user != x.s.opts.User || pass != x.s.opts.Password {
+			return errors.New("bad credentials")
+		}
+		x.authed = true
+		return nil
+	}), nil
+}
+
+func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.opts.Password != "" && !x.authed {
+		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
+	}
+	x.cur.From = from
+	return nil
+}
+
+func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.cur.Rcpt = append(x.cur.Rcpt, to)
+	return nil
+}
+
+func (x *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.cur.Data = b
+	x.s.mu.Lock()
+	x.s.got = append(x.s.got, x.cur)
+	x.s.mu.Unlock()
+	return nil
+}
