@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // testClock is the daemon's injected clock.
@@ -27,9 +27,9 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t
 // httptest Slack, adds a deadline with `casebot do`, advances the clock past
 // the reminder's time and gets the reminder as a Slack DM, once.
 func TestSchedulerEndToEnd(t *testing.T) {
-	slackAPI := newFakeSlackAPI(t)
+	slackAPI := testserver.NewSlack(t, "xoxb-test", testserver.UserTZ("Europe/London"))
 	cfgPath, _ := testConfig(t, fmt.Sprintf("[slack]\nsigning_secret = \"s3cret\"\nbot_token = \"xoxb-test\"\napi_url = %q\nadmins = [\"UADMIN\"]\n"+
-		"[schedule]\nreminders = [\"1d\", \"2h\"]\ndigest = \"0 8 * * *\"\n", slackAPI.srv.URL+"/api/"))
+		"[schedule]\nreminders = [\"1d\", \"2h\"]\ndigest = \"0 8 * * *\"\n", slackAPI.URL()))
 	cfg, err := config.Load(cfgPath, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -75,21 +75,19 @@ func TestSchedulerEndToEnd(t *testing.T) {
 	// timer until then, so after moving the test clock it is woken.
 	clk.Set(time.Date(2026, 3, 2, 11, 0, 1, 0, time.UTC))
 	d.KickScheduler()
-	var post url.Values
+	var post testserver.Post
 	waitFor(t, "the reminder at Slack", func() bool {
-		slackAPI.mu.Lock()
-		defer slackAPI.mu.Unlock()
-		for _, p := range slackAPI.posts {
-			if strings.Contains(p.Get("text")+p.Get("blocks"), "Reminder: deadline #1") {
+		for _, p := range slackAPI.Posts() {
+			if strings.Contains(p.Text+p.Blocks, "Reminder: deadline #1") {
 				post = p
 				return true
 			}
 		}
 		return false
 	})
-	if post.Get("channel") != "D-U1" || !strings.Contains(post.Get("text")+post.Get("blocks"), "File the brief") ||
-		!strings.Contains(post.Get("blocks"), "deadline_done") || !strings.Contains(post.Get("blocks"), id+"/1") {
-		t.Errorf("reminder post = %v, want a DM to U1 with a Mark met button for %s/1", post, id)
+	if post.Channel != "D-U1" || !strings.Contains(post.Text+post.Blocks, "File the brief") ||
+		!strings.Contains(post.Blocks, "deadline_done") || !strings.Contains(post.Blocks, id+"/1") {
+		t.Errorf("reminder post = %v, want a DM to U1 with a Mark met button for %s/1", post.Form, id)
 	}
 	waitFor(t, "reminders_sent metric", func() bool {
 		_, body := get(rd.base + "/metrics")
@@ -100,14 +98,12 @@ func TestSchedulerEndToEnd(t *testing.T) {
 		n, err := d.DB.OutboxDepth(t.Context())
 		return err == nil && n == 0
 	})
-	slackAPI.mu.Lock()
 	n := 0
-	for _, p := range slackAPI.posts {
-		if strings.Contains(p.Get("text")+p.Get("blocks"), "Reminder: deadline #1") {
+	for _, p := range slackAPI.Posts() {
+		if strings.Contains(p.Text+p.Blocks, "Reminder: deadline #1") {
 			n++
 		}
 	}
-	slackAPI.mu.Unlock()
 	if n != 1 {
 		t.Errorf("the reminder reached Slack %d times, want once", n)
 	}
