@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // access outcomes through Slack HTTP.
@@ -274,7 +275,7 @@ func TestSecuritySlackSignatures(t *testing.T) {
 	now := time.Now()
 	cmd := e.commandForm(secMed, "note "+id+" signed?", "sig")
 	press := url.Values{"payload": {`{"type":"block_actions","user":{"id":"` + secMed + `"},"team":{"id":"T1"},"response_url":"` +
-		e.slack.srv.URL + `/resp/press","trigger_id":"p.1","actions":[{"action_id":"deadline_done","value":"` + id + `/1"}]}`}}.Encode()
+		e.slack.ResponseURL("press") + `","trigger_id":"p.1","actions":[{"action_id":"deadline_done","value":"` + id + `/1"}]}`}}.Encode()
 	before := e.snapshot(id)
 	for _, path := range []string{"/slack/commands", "/slack/interactions"} {
 		body := cmd
@@ -288,9 +289,9 @@ func TestSecuritySlackSignatures(t *testing.T) {
 			{"missing", signed{path: path, body: body}},
 			{"wrong secret", signed{path: path, body: body, ts: now, secret: "not-" + secSigning}},
 			{"malformed", signed{path: path, body: body, ts: now, sig: "v0=zz"}},
-			{"other version", signed{path: path, body: body, ts: now, sig: strings.Replace(slackSignature(secSigning, now, body), "v0=", "v1=", 1)}},
+			{"other version", signed{path: path, body: body, ts: now, sig: strings.Replace(testserver.SlackSignature(secSigning, now, body), "v0=", "v1=", 1)}},
 			{"stale", signed{path: path, body: body, ts: now.Add(-6 * time.Minute), secret: secSigning}},
-			{"body changed", signed{path: path, body: body + "&x=1", ts: now, sig: slackSignature(secSigning, now, body)}},
+			{"body changed", signed{path: path, body: body + "&x=1", ts: now, sig: testserver.SlackSignature(secSigning, now, body)}},
 		} {
 			if code, resp := e.do(tc.req); code != http.StatusUnauthorized {
 				t.Errorf("%s %s: status %d %s, want 401", path, tc.name, code, resp)
@@ -306,7 +307,7 @@ func TestSecuritySlackSignatures(t *testing.T) {
 	for _, form := range []string{
 		cmd, // with a trigger_id
 		url.Values{"command": {"/case"}, "text": {"note " + id + " no trigger"}, "user_id": {secMed}, "team_id": {"T1"},
-			"response_url": {e.slack.srv.URL + "/resp/nt"}}.Encode(),
+			"response_url": {e.slack.ResponseURL("nt")}}.Encode(),
 	} {
 		req := signed{path: "/slack/commands", body: form, ts: time.Now(), secret: secSigning}
 		var first string

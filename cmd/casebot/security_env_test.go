@@ -3,19 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,13 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // Secrets of the security tests: distinctive, so a leak is found by grep.
@@ -54,190 +42,6 @@ var secEnvVars = map[string]string{
 	config.EnvSMTPPassword:  secSMTPPass,
 }
 
-// secSlack is an httptest Slack: the Web API (checking the bot token) and
-// the response_url endpoint, recording every message body it is given.
-type secSlack struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	posts []url.Values        // chat.postMessage forms
-	resp  map[string][][]byte // response_url posts by key
-	badTk atomic.Int64        // calls with a wrong token
-	calls map[string]int      // Web API calls by method
-}
-
-func newSecSlack(t *testing.T) *secSlack {
-	s := &secSlack{resp: map[string][][]byte{}, calls: map[string]int{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *secSlack) serve(w http.ResponseWriter, r *http.Request) {
-	if key, ok := strings.CutPrefix(r.URL.Path, "/resp/"); ok {
-		b, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.resp[key] = append(s.resp[key], b)
-		s.mu.Unlock()
-		_, _ = io.WriteString(w, "ok")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	// slack-go sends the token as a form field on POSTs, as a bearer header on GETs.
-	if r.Form.Get("token") != secBotToken && r.Header.Get("Authorization") != "Bearer "+secBotToken {
-		s.badTk.Add(1)
-		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
-		return
-	}
-	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	s.mu.Lock()
-	s.calls[method]++
-	s.mu.Unlock()
-	switch method {
-	case "conversations.open":
-		fmt.Fprintf(w, `{"ok":true,"channel":{"id":"D-%s"}}`, r.Form.Get("users"))
-	case "chat.postMessage":
-		s.mu.Lock()
-		s.posts = append(s.posts, r.Form)
-		s.mu.Unlock()
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1.%d"}`, r.Form.Get("channel"), time.Now().UnixNano())
-	case "users.info":
-		fmt.Fprintf(w, `{"ok":true,"user":{"id":%q,"name":"m","tz":"UTC","profile":{"display_name":"Mediator"}}}`, r.Form.Get("user"))
-	default:
-		fmt.Fprint(w, `{"ok":false,"error":"unknown_method"}`)
-	}
-}
-
-// postedMessages returns every chat.postMessage form so far.
-func (s *secSlack) postedMessages() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]url.Values(nil), s.posts...)
-}
-
-// responses returns the bodies posted to response_url key.
-func (s *secSlack) responses(key string) [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.resp[key]...)
-}
-
-// allResponses returns every body posted to any response_url.
-func (s *secSlack) allResponses() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out [][]byte
-	for _, bs := range s.resp {
-		out = append(out, bs...)
-	}
-	return out
-}
-
-// secSMTPServer is a go-smtp server that requires AUTH PLAIN with the test
-// password and records envelope and data of every message.
-type secSMTPServer struct {
-	addr string
-	mu   sync.Mutex
-	got  []smtpMsg
-}
-
-type smtpMsg struct {
-	from string
-	rcpt []string
-	data []byte
-}
-
-type secSMTPSession struct {
-	s      *secSMTPServer
-	authed bool
-	cur    smtpMsg
-}
-
-func (x *secSMTPSession) Reset()        { x.cur = smtpMsg{} }
-func (x *secSMTPSession) Logout() error { return nil }
-func (x *secSMTPSession) AuthMechanisms() []string {
-	return []string{sasl.Plain}
-}
-func (x *secSMTPSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "smtpuser" || pass != secSMTPPass {
-			return errors.New("bad credentials")
-		}
-		x.authed = true
-		return nil
-	}), nil
-}
-func (x *secSMTPSession) Mail(from string, _ *smtp.MailOptions) error {
-	if !x.authed {
-		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
-	}
-	x.cur.from = from
-	return nil
-}
-func (x *secSMTPSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.cur.rcpt = append(x.cur.rcpt, to)
-	return nil
-}
-func (x *secSMTPSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.cur.data = b
-	x.s.mu.Lock()
-	x.s.got = append(x.s.got, x.cur)
-	x.s.mu.Unlock()
-	return nil
-}
-
-func startSecSMTP(t *testing.T) *secSMTPServer {
-	s := &secSMTPServer{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &secSMTPSession{s: s}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return s
-}
-
-func (s *secSMTPServer) messages() []smtpMsg {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]smtpMsg(nil), s.got...)
-}
-
-// startSecIMAP serves an in-memory mailbox for user "cases" with the test
-// password and returns its address and the user to append mail to.
-func startSecIMAP(t *testing.T) (string, *imapmemserver.User) {
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser("cases", secIMAPPass)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		InsecureAuth: true, Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return ln.Addr().String(), user
-}
-
 // secEnv is a whole daemon with Slack, IMAP and SMTP on loopback, logging
 // into a buffer, on an injected clock.
 type secEnv struct {
@@ -247,9 +51,9 @@ type secEnv struct {
 	cfgPath  string
 	dbPath   string
 	logs     *syncBuffer
-	slack    *secSlack
-	smtp     *secSMTPServer
-	inbox    *imapmemserver.User
+	slack    *testserver.Slack
+	smtp     *testserver.SMTP
+	inbox    *testserver.IMAP
 	clk      *testClock
 	cancel   context.CancelFunc
 	done     chan error
@@ -262,9 +66,9 @@ type secEnv struct {
 // newSecEnv boots the daemon; with encrypt, the store has a key file.
 func newSecEnv(t *testing.T, encrypt bool) *secEnv {
 	t.Helper()
-	e := &secEnv{t: t, logs: &syncBuffer{}, slack: newSecSlack(t), smtp: startSecSMTP(t)}
-	imapAddr, inbox := startSecIMAP(t)
-	e.inbox = inbox
+	e := &secEnv{t: t, logs: &syncBuffer{}, slack: testserver.NewSlack(t, secBotToken),
+		smtp:  testserver.NewSMTP(t, testserver.SMTPOptions{User: "smtpuser", Password: secSMTPPass}),
+		inbox: testserver.NewIMAP(t, "cases", secIMAPPass)}
 	dir := t.TempDir()
 	e.dbPath = filepath.Join(dir, "casebot.db")
 	keyLine := ""
@@ -300,7 +104,7 @@ reminders = ["2h"]
 [mail_limits]
 max_message_bytes = 65536
 max_attachment_bytes = 32768
-`, e.dbPath, keyLine, secSigning, e.slack.srv.URL+"/api/", secAdmin, imapAddr, secIMAPPass, e.smtp.addr)
+`, e.dbPath, keyLine, secSigning, e.slack.URL(), secAdmin, e.inbox.Addr(), secIMAPPass, e.smtp.Addr())
 	if err := os.WriteFile(e.cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +170,7 @@ func (e *secEnv) do(s signed) (int, string) {
 		ts := strconv.FormatInt(s.ts.Unix(), 10)
 		sig := s.sig
 		if sig == "" {
-			sig = slackSignature(s.secret, s.ts, s.body)
+			sig = testserver.SlackSignature(s.secret, s.ts, s.body)
 		}
 		req.Header.Set("X-Slack-Request-Timestamp", ts)
 		req.Header.Set("X-Slack-Signature", sig)
@@ -383,22 +187,11 @@ func (e *secEnv) do(s signed) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// slackSignature is the v0 signature of body at ts, computed without
-// copying body.
-func slackSignature(secret string, ts time.Time, body string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	_, _ = io.WriteString(mac, "v0:"+strconv.FormatInt(ts.Unix(), 10)+":")
-	_, _ = io.WriteString(mac, body)
-	return "v0=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 // commandForm is a slash-command body as Slack sends it, with a fresh
 // trigger_id and a response_url at the fake Slack named key.
 func (e *secEnv) commandForm(user, text, key string) string {
 	n := e.triggers.Add(1)
-	return url.Values{"command": {"/case"}, "text": {text}, "user_id": {user}, "team_id": {"T1"},
-		"trigger_id":   {fmt.Sprintf("trig.%d.%d", n, time.Now().UnixNano())},
-		"response_url": {e.slack.srv.URL + "/resp/" + key}}.Encode()
+	return testserver.SlashForm(user, text, fmt.Sprintf("trig.%d.%d", n, time.Now().UnixNano()), e.slack.ResponseURL(key)).Encode()
 }
 
 // slash runs a correctly signed slash command over HTTP and returns the
@@ -420,7 +213,7 @@ func (e *secEnv) slash(user, text string) string {
 	}
 	var posted [][]byte
 	waitFor(e.t, "the answer at response_url", func() bool {
-		posted = e.slack.responses(key)
+		posted = e.slack.Responses(key)
 		return len(posted) > 0
 	})
 	return decodeReply(e.t, posted[0])
@@ -473,7 +266,7 @@ func (e *secEnv) run(user, text string) string {
 // appendMail drops a raw message into the IMAP inbox.
 func (e *secEnv) appendMail(raw string) {
 	e.t.Helper()
-	if _, err := e.inbox.Append("INBOX", memLiteral{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+	if err := e.inbox.Append(raw); err != nil {
 		e.t.Fatal(err)
 	}
 }

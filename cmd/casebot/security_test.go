@@ -20,6 +20,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // Markers planted in a session. The first group is content SPEC §8 says is
@@ -52,7 +53,7 @@ type session struct {
 	id       string
 	views    []string // texts of show, timeline, search, list, quarantine
 	hostile  []string // the hostile attachment names sent
-	partyOut []smtpMsg
+	partyOut []testserver.Message
 }
 
 // runSession drives the daemon like a practice would, over signed Slack
@@ -84,9 +85,9 @@ func runSession(t *testing.T, e *secEnv) *session {
 	if got := e.slash(secMed, "email "+id+" Please send the lease "+mOutMail+"\r\nSubject: injected\r\nBcc: evil@evil.example\r\n\r\nfake body"); !strings.Contains(got, "Queued to 2 parties") {
 		t.Fatalf("email: %s", got)
 	}
-	waitFor(t, "two party emails", func() bool { return len(e.smtp.messages()) >= 2 })
-	s.partyOut = e.smtp.messages()
-	r, err := gomail.CreateReader(bytes.NewReader(s.partyOut[0].data))
+	waitFor(t, "two party emails", func() bool { return len(e.smtp.Messages()) >= 2 })
+	s.partyOut = e.smtp.Messages()
+	r, err := gomail.CreateReader(bytes.NewReader(s.partyOut[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +124,8 @@ func runSession(t *testing.T, e *secEnv) *session {
 	e.clk.Set(e.clk.Now().Add(time.Hour + time.Minute))
 	e.d.KickScheduler() // it sleeps on a real timer until the due time
 	waitFor(t, "the deadline reminder at Slack", func() bool {
-		for _, p := range e.slack.postedMessages() {
-			if strings.Contains(p.Get("text"), "Reminder") {
+		for _, p := range e.slack.Posts() {
+			if strings.Contains(p.Text, "Reminder") {
 				return true
 			}
 		}
@@ -244,12 +245,12 @@ func TestSecuritySessionWithoutKey(t *testing.T) {
 // forms did arrive (the content was shown).
 func checkPings(t *testing.T, e *secEnv, s *session) {
 	var bodies []string
-	for _, p := range e.slack.postedMessages() {
-		bodies = append(bodies, p.Get("text"))
-		bodies = append(bodies, jsonStrings(t, p.Get("blocks"))...)
+	for _, p := range e.slack.Posts() {
+		bodies = append(bodies, p.Text)
+		bodies = append(bodies, jsonStrings(t, p.Blocks)...)
 	}
 	dms := strings.Join(bodies, "\n")
-	for _, b := range e.slack.allResponses() {
+	for _, b := range e.slack.AllResponses() {
 		bodies = append(bodies, jsonStrings(t, string(b))...)
 	}
 	e.mu.Lock()
@@ -315,9 +316,9 @@ func checkOutboundMail(t *testing.T, s *session) {
 		t.Fatalf("%d party emails, want 2", len(s.partyOut))
 	}
 	for _, m := range s.partyOut {
-		head, _, ok := bytes.Cut(m.data, []byte("\r\n\r\n"))
+		head, _, ok := bytes.Cut(m.Data, []byte("\r\n\r\n"))
 		if !ok {
-			t.Fatalf("no header/body separator:\n%s", m.data)
+			t.Fatalf("no header/body separator:\n%s", m.Data)
 		}
 		for _, line := range strings.Split(string(head), "\r\n") {
 			if strings.ContainsAny(line, "\r\n\x00") {
@@ -327,7 +328,7 @@ func checkOutboundMail(t *testing.T, s *session) {
 				t.Errorf("malformed header line %q", line)
 			}
 		}
-		hdr, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(m.data))).ReadMIMEHeader()
+		hdr, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(m.Data))).ReadMIMEHeader()
 		if err != nil {
 			t.Fatalf("headers do not parse: %v", err)
 		}
@@ -339,18 +340,18 @@ func checkOutboundMail(t *testing.T, s *session) {
 		if len(hdr["Subject"]) != 1 {
 			t.Errorf("%d Subject headers", len(hdr["Subject"]))
 		}
-		if len(m.rcpt) != 1 || (m.rcpt[0] != "ann@example.com" && m.rcpt[0] != "bo@example.com") {
-			t.Errorf("RCPT TO %q, want one party", m.rcpt)
+		if len(m.Rcpt) != 1 || (m.Rcpt[0] != "ann@example.com" && m.Rcpt[0] != "bo@example.com") {
+			t.Errorf("RCPT TO %q, want one party", m.Rcpt)
 		}
-		r, err := gomail.CreateReader(bytes.NewReader(m.data))
+		r, err := gomail.CreateReader(bytes.NewReader(m.Data))
 		if err != nil {
 			t.Fatal(err)
 		}
 		to, err := r.Header.AddressList("To")
-		if err != nil || len(to) != 1 || to[0].Address != m.rcpt[0] {
-			t.Errorf("To %v (%v), want only %s", to, err, m.rcpt)
+		if err != nil || len(to) != 1 || to[0].Address != m.Rcpt[0] {
+			t.Errorf("To %v (%v), want only %s", to, err, m.Rcpt)
 		}
-		if !bytes.Contains(m.data, []byte(mOutMail)) {
+		if !bytes.Contains(m.Data, []byte(mOutMail)) {
 			t.Errorf("the email text is missing")
 		}
 	}
@@ -384,7 +385,7 @@ func checkAttachmentNames(t *testing.T, e *secEnv, s *session) {
 func checkOversizeRequest(t *testing.T, e *secEnv) {
 	body := e.commandForm(secAdmin, "new "+strings.Repeat("x", 1<<20), "big")
 	now := time.Now()
-	req := signed{path: "/slack/commands", body: body, ts: now, sig: slackSignature(secSigning, now, body)}
+	req := signed{path: "/slack/commands", body: body, ts: now, sig: testserver.SlackSignature(secSigning, now, body)}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
