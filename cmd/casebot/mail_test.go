@@ -4,83 +4,21 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-smtp"
+
+	"github.com/casebot/casebot/internal/testserver"
 )
-
-type mailSink struct {
-	mu  sync.Mutex
-	got [][]byte
-}
-
-type sinkSession struct{ s *mailSink }
-
-func (x sinkSession) Reset()                               {}
-func (x sinkSession) Logout() error                        { return nil }
-func (x sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (x sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	x.s.mu.Lock()
-	x.s.got = append(x.s.got, b)
-	x.s.mu.Unlock()
-	return err
-}
-
-func (s *mailSink) all() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.got...)
-}
-
-type memLiteral struct {
-	*bytes.Reader
-	n int64
-}
-
-func (l memLiteral) Size() int64 { return l.n }
 
 // The daemon with IMAP and SMTP on in-process servers: the email command
 // mails a party, the party's reply becomes a note, a stranger's mail goes to
 // quarantine, and accept and reject work with their access rules.
 func TestDaemonEmailRoundTrip(t *testing.T) {
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser("cases", "pw")
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
-	isrv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		InsecureAuth: true, Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-	})
-	iln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = isrv.Serve(iln) }()
-	t.Cleanup(func() { _ = isrv.Close() })
-	sink := &mailSink{}
-	ssrv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return sinkSession{sink}, nil }))
-	ssrv.Domain = "localhost"
-	sln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ssrv.Serve(sln) }()
-	t.Cleanup(func() { _ = ssrv.Close() })
+	imapSrv := testserver.NewIMAP(t, "cases", "pw")
+	sink := testserver.NewSMTP(t, testserver.SMTPOptions{})
 
 	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
 admins = ["UADMIN"]
@@ -94,7 +32,7 @@ poll_interval = "1h"
 addr = %q
 tls = "none"
 from = "Mediation Office <cases@practice.example>"
-`, iln.Addr().String(), sln.Addr().String()))
+`, imapSrv.Addr(), sink.Addr()))
 	rd := startDaemon(t, cfgPath)
 	ctx := context.Background()
 	run := func(user, text string) string {
@@ -113,8 +51,8 @@ from = "Mediation Office <cases@practice.example>"
 	if rep := rd.d.Command(ctx, "U9", "email "+id+" hi"); rep.Err == nil {
 		t.Fatalf("a stranger could email the parties: %q", rep.Text)
 	}
-	waitFor(t, "the email to arrive", func() bool { return len(sink.all()) == 1 })
-	r, err := gomail.CreateReader(bytes.NewReader(sink.all()[0]))
+	waitFor(t, "the email to arrive", func() bool { return len(sink.Messages()) == 1 })
+	r, err := gomail.CreateReader(bytes.NewReader(sink.Messages()[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +63,8 @@ from = "Mediation Office <cases@practice.example>"
 		t.Fatalf("Reply-To %v, subject %q", replyTo, subject)
 	}
 	appendMail := func(raw string) {
-		if _, err := user.Append("INBOX", memLiteral{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+		t.Helper()
+		if err := imapSrv.Append(raw); err != nil {
 			t.Fatal(err)
 		}
 	}

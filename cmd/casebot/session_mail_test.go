@@ -5,16 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/emersion/go-ical"
 	gomail "github.com/emersion/go-message/mail"
-	"github.com/emersion/go-smtp"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // calendarOf returns the iCalendar event of a received invitation.
@@ -54,16 +53,8 @@ func calendarOf(t *testing.T, raw []byte) (method string, ev *ical.Event) {
 // party, rescheduling sends the same UID with a higher SEQUENCE, cancelling
 // sends METHOD:CANCEL, and a bouncing address gets nothing until cleared.
 func TestDaemonSessionInvitations(t *testing.T) {
-	sink := &mailSink{}
-	ssrv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return sinkSession{sink}, nil }))
-	ssrv.Domain = "localhost"
-	sln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ssrv.Serve(sln) }()
-	t.Cleanup(func() { _ = ssrv.Close() })
-	cfgPath, _ := testConfig(t, fmt.Sprintf("[smtp]\naddr = %q\ntls = \"none\"\nfrom = \"Mediation Office <cases@practice.example>\"\n", sln.Addr().String()))
+	sink := testserver.NewSMTP(t, testserver.SMTPOptions{})
+	cfgPath, _ := testConfig(t, fmt.Sprintf("[smtp]\naddr = %q\ntls = \"none\"\nfrom = \"Mediation Office <cases@practice.example>\"\n", sink.Addr()))
 	rd := startDaemon(t, cfgPath)
 	ctx := context.Background()
 	run := func(text string) string {
@@ -81,8 +72,8 @@ func TestDaemonSessionInvitations(t *testing.T) {
 	if got := run("session " + id + " \"2030-03-01 10:00\" 2h Opening --where \"Room 4\""); !strings.Contains(got, "Invitations are on their way to 2 parties") {
 		t.Fatalf("session replied %q", got)
 	}
-	waitFor(t, "two invitations", func() bool { return len(sink.all()) == 2 })
-	method, ev := calendarOf(t, sink.all()[0])
+	waitFor(t, "two invitations", func() bool { return len(sink.Messages()) == 2 })
+	method, ev := calendarOf(t, sink.Messages()[0].Data)
 	uid, _ := ev.Props.Text(ical.PropUID)
 	start, err := ev.DateTimeStart(nil)
 	if method != "REQUEST" || uid == "" || start.UTC().Format("2006-01-02 15:04") != "2030-03-01 10:00" {
@@ -90,8 +81,8 @@ func TestDaemonSessionInvitations(t *testing.T) {
 	}
 
 	run("reschedule " + id + " 1 \"2030-03-02 14:00\"")
-	waitFor(t, "two updated invitations", func() bool { return len(sink.all()) == 4 })
-	method, ev = calendarOf(t, sink.all()[2])
+	waitFor(t, "two updated invitations", func() bool { return len(sink.Messages()) == 4 })
+	method, ev = calendarOf(t, sink.Messages()[2].Data)
 	uid2, _ := ev.Props.Text(ical.PropUID)
 	seq := propValue(ev, ical.PropSequence)
 	start, _ = ev.DateTimeStart(nil)
@@ -108,10 +99,10 @@ func TestDaemonSessionInvitations(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("cancel " + id + " 1")
-	waitFor(t, "one cancellation", func() bool { return len(sink.all()) == 5 })
-	method, ev = calendarOf(t, sink.all()[4])
+	waitFor(t, "one cancellation", func() bool { return len(sink.Messages()) == 5 })
+	method, ev = calendarOf(t, sink.Messages()[4].Data)
 	seq = propValue(ev, ical.PropSequence)
-	if method != "CANCEL" || seq != "2" || !bytes.Contains(sink.all()[4], []byte("ann@example.com")) {
+	if method != "CANCEL" || seq != "2" || !bytes.Contains(sink.Messages()[4].Data, []byte("ann@example.com")) {
 		t.Fatalf("cancellation: method %q sequence %q", method, seq)
 	}
 	if rep := rd.d.Command(ctx, "U1", "reschedule "+id+" 1 +3d"); rep.Err == nil || !strings.Contains(rep.Text, "cancelled") {
@@ -125,7 +116,7 @@ func TestDaemonSessionInvitations(t *testing.T) {
 		t.Fatal("clearing an address that is not bouncing succeeded")
 	}
 	run("email " + id + " The session is off; we will propose new dates.")
-	waitFor(t, "mail to both parties again", func() bool { return len(sink.all()) == 7 })
+	waitFor(t, "mail to both parties again", func() bool { return len(sink.Messages()) == 7 })
 }
 
 // propValue returns the raw value of an event property, "" when absent.
