@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,12 +225,16 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if err != nil {
 			return res, err
 		}
-		ev := casebot.Change{Actor: n.Author, Action: "email.note", Detail: fmt.Sprintf("note %d from %s", n.N, n.Author)}
-		if in.batch.Notice != nil {
-			ev.Outbox = []casebot.OutMessage{in.batch.Notice(e.c, n)}
-		}
-		if err := in.db.record(in.tx, e.c.ID, ev, in.now); err != nil {
+		// The audit event and the notice, as record would write them,
+		// without a Change and its one-message slice per note.
+		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: e.c.ID, At: in.now, Actor: n.Author, Action: "email.note",
+			Detail: "note " + strconv.Itoa(n.N) + " from " + n.Author}); err != nil {
 			return res, err
+		}
+		if in.batch.Notice != nil {
+			if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(e.c, n)); err != nil {
+				return res, err
+			}
 		}
 		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
 		return res, nil

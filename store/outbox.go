@@ -28,40 +28,57 @@ func (db *DB) Enqueue(ctx context.Context, msgs ...casebot.OutMessage) error {
 // enqueueTx stores msgs in tx, skipping known keys. It copies each message
 // and never changes msgs, so a rerun Batch sees the same input.
 func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) error {
-	ob := tx.Bucket(bucketOutbox)
-	keys, sent := tx.Bucket(bucketOutboxKey), tx.Bucket(bucketSent)
 	for _, in := range msgs {
-		m := in
-		if m.Key != "" && (keys.Get([]byte(m.Key)) != nil || sent.Get([]byte(m.Key)) != nil) {
-			continue
-		}
-		id, err := ob.NextSequence()
-		if err != nil {
-			return fmt.Errorf("outbox sequence: %w", err)
-		}
-		m.ID = id
-		if m.Created.IsZero() {
-			m.Created = now
-		}
-		if m.NextTry.IsZero() {
-			m.NextTry = m.Created
-		}
-		m.Attempts, m.LastError = 0, ""
-		if err := db.putOut(tx, &m); err != nil {
+		if err := db.enqueueOne(tx, now, in); err != nil {
 			return err
 		}
-		if m.Key != "" {
-			if err := keys.Put([]byte(m.Key), be64(id)); err != nil {
-				return fmt.Errorf("put outbox key: %w", err)
-			}
+	}
+	return nil
+}
+
+// enqueueOne stores m (a copy) in tx unless its key is pending or sent.
+func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error {
+	var key []byte
+	if m.Key != "" {
+		key = []byte(m.Key)
+		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
+			return nil
 		}
-		if err := tx.Bucket(bucketOutboxTo).Put(append(prefixOf(m.To), be64(id)...), []byte{}); err != nil {
-			return fmt.Errorf("put outbox recipient: %w", err)
+	}
+	ob := appendBucket(tx, bucketOutbox)
+	id, err := ob.NextSequence()
+	if err != nil {
+		return fmt.Errorf("outbox sequence: %w", err)
+	}
+	m.ID = id
+	if m.Created.IsZero() {
+		m.Created = now
+	}
+	if m.NextTry.IsZero() {
+		m.NextTry = m.Created
+	}
+	m.Attempts, m.LastError = 0, ""
+	k := be64(id)
+	v, err := db.encodeOut(k, &m)
+	if err != nil {
+		return err
+	}
+	if err := ob.Put(k, v); err != nil {
+		return fmt.Errorf("put outbox message %d: %w", id, err)
+	}
+	if key != nil {
+		if err := tx.Bucket(bucketOutboxKey).Put(key, k); err != nil {
+			return fmt.Errorf("put outbox key: %w", err)
 		}
-		if m.MessageID != "" && m.CaseID != "" {
-			if err := tx.Bucket(bucketMsgID).Put([]byte(m.MessageID), []byte(m.CaseID)); err != nil {
-				return fmt.Errorf("put message id: %w", err)
-			}
+	}
+	to := make([]byte, 0, len(m.To)+9)
+	to = append(append(append(to, m.To...), sep), k...)
+	if err := tx.Bucket(bucketOutboxTo).Put(to, []byte{}); err != nil {
+		return fmt.Errorf("put outbox recipient: %w", err)
+	}
+	if m.MessageID != "" && m.CaseID != "" {
+		if err := tx.Bucket(bucketMsgID).Put([]byte(m.MessageID), []byte(m.CaseID)); err != nil {
+			return fmt.Errorf("put message id: %w", err)
 		}
 	}
 	return nil
