@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/store"
 )
 
@@ -51,7 +52,7 @@ func offsetLabel(o time.Duration) string {
 // every email a note exactly once; every reminder due before cutoff and
 // every email-note notice posted exactly once; no Slack message posted
 // twice; the outbox empty; the store's indexes and bbolt's pages sound.
-func runAudit(t *testing.T, path string, clients []*slackClient, slack *fakeSlack, cutoff time.Time) *audit {
+func runAudit(t *testing.T, path string, clients []*slackClient, slack *testserver.Slack, cutoff time.Time) *audit {
 	t.Helper()
 	ctx := context.Background()
 	a := &audit{}
@@ -171,8 +172,8 @@ func runAudit(t *testing.T, path string, clients []*slackClient, slack *fakeSlac
 
 	// Slack: nothing twice, everything expected once.
 	posted := map[string]int{}
-	for _, p := range slack.snapshot() {
-		posted[p.Key]++
+	for _, p := range slack.Posts() {
+		posted[postKey(p)]++
 		a.posts++
 	}
 	a.keys = len(posted)

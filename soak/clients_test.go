@@ -2,22 +2,20 @@ package soak
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // cmdRecord is one slash command a client sent and what became of it.
@@ -66,7 +64,7 @@ type slackClient struct {
 	base   string
 	secret string
 	http   *http.Client
-	sink   *replySink
+	slack  *testserver.Slack // its response_url endpoint takes late answers
 	epoch  *epoch
 	rng    *rand.Rand
 
@@ -106,21 +104,16 @@ func (c *slackClient) send(ctx context.Context, text string) (reply string, acke
 }
 
 func (c *slackClient) try(ctx context.Context, id, text string) (string, bool, error) {
-	rurl, late, forget := c.sink.expect(id)
+	rurl, late, forget := c.slack.Expect(id)
 	defer forget()
-	form := url.Values{"command": {"/case"}, "text": {text}, "user_id": {c.user}, "user_name": {"m"}, "team_id": {"T1"},
-		"trigger_id": {id + "." + strconv.FormatInt(time.Now().UnixNano(), 36)}, "response_url": {rurl}}
+	form := testserver.SlashForm(c.user, text, id+"."+strconv.FormatInt(time.Now().UnixNano(), 36), rurl)
+	form.Set("user_name", "m")
 	body := form.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(c.secret))
-	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/slack/commands", strings.NewReader(body))
 	if err != nil {
 		return "", false, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header = testserver.SignSlack(c.secret, time.Now(), body)
 	killed := c.epoch.current()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -144,12 +137,12 @@ func (c *slackClient) try(ctx context.Context, id, text string) (string, bool, e
 		return msg.Text, true, nil
 	}
 	select {
-	case t := <-late:
-		return t, true, nil
+	case b := <-late:
+		return lateText(b)
 	case <-killed:
 		select {
-		case t := <-late:
-			return t, true, nil
+		case b := <-late:
+			return lateText(b)
 		default:
 			return "", false, nil
 		}
@@ -158,6 +151,18 @@ func (c *slackClient) try(ctx context.Context, id, text string) (string, bool, e
 	case <-ctx.Done():
 		return "", false, nil
 	}
+}
+
+// lateText is the text of an answer posted to response_url; one that is
+// not a JSON message does not count as an answer.
+func lateText(b []byte) (string, bool, error) {
+	var m struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "bad JSON at response_url: " + string(b), false, nil
+	}
+	return m.Text, true, nil
 }
 
 // do sends a command and keeps its record.

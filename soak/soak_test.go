@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/casebot/casebot/internal/testserver"
 )
 
 // Soak parameters. CASEBOT_SOAK_SECONDS shortens or lengthens the load
@@ -46,10 +48,9 @@ func TestSoak(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
-	slack := newFakeSlack(t, botToken)
-	smtpSrv := newSMTPSink(t)
-	imapSrv := newIMAPServer(t)
-	sink := newReplySink(t)
+	slack := testserver.NewSlack(t, botToken, testserver.RateLimitEvery(200))
+	smtpSrv := testserver.NewSMTP(t, testserver.SMTPOptions{})
+	imapSrv := testserver.NewIMAP(t, "cases", "pw")
 
 	addr := freePort(t)
 	storePath := filepath.Join(dir, "casebot.db")
@@ -75,7 +76,7 @@ from = "Mediation Office <cases@practice.example>"
 [schedule]
 timezone = "UTC"
 reminders = ["90s", "30s"]
-`, storePath, addr, secret, botToken, slack.srv.URL+"/api/", imapSrv.addr, smtpSrv.addr)
+`, storePath, addr, secret, botToken, slack.URL(), imapSrv.Addr(), smtpSrv.Addr())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ reminders = ["90s", "30s"]
 	clients := make([]*slackClient, nClients)
 	for i := range clients {
 		clients[i] = &slackClient{id: i + 1, user: fmt.Sprintf("U%04d", i+1), base: d.base, secret: secret, http: hc,
-			sink: sink, epoch: ep, rng: rand.New(rand.NewPCG(uint64(i), uint64(began.UnixNano())))}
+			slack: slack, epoch: ep, rng: rand.New(rand.NewPCG(uint64(i), uint64(began.UnixNano())))}
 	}
 	prepCtx, prepCancel := context.WithTimeout(ctx, time.Minute)
 	var wg sync.WaitGroup
@@ -186,8 +187,8 @@ reminders = ["90s", "30s"]
 	lastFire := slices.MaxFunc([]time.Time{remindersUntil.Add(2*time.Minute - 30*time.Second), prepared.Add(3*time.Minute - 30*time.Second)},
 		func(a, b time.Time) int { return a.Compare(b) })
 	time.Sleep(time.Until(lastFire.Add(3 * time.Second))) // until the last reminder's time, a wall-clock event
-	if !waitUntil(2*time.Minute, func() bool { n, err := imapSrv.unseen(); return err == nil && n == 0 }) {
-		n, _ := imapSrv.unseen()
+	if !waitUntil(2*time.Minute, func() bool { n, err := imapSrv.Unseen(); return err == nil && n == 0 }) {
+		n, _ := imapSrv.Unseen()
 		t.Errorf("%d emails still unread by the intake after 2 minutes", n)
 	}
 	empty := 0
@@ -208,7 +209,7 @@ reminders = ["90s", "30s"]
 	running = false
 
 	a := runAudit(t, storePath, clients, slack, cutoff)
-	deliveries, distinct, resent := smtpSrv.counts()
+	deliveries, distinct, resent := smtpCounts(smtpSrv.Messages())
 	var cmds, acked, refused, unacked int
 	for _, c := range clients {
 		for _, r := range c.records {
@@ -228,7 +229,7 @@ reminders = ["90s", "30s"]
 		"emails %d (notes %d); reminders due %d (sent %d); slack posts %d (distinct keys %d, 429s %d, history checks %d); "+
 		"smtp deliveries %d (distinct Message-IDs %d, resent after a kill %d); kills %d; backup %s; lost = %d, doubled = %d; took %s",
 		cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
-		a.posts, a.keys, slack.limited.Load(), slack.history.Load(), deliveries, distinct, resent, kills,
+		a.posts, a.keys, slack.Limited(), slack.HistoryCalls(), deliveries, distinct, resent, kills,
 		backupRes, a.lost, a.doubled, time.Since(began).Round(time.Second))
 	t.Log(figures)
 	fmt.Println(figures)
@@ -269,7 +270,7 @@ func killTimes(loadFor time.Duration) []time.Duration {
 // sendEmails appends nEmails party emails to the INBOX, evenly over
 // spread: each from the claimant of a client's base case, tagged with the
 // case ID, with a unique Message-ID.
-func sendEmails(s *imapServer, clients []*slackClient, spread time.Duration) error {
+func sendEmails(s *testserver.IMAP, clients []*slackClient, spread time.Duration) error {
 	start := time.Now()
 	for k := range nEmails {
 		if at := start.Add(spread * time.Duration(k) / nEmails); time.Now().Before(at) {
@@ -279,7 +280,7 @@ func sendEmails(s *imapServer, clients []*slackClient, spread time.Duration) err
 		raw := fmt.Sprintf("From: Party %d <%s>\r\nTo: cases@practice.example\r\nSubject: [%s] soak mail %d\r\n"+
 			"Date: %s\r\nMessage-ID: <%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsoak-mail-%d from party %d\r\n",
 			c.id, partyEmail(c.id), c.baseCase, k, time.Now().Format(time.RFC1123Z), mailID(k), k, c.id)
-		if err := s.add(raw); err != nil {
+		if err := s.Append(raw); err != nil {
 			return fmt.Errorf("append email %d: %w", k, err)
 		}
 	}
