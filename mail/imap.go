@@ -189,11 +189,11 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		in.log.Warn("imap: UIDVALIDITY changed; re-reading the mailbox, duplicates are recognised",
 			slog.Uint64("old", uint64(st.UIDValidity)), slog.Uint64("new", uint64(uidValidity)))
 	}
-	list, err := listFrom(c, from)
+	max := in.cfg.Limits.withDefaults().MaxMessageBytes
+	list, err := listFrom(c, from, max)
 	if err != nil {
 		return err
 	}
-	max := in.cfg.Limits.withDefaults().MaxMessageBytes
 	// While one batch commits, the next is fetched and parsed. Store writes
 	// run in order on one goroutine (w); \Seen/MOVE of a batch follow its
 	// commit, and the record of them is queued behind the next commit, so
@@ -316,23 +316,54 @@ func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, lis
 	return p
 }
 
+// smallMessage is the size counted for a message that a search found to be
+// no larger: maxBatchBytes holds a thousand of them.
+const smallMessage = maxBatchBytes / 1024
+
 // listFrom returns the UIDs (>= from) and sizes in the selected mailbox.
-func listFrom(c *imapclient.Client, from uint32) ([]uidSize, error) {
-	f := c.Fetch(imap.UIDSet{{Start: imap.UID(from), Stop: 0}}, &imap.FetchOptions{UID: true, RFC822Size: true})
-	var list []uidSize
-	for msg := f.Next(); msg != nil; msg = f.Next() {
-		buf, err := msg.Collect()
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("imap: list: %w", err)
+// Only sizes above smallMessage or the size limit max matter (the batch
+// byte bound and the limit); so instead of a FETCH response per message,
+// one UID SEARCH lists the UIDs and a second the few larger messages, whose
+// sizes alone are then fetched. Every other message counts as that bound.
+func listFrom(c *imapclient.Client, from uint32, max int64) ([]uidSize, error) {
+	small := min(smallMessage, max)
+	above := []imap.UIDSet{{{Start: imap.UID(from), Stop: 0}}}
+	all, err := c.UIDSearch(&imap.SearchCriteria{UID: above}, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("imap: list: %w", err)
+	}
+	large, err := c.UIDSearch(&imap.SearchCriteria{UID: above, Larger: small}, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("imap: list large: %w", err)
+	}
+	sizes := map[uint32]int64{}
+	if uids := large.AllUIDs(); len(uids) > 0 {
+		var set imap.UIDSet
+		set.AddNum(uids...)
+		f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
+		for msg := f.Next(); msg != nil; msg = f.Next() {
+			buf, err := msg.Collect()
+			if err != nil {
+				_ = f.Close()
+				return nil, fmt.Errorf("imap: list sizes: %w", err)
+			}
+			sizes[uint32(buf.UID)] = buf.RFC822Size
 		}
-		// "n:*" always includes the last message, even below n.
-		if uint32(buf.UID) >= from {
-			list = append(list, uidSize{uint32(buf.UID), buf.RFC822Size})
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("imap: list sizes: %w", err)
 		}
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("imap: list: %w", err)
+	var list []uidSize
+	for _, uid := range all.AllUIDs() {
+		// "n:*" always includes the last message, even below n.
+		if uint32(uid) < from {
+			continue
+		}
+		size, ok := sizes[uint32(uid)]
+		if !ok {
+			size = small
+		}
+		list = append(list, uidSize{uint32(uid), size})
 	}
 	slices.SortFunc(list, func(a, b uidSize) int { return int(a.uid) - int(b.uid) })
 	return list, nil
