@@ -21,17 +21,29 @@ import (
 // Message-ID the sender, date and subject stand in for it; without a
 // parsed message, the raw bytes.
 func DedupeKey(m *Message, raw []byte) string {
-	h := sha256.New()
+	// The bytes hashed are fixed: stores keep these keys.
+	var sum [sha256.Size]byte
 	switch {
 	case m == nil:
+		h := sha256.New()
 		h.Write([]byte("raw\x00"))
 		h.Write(raw)
+		h.Sum(sum[:0])
 	case m.MessageID != "":
-		fmt.Fprintf(h, "id\x00%s\x00%s", m.MessageID, m.BodySHA256)
+		b := make([]byte, 0, 128)
+		b = append(append(append(append(b, "id\x00"...), m.MessageID...), 0), m.BodySHA256...)
+		sum = sha256.Sum256(b)
 	default:
-		fmt.Fprintf(h, "noid\x00%s\x00%d\x00%s\x00%s", m.From, m.Date.Unix(), m.Subject, m.BodySHA256)
+		b := make([]byte, 0, 192)
+		b = append(append(append(b, "noid\x00"...), m.From...), 0)
+		b = append(strconv.AppendInt(b, m.Date.Unix(), 10), 0)
+		b = append(append(append(b, m.Subject...), 0), m.BodySHA256...)
+		sum = sha256.Sum256(b)
 	}
-	return "m1:" + hex.EncodeToString(h.Sum(nil))
+	var out [3 + 2*sha256.Size]byte
+	copy(out[:], "m1:")
+	hex.Encode(out[3:], sum[:])
+	return string(out[:])
 }
 
 // Decide turns one fetched message into what the store should do with it

@@ -353,11 +353,29 @@ func finish(m *Message, cr *countReader, err *ParseError) (*Message, error) {
 
 // bodyHash hashes Text with line ends and trailing spaces normalised, so the
 // same body fetched twice (or re-encoded by a server) hashes the same.
+//
+// It hashes exactly what it always has (the trimmed lines joined by "\n",
+// then trimmed; a stored de-duplication key depends on it), built in a
+// pooled buffer: splitting on "\n" and trimming "\r" with the spaces is
+// the same as first turning "\r\n" into "\n".
 func bodyHash(text string) string {
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t\r")
+	bp := hashBufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	for rest := text; ; {
+		line, tail, more := strings.Cut(rest, "\n")
+		b = append(b, strings.TrimRight(line, " \t\r")...)
+		if !more {
+			break
+		}
+		b = append(b, '\n')
+		rest = tail
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(strings.Join(lines, "\n"))))
+	sum := sha256.Sum256(bytes.TrimSpace(b))
+	if cap(b) <= 1<<20 {
+		*bp = b
+		hashBufPool.Put(bp)
+	}
 	return hex.EncodeToString(sum[:])
 }
+
+var hashBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
