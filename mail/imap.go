@@ -190,7 +190,7 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 			slog.Uint64("old", uint64(st.UIDValidity)), slog.Uint64("new", uint64(uidValidity)))
 	}
 	max := in.cfg.Limits.withDefaults().MaxMessageBytes
-	list, err := listFrom(c, from, max)
+	list, err := listFrom(c, from)
 	if err != nil {
 		return err
 	}
@@ -316,54 +316,27 @@ func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, lis
 	return p
 }
 
-// smallMessage is the size counted for a message that a search found to be
-// no larger: maxBatchBytes holds a thousand of them.
-const smallMessage = maxBatchBytes / 1024
-
 // listFrom returns the UIDs (>= from) and sizes in the selected mailbox.
-// Only sizes above smallMessage or the size limit max matter (the batch
-// byte bound and the limit); so instead of a FETCH response per message,
-// one UID SEARCH lists the UIDs and a second the few larger messages, whose
-// sizes alone are then fetched. Every other message counts as that bound.
-func listFrom(c *imapclient.Client, from uint32, max int64) ([]uidSize, error) {
-	small := min(smallMessage, max)
-	above := []imap.UIDSet{{{Start: imap.UID(from), Stop: 0}}}
-	all, err := c.UIDSearch(&imap.SearchCriteria{UID: above}, nil).Wait()
-	if err != nil {
-		return nil, fmt.Errorf("imap: list: %w", err)
-	}
-	large, err := c.UIDSearch(&imap.SearchCriteria{UID: above, Larger: small}, nil).Wait()
-	if err != nil {
-		return nil, fmt.Errorf("imap: list large: %w", err)
-	}
-	sizes := map[uint32]int64{}
-	if uids := large.AllUIDs(); len(uids) > 0 {
-		var set imap.UIDSet
-		set.AddNum(uids...)
-		f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
-		for msg := f.Next(); msg != nil; msg = f.Next() {
-			buf, err := msg.Collect()
-			if err != nil {
-				_ = f.Close()
-				return nil, fmt.Errorf("imap: list sizes: %w", err)
-			}
-			sizes[uint32(buf.UID)] = buf.RFC822Size
-		}
-		if err := f.Close(); err != nil {
-			return nil, fmt.Errorf("imap: list sizes: %w", err)
-		}
-	}
+// (A UID SEARCH for the UIDs plus one for the messages larger than the
+// batch's share would move less over the wire, but go-imap's memory server
+// parses every message's header to answer a SEARCH: with it, listing 10k
+// messages took 90 ms against 60 ms for this FETCH.)
+func listFrom(c *imapclient.Client, from uint32) ([]uidSize, error) {
+	f := c.Fetch(imap.UIDSet{{Start: imap.UID(from), Stop: 0}}, &imap.FetchOptions{UID: true, RFC822Size: true})
 	var list []uidSize
-	for _, uid := range all.AllUIDs() {
+	for msg := f.Next(); msg != nil; msg = f.Next() {
+		buf, err := msg.Collect()
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("imap: list: %w", err)
+		}
 		// "n:*" always includes the last message, even below n.
-		if uint32(uid) < from {
-			continue
+		if uint32(buf.UID) >= from {
+			list = append(list, uidSize{uint32(buf.UID), buf.RFC822Size})
 		}
-		size, ok := sizes[uint32(uid)]
-		if !ok {
-			size = small
-		}
-		list = append(list, uidSize{uint32(uid), size})
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("imap: list: %w", err)
 	}
 	slices.SortFunc(list, func(a, b uidSize) int { return int(a.uid) - int(b.uid) })
 	return list, nil
