@@ -15,13 +15,13 @@ import (
 )
 
 // BenchmarkIngestStore commits 10,000 email notes (20 cases, batches of
-// 500, each with a mediator notice, as mail intake sends them) and reports
+// 1000, each with a mediator notice, as mail intake sends them) and reports
 // the store's CPU-side cost per note: the part of the intake pipeline that
 // runs on its single writer goroutine.
 //
 //	go test -run='^$' -bench=IngestStore -benchtime=1x -count=3 ./store/
 func BenchmarkIngestStore(b *testing.B) {
-	const total, batch = 10000, 500
+	const total, batch = 10000, 1000 // mail intake's largest batch
 	ctx := context.Background()
 	notice := func(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
 		return casebot.OutMessage{Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
@@ -47,7 +47,7 @@ func BenchmarkIngestStore(b *testing.B) {
 				full := fmt.Sprintf("Dear mediator,\n\nhere is my answer number %d about the lease and the deposit.\n\nRegards\n\nOn Mon, Mediation Office wrote:\n> earlier text\n> more earlier text", i)
 				raw := fmt.Sprintf("From: %s\r\nTo: cases@practice.example\r\nSubject: Re: [%s] documents\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <b%d@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
 					from, cs[k].ID, i, full)
-				bt.Items = append(bt.Items, casebot.MailItem{UID: uint32(i + 1), DedupeKey: benchKeyOr(i),
+				bt.Items = append(bt.Items, casebot.MailItem{UID: uint32(i + 1), DedupeKey: benchKey(i),
 					Note: &casebot.Note{CaseID: cs[k].ID, Author: from, Source: casebot.SourceEmail,
 						Body: fmt.Sprintf("Dear mediator,\n\nhere is my answer number %d about the lease and the deposit.\n\nRegards", i),
 						Email: &casebot.EmailMeta{From: from, FromName: "P", Subject: "Re: [" + cs[k].ID + "] documents", MessageID: fmt.Sprintf("b%d@example.com", i),
@@ -96,13 +96,4 @@ func benchKey(i int) string {
 func pageWrites(db *DB) int64 {
 	st := db.bolt.Stats()
 	return st.TxStats.GetWrite()
-}
-
-var benchKeyOff bool
-
-func benchKeyOr(i int) string {
-	if benchKeyOff {
-		return ""
-	}
-	return benchKey(i)
 }
