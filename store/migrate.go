@@ -33,6 +33,12 @@ var migrations = []migration{
 		}
 		return reindex(tx)
 	}},
+	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx *bolt.Tx) error {
+		// Nothing to convert: this version exists so that a casebot which
+		// only knows JSON records refuses the file instead of misreading it.
+		_, err := tx.CreateBucketIfNotExists(bucketMailSeen2)
+		return err
+	}},
 }
 
 // currentVersion is the schema this code writes.
