@@ -41,8 +41,8 @@ func TestSoak(t *testing.T) {
 	loadFor := 150 * time.Second
 	if s := os.Getenv("CASEBOT_SOAK_SECONDS"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 30 {
-			t.Fatalf("CASEBOT_SOAK_SECONDS=%q: want a whole number of seconds >= 30", s)
+		if min := int((killLead + killTail + nKills*minKillGap) / time.Second); err != nil || n < min {
+			t.Fatalf("CASEBOT_SOAK_SECONDS=%q: want a whole number of seconds >= %d (room for %d kills %v apart)", s, min, nKills, minKillGap)
 		}
 		loadFor = time.Duration(n) * time.Second
 	}
@@ -250,22 +250,27 @@ reminders = ["90s", "30s"]
 // killTimes returns nKills moments in the load phase, at least 8 s apart,
 // none in its first 10 s or last 15 s.
 func killTimes(loadFor time.Duration) []time.Duration {
-	span := loadFor - 25*time.Second
-	for {
-		ts := make([]time.Duration, nKills)
-		for i := range ts {
-			ts[i] = 10*time.Second + time.Duration(rand.Int64N(int64(span)))
+	// One kill in each of nKills equal slots between the lead and the tail,
+	// at a random point that leaves at least minKillGap to the next.
+	slot := (loadFor - killLead - killTail) / nKills
+	ts := make([]time.Duration, nKills)
+	for i := range ts {
+		var jitter time.Duration
+		if free := slot - minKillGap; free > 0 {
+			jitter = time.Duration(rand.Int64N(int64(free)))
 		}
-		slices.Sort(ts)
-		ok := true
-		for i := 1; i < len(ts); i++ {
-			ok = ok && ts[i]-ts[i-1] >= 8*time.Second
-		}
-		if ok {
-			return ts
-		}
+		ts[i] = killLead + time.Duration(i)*slot + jitter
 	}
+	return ts
 }
+
+// Kills fall between killLead after the start and killTail before the end
+// of the load, at least minKillGap apart.
+const (
+	killLead   = 10 * time.Second
+	killTail   = 15 * time.Second
+	minKillGap = 8 * time.Second
+)
 
 // sendEmails appends nEmails party emails to the INBOX, evenly over
 // spread: each from the claimant of a client's base case, tagged with the
