@@ -9,7 +9,7 @@ import (
 // also for the shortest load CASEBOT_SOAK_SECONDS allows.
 func TestKillTimes(t *testing.T) {
 	shortest := killLead + killTail + nKills*minKillGap
-	for _, load := range []time.Duration{shortest, 60 * time.Second, 150 * time.Second} {
+	for _, load := range []time.Duration{shortest, 90 * time.Second, 150 * time.Second} {
 		for range 200 {
 			ts := killTimes(load)
 			if len(ts) != nKills {
