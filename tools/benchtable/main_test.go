@@ -39,3 +39,18 @@ func TestTable(t *testing.T) {
 		t.Errorf("missed = %d, want 1", missed)
 	}
 }
+
+func TestRawRatios(t *testing.T) {
+	rs, err := parse(strings.NewReader(`pkg: github.com/casebot/casebot/scheduler
+BenchmarkDigests/raw-scan-cases-2   	1	2000000000 ns/op
+BenchmarkDigests/digests-200x500-2  	1	7000000000 ns/op
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	missed := write(&b, withRawRatios(rs))
+	if !strings.Contains(b.String(), "3.5 x_raw (≤ 3: MISSED)") || missed != 1 {
+		t.Fatalf("missed %d, table:\n%s", missed, b.String())
+	}
+}
