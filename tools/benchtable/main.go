@@ -30,7 +30,7 @@ var goals = []goal{
 	{"store BenchmarkAddNoteVsRaw", "ratio", false, 0.7},
 	{"bot BenchmarkSlackCommands64", "show/help_p99", true, 3},
 	{"bot BenchmarkSlackCommands64", "list/help_p99", true, 3},
-	{"mail BenchmarkIngest", "ratio", false, 0.5},
+	{"mail BenchmarkIngest10k", "ratio", false, 0.5},
 	{"scheduler BenchmarkDigests/digests-200x500", "x_raw", true, 3},
 }
 
