@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,79 +14,10 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/outbox"
 )
-
-// smtpServer is go-smtp's server in-process, recording what it accepts.
-type smtpServer struct {
-	addr string
-	mu   sync.Mutex
-	got  []received
-	// refuse maps a recipient to the error RCPT returns.
-	refuse map[string]error
-}
-
-type received struct {
-	from string
-	to   []string
-	data []byte
-}
-
-type smtpSession struct {
-	s   *smtpServer
-	cur received
-}
-
-func (x *smtpSession) Reset()        { x.cur = received{} }
-func (x *smtpSession) Logout() error { return nil }
-func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	x.cur.from = from
-	return nil
-}
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.s.mu.Lock()
-	err := x.s.refuse[to]
-	x.s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	x.cur.to = append(x.cur.to, to)
-	return nil
-}
-func (x *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.cur.data = b
-	x.s.mu.Lock()
-	x.s.got = append(x.s.got, x.cur)
-	x.s.mu.Unlock()
-	return nil
-}
-
-func startSMTP(tb testing.TB) *smtpServer {
-	tb.Helper()
-	s := &smtpServer{refuse: map[string]error{}}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	tb.Cleanup(func() { _ = srv.Close() })
-	return s
-}
-
-func (s *smtpServer) messages() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.got...)
-}
 
 func newSender(tb testing.TB, addr string, cases mail.Lookup, onReject func(context.Context, casebot.OutMessage, string)) *mail.SMTPSender {
 	tb.Helper()
@@ -110,7 +39,7 @@ func readMail(tb testing.TB, raw []byte) (*gomail.Reader, gomail.Header) {
 
 func TestCaseMailArrivesWithHeaders(t *testing.T) {
 	ctx := context.Background()
-	srv := startSMTP(t)
+	srv := testserver.NewSMTP(t, testserver.SMTPOptions{})
 	db := openStore(t, nil)
 	evil := casebot.Party{Role: casebot.RoleObserver, Name: "Mallory\r\nBcc: victim@example.net", Email: "mal@example.com"}
 	gone := casebot.Party{Role: casebot.RoleCounsel, Name: "Gone", Email: "gone@example.com"}
@@ -131,24 +60,24 @@ func TestCaseMailArrivesWithHeaders(t *testing.T) {
 	if len(only) != 1 || only[0].To != bob.Email {
 		t.Fatalf("--to respondent gives %+v", only)
 	}
-	snd := newSender(t, srv.addr, db, nil)
+	snd := newSender(t, srv.Addr(), db, nil)
 	for _, m := range msgs {
 		if err := snd.Send(ctx, m); err != nil {
 			t.Fatalf("send to %s: %v", m.To, err)
 		}
 	}
-	got := srv.messages()
+	got := srv.Messages()
 	if len(got) != 3 {
 		t.Fatalf("server got %d messages", len(got))
 	}
 	for i, g := range got {
-		if len(g.to) != 1 || g.to[0] != msgs[i].To || g.from != "cases@practice.example" {
-			t.Errorf("envelope %d: from %s to %v, want to %s", i, g.from, g.to, msgs[i].To)
+		if len(g.Rcpt) != 1 || g.Rcpt[0] != msgs[i].To || g.From != "cases@practice.example" {
+			t.Errorf("envelope %d: from %s to %v, want to %s", i, g.From, g.Rcpt, msgs[i].To)
 		}
-		if bytes.Contains(bytes.ToLower(g.data), []byte("\nbcc:")) {
-			t.Errorf("message %d carries an injected Bcc header:\n%s", i, g.data)
+		if bytes.Contains(bytes.ToLower(g.Data), []byte("\nbcc:")) {
+			t.Errorf("message %d carries an injected Bcc header:\n%s", i, g.Data)
 		}
-		_, h := readMail(t, g.data)
+		_, h := readMail(t, g.Data)
 		if subj, _ := h.Subject(); subj != "["+c.ID+"] Dates Bcc: victim@example.net" {
 			t.Errorf("subject = %q", subj)
 		}
@@ -181,11 +110,11 @@ func TestCaseMailArrivesWithHeaders(t *testing.T) {
 
 func TestInvitationsMeanWhatWasScheduled(t *testing.T) {
 	ctx := context.Background()
-	srv := startSMTP(t)
+	srv := testserver.NewSMTP(t, testserver.SMTPOptions{})
 	db := openStore(t, nil)
 	c := newCase(t, db, ann)
 	k := &mail.Composer{Addr: testAddressing(t)}
-	snd := newSender(t, srv.addr, db, nil)
+	snd := newSender(t, srv.Addr(), db, nil)
 	start := time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC)
 	s := casebot.Session{N: 2, Start: start, Duration: 90 * time.Minute, Title: "Opening session", Where: "Room 4"}
 	moved := s
@@ -207,7 +136,7 @@ func TestInvitationsMeanWhatWasScheduled(t *testing.T) {
 	if sent[0].Key == sent[1].Key || sent[1].Key == sent[2].Key {
 		t.Fatalf("invitation keys repeat: %q %q %q", sent[0].Key, sent[1].Key, sent[2].Key)
 	}
-	got := srv.messages()
+	got := srv.Messages()
 	want := []struct {
 		method string
 		seq    int
@@ -220,7 +149,7 @@ func TestInvitationsMeanWhatWasScheduled(t *testing.T) {
 	}
 	var uid string
 	for i, g := range got {
-		r, _ := readMail(t, g.data)
+		r, _ := readMail(t, g.Data)
 		var ics []byte
 		var calType string
 		for {
@@ -272,20 +201,20 @@ func TestInvitationsMeanWhatWasScheduled(t *testing.T) {
 // server that is down leaves the message in the outbox until it goes out.
 func TestSMTPFailuresAndOutbox(t *testing.T) {
 	ctx := context.Background()
-	srv := startSMTP(t)
+	srv := testserver.NewSMTP(t, testserver.SMTPOptions{})
 	db := openStore(t, nil)
 	c := newCase(t, db, ann, bob)
 	k := &mail.Composer{Addr: testAddressing(t)}
 	var rejected []string
-	srv.refuse[bob.Email] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	srv.refuse[ann.Email] = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	srv.Refuse(bob.Email, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})
+	srv.Refuse(ann.Email, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
 	onReject := func(ctx context.Context, m casebot.OutMessage, reason string) {
 		rejected = append(rejected, m.To)
 		if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason, mail.BounceNotice); err != nil {
 			t.Error(err)
 		}
 	}
-	snd := newSender(t, srv.addr, db, onReject)
+	snd := newSender(t, srv.Addr(), db, onReject)
 	msgs, _ := k.CaseMail(c, nil, "s", "text", false, "e1")
 	if _, err := db.UpdateCase(ctx, c.ID, func(*casebot.Case) (casebot.Change, error) {
 		return casebot.Change{Actor: "U1", Action: "email.send", Outbox: msgs}, nil
@@ -305,16 +234,14 @@ func TestSMTPFailuresAndOutbox(t *testing.T) {
 		t.Fatalf("bouncing flags = %+v", got.Parties)
 	}
 	// Ann's message waits (4xx); then the server is gone altogether.
-	srv.mu.Lock()
-	delete(srv.refuse, ann.Email)
-	srv.mu.Unlock()
+	srv.Refuse(ann.Email, nil)
 	down := newSender(t, "127.0.0.1:1", db, onReject)
 	w.Senders[casebot.OutEmail] = down
 	now = now.Add(time.Hour)
 	if _, err := w.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(srv.messages()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("%d messages delivered, want 0", n)
 	}
 	w.Senders[casebot.OutEmail] = snd
@@ -322,7 +249,7 @@ func TestSMTPFailuresAndOutbox(t *testing.T) {
 	if _, err := w.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if m := srv.messages(); len(m) != 1 || m[0].to[0] != ann.Email {
+	if m := srv.Messages(); len(m) != 1 || m[0].Rcpt[0] != ann.Email {
 		t.Fatalf("delivered %+v, want ann's message once the server is back", m)
 	}
 }

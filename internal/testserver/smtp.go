@@ -29,10 +29,11 @@ type Message struct {
 
 // SMTP is an in-process go-smtp server that keeps every message.
 type SMTP struct {
-	addr string
-	opts SMTPOptions
-	mu   sync.Mutex
-	got  []Message
+	addr   string
+	opts   SMTPOptions
+	mu     sync.Mutex
+	got    []Message
+	refuse map[string]error // RCPT TO address -> error
 }
 
 // NewSMTP serves SMTP on 127.0.0.1:0 until the test ends. It fails tb when
@@ -103,8 +104,29 @@ func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	err := x.s.refuse[to]
+	x.s.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	x.cur.Rcpt = append(x.cur.Rcpt, to)
 	return nil
+}
+
+// Refuse makes RCPT TO rcpt fail with err (an *smtp.SMTPError says which
+// reply code); a nil err accepts rcpt again.
+func (s *SMTP) Refuse(rcpt string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuse == nil {
+		s.refuse = map[string]error{}
+	}
+	if err == nil {
+		delete(s.refuse, rcpt)
+		return
+	}
+	s.refuse[rcpt] = err
 }
 
 func (x *smtpSession) Data(r io.Reader) error {
