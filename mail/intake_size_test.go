@@ -8,11 +8,10 @@ import (
 	"github.com/casebot/casebot/mail"
 )
 
-// The mailbox listing learns sizes only of messages a search finds large;
-// every size class must still end where its real size says: under the
-// limit a note (also above the listing's small-message bound), over it
-// quarantine, both for a limit below and one above that bound.
-func TestIntakeSizesFromSearch(t *testing.T) {
+// The mailbox listing reads each message's size before its body: every
+// size class must end where its real size says, under the limit a note,
+// over it quarantine, for a small and a large limit.
+func TestIntakeSizesFromListing(t *testing.T) {
 	for _, limit := range []int64{4 << 10, 96 << 10} {
 		ctx := context.Background()
 		s := startIMAP(t)

@@ -3,6 +3,8 @@ package mail_test
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -106,19 +108,37 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 		t.Errorf("bounce flags = %+v", got.Parties)
 	}
 	due, _ := db.OutboxDue(ctx, got.Updated.Add(1), 0)
-	var notices, bounces int
+	var notices int
 	for _, m := range due {
 		if m.Kind == casebot.OutSlack && m.To == "U1" && len(m.Buttons) == 1 && m.Buttons[0].ActionID == "show_case" {
 			notices++
 		}
 	}
-	_ = bounces
 	// One head per recipient is due; the mediator's queue holds 4 notes and a bounce notice.
 	if notices != 1 {
 		t.Errorf("due mediator notices = %d, want the head of U1's queue", notices)
 	}
 	if d, _ := db.OutboxDepth(ctx); d != 1+4+1 {
 		t.Errorf("outbox depth = %d, want 6 (the sent email, 4 note notices, 1 bounce notice)", d)
+	}
+	// Deliver U1's queue as the worker would: 4 note notices and the bounce
+	// notice, in the order their messages were in the mailbox.
+	var kinds []string
+	for range 10 {
+		heads, err := db.OutboxDue(ctx, got.Updated.Add(1), 0, casebot.OutSlack)
+		if err != nil || len(heads) == 0 {
+			break
+		}
+		for _, m := range heads {
+			kinds = append(kinds, strings.SplitN(m.Key, "/", 2)[0])
+			if err := db.OutboxDone(ctx, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	slices.Sort(kinds)
+	if want := []string{"bounce", "email-note", "email-note", "email-note", "email-note"}; !slices.Equal(kinds, want) {
+		t.Errorf("U1's notices = %v, want %v", kinds, want)
 	}
 
 	// Everything was moved out of the inbox after the commit.

@@ -224,6 +224,15 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 					if after := e.snapshot(id); after != before {
 						t.Errorf("a denied command changed the store:\n before %s\n after  %s", before, after)
 					}
+					// The same command through do (Daemon.Command, the control
+					// socket's path) is refused alike and stores nothing.
+					rep := e.d.Command(context.Background(), user, fill(id, strconv.FormatUint(q, 10)))
+					if rep.Err == nil || rep.Text != got {
+						t.Errorf("through do: refused %v, %q; through Slack %q", rep.Err != nil, rep.Text, got)
+					}
+					if after := e.snapshot(id); after != before {
+						t.Errorf("a command denied through do changed the store:\n before %s\n after  %s", before, after)
+					}
 					missing := e.slash(user, fill(missingID, missingMsg))
 					missing = strings.NewReplacer(missingID, id, missingMsg, strconv.FormatUint(q, 10)).Replace(missing)
 					if missing != got {
