@@ -32,18 +32,33 @@ func DedupeKey(m *Message, raw []byte) string {
 	case m.MessageID != "":
 		b := make([]byte, 0, 128)
 		b = append(append(append(append(b, "id\x00"...), m.MessageID...), 0), m.BodySHA256...)
-		sum = sha256.Sum256(b)
+		sum = sha256.Sum256(withAttachments(b, m))
 	default:
 		b := make([]byte, 0, 192)
 		b = append(append(append(b, "noid\x00"...), m.From...), 0)
 		b = append(strconv.AppendInt(b, m.Date.Unix(), 10), 0)
 		b = append(append(append(b, m.Subject...), 0), m.BodySHA256...)
-		sum = sha256.Sum256(b)
+		sum = sha256.Sum256(withAttachments(b, m))
 	}
 	var out [3 + 2*sha256.Size]byte
 	copy(out[:], "m1:")
 	hex.Encode(out[3:], sum[:])
 	return string(out[:])
+}
+
+// withAttachments appends the SHA-256 of each attachment to a key's bytes,
+// so two messages that share a Message-ID and text but carry different
+// files are both kept. A message without attachments hashes exactly the
+// bytes it always has.
+func withAttachments(b []byte, m *Message) []byte {
+	if len(m.Attachments) == 0 {
+		return b
+	}
+	b = append(b, "\x00att"...)
+	for _, a := range m.Attachments {
+		b = append(append(b, 0), a.SHA256...)
+	}
+	return b
 }
 
 // Decide turns one fetched message into what the store should do with it

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/casebot/casebot"
 )
 
 // bodyHashV1 and dedupeKeyV1 are the first implementations, kept as the
@@ -67,5 +69,25 @@ func TestHashesMatchTheirFirstVersion(t *testing.T) {
 		if got, want := DedupeKey(m, []byte("raw bytes")), dedupeKeyV1(m, []byte("raw bytes")); got != want {
 			t.Errorf("DedupeKey(%+v) = %s, first version %s", m, got, want)
 		}
+	}
+}
+
+// Two messages that reuse a Message-ID and a text but carry different files
+// are different messages: their keys differ. The same message twice, and a
+// message without files, keep one key.
+func TestDedupeKeyCountsAttachments(t *testing.T) {
+	base := Message{MessageID: "reused@x", BodySHA256: bodyHash("see attached")}
+	a, b := base, base
+	a.Attachments = []casebot.Attachment{{Name: "offer.pdf", SHA256: "aa"}}
+	b.Attachments = []casebot.Attachment{{Name: "offer.pdf", SHA256: "bb"}}
+	ka, kb := DedupeKey(&a, nil), DedupeKey(&b, nil)
+	if ka == kb {
+		t.Fatal("different attachments give one de-duplication key: the second message would be lost")
+	}
+	if again := a; DedupeKey(&again, nil) != ka {
+		t.Fatal("the same message gives two keys")
+	}
+	if DedupeKey(&base, nil) != dedupeKeyV1(&base, nil) || ka == DedupeKey(&base, nil) {
+		t.Fatal("a message without attachments must keep its first-version key, and differ from one with files")
 	}
 }
