@@ -54,6 +54,13 @@ func (l trackingListener) Accept() (net.Conn, error) {
 
 func startIMAP(tb testing.TB) *imapServer {
 	tb.Helper()
+	return startIMAPWith(tb, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// startIMAPWith serves the capabilities caps (IMAP4rev2 implies IDLE; a
+// server with only IMAP4rev1 has none).
+func startIMAPWith(tb testing.TB, caps imap.CapSet) *imapServer {
+	tb.Helper()
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(imapUser, imapPass)
 	if err := user.Create("INBOX", nil); err != nil {
@@ -66,7 +73,7 @@ func startIMAP(tb testing.TB) *imapServer {
 			return mem.NewSession(), nil, nil
 		},
 		InsecureAuth: true,
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		Logger:       discardLogger{},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

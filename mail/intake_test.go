@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -249,6 +250,38 @@ func TestIntakeIdleAndReconnect(t *testing.T) {
 	stop()
 	if n := noteCount(t, db, c.ID); n != 3 {
 		t.Fatalf("%d notes, want 3", n)
+	}
+}
+
+// A server without IDLE is polled every imap.poll_interval: a message that
+// arrives after the first sync becomes a note on the next poll.
+func TestIntakePollsWithoutIdle(t *testing.T) {
+	s := startIMAPWith(t, imap.CapSet{imap.CapIMAP4rev1: {}})
+	db := openStore(t, nil)
+	c := newCase(t, db, ann)
+	a := testAddressing(t)
+	s.append(t, "INBOX", rawMail(ann.Email, a.ReplyTo(c), "one", "p1@x", "first"))
+	ch, stop := runIntake(t, func(on func(casebot.ItemResult)) *mail.Intake {
+		return newIntake(t, s, db, func(cfg *mail.IntakeConfig) { cfg.OnResult = on; cfg.Poll = 50 * time.Millisecond })
+	})
+	if r := next(t, ch); r.Outcome != "note" || r.N != 1 {
+		t.Fatalf("first: %+v", r)
+	}
+	s.append(t, "INBOX", rawMail(ann.Email, a.ReplyTo(c), "two", "p2@x", "second, by polling"))
+	if r := next(t, ch); r.Outcome != "note" || r.N != 2 {
+		t.Fatalf("after a poll: %+v", r)
+	}
+	// Polled on the same connection, not found by a reconnect after a
+	// failed IDLE.
+	s.mu.Lock()
+	conns := len(s.conns)
+	s.mu.Unlock()
+	if conns != 1 {
+		t.Fatalf("%d connections, want the intake to poll on one", conns)
+	}
+	stop()
+	if n := noteCount(t, db, c.ID); n != 2 {
+		t.Fatalf("%d notes, want 2", n)
 	}
 }
 
