@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -61,6 +62,13 @@ func startIMAP(tb testing.TB) *imapServer {
 // server with only IMAP4rev1 has none).
 func startIMAPWith(tb testing.TB, caps imap.CapSet) *imapServer {
 	tb.Helper()
+	return startIMAPServer(tb, caps, nil, false)
+}
+
+// startIMAPServer serves caps in plain text, with STARTTLS offered when tc
+// is set, or TLS from the first byte when implicit.
+func startIMAPServer(tb testing.TB, caps imap.CapSet, tc *tls.Config, implicit bool) *imapServer {
+	tb.Helper()
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(imapUser, imapPass)
 	if err := user.Create("INBOX", nil); err != nil {
@@ -72,7 +80,8 @@ func startIMAPWith(tb testing.TB, caps imap.CapSet) *imapServer {
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		InsecureAuth: true,
+		InsecureAuth: tc == nil,
+		TLSConfig:    tc,
 		Caps:         caps,
 		Logger:       discardLogger{},
 	})
@@ -81,6 +90,9 @@ func startIMAPWith(tb testing.TB, caps imap.CapSet) *imapServer {
 		tb.Fatal(err)
 	}
 	s.addr = ln.Addr().String()
+	if tc != nil && implicit {
+		ln = tls.NewListener(ln, tc)
+	}
 	go func() { _ = s.srv.Serve(trackingListener{ln, s}) }()
 	tb.Cleanup(func() { _ = s.srv.Close() })
 	return s

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -17,6 +18,10 @@ type SMTPOptions struct {
 	// Password, when set, makes the server offer AUTH PLAIN and refuse
 	// MAIL FROM (530) until a client logs in as User with Password.
 	User, Password string
+	// TLS, when set, is offered through STARTTLS, or (ImplicitTLS) spoken
+	// from the first byte.
+	TLS         *tls.Config
+	ImplicitTLS bool
 }
 
 // Message is one message the SMTP sink accepted: its envelope and the raw
@@ -50,6 +55,12 @@ func NewSMTP(tb testing.TB, opts SMTPOptions) *SMTP {
 		tb.Fatal(err)
 	}
 	s.addr = ln.Addr().String()
+	switch {
+	case opts.TLS != nil && opts.ImplicitTLS:
+		ln = tls.NewListener(ln, opts.TLS)
+	case opts.TLS != nil:
+		srv.TLSConfig = opts.TLS
+	}
 	go func() { _ = srv.Serve(ln) }()
 	tb.Cleanup(func() { _ = srv.Close() })
 	return s
