@@ -109,3 +109,60 @@ func TestDovecotIntake(t *testing.T) {
 		t.Fatal("IDLE did not bring the message within 15 s")
 	}
 }
+
+// UIDVALIDITY against a real Dovecot: the mailbox is deleted and created
+// again holding the same two messages plus a new one; the intake resyncs
+// and only the new message becomes a note.
+func TestDovecotUIDValidityChange(t *testing.T) {
+	addr, user, pass, mailbox, c := dovecot(t)
+	ctx := context.Background()
+	db := openStore(t, nil)
+	cs := newCase(t, db, ann)
+	a := testAddressing(t)
+	old := []string{
+		rawMail(ann.Email, a.ReplyTo(cs), "one", "v1@example.com", "First."),
+		rawMail(ann.Email, a.ReplyTo(cs), "two", "v2@example.com", "Second."),
+	}
+	for _, m := range old {
+		appendTo(t, c, mailbox, m)
+	}
+	cfg := mail.IntakeConfig{Addr: addr, TLS: mail.TLSNone, Username: user, Password: pass, Mailbox: mailbox,
+		Addressing: a, Store: db, Poll: time.Hour, MinBackoff: 10 * time.Millisecond}
+	in, err := mail.NewIntake(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := noteCount(t, db, cs.ID); n != 2 {
+		t.Fatalf("%d notes after the first run, want 2", n)
+	}
+	before, err := c.Status(mailbox, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(mailbox).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range old {
+		appendTo(t, c, mailbox, m)
+	}
+	appendTo(t, c, mailbox, rawMail(ann.Email, a.ReplyTo(cs), "three", "v3@example.com", "Third, after the change."))
+	after, err := c.Status(mailbox, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.UIDValidity == before.UIDValidity {
+		t.Fatalf("Dovecot kept UIDVALIDITY %d for the re-created mailbox; the test needs a change", after.UIDValidity)
+	}
+	if err := in.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := noteCount(t, db, cs.ID); n != 3 {
+		t.Fatalf("%d notes after the UIDVALIDITY change, want 3 (two duplicates, one new)", n)
+	}
+}
