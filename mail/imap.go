@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"mime"
 	"net"
-	"slices"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -94,7 +93,7 @@ func (in *Intake) session(ctx context.Context, stay bool) error {
 	in.log.Info("imap: connected", slog.String("addr", in.cfg.Addr), slog.Uint64("uidvalidity", uint64(sel.UIDValidity)),
 		slog.Uint64("messages", uint64(sel.NumMessages)), slog.Bool("idle", idle))
 	for {
-		if err := in.sync(ctx, c, sel.UIDValidity); err != nil {
+		if err := in.sync(ctx, c, sel.UIDValidity, sel.UIDNext); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -162,14 +161,23 @@ type fetched struct {
 	raw  []byte
 }
 
-type uidSize struct {
-	uid  uint32
-	size int64
-}
-
 // sync ingests every message above the high-water mark (or, after a
 // UIDVALIDITY change, every message, de-duplicated), in batches.
-func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity uint32) error {
+//
+// It fetches UID ranges of the batch size up to uidNext (from SELECT) and
+// then the open range "from:*", which also takes what arrived since. No
+// listing pass comes first: a body is fetched as a prefix of
+// max_message_bytes+1, so a longer literal marks an oversize message,
+// whose head is kept and the rest read past without holding it. Batches
+// are cut from the stream by count and bytes, so memory stays flat
+// whatever the mailbox holds.
+//
+// While one batch commits, the next is fetched and parsed. Store writes
+// run in order on one goroutine (w); \Seen/MOVE of a range's batches
+// follow their commits, after the next range is fetched, and the record
+// of them is queued behind the next commit, so neither an fsync nor a
+// round trip holds up the fetch.
+func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity uint32, uidNext imap.UID) error {
 	st, err := in.cfg.Store.MailState(ctx, in.cfg.Mailbox)
 	if err != nil {
 		return err
@@ -189,53 +197,188 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		in.log.Warn("imap: UIDVALIDITY changed; re-reading the mailbox, duplicates are recognised",
 			slog.Uint64("old", uint64(st.UIDValidity)), slog.Uint64("new", uint64(uidValidity)))
 	}
-	max := in.cfg.Limits.withDefaults().MaxMessageBytes
-	list, err := listFrom(c, from)
-	if err != nil {
-		return err
-	}
-	// While one batch commits, the next is fetched and parsed. Store writes
-	// run in order on one goroutine (w); \Seen/MOVE of a batch follow its
-	// commit, and the record of them is queued behind the next commit, so
-	// neither its fsync nor the round trip holds up the fetch.
-	w := newWriter()
-	defer w.close()
-	var prev *commit
+	b := &batcher{in: in, ctx: ctx, w: newWriter(), uidValidity: uidValidity,
+		max: in.cfg.Limits.withDefaults().MaxMessageBytes, limit: min(firstBatch, in.cfg.BatchSize)}
+	defer b.w.close()
+	var prev []*commit
 	finish := func() error {
-		if prev == nil {
+		ps := prev
+		prev = nil
+		var set imap.UIDSet
+		var last uint32
+		for _, p := range ps {
+			<-p.done
+			if p.err != nil {
+				return p.err
+			}
+			set.AddSet(p.set)
+			last = max(last, p.last)
+		}
+		if len(set) == 0 {
 			return nil
 		}
-		p := prev
-		prev = nil
-		if err := <-p.done; err != nil {
+		if err := in.applySeen(c, set); err != nil {
 			return err
 		}
-		if err := in.applySeen(c, p.set); err != nil {
-			return err
-		}
-		w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, p.last) })
+		b.w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last) })
 		return nil
 	}
-	limit := min(firstBatch, in.cfg.BatchSize)
-	for len(list) > 0 {
-		n, bytes := 0, int64(0)
-		for n < len(list) && n < limit && (n == 0 || bytes+min(list[n].size, max) <= maxBatchBytes) {
-			bytes += min(list[n].size, max)
-			n++
-		}
-		items, err := in.collect(ctx, c, list[:n], max)
-		if err != nil {
-			return errors.Join(err, finish(), w.wait())
-		}
-		next := in.commit(ctx, w, uidValidity, list[:n], items)
-		if err := finish(); err != nil {
-			return errors.Join(err, w.wait())
-		}
-		prev = next
-		list = list[n:]
-		limit = min(2*limit, in.cfg.BatchSize)
+	top := uint32(0)
+	if uidNext > 0 {
+		top = uint32(uidNext) - 1
 	}
-	return errors.Join(finish(), w.wait())
+	for {
+		span := uint32(b.limit)
+		open := top == 0 || from > top || top-from < span
+		set := imap.UIDSet{{Start: imap.UID(from), Stop: 0}}
+		if !open {
+			set[0].Stop = imap.UID(from + span - 1)
+		}
+		cur, err := b.fetch(c, set, from)
+		if err != nil {
+			return errors.Join(err, finish(), b.w.wait())
+		}
+		if err := finish(); err != nil {
+			return errors.Join(err, b.w.wait())
+		}
+		prev = cur
+		if open {
+			break
+		}
+		from += span
+	}
+	return errors.Join(finish(), b.w.wait())
+}
+
+// batcher turns fetched messages into store batches for one sync.
+type batcher struct {
+	in          *Intake
+	ctx         context.Context
+	w           *writer
+	uidValidity uint32
+	max         int64 // max_message_bytes
+	limit       int   // messages in the next batch; doubles up to BatchSize
+
+	last *commit // the batch queued most recently
+}
+
+// fetch streams the messages of set (those with UIDs >= from: "n:*"
+// always includes the last message, even below n) and parses them on a
+// goroutine of their own, in order, so the two cores read the wire and
+// parse at once. It returns the batches it queued on the writer.
+func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*commit, error) {
+	ch := make(chan fetched, 64)
+	errc := make(chan error, 1)
+	var commits []*commit // the goroutine's until errc
+	go func() {
+		var err error
+		var items []casebot.MailItem
+		var size int64
+		lk := &batchLookup{Lookup: b.in.cfg.Store, cases: map[string]caseOrErr{}}
+		cut := func() {
+			if len(items) == 0 {
+				return
+			}
+			// At most one batch commits while the next is collected.
+			if b.last != nil {
+				<-b.last.done
+			}
+			b.last = b.in.commit(b.ctx, b.w, b.uidValidity, items)
+			commits = append(commits, b.last)
+			items, size = nil, 0
+			lk = &batchLookup{Lookup: b.in.cfg.Store, cases: map[string]caseOrErr{}}
+			b.limit = min(2*b.limit, b.in.cfg.BatchSize)
+		}
+		for r := range ch {
+			if err != nil {
+				continue
+			}
+			var it casebot.MailItem
+			if it, err = b.decide(lk, r); err != nil {
+				continue
+			}
+			if items == nil {
+				items = make([]casebot.MailItem, 0, b.limit)
+			}
+			items = append(items, it)
+			size += int64(len(r.raw))
+			if len(items) >= b.limit || size >= maxBatchBytes {
+				cut()
+			}
+		}
+		if err == nil {
+			cut()
+		}
+		errc <- err
+	}()
+	ferr := b.read(c, set, from, ch)
+	close(ch)
+	if err := errors.Join(ferr, <-errc); err != nil {
+		return commits, err
+	}
+	return commits, nil
+}
+
+// decide parses one message and decides what becomes of it.
+func (b *batcher) decide(lk Lookup, r fetched) (casebot.MailItem, error) {
+	var m *Message
+	var perr error
+	if r.size > b.max {
+		m, _ = Parse(bytes.NewReader(r.raw), Limits{MaxMessageBytes: int64(len(r.raw)) + 1})
+		perr = &ParseError{Reason: fmt.Sprintf("message is %d bytes; the limit is %d", r.size, b.max)}
+	} else {
+		m, perr = Parse(bytes.NewReader(r.raw), b.in.cfg.Limits)
+	}
+	return b.in.cfg.Addressing.Decide(b.ctx, lk, r.uid, m, perr, r.raw)
+}
+
+// read streams UID, RFC822.SIZE and BODY.PEEK[]<0.max+1> of the messages
+// in set into ch, reading each literal before moving on. Of an oversize
+// message only its head is kept: oversizePrefix bytes, or max if less.
+func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, ch chan<- fetched) error {
+	f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: b.max + 1}}}})
+	for msg := f.Next(); msg != nil; msg = f.Next() {
+		var r fetched
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				r.uid = uint32(it.UID)
+			case imapclient.FetchItemDataRFC822Size:
+				r.size = it.Size
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				n := it.Literal.Size()
+				keep := n
+				if n > b.max {
+					keep = min(n, oversizePrefix, b.max)
+					r.size = max(r.size, n)
+				}
+				r.raw = make([]byte, keep)
+				_, err := io.ReadFull(it.Literal, r.raw)
+				if err == nil && keep < n {
+					_, err = io.Copy(io.Discard, it.Literal)
+				}
+				if err != nil {
+					_ = f.Close()
+					return fmt.Errorf("imap: read message %d: %w", r.uid, err)
+				}
+			}
+		}
+		if r.uid < from {
+			continue
+		}
+		if r.size == 0 {
+			r.size = int64(len(r.raw))
+		}
+		ch <- r
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("imap: fetch: %w", err)
+	}
+	return nil
 }
 
 // writer runs store writes one after another on a goroutine of its own.
@@ -280,168 +423,52 @@ func (w *writer) close() {
 	<-w.idle
 }
 
-// commit is a batch being committed in the background.
+// commit is a batch being committed in the background; done is closed
+// once err is set.
 type commit struct {
-	done <-chan error
+	done chan struct{}
+	err  error
 	set  imap.UIDSet
 	last uint32
 }
 
 // commit queues a batch's store transaction on w (no network I/O).
-func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, list []uidSize, items []casebot.MailItem) *commit {
-	p := &commit{last: list[len(list)-1].uid}
-	for _, m := range list {
-		p.set.AddNum(imap.UID(m.uid))
+func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, items []casebot.MailItem) *commit {
+	p := &commit{done: make(chan struct{})}
+	for _, it := range items {
+		p.set.AddNum(imap.UID(it.UID))
+		p.last = max(p.last, it.UID)
 	}
-	p.done = w.do(func() error {
-		res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
-			Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: p.last, Items: items,
-			Notice: NoteNotice, BounceNotice: BounceNotice,
-		})
-		if err != nil {
-			return err
+	w.ops <- func() {
+		defer close(p.done)
+		if w.err == nil {
+			w.err = in.ingest(ctx, uidValidity, p.last, items)
 		}
-		debug := in.log.Enabled(ctx, slog.LevelDebug)
-		for _, r := range res {
-			if debug {
-				in.log.Debug("imap: message", slog.Uint64("uid", uint64(r.UID)), slog.String("outcome", r.Outcome),
-					slog.String("case", r.CaseID), slog.Int("note", r.N), slog.Uint64("mail", r.Mail), slog.String("reason", r.Reason))
-			}
-			if in.cfg.OnResult != nil {
-				in.cfg.OnResult(r)
-			}
-		}
-		return nil
-	})
+		p.err = w.err
+	}
 	return p
 }
 
-// listFrom returns the UIDs (>= from) and sizes in the selected mailbox.
-// (A UID SEARCH for the UIDs plus one for the messages larger than the
-// batch's share would move less over the wire, but go-imap's memory server
-// parses every message's header to answer a SEARCH: with it, listing 10k
-// messages took 90 ms against 60 ms for this FETCH.)
-func listFrom(c *imapclient.Client, from uint32) ([]uidSize, error) {
-	f := c.Fetch(imap.UIDSet{{Start: imap.UID(from), Stop: 0}}, &imap.FetchOptions{UID: true, RFC822Size: true})
-	var list []uidSize
-	for msg := f.Next(); msg != nil; msg = f.Next() {
-		buf, err := msg.Collect()
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("imap: list: %w", err)
-		}
-		// "n:*" always includes the last message, even below n.
-		if uint32(buf.UID) >= from {
-			list = append(list, uidSize{uint32(buf.UID), buf.RFC822Size})
-		}
+// ingest commits one batch and reports its results.
+func (in *Intake) ingest(ctx context.Context, uidValidity, last uint32, items []casebot.MailItem) error {
+	res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
+		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, Items: items,
+		Notice: NoteNotice, BounceNotice: BounceNotice,
+	})
+	if err != nil {
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("imap: list: %w", err)
-	}
-	slices.SortFunc(list, func(a, b uidSize) int { return int(a.uid) - int(b.uid) })
-	return list, nil
-}
-
-// collect fetches and decides one batch.
-func (in *Intake) collect(ctx context.Context, c *imapclient.Client, list []uidSize, max int64) ([]casebot.MailItem, error) {
-	var normal, over imap.UIDSet
-	for _, m := range list {
-		if m.size > max {
-			over.AddNum(imap.UID(m.uid))
-		} else {
-			normal.AddNum(imap.UID(m.uid))
+	debug := in.log.Enabled(ctx, slog.LevelDebug)
+	for _, r := range res {
+		if debug {
+			in.log.Debug("imap: message", slog.Uint64("uid", uint64(r.UID)), slog.String("outcome", r.Outcome),
+				slog.String("case", r.CaseID), slog.Int("note", r.N), slog.Uint64("mail", r.Mail), slog.String("reason", r.Reason))
+		}
+		if in.cfg.OnResult != nil {
+			in.cfg.OnResult(r)
 		}
 	}
-	items := make([]casebot.MailItem, 0, len(list))
-	lk := &batchLookup{Lookup: in.cfg.Store, cases: map[string]caseOrErr{}}
-	decide := func(r fetched) error {
-		var m *Message
-		var perr error
-		if r.size > max {
-			m, _ = Parse(bytes.NewReader(r.raw), Limits{MaxMessageBytes: int64(len(r.raw)) + 1})
-			perr = &ParseError{Reason: fmt.Sprintf("message is %d bytes; the limit is %d", r.size, max)}
-		} else {
-			m, perr = Parse(bytes.NewReader(r.raw), in.cfg.Limits)
-		}
-		it, err := in.cfg.Addressing.Decide(ctx, lk, r.uid, m, perr, r.raw)
-		if err != nil {
-			return err
-		}
-		items = append(items, it)
-		return nil
-	}
-	// Parsing runs beside the fetch (one goroutine, so order is kept): the
-	// two cores read the wire and parse at once.
-	ch := make(chan fetched, 64)
-	errc := make(chan error, 1)
-	go func() {
-		var err error
-		for r := range ch {
-			if err == nil {
-				err = decide(r)
-			}
-		}
-		errc <- err
-	}()
-	add := func(uid uint32, size int64, raw []byte) error {
-		ch <- fetched{uid, size, raw}
-		return nil
-	}
-	var ferr error
-	if len(normal) > 0 {
-		ferr = fetchBodies(c, normal, nil, max, add)
-	}
-	if ferr == nil && len(over) > 0 {
-		ferr = fetchBodies(c, over, &imap.SectionPartial{Offset: 0, Size: oversizePrefix}, oversizePrefix, add)
-	}
-	close(ch)
-	if err := errors.Join(ferr, <-errc); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-// fetchBodies streams BODY.PEEK[] (or a prefix) of the messages in set,
-// reading each literal before moving on, and hands each to add in UID order
-// of arrival.
-func fetchBodies(c *imapclient.Client, set imap.UIDSet, partial *imap.SectionPartial, max int64, add func(uid uint32, size int64, raw []byte) error) error {
-	f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true,
-		BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: partial}}})
-	var addErr error
-	for msg := f.Next(); msg != nil; msg = f.Next() {
-		var uid uint32
-		var size int64
-		var raw []byte
-		for item := msg.Next(); item != nil; item = msg.Next() {
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = uint32(it.UID)
-			case imapclient.FetchItemDataRFC822Size:
-				size = it.Size
-			case imapclient.FetchItemDataBodySection:
-				if it.Literal == nil {
-					continue
-				}
-				n := min(it.Literal.Size(), max)
-				raw = make([]byte, n)
-				if _, err := io.ReadFull(it.Literal, raw); err != nil {
-					_ = f.Close()
-					return fmt.Errorf("imap: read message: %w", err)
-				}
-			}
-		}
-		if uid == 0 || addErr != nil {
-			continue
-		}
-		if size == 0 {
-			size = int64(len(raw))
-		}
-		addErr = add(uid, size, raw)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("imap: fetch: %w", err)
-	}
-	return addErr
+	return nil
 }
 
 // markDone sets \Seen on the messages and moves them to the processed

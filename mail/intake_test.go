@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -343,5 +344,78 @@ func TestNewIntakeRefusesPlainTextOffLoopback(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("%s %s: err = %v, want ok=%v", tt.addr, tt.tls, err, tt.ok)
 		}
+	}
+}
+
+// Intake fetches UID ranges up to the UIDNEXT that SELECT reported and
+// then the open range: a gap in the UIDs wider than a batch is stepped
+// over, and mail that arrives in the middle of a sync is taken by the
+// same sync. Every message becomes one note and is marked \Seen.
+func TestIntakeRangesGapsAndMailDuringSync(t *testing.T) {
+	ctx := context.Background()
+	s := startIMAP(t)
+	db := openStore(t, nil)
+	c := newCase(t, db, ann)
+	a := testAddressing(t)
+	for i := range 40 {
+		s.append(t, "INBOX", rawMail(ann.Email, a.ReplyTo(c), "n", fmt.Sprintf("m%d@x", i), fmt.Sprintf("message %d", i)))
+	}
+	// Delete UIDs 6-25 (wider than several batches) and 31.
+	cl := s.client(t)
+	if _, err := cl.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var gone imap.UIDSet
+	gone.AddRange(6, 25)
+	gone.AddNum(31)
+	if err := cl.Store(gone, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	late := 0
+	in := newIntake(t, s, db, func(cfg *mail.IntakeConfig) {
+		cfg.BatchSize = 4
+		cfg.OnResult = func(r casebot.ItemResult) {
+			once.Do(func() {
+				for i := range 3 {
+					s.append(t, "INBOX", rawMail(ann.Email, a.ReplyTo(c), "late", fmt.Sprintf("late%d@x", i), fmt.Sprintf("late %d", i)))
+					late++
+				}
+			})
+		}
+	})
+	if err := in.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := db.Notes(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, n := range notes {
+		seen[n.Body]++
+	}
+	want := 40 - 21 + late
+	if len(notes) != want || len(seen) != want {
+		t.Fatalf("%d notes (%d distinct), want %d", len(notes), len(seen), want)
+	}
+	for _, b := range []string{"message 0", "message 4", "message 25", "message 29", "message 31", "message 39", "late 0", "late 2"} {
+		if seen[b] != 1 {
+			t.Errorf("note %q: %d times, want once", b, seen[b])
+		}
+	}
+	st, err := db.MailState(ctx, "INBOX")
+	if err != nil || st.LastUID != 43 || st.DoneUID != 43 {
+		t.Fatalf("state %+v, %v; want last and done UID 43", st, err)
+	}
+	unseen, err := cl.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uids := unseen.AllUIDs(); len(uids) != 0 {
+		t.Fatalf("UIDs %v left without \\Seen", uids)
 	}
 }
