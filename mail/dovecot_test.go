@@ -1,9 +1,14 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,4 +170,99 @@ func TestDovecotUIDValidityChange(t *testing.T) {
 	if n := noteCount(t, db, cs.ID); n != 3 {
 		t.Fatalf("%d notes after the UIDVALIDITY change, want 3 (two duplicates, one new)", n)
 	}
+}
+
+// A dropped connection against a real Dovecot: `doveadm kick` ends every
+// session of the user, the intake's IDLE among them; the intake reconnects
+// with back-off and takes the next message, once.
+func TestDovecotReconnectAfterKick(t *testing.T) {
+	addr, user, pass, mailbox, c := dovecot(t)
+	conf := os.Getenv("CASEBOT_DOVECOT_CONF")
+	doveadm, err := exec.LookPath("doveadm")
+	if conf == "" || err != nil {
+		t.Skip("needs CASEBOT_DOVECOT_CONF and doveadm (.ci/run sets them up)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db := openStore(t, nil)
+	cs := newCase(t, db, ann)
+	a := testAddressing(t)
+	results := make(chan casebot.ItemResult, 10)
+	var logs lockedBuffer
+	in, err := mail.NewIntake(mail.IntakeConfig{Addr: addr, TLS: mail.TLSNone, Username: user, Password: pass, Mailbox: mailbox,
+		Addressing: a, Store: db, Poll: time.Hour, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		OnResult: func(r casebot.ItemResult) { results <- r },
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	next := func(what string) casebot.ItemResult {
+		t.Helper()
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: no message within 15 s", what)
+		}
+		return casebot.ItemResult{}
+	}
+	appendTo(t, c, mailbox, rawMail(ann.Email, a.ReplyTo(cs), "one", "k1@example.com", "Before the kick."))
+	if r := next("before the kick"); r.Outcome != "note" || r.N != 1 {
+		t.Fatalf("before the kick: %+v", r)
+	}
+	if out, err := exec.Command(doveadm, "-c", conf, "kick", user).CombinedOutput(); err != nil {
+		t.Fatalf("doveadm kick: %v: %s", err, out)
+	}
+	// The kick ended this client's session too: deliver on a new one.
+	select {
+	case <-c.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("doveadm kick did not end the sessions")
+	}
+	c2, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, c2, mailbox, rawMail(ann.Email, a.ReplyTo(cs), "two", "k2@example.com", "After the kick."))
+	if r := next("after the kick"); r.Outcome != "note" || r.N != 2 {
+		t.Fatalf("after the kick: %+v", r)
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("an extra result after the reconnect: %+v", r)
+	default:
+	}
+	if n := noteCount(t, db, cs.ID); n != 2 {
+		t.Fatalf("%d notes, want 2", n)
+	}
+	if l := logs.String(); strings.Count(l, "imap: connected") != 2 || !strings.Contains(l, "imap: connection lost, reconnecting") {
+		t.Fatalf("the intake did not lose its connection and connect again:\n%s", l)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger on another goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
