@@ -86,8 +86,9 @@ type IngestBatch struct {
 	LastUID uint32
 	Items   []MailItem
 	// Notice, when set, builds the Slack notice for the case's mediator of
-	// a new party note; it is queued in the same transaction.
-	Notice func(c *Case, n *Note) OutMessage
+	// the new party notes the batch adds to one case (in note order, at
+	// least one); one is queued per case in the same transaction.
+	Notice func(c *Case, notes []*Note) OutMessage
 	// BounceNotice, when set, builds the mediator's notice that a party's
 	// address bounces.
 	BounceNotice func(c *Case, p Party, reason string) OutMessage

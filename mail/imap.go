@@ -453,7 +453,7 @@ func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, ite
 func (in *Intake) ingest(ctx context.Context, uidValidity, last uint32, items []casebot.MailItem) error {
 	res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
 		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, Items: items,
-		Notice: NoteNotice, BounceNotice: BounceNotice,
+		Notice: NotesNotice, BounceNotice: BounceNotice,
 	})
 	if err != nil {
 		return err

@@ -57,7 +57,7 @@ func benchIngest(b *testing.B, total int) {
 			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)))
 	}
 	var bare, ingest, bareCPU, ingestCPU time.Duration
-	var peak, peakAbove uint64
+	var peak, peakAbove, ingestAllocs, ingestBytes uint64
 	b.ResetTimer()
 	for n := range b.N {
 		// Bare fetch.
@@ -98,6 +98,7 @@ func benchIngest(b *testing.B, total int) {
 		runtime.GC()
 		base := heapInuse()
 		stopSampling := samplePeakHeap(&peak)
+		o0, a0 := mallocs()
 		t1, c1 := time.Now(), cpuTime(b)
 		// The label lets a CPU profile (-cpuprofile) single out the
 		// intake's own goroutines: pprof -tagfocus=phase=ingest.
@@ -108,6 +109,8 @@ func benchIngest(b *testing.B, total int) {
 		}
 		ingest += time.Since(t1)
 		ingestCPU += cpuTime(b) - c1
+		o1, a1 := mallocs()
+		ingestAllocs, ingestBytes = ingestAllocs+o1-o0, ingestBytes+a1-a0
 		stopSampling()
 		peakAbove = max(peakAbove, peak-base)
 		b.StopTimer()
@@ -134,6 +137,10 @@ func benchIngest(b *testing.B, total int) {
 	// steadier than rates on a machine shared with other work.
 	b.ReportMetric(float64(ingestCPU.Microseconds())/float64(total*b.N), "ingest_cpu_µs/msg")
 	b.ReportMetric(float64(bareCPU.Microseconds())/float64(total*b.N), "bare_cpu_µs/msg")
+	// Heap allocations per message during intake (client, server, parse
+	// and store), which set how much the GC has to do.
+	b.ReportMetric(float64(ingestAllocs)/float64(total*b.N), "ingest_allocs/msg")
+	b.ReportMetric(float64(ingestBytes)/float64(total*b.N), "ingest_B/msg")
 }
 
 // cpuTime is the user and system CPU time this process has used.
@@ -143,6 +150,13 @@ func cpuTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// mallocs is the number of heap objects and bytes allocated so far.
+func mallocs() (objects, bytes uint64) {
+	sample := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64(), sample[1].Value.Uint64()
 }
 
 // heapInuse returns the live heap as of the last GC (runtime/metrics'

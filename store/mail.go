@@ -129,7 +129,7 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	var out []casebot.ItemResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
-		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}}
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, notes: map[string][]*casebot.Note{}}
 		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err
@@ -180,6 +180,10 @@ type ingester struct {
 	batch *casebot.IngestBatch
 	cases map[string]*caseEdit
 	order []string
+	// notes are the new notes by case, for the mediators' notices, and
+	// noticeOrder the cases in the order of their first new note.
+	notes       map[string][]*casebot.Note
+	noticeOrder []string
 }
 
 func (in *ingester) edit(id string) (*caseEdit, error) {
@@ -197,6 +201,11 @@ func (in *ingester) edit(id string) (*caseEdit, error) {
 }
 
 func (in *ingester) flush() error {
+	for _, id := range in.noticeOrder {
+		if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(in.cases[id].c, in.notes[id])); err != nil {
+			return err
+		}
+	}
 	for _, id := range in.order {
 		e := in.cases[id]
 		if err := putCase(in.tx, e.old, e.c); err != nil {
@@ -225,16 +234,18 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if err != nil {
 			return res, err
 		}
-		// The audit event and the notice, as record would write them,
-		// without a Change and its one-message slice per note.
+		// The audit event as record would write it, without a Change and
+		// its one-message slice per note; the notice follows in flush, one
+		// per case for the batch.
 		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: e.c.ID, At: in.now, Actor: n.Author, Action: "email.note",
 			Detail: "note " + strconv.Itoa(n.N) + " from " + n.Author}); err != nil {
 			return res, err
 		}
 		if in.batch.Notice != nil {
-			if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(e.c, n)); err != nil {
-				return res, err
+			if in.notes[e.c.ID] == nil {
+				in.noticeOrder = append(in.noticeOrder, e.c.ID)
 			}
+			in.notes[e.c.ID] = append(in.notes[e.c.ID], n)
 		}
 		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
 		return res, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,11 +21,21 @@ func notice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
 		Buttons: []casebot.Button{{ActionID: "show_case", Value: c.ID}}}
 }
 
+// notesNotice is one notice for a batch's notes on a case, naming them.
+func notesNotice(c *casebot.Case, notes []*casebot.Note) casebot.OutMessage {
+	text := "new email"
+	for _, n := range notes {
+		text += fmt.Sprintf(" #%d", n.N)
+	}
+	return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: fmt.Sprintf("n/%s/%d", c.ID, notes[0].N), CaseID: c.ID, Text: text,
+		Buttons: []casebot.Button{{ActionID: "show_case", Value: c.ID}}}
+}
+
 func TestIngestNotesDedupeAndState(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
-	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notice, Items: []casebot.MailItem{
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notesNotice, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")},
 		{UID: 2, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")}, // same message again
 		{UID: 3, DedupeKey: "b", Note: emailNote(c.ID, "eve@example.com", "sneaky", "m2@x")},
@@ -188,4 +199,35 @@ func TestMailEncryptedAtRest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A batch with several notes on a case queues one notice for that case,
+// naming every note in order, and one for each other case.
+func TestIngestOneNoticePerCaseAndBatch(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	ann := casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"}
+	c1 := newCase(t, db, "Lease", "U1", ann)
+	c2 := newCase(t, db, "Fence", "U2", ann)
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 4, Notice: notesNotice, Items: []casebot.MailItem{
+		{UID: 1, DedupeKey: "a", Note: emailNote(c1.ID, "ann@example.com", "one", "m1@x")},
+		{UID: 2, DedupeKey: "b", Note: emailNote(c2.ID, "ann@example.com", "two", "m2@x")},
+		{UID: 3, DedupeKey: "c", Note: emailNote(c1.ID, "ann@example.com", "three", "m3@x")},
+		{UID: 4, DedupeKey: "d", Note: emailNote(c1.ID, "ann@example.com", "four", "m4@x")},
+	}}
+	if _, err := db.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.OutboxDue(ctx, db.now().Add(1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range due {
+		got[m.To] += m.Text
+	}
+	if len(due) != 2 || got["U1"] != "new email #1 #2 #3" || got["U2"] != "new email #1" {
+		t.Fatalf("notices = %v, want one per case naming its notes", got)
+	}
+	mustCheck(t, db, "ingest notices")
 }
