@@ -129,7 +129,8 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	var out []casebot.ItemResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
-		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, notes: map[string][]*casebot.Note{}}
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, notes: map[string][]*casebot.Note{},
+			byAuthor: map[sender][]int{}}
 		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err
@@ -184,7 +185,14 @@ type ingester struct {
 	// noticeOrder the cases in the order of their first new note.
 	notes       map[string][]*casebot.Note
 	noticeOrder []string
+	// byAuthor are the new note numbers by case and sender, for the audit
+	// trail, and authorOrder the pairs in the order of their first note.
+	byAuthor    map[sender][]int
+	authorOrder []sender
 }
+
+// sender is a party writing to a case.
+type sender struct{ caseID, author string }
 
 func (in *ingester) edit(id string) (*caseEdit, error) {
 	if e := in.cases[id]; e != nil {
@@ -200,7 +208,22 @@ func (in *ingester) edit(id string) (*caseEdit, error) {
 	return e, nil
 }
 
+// flush writes what the batch's items collected: an audit event per case
+// and sender (the notes of one commit share its time, so one event
+// naming them all records the same as one per note), a notice per case,
+// and each edited case once.
 func (in *ingester) flush() error {
+	for _, k := range in.authorOrder {
+		ns := in.byAuthor[k]
+		what := "note "
+		if len(ns) > 1 {
+			what = "notes "
+		}
+		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: k.caseID, At: in.now, Actor: k.author, Action: "email.note",
+			Detail: what + numberRuns(ns) + " from " + k.author}); err != nil {
+			return err
+		}
+	}
 	for _, id := range in.noticeOrder {
 		if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(in.cases[id].c, in.notes[id])); err != nil {
 			return err
@@ -234,13 +257,13 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if err != nil {
 			return res, err
 		}
-		// The audit event as record would write it, without a Change and
-		// its one-message slice per note; the notice follows in flush, one
-		// per case for the batch.
-		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: e.c.ID, At: in.now, Actor: n.Author, Action: "email.note",
-			Detail: "note " + strconv.Itoa(n.N) + " from " + n.Author}); err != nil {
-			return res, err
+		// The audit event and the notice follow in flush: one event per
+		// case and sender, one notice per case.
+		k := sender{e.c.ID, n.Author}
+		if in.byAuthor[k] == nil {
+			in.authorOrder = append(in.authorOrder, k)
 		}
+		in.byAuthor[k] = append(in.byAuthor[k], n.N)
 		if in.batch.Notice != nil {
 			if in.notes[e.c.ID] == nil {
 				in.noticeOrder = append(in.noticeOrder, e.c.ID)
@@ -603,4 +626,24 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 	}
 	slices.Sort(changed)
 	return changed, nil
+}
+
+// numberRuns writes ascending numbers with runs collapsed: "4", "4-6, 9".
+func numberRuns(ns []int) string {
+	var b strings.Builder
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(ns[i]))
+		if j > i {
+			b.WriteString("-" + strconv.Itoa(ns[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
 }

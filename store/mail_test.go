@@ -202,18 +202,21 @@ func TestMailEncryptedAtRest(t *testing.T) {
 }
 
 // A batch with several notes on a case queues one notice for that case,
-// naming every note in order, and one for each other case.
+// naming every note in order, and one for each other case; the audit
+// trail gets one event per case and sender, naming the sender's notes.
 func TestIngestOneNoticePerCaseAndBatch(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	ann := casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"}
-	c1 := newCase(t, db, "Lease", "U1", ann)
+	bob := casebot.Party{Role: casebot.RoleRespondent, Name: "Bob", Email: "bob@example.com"}
+	c1 := newCase(t, db, "Lease", "U1", ann, bob)
 	c2 := newCase(t, db, "Fence", "U2", ann)
-	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 4, Notice: notesNotice, Items: []casebot.MailItem{
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 5, Notice: notesNotice, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "a", Note: emailNote(c1.ID, "ann@example.com", "one", "m1@x")},
 		{UID: 2, DedupeKey: "b", Note: emailNote(c2.ID, "ann@example.com", "two", "m2@x")},
-		{UID: 3, DedupeKey: "c", Note: emailNote(c1.ID, "ann@example.com", "three", "m3@x")},
+		{UID: 3, DedupeKey: "c", Note: emailNote(c1.ID, "bob@example.com", "three", "m3@x")},
 		{UID: 4, DedupeKey: "d", Note: emailNote(c1.ID, "ann@example.com", "four", "m4@x")},
+		{UID: 5, DedupeKey: "e", Note: emailNote(c1.ID, "ann@example.com", "five", "m5@x")},
 	}}
 	if _, err := db.Ingest(ctx, b); err != nil {
 		t.Fatal(err)
@@ -226,8 +229,26 @@ func TestIngestOneNoticePerCaseAndBatch(t *testing.T) {
 	for _, m := range due {
 		got[m.To] += m.Text
 	}
-	if len(due) != 2 || got["U1"] != "new email #1 #2 #3" || got["U2"] != "new email #1" {
+	if len(due) != 2 || got["U1"] != "new email #1 #2 #3 #4" || got["U2"] != "new email #1" {
 		t.Fatalf("notices = %v, want one per case naming its notes", got)
+	}
+	for id, want := range map[string][]string{
+		c1.ID: {"ann@example.com email.note notes 1, 3-4 from ann@example.com", "bob@example.com email.note note 2 from bob@example.com"},
+		c2.ID: {"ann@example.com email.note note 1 from ann@example.com"},
+	} {
+		evs, err := db.Audit(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mail []string
+		for _, ev := range evs {
+			if ev.Action == "email.note" {
+				mail = append(mail, ev.Actor+" "+ev.Action+" "+ev.Detail)
+			}
+		}
+		if fmt.Sprint(mail) != fmt.Sprint(want) {
+			t.Errorf("%s audit = %q, want %q", id, mail, want)
+		}
 	}
 	mustCheck(t, db, "ingest notices")
 }
