@@ -96,6 +96,15 @@ type DB struct {
 
 var _ casebot.CaseStore = (*DB)(nil)
 
+// initialMmapSize is the address space bbolt maps at open. Until the file
+// outgrows it, a growing store is never remapped: remapping copies every
+// key and value a write transaction holds (a tenth of the intake writer's
+// CPU while a fresh store grows), and it waits for every read transaction
+// to end, holding up new ones behind it (bbolt's README). It reserves
+// address space only; memory in use follows the pages actually read, as
+// before.
+const initialMmapSize = 1 << 30
+
 // Open opens (creating if needed, mode 0600) the store at path and migrates it
 // to the current schema. It fails within Options.Timeout with a message saying
 // the store is in use when another process holds the file; it refuses a file
@@ -129,7 +138,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
 		}
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly, InitialMmapSize: initialMmapSize})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is in use by another process (lock not acquired within %s); stop it or use its command interface", path, opts.Timeout)
 	} else if err != nil {
