@@ -24,7 +24,7 @@ const oversizePrefix = 64 << 10
 
 // maxBatchBytes bounds the raw bytes held for one batch, so memory stays
 // flat whatever the mailbox holds.
-const maxBatchBytes = 32 << 20
+const maxBatchBytes = 16 << 20
 
 var errClosed = errors.New("imap: connection closed by the server")
 
@@ -200,19 +200,27 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 	b := &batcher{in: in, ctx: ctx, w: newWriter(), uidValidity: uidValidity,
 		max: in.cfg.Limits.withDefaults().MaxMessageBytes, limit: min(firstBatch, in.cfg.BatchSize)}
 	defer b.w.close()
-	var prev []*commit
-	finish := func() error {
-		ps := prev
-		prev = nil
+	// pending are the queued batches whose messages are not yet marked
+	// \Seen, in order. finish marks those whose commit is done (all of
+	// them, waiting, when wait is set) with one STORE, and queues the
+	// record of it behind the next commit.
+	var pending []*commit
+	finish := func(wait bool) error {
 		var set imap.UIDSet
 		var last uint32
-		for _, p := range ps {
-			<-p.done
+		for len(pending) > 0 {
+			p := pending[0]
+			if wait {
+				<-p.done
+			} else if !p.isDone() {
+				break
+			}
 			if p.err != nil {
 				return p.err
 			}
 			set.AddSet(p.set)
 			last = max(last, p.last)
+			pending = pending[1:]
 		}
 		if len(set) == 0 {
 			return nil
@@ -235,19 +243,19 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 			set[0].Stop = imap.UID(from + span - 1)
 		}
 		cur, err := b.fetch(c, set, from)
+		pending = append(pending, cur...)
 		if err != nil {
-			return errors.Join(err, finish(), b.w.wait())
+			return errors.Join(err, finish(true), b.w.wait())
 		}
-		if err := finish(); err != nil {
+		if err := finish(false); err != nil {
 			return errors.Join(err, b.w.wait())
 		}
-		prev = cur
 		if open {
 			break
 		}
 		from += span
 	}
-	return errors.Join(finish(), b.w.wait())
+	return errors.Join(finish(true), b.w.wait())
 }
 
 // batcher turns fetched messages into store batches for one sync.
@@ -259,8 +267,16 @@ type batcher struct {
 	max         int64 // max_message_bytes
 	limit       int   // messages in the next batch; doubles up to BatchSize
 
-	last *commit // the batch queued most recently
+	// queued are the batches handed to the writer that may not have
+	// committed yet, oldest first; at most maxQueued.
+	queued []*commit
 }
+
+// maxQueued is how many batches may wait for the writer or be committing
+// while the next is collected: two, so that the parser goes on at the end
+// of a fetch while one batch commits and the one it just finished waits.
+// With maxBatchBytes, three batches bound the raw bytes held.
+const maxQueued = 2
 
 // fetch streams the messages of set (those with UIDs >= from: "n:*"
 // always includes the last message, even below n) and parses them on a
@@ -279,12 +295,13 @@ func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*
 			if len(items) == 0 {
 				return
 			}
-			// At most one batch commits while the next is collected.
-			if b.last != nil {
-				<-b.last.done
+			for len(b.queued) >= maxQueued {
+				<-b.queued[0].done
+				b.queued = b.queued[1:]
 			}
-			b.last = b.in.commit(b.ctx, b.w, b.uidValidity, items)
-			commits = append(commits, b.last)
+			p := b.in.commit(b.ctx, b.w, b.uidValidity, items)
+			b.queued = append(b.queued, p)
+			commits = append(commits, p)
 			items, size = nil, 0
 			lk = &batchLookup{Lookup: b.in.cfg.Store, cases: map[string]caseOrErr{}}
 			b.limit = min(2*b.limit, b.in.cfg.BatchSize)
@@ -430,6 +447,16 @@ type commit struct {
 	err  error
 	set  imap.UIDSet
 	last uint32
+}
+
+// isDone reports whether the batch's commit has ended.
+func (p *commit) isDone() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // commit queues a batch's store transaction on w (no network I/O).
