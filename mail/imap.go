@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"mime"
 	"net"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -278,19 +280,54 @@ type batcher struct {
 // With maxBatchBytes, three batches bound the raw bytes held.
 const maxQueued = 2
 
+// parseWorkers is how many goroutines parse a fetch's messages. Parsing
+// is the longest stage of intake: on one goroutine it held up the fetch
+// while a core stood idle.
+var parseWorkers = min(runtime.GOMAXPROCS(0), 4)
+
+// Read-ahead: at most fetchAheadMsgs messages and (unless a single message
+// is larger) fetchAheadBytes raw bytes are read from the wire but not yet
+// in a batch.
+const (
+	fetchAheadMsgs  = 128
+	fetchAheadBytes = 16 << 20
+)
+
 // fetch streams the messages of set (those with UIDs >= from: "n:*"
-// always includes the last message, even below n) and parses them on a
-// goroutine of their own, in order, so the two cores read the wire and
-// parse at once. It returns the batches it queued on the writer.
+// always includes the last message, even below n) to parseWorkers
+// goroutines and collects the results in UID order into batches, which it
+// queues on the writer and returns.
 func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*commit, error) {
-	ch := make(chan fetched, 64)
+	type result struct {
+		it  casebot.MailItem
+		err error
+		n   int64
+	}
+	type job struct {
+		r   fetched
+		out chan result
+	}
+	jobs := make(chan job, fetchAheadMsgs)
+	order := make(chan chan result, fetchAheadMsgs)
+	ahead := newByteGate(fetchAheadBytes)
+	lk := newSharedLookup(b.in.cfg.Store, b.in.cfg.BatchSize)
+	var wg sync.WaitGroup
+	for range parseWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				it, err := b.decide(lk, j.r)
+				j.out <- result{it, err, int64(len(j.r.raw))}
+			}
+		}()
+	}
 	errc := make(chan error, 1)
-	var commits []*commit // the goroutine's until errc
+	var commits []*commit // the collector's until errc
 	go func() {
 		var err error
 		var items []casebot.MailItem
 		var size int64
-		lk := &batchLookup{Lookup: b.in.cfg.Store, cases: map[string]caseOrErr{}}
 		cut := func() {
 			if len(items) == 0 {
 				return
@@ -303,22 +340,22 @@ func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*
 			b.queued = append(b.queued, p)
 			commits = append(commits, p)
 			items, size = nil, 0
-			lk = &batchLookup{Lookup: b.in.cfg.Store, cases: map[string]caseOrErr{}}
 			b.limit = min(2*b.limit, b.in.cfg.BatchSize)
 		}
-		for r := range ch {
+		for out := range order {
+			res := <-out
+			ahead.release(res.n)
 			if err != nil {
 				continue
 			}
-			var it casebot.MailItem
-			if it, err = b.decide(lk, r); err != nil {
+			if err = res.err; err != nil {
 				continue
 			}
 			if items == nil {
 				items = make([]casebot.MailItem, 0, b.limit)
 			}
-			items = append(items, it)
-			size += int64(len(r.raw))
+			items = append(items, res.it)
+			size += res.n
 			if len(items) >= b.limit || size >= maxBatchBytes {
 				cut()
 			}
@@ -328,12 +365,51 @@ func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*
 		}
 		errc <- err
 	}()
-	ferr := b.read(c, set, from, ch)
-	close(ch)
-	if err := errors.Join(ferr, <-errc); err != nil {
+	ferr := b.read(c, set, from, func(r fetched) {
+		ahead.acquire(int64(len(r.raw)))
+		out := make(chan result, 1)
+		order <- out
+		jobs <- job{r, out}
+	})
+	close(jobs)
+	close(order)
+	err := <-errc
+	wg.Wait()
+	if err := errors.Join(ferr, err); err != nil {
 		return commits, err
 	}
 	return commits, nil
+}
+
+// byteGate bounds the bytes in flight between a producer and a consumer.
+type byteGate struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	n     int64
+	limit int64
+}
+
+func newByteGate(limit int64) *byteGate {
+	g := &byteGate{limit: limit}
+	g.cond.L = &g.mu
+	return g
+}
+
+// acquire waits until n more bytes fit, or none are in flight.
+func (g *byteGate) acquire(n int64) {
+	g.mu.Lock()
+	for g.n > 0 && g.n+n > g.limit {
+		g.cond.Wait()
+	}
+	g.n += n
+	g.mu.Unlock()
+}
+
+func (g *byteGate) release(n int64) {
+	g.mu.Lock()
+	g.n -= n
+	g.mu.Unlock()
+	g.cond.Signal()
 }
 
 // decide parses one message and decides what becomes of it.
@@ -350,9 +426,9 @@ func (b *batcher) decide(lk Lookup, r fetched) (casebot.MailItem, error) {
 }
 
 // read streams UID, RFC822.SIZE and BODY.PEEK[]<0.max+1> of the messages
-// in set into ch, reading each literal before moving on. Of an oversize
+// in set to send, reading each literal before moving on. Of an oversize
 // message only its head is kept: oversizePrefix bytes, or max if less.
-func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, ch chan<- fetched) error {
+func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, send func(fetched)) error {
 	f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: b.max + 1}}}})
 	for msg := f.Next(); msg != nil; msg = f.Next() {
@@ -390,7 +466,7 @@ func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, ch ch
 		if r.size == 0 {
 			r.size = int64(len(r.raw))
 		}
-		ch <- r
+		send(r)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("imap: fetch: %w", err)
@@ -521,12 +597,16 @@ func (in *Intake) applySeen(c *imapclient.Client, set imap.UIDSet) error {
 	return nil
 }
 
-// batchLookup caches case reads for one batch: many messages of a batch
-// name the same few cases. The store checks party membership again when
-// it commits, so a change meanwhile is still honoured.
-type batchLookup struct {
+// sharedLookup caches case reads for the parse workers of one fetch: many
+// messages name the same few cases. It forgets what it holds after each
+// batch's worth of lookups, and the store checks party membership again
+// when it commits, so a change meanwhile is still honoured.
+type sharedLookup struct {
 	Lookup
+	mu    sync.Mutex
 	cases map[string]caseOrErr
+	uses  int
+	every int
 }
 
 type caseOrErr struct {
@@ -534,13 +614,26 @@ type caseOrErr struct {
 	err error
 }
 
-func (l *batchLookup) Case(ctx context.Context, id string) (*casebot.Case, error) {
-	if v, ok := l.cases[id]; ok {
+func newSharedLookup(l Lookup, every int) *sharedLookup {
+	return &sharedLookup{Lookup: l, cases: map[string]caseOrErr{}, every: every}
+}
+
+func (l *sharedLookup) Case(ctx context.Context, id string) (*casebot.Case, error) {
+	l.mu.Lock()
+	if l.uses++; l.uses > l.every {
+		clear(l.cases)
+		l.uses = 1
+	}
+	v, ok := l.cases[id]
+	l.mu.Unlock()
+	if ok {
 		return v.c, v.err
 	}
 	c, err := l.Lookup.Case(ctx, id)
 	if err == nil || casebot.ErrorCode(err) == casebot.ENOTFOUND {
+		l.mu.Lock()
 		l.cases[id] = caseOrErr{c, err}
+		l.mu.Unlock()
 	}
 	return c, err
 }
