@@ -194,16 +194,11 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 	// Nothing Parse returns refers to br: text and attachments are copies.
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 
-	rawHeader, err := readHeaderBlock(br, maxHeaderBytes)
+	th, err := readHeader(br)
 	if err != nil {
 		if errors.Is(err, errTooBig) {
 			return nil, tooBig(r, lim)
 		}
-		return nil, &ParseError{Reason: "unreadable header", Err: err}
-	}
-	th, err := textproto.ReadHeader(headerReader(rawHeader))
-	if err != nil {
-		// readHeaderBlock leaves only well-formed lines, so this is unexpected.
 		return nil, &ParseError{Reason: "unreadable header", Err: err}
 	}
 	h := message.Header{Header: th}
@@ -257,12 +252,31 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 // stream of messages does not allocate a 4 KiB buffer for each.
 var readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
-// headerReader returns a reader over a header block cleaned by
-// readHeaderBlock, buffered no larger than the block (textproto reads
-// longer lines in pieces).
-func headerReader(raw []byte) *bufio.Reader {
-	return bufio.NewReaderSize(bytes.NewReader(raw), min(len(raw), 4096))
+// readHeader reads the header block from br, cleaned by readHeaderInto
+// (so that go-message cannot fail on it), and parses it with go-message.
+// The block and the reader over it come from pools: the parsed fields are
+// copies.
+func readHeader(br *bufio.Reader) (textproto.Header, error) {
+	buf := headerBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			headerBufPool.Put(buf)
+		}
+	}()
+	if err := readHeaderInto(buf, br, maxHeaderBytes); err != nil {
+		return textproto.Header{}, err
+	}
+	hr := headerReaderPool.Get().(*bufio.Reader)
+	hr.Reset(bytes.NewReader(buf.Bytes()))
+	defer func() { hr.Reset(nil); headerReaderPool.Put(hr) }()
+	return textproto.ReadHeader(hr)
 }
+
+var (
+	headerBufPool    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	headerReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+)
 
 // retry parses the captured body again with a boundary sniffed from it.
 func (p *parser) retry(h message.Header, body []byte) bool {

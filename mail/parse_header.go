@@ -28,6 +28,14 @@ const maxFieldRunes = 998
 // a continuation at the very start are dropped, as mail clients do.
 func readHeaderBlock(br *bufio.Reader, max int) ([]byte, error) {
 	var out bytes.Buffer
+	if err := readHeaderInto(&out, br, max); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// readHeaderInto is readHeaderBlock writing into out.
+func readHeaderInto(out *bytes.Buffer, br *bufio.Reader, max int) error {
 	total := 0
 	first := true
 	kept := false // the previous field was kept, so a continuation may follow
@@ -40,22 +48,22 @@ func readHeaderBlock(br *bufio.Reader, max int) ([]byte, error) {
 				line, err = br.ReadSlice('\n')
 				buf = append(buf, line...)
 				if len(buf) > max {
-					return nil, errors.New("header line too long")
+					return errors.New("header line too long")
 				}
 			}
 			line = buf
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
+			return err
 		}
 		total += len(line)
 		if total > max {
-			return nil, errors.New("header too big")
+			return errors.New("header too big")
 		}
 		t := bytes.TrimRight(line, "\r\n")
 		if len(t) == 0 {
 			if len(line) == 0 && first {
-				return nil, errors.New("empty message")
+				return errors.New("empty message")
 			}
 			break
 		}
@@ -80,7 +88,7 @@ func readHeaderBlock(br *bufio.Reader, max int) ([]byte, error) {
 		}
 	}
 	out.WriteString("\r\n")
-	return out.Bytes(), nil
+	return nil
 }
 
 func validFieldLine(t []byte) bool {
@@ -245,6 +253,9 @@ func cleanName(s string) string {
 // UTF-8, no CR, LF or other control characters (tabs become spaces), runs
 // of spaces collapsed, at most maxFieldRunes runes.
 func cleanField(s string) string {
+	if isClean(s) {
+		return s
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	space := false
@@ -264,6 +275,27 @@ func cleanField(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// isClean reports whether cleanField would return s unchanged, for the
+// common case of printable ASCII with single spaces between words: no
+// allocation then.
+func isClean(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) > maxFieldRunes || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < ' ' || c > '~':
+			return false
+		case c == ' ' && s[i+1] == ' ':
+			return false
+		}
+	}
+	return true
 }
 
 // bracketed returns the texts of up to n non-overlapping "<id>" in v, as

@@ -68,6 +68,13 @@ func isSignature(t string) bool {
 	return signatureLine.MatchString(t)
 }
 
+// colonWithin reports whether s has an ASCII colon at byte index n or
+// before.
+func colonWithin(s string, n int) bool {
+	i := strings.IndexByte(s, ':')
+	return i >= 0 && i <= n
+}
+
 // hasColon reports whether s holds an ASCII colon, which every Outlook
 // header field regexp requires.
 func hasColon(s string) bool { return strings.IndexByte(s, ':') >= 0 }
@@ -175,7 +182,11 @@ func quoteHeader(lines []string, i int) int {
 // outlookBlock reports whether a From: line at i is followed, within a few
 // lines, by a Sent:/Date: line and a To:/Subject: line.
 func outlookBlock(lines []string, i int) bool {
-	if i >= len(lines) || !hasColon(lines[i]) || !fromField.MatchString(strings.TrimSpace(lines[i])) {
+	if i >= len(lines) {
+		return false
+	}
+	// fromField puts its colon within the first 6 bytes ("*from :").
+	if t := strings.TrimSpace(lines[i]); !colonWithin(t, 6) || !fromField.MatchString(t) {
 		return false
 	}
 	sent, to := false, false
