@@ -112,10 +112,10 @@ func (s *imapServer) drop() {
 	s.conns = nil
 }
 
-func (s *imapServer) append(tb testing.TB, mailbox, raw string) {
+func (s *imapServer) append(tb testing.TB, mailbox, raw string, flags ...imap.Flag) {
 	tb.Helper()
 	lit := bytes.NewReader([]byte(raw))
-	if _, err := s.user.Append(mailbox, literal{lit, int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+	if _, err := s.user.Append(mailbox, literal{lit, int64(len(raw))}, &imap.AppendOptions{Flags: flags}); err != nil {
 		tb.Fatalf("append: %v", err)
 	}
 }

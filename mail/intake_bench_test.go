@@ -54,7 +54,12 @@ func benchIngest(b *testing.B, total int) {
 		k := i % 20
 		c := cases[0][k]
 		s.append(b, "INBOX", rawMail(fmt.Sprintf("p%d@example.com", k), a.From(), "Re: ["+c.ID+"] documents", fmt.Sprintf("b%d@example.com", i),
-			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)))
+			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)),
+			// The memory server keeps each message's flags in a map that it
+			// allocates on the first flag: with one already set, the \Seen
+			// that intake sets costs the server no memory, and the peak heap
+			// measures the intake alone.
+			"$Delivered")
 	}
 	var bare, ingest, bareCPU, ingestCPU, ingestGC time.Duration
 	var peak, peakAbove, ingestAllocs, ingestBytes uint64
