@@ -84,8 +84,11 @@ func capText(s string, max int) (string, bool) {
 // leafErr reports whether a read error inside one part should stop the
 // whole message. Bad base64 or quoted-printable spoils only its own part.
 func leafErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ce base64.CorruptInputError
-	if err == nil || errors.As(err, &ce) || strings.HasPrefix(err.Error(), "quotedprintable:") {
+	if errors.As(err, &ce) || strings.HasPrefix(err.Error(), "quotedprintable:") {
 		return nil
 	}
 	return err

@@ -147,23 +147,26 @@ scan:
 // quoteHeader returns how many lines (1–3) starting at i form an
 // "On … wrote:" header, or 0.
 func quoteHeader(lines []string, i int) int {
-	joined := ""
+	size := -1 // len(joined) so far; joined is built only when tried
 	for n := 1; n <= 3 && i+n <= len(lines); n++ {
 		l := strings.TrimSpace(strings.TrimLeft(lines[i+n-1], ">"))
 		if l == "" {
 			return 0
 		}
-		if n == 1 {
-			joined = l
-		} else {
-			joined += " " + l
-		}
-		if len(joined) > 500 {
+		if size += 1 + len(l); size > 500 {
 			return 0
 		}
 		// Every header ends in a colon; most lines do not, so skip the regexps.
-		if !strings.HasSuffix(joined, ":") && !strings.HasSuffix(joined, "：") {
+		if !strings.HasSuffix(l, ":") && !strings.HasSuffix(l, "：") {
 			continue
+		}
+		joined := l
+		if n > 1 {
+			parts := make([]string, n)
+			for k := range n {
+				parts[k] = strings.TrimSpace(strings.TrimLeft(lines[i+k], ">"))
+			}
+			joined = strings.Join(parts, " ")
 		}
 		for _, re := range quoteHeaders {
 			if re.MatchString(joined) {
@@ -242,7 +245,7 @@ func interleaved(rest []string) bool {
 // tidy drops leading and trailing blank lines and collapses runs of blank
 // lines into one.
 func tidy(lines []string) string {
-	var out []string
+	out := make([]string, 0, len(lines))
 	blank := false
 	for _, l := range lines {
 		if strings.TrimSpace(l) == "" {
