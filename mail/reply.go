@@ -168,7 +168,12 @@ func quoteHeader(lines []string, i int) int {
 			}
 			joined = strings.Join(parts, " ")
 		}
-		for _, re := range quoteHeaders {
+		// quoteHeaders[0], the English header most mail carries, is
+		// matched by hand (wroteEN); the rest by their regexps.
+		if wroteEN(joined) {
+			return n
+		}
+		for _, re := range quoteHeaders[1:] {
 			if re.MatchString(joined) {
 				return n
 			}
@@ -180,6 +185,30 @@ func quoteHeader(lines []string, i int) int {
 		}
 	}
 	return 0
+}
+
+// wroteEN reports whether s matches quoteHeaders[0],
+// (?i)^On\s.+\swrote\s?:$, without running the regexp: "On", a white
+// space, at least one character, a white space, "wrote", at most one white
+// space, a colon; "." refuses only a newline. (No letter of "on" or
+// "wrote" has a case fold outside ASCII.)
+func wroteEN(s string) bool {
+	if len(s) < 11 || !strings.EqualFold(s[:2], "on") || !isSpaceRE(s[2]) || s[len(s)-1] != ':' {
+		return false
+	}
+	core := s[:len(s)-1]
+	if isSpaceRE(core[len(core)-1]) {
+		core = core[:len(core)-1]
+	}
+	w := len(core) - len("wrote")
+	// The white space before "wrote" sits after "On", its space and at
+	// least one character.
+	return w-1 >= 4 && strings.EqualFold(core[w:], "wrote") && isSpaceRE(core[w-1]) && strings.IndexByte(core[3:w-1], '\n') < 0
+}
+
+// isSpaceRE reports whether c is in the regexp class \s: [\t\n\f\r ].
+func isSpaceRE(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // outlookBlock reports whether a From: line at i is followed, within a few
