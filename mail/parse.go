@@ -253,7 +253,8 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 var readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // readHeader reads the header block from br, cleaned by readHeaderInto
-// (so that go-message cannot fail on it), and parses it with go-message.
+// (so that go-message cannot fail on it) and cut to the fields Parse
+// uses, and parses it with go-message.
 // The block and the reader over it come from pools: the parsed fields are
 // copies.
 func readHeader(br *bufio.Reader) (textproto.Header, error) {
@@ -264,7 +265,7 @@ func readHeader(br *bufio.Reader) (textproto.Header, error) {
 			headerBufPool.Put(buf)
 		}
 	}()
-	if err := readHeaderInto(buf, br, maxHeaderBytes); err != nil {
+	if err := readHeaderInto(buf, br, maxHeaderBytes, isUsedField); err != nil {
 		return textproto.Header{}, err
 	}
 	hr := headerReaderPool.Get().(*bufio.Reader)
