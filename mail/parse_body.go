@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
@@ -201,10 +203,17 @@ func isOriginal(e *message.Entity) bool {
 // charset: a charset go-message does not know, or no charset on 8-bit
 // text, falls back to sniffing (HTML) or Windows-1252.
 func readText(r io.Reader, mt string, params map[string]string) (string, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxTextBytes+1))
-	if err = leafErr(err); err != nil {
-		return "", false, err
+	buf := textBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			textBufPool.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(r, MaxTextBytes+1)); leafErr(err) != nil {
+		return "", false, leafErr(err)
 	}
+	b := buf.Bytes()
 	n, err := io.Copy(io.Discard, r)
 	if leafErr(err) != nil {
 		return "", false, err
@@ -213,7 +222,9 @@ func readText(r io.Reader, mt string, params map[string]string) (string, bool, e
 	var s string
 	switch {
 	case utf8.Valid(b):
-		s = string(b)
+		// One copy out of the pooled buffer, with CRLF turned into LF on
+		// the way (as strings.ReplaceAll below would).
+		s = crlfToLF(b)
 	case mt == "text/html":
 		enc, _, _ := htmlcharset.DetermineEncoding(b, "text/html")
 		if d, err := enc.NewDecoder().Bytes(b); err == nil {
@@ -230,6 +241,25 @@ func readText(r io.Reader, mt string, params map[string]string) (string, bool, e
 		s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
 	}
 	return s, cut, nil
+}
+
+// textBufPool holds the buffers readText reads a part into.
+var textBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// crlfToLF returns b as a string with every "\r\n" replaced by "\n".
+func crlfToLF(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 0 {
+			sb.Write(b)
+			return sb.String()
+		}
+		sb.Write(b[:i])
+		sb.WriteByte('\n')
+		b = b[i+2:]
+	}
 }
 
 // fixUTF8 returns b as UTF-8, reading it as Windows-1252 when it is not
