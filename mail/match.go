@@ -124,8 +124,8 @@ func (a Addressing) Match(ctx context.Context, lk Lookup, m *Message) (*casebot.
 			return c, ByThread, nil
 		}
 	}
-	for _, sm := range subjectTag.FindAllStringSubmatch(m.Subject, -1) {
-		id, err := casebot.NormalizeCaseID(sm[1])
+	for _, tag := range subjectTags(m.Subject) {
+		id, err := casebot.NormalizeCaseID(tag)
 		if err != nil {
 			continue
 		}
@@ -138,6 +138,56 @@ func (a Addressing) Match(ctx context.Context, lk Lookup, m *Message) (*casebot.
 		}
 	}
 	return nil, "", nil
+}
+
+// subjectTags returns the IDs of the [<ID>] tags in a subject, as
+// subjectTag finds them (leftmost first, not overlapping), without the
+// regexp's cost: a letter, up to nine letters or digits, "-", four
+// digits, "-", four or more digits, between brackets.
+func subjectTags(s string) []string {
+	var out []string
+	for i := 0; i < len(s); i++ {
+		if s[i] != '[' {
+			continue
+		}
+		if end := tagEnd(s, i+1); end > 0 {
+			out = append(out, s[i+1:end])
+			i = end
+		}
+	}
+	return out
+}
+
+// tagEnd returns the index of the "]" closing a case ID that starts at
+// i, or -1.
+func tagEnd(s string, i int) int {
+	isAlpha := func(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	digits := func(j int) int {
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		return j
+	}
+	if i >= len(s) || !isAlpha(s[i]) {
+		return -1
+	}
+	j := i + 1
+	for j < len(s) && j-i <= 9 && (isAlpha(s[j]) || isDigit(s[j])) {
+		j++
+	}
+	if j >= len(s) || s[j] != '-' {
+		return -1
+	}
+	k := digits(j + 1)
+	if k-(j+1) != 4 || k >= len(s) || s[k] != '-' {
+		return -1
+	}
+	e := digits(k + 1)
+	if e-(k+1) < 4 || e >= len(s) || s[e] != ']' {
+		return -1
+	}
+	return e
 }
 
 // reversed returns References newest first: the last one is the message
