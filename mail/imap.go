@@ -174,11 +174,11 @@ type fetched struct {
 // are cut from the stream by count and bytes, so memory stays flat
 // whatever the mailbox holds.
 //
-// While one batch commits, the next is fetched and parsed. Store writes
-// run in order on one goroutine (w); \Seen/MOVE of a range's batches
-// follow their commits, after the next range is fetched, and the record
-// of them is queued behind the next commit, so neither an fsync nor a
-// round trip holds up the fetch.
+// Fetching, parsing (on parseWorkers goroutines) and committing overlap:
+// store writes run in order on one goroutine (w); \Seen/MOVE of the
+// batches committed so far is set between two FETCH commands, and the
+// record of it is queued behind the next commit, so neither an fsync nor
+// a round trip holds up the fetch.
 func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity uint32, uidNext imap.UID) error {
 	st, err := in.cfg.Store.MailState(ctx, in.cfg.Mailbox)
 	if err != nil {
@@ -199,15 +199,15 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		in.log.Warn("imap: UIDVALIDITY changed; re-reading the mailbox, duplicates are recognised",
 			slog.Uint64("old", uint64(st.UIDValidity)), slog.Uint64("new", uint64(uidValidity)))
 	}
-	b := &batcher{in: in, ctx: ctx, w: newWriter(), uidValidity: uidValidity,
-		max: in.cfg.Limits.withDefaults().MaxMessageBytes, limit: min(firstBatch, in.cfg.BatchSize)}
-	defer b.w.close()
-	// pending are the queued batches whose messages are not yet marked
-	// \Seen, in order. finish marks those whose commit is done (all of
-	// them, waiting, when wait is set) with one STORE, and queues the
-	// record of it behind the next commit.
+	w := newWriter()
+	defer w.close()
+	b := in.newBatcher(ctx, w, uidValidity)
+	// finish marks \Seen, with one STORE, the messages of the batches
+	// whose commits are done (all of them, waiting, when wait is set), and
+	// queues the record of it behind the next commit.
 	var pending []*commit
 	finish := func(wait bool) error {
+		pending = append(pending, b.takeCommitted()...)
 		var set imap.UIDSet
 		var last uint32
 		for len(pending) > 0 {
@@ -230,59 +230,84 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		if err := in.applySeen(c, set); err != nil {
 			return err
 		}
-		b.w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last) })
+		w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last) })
 		return nil
 	}
 	top := uint32(0)
 	if uidNext > 0 {
 		top = uint32(uidNext) - 1
 	}
+	// The parse workers, the collector and the writer run across the
+	// ranges: the next FETCH goes out as soon as the last one is read,
+	// without waiting for its messages to be parsed and committed.
+	span := uint32(min(firstBatch, in.cfg.BatchSize))
 	for {
-		span := uint32(b.limit)
 		open := top == 0 || from > top || top-from < span
 		set := imap.UIDSet{{Start: imap.UID(from), Stop: 0}}
 		if !open {
 			set[0].Stop = imap.UID(from + span - 1)
 		}
-		cur, err := b.fetch(c, set, from)
-		pending = append(pending, cur...)
-		if err != nil {
-			return errors.Join(err, finish(true), b.w.wait())
+		if err := b.read(c, set, from); err != nil {
+			return errors.Join(err, b.close(), finish(true), w.wait())
 		}
-		if err := finish(false); err != nil {
-			return errors.Join(err, b.w.wait())
+		if err := errors.Join(b.failed(), finish(false)); err != nil {
+			return errors.Join(err, b.close(), w.wait())
 		}
 		if open {
 			break
 		}
 		from += span
+		span = min(2*span, uint32(in.cfg.BatchSize))
 	}
-	return errors.Join(finish(true), b.w.wait())
+	if err := b.close(); err != nil {
+		return errors.Join(err, finish(true), w.wait())
+	}
+	return errors.Join(finish(true), w.wait())
 }
 
-// batcher turns fetched messages into store batches for one sync.
+// batcher turns fetched messages into store batches for one sync: the
+// read loop hands it each message (add), parseWorkers goroutines parse
+// them, and a collector puts the results back in UID order and cuts
+// batches by count and bytes, which it queues on the writer.
 type batcher struct {
 	in          *Intake
 	ctx         context.Context
 	w           *writer
 	uidValidity uint32
 	max         int64 // max_message_bytes
-	limit       int   // messages in the next batch; doubles up to BatchSize
 
-	// queued are the batches handed to the writer that may not have
-	// committed yet, oldest first; at most maxQueued.
-	queued []*commit
+	jobs  chan job
+	order chan chan result
+	ahead *byteGate
+	lk    *sharedLookup
+	wg    sync.WaitGroup // the workers
+	done  chan error     // the collector's outcome
+
+	mu        sync.Mutex
+	committed []*commit // queued on the writer, not yet taken
+	err       error     // the collector's first failure
+}
+
+type job struct {
+	r   fetched
+	out chan result
+}
+
+type result struct {
+	it  casebot.MailItem
+	err error
+	n   int64
 }
 
 // maxQueued is how many batches may wait for the writer or be committing
-// while the next is collected: two, so that the parser goes on at the end
-// of a fetch while one batch commits and the one it just finished waits.
-// With maxBatchBytes, three batches bound the raw bytes held.
+// while the next is collected: two, so that the collector goes on while
+// one batch commits and the one it just finished waits. With
+// maxBatchBytes, three batches bound the raw bytes held.
 const maxQueued = 2
 
-// parseWorkers is how many goroutines parse a fetch's messages. Parsing
-// is the longest stage of intake: on one goroutine it held up the fetch
-// while a core stood idle.
+// parseWorkers is how many goroutines parse messages. Parsing is the
+// longest stage of intake: on one goroutine it held up the fetch while a
+// core stood idle.
 var parseWorkers = min(runtime.GOMAXPROCS(0), 4)
 
 // Read-ahead: at most fetchAheadMsgs messages and (unless a single message
@@ -293,92 +318,110 @@ const (
 	fetchAheadBytes = 16 << 20
 )
 
-// fetch streams the messages of set (those with UIDs >= from: "n:*"
-// always includes the last message, even below n) to parseWorkers
-// goroutines and collects the results in UID order into batches, which it
-// queues on the writer and returns.
-func (b *batcher) fetch(c *imapclient.Client, set imap.UIDSet, from uint32) ([]*commit, error) {
-	type result struct {
-		it  casebot.MailItem
-		err error
-		n   int64
-	}
-	type job struct {
-		r   fetched
-		out chan result
-	}
-	jobs := make(chan job, fetchAheadMsgs)
-	order := make(chan chan result, fetchAheadMsgs)
-	ahead := newByteGate(fetchAheadBytes)
-	lk := newSharedLookup(b.in.cfg.Store, b.in.cfg.BatchSize)
-	var wg sync.WaitGroup
+// newBatcher starts the workers and the collector; close stops them.
+func (in *Intake) newBatcher(ctx context.Context, w *writer, uidValidity uint32) *batcher {
+	b := &batcher{in: in, ctx: ctx, w: w, uidValidity: uidValidity, max: in.cfg.Limits.withDefaults().MaxMessageBytes,
+		jobs: make(chan job, fetchAheadMsgs), order: make(chan chan result, fetchAheadMsgs),
+		ahead: newByteGate(fetchAheadBytes), lk: newSharedLookup(in.cfg.Store, in.cfg.BatchSize), done: make(chan error, 1)}
 	for range parseWorkers {
-		wg.Add(1)
+		b.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				it, err := b.decide(lk, j.r)
+			defer b.wg.Done()
+			for j := range b.jobs {
+				it, err := b.decide(b.lk, j.r)
 				j.out <- result{it, err, int64(len(j.r.raw))}
 			}
 		}()
 	}
-	errc := make(chan error, 1)
-	var commits []*commit // the collector's until errc
-	go func() {
-		var err error
-		var items []casebot.MailItem
-		var size int64
-		cut := func() {
-			if len(items) == 0 {
-				return
-			}
-			for len(b.queued) >= maxQueued {
-				<-b.queued[0].done
-				b.queued = b.queued[1:]
-			}
-			p := b.in.commit(b.ctx, b.w, b.uidValidity, items)
-			b.queued = append(b.queued, p)
-			commits = append(commits, p)
-			items, size = nil, 0
-			b.limit = min(2*b.limit, b.in.cfg.BatchSize)
+	go b.collect(min(firstBatch, in.cfg.BatchSize))
+	return b
+}
+
+// add hands one message to the workers, in order; it waits while the
+// read-ahead is full.
+func (b *batcher) add(r fetched) {
+	b.ahead.acquire(int64(len(r.raw)))
+	out := make(chan result, 1)
+	b.order <- out
+	b.jobs <- job{r, out}
+}
+
+// collect runs until order is closed: results in order into batches of
+// limit messages (doubling up to BatchSize) or maxBatchBytes.
+func (b *batcher) collect(limit int) {
+	var items []casebot.MailItem
+	var size int64
+	var queued []*commit // on the writer and maybe not committed, oldest first
+	cut := func() {
+		if len(items) == 0 {
+			return
 		}
-		for out := range order {
-			res := <-out
-			ahead.release(res.n)
-			if err != nil {
-				continue
-			}
-			if err = res.err; err != nil {
-				continue
-			}
-			if items == nil {
-				items = make([]casebot.MailItem, 0, b.limit)
-			}
-			items = append(items, res.it)
-			size += res.n
-			if len(items) >= b.limit || size >= maxBatchBytes {
-				cut()
-			}
+		for len(queued) >= maxQueued {
+			<-queued[0].done
+			queued = queued[1:]
 		}
-		if err == nil {
+		p := b.in.commit(b.ctx, b.w, b.uidValidity, items)
+		queued = append(queued, p)
+		b.mu.Lock()
+		b.committed = append(b.committed, p)
+		b.mu.Unlock()
+		items, size = nil, 0
+		limit = min(2*limit, b.in.cfg.BatchSize)
+	}
+	var err error
+	for out := range b.order {
+		res := <-out
+		b.ahead.release(res.n)
+		if err != nil {
+			continue
+		}
+		if err = res.err; err != nil {
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+			continue
+		}
+		if items == nil {
+			items = make([]casebot.MailItem, 0, limit)
+		}
+		items = append(items, res.it)
+		size += res.n
+		if len(items) >= limit || size >= maxBatchBytes {
 			cut()
 		}
-		errc <- err
-	}()
-	ferr := b.read(c, set, from, func(r fetched) {
-		ahead.acquire(int64(len(r.raw)))
-		out := make(chan result, 1)
-		order <- out
-		jobs <- job{r, out}
-	})
-	close(jobs)
-	close(order)
-	err := <-errc
-	wg.Wait()
-	if err := errors.Join(ferr, err); err != nil {
-		return commits, err
 	}
-	return commits, nil
+	if err == nil {
+		cut()
+	}
+	b.done <- err
+}
+
+// takeCommitted returns the batches queued on the writer since the last
+// call, in order.
+func (b *batcher) takeCommitted() []*commit {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cs := b.committed
+	b.committed = nil
+	return cs
+}
+
+// failed returns the collector's first failure so far (a store lookup
+// that failed), if any.
+func (b *batcher) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// close waits for every message added to be parsed and its batch queued
+// on the writer, stops the workers and returns the collector's failure.
+func (b *batcher) close() error {
+	close(b.jobs)
+	close(b.order)
+	err := <-b.done
+	b.wg.Wait()
+	return err
 }
 
 // byteGate bounds the bytes in flight between a producer and a consumer.
@@ -426,9 +469,11 @@ func (b *batcher) decide(lk Lookup, r fetched) (casebot.MailItem, error) {
 }
 
 // read streams UID, RFC822.SIZE and BODY.PEEK[]<0.max+1> of the messages
-// in set to send, reading each literal before moving on. Of an oversize
-// message only its head is kept: oversizePrefix bytes, or max if less.
-func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, send func(fetched)) error {
+// in set (those with UIDs >= from: "n:*" always includes the last
+// message, even below n) to the workers, reading each literal before
+// moving on. Of an oversize message only its head is kept:
+// oversizePrefix bytes, or max if less.
+func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32) error {
 	f := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: b.max + 1}}}})
 	for msg := f.Next(); msg != nil; msg = f.Next() {
@@ -466,7 +511,7 @@ func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32, send 
 		if r.size == 0 {
 			r.size = int64(len(r.raw))
 		}
-		send(r)
+		b.add(r)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("imap: fetch: %w", err)
