@@ -34,8 +34,9 @@ type imapServer struct {
 	user *imapmemserver.User
 	srv  *imapserver.Server
 
-	mu    sync.Mutex
-	conns []net.Conn
+	mu          sync.Mutex
+	conns       []net.Conn
+	beforeFetch func(*imap.FetchOptions)
 }
 
 type trackingListener struct {
@@ -69,16 +70,14 @@ func startIMAPWith(tb testing.TB, caps imap.CapSet) *imapServer {
 // is set, or TLS from the first byte when implicit.
 func startIMAPServer(tb testing.TB, caps imap.CapSet, tc *tls.Config, implicit bool) *imapServer {
 	tb.Helper()
-	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(imapUser, imapPass)
 	if err := user.Create("INBOX", nil); err != nil {
 		tb.Fatal(err)
 	}
-	mem.AddUser(user)
 	s := &imapServer{user: user}
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return &hookSession{s: s}, nil, nil
 		},
 		InsecureAuth: tc == nil,
 		TLSConfig:    tc,
@@ -96,6 +95,46 @@ func startIMAPServer(tb testing.TB, caps imap.CapSet, tc *tls.Config, implicit b
 	go func() { _ = s.srv.Serve(trackingListener{ln, s}) }()
 	tb.Cleanup(func() { _ = s.srv.Close() })
 	return s
+}
+
+// hookSession is imapmemserver's session for the test user, with a hook
+// a test can set to run before each FETCH the server handles.
+type hookSession struct {
+	*imapmemserver.UserSession // nil until login
+	s                          *imapServer
+}
+
+func (h *hookSession) Login(username, password string) error {
+	if err := h.s.user.Login(username, password); err != nil {
+		return err
+	}
+	h.UserSession = imapmemserver.NewUserSession(h.s.user)
+	return nil
+}
+
+func (h *hookSession) Close() error {
+	if h.UserSession == nil {
+		return nil
+	}
+	return h.UserSession.Close()
+}
+
+func (h *hookSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	h.s.mu.Lock()
+	hook := h.s.beforeFetch
+	h.s.mu.Unlock()
+	if hook != nil {
+		hook(options)
+	}
+	return h.UserSession.Fetch(w, numSet, options)
+}
+
+// onFetch sets a function to run before each FETCH the server handles
+// (with its options), on the server's goroutine for that connection.
+func (s *imapServer) onFetch(f func(*imap.FetchOptions)) {
+	s.mu.Lock()
+	s.beforeFetch = f
+	s.mu.Unlock()
 }
 
 type discardLogger struct{}

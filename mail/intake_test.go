@@ -1,12 +1,14 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,19 +381,22 @@ func TestIntakeRangesGapsAndMailDuringSync(t *testing.T) {
 	if err := cl.Expunge().Close(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	late := 0
-	in := newIntake(t, s, db, func(cfg *mail.IntakeConfig) {
-		cfg.BatchSize = 4
-		cfg.OnResult = func(r casebot.ItemResult) {
-			once.Do(func() {
-				for i := range 3 {
-					s.append(t, "INBOX", rawMail(ann.Email, a.ReplyTo(c), "late", fmt.Sprintf("late%d@x", i), fmt.Sprintf("late %d", i)))
-					late++
+	// Three messages arrive when the intake asks for its second range of
+	// bodies, after SELECT reported UIDNEXT 41.
+	const late = 3
+	var fetches atomic.Int32
+	s.onFetch(func(o *imap.FetchOptions) {
+		if len(o.BodySection) > 0 && fetches.Add(1) == 2 {
+			for i := range late {
+				raw := rawMail(ann.Email, a.ReplyTo(c), "late", fmt.Sprintf("late%d@x", i), fmt.Sprintf("late %d", i))
+				// On the server's goroutine: report, don't stop the test here.
+				if _, err := s.user.Append("INBOX", literal{bytes.NewReader([]byte(raw)), int64(len(raw))}, &imap.AppendOptions{}); err != nil {
+					t.Errorf("append: %v", err)
 				}
-			})
+			}
 		}
 	})
+	in := newIntake(t, s, db, func(cfg *mail.IntakeConfig) { cfg.BatchSize = 4 })
 	if err := in.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
