@@ -194,7 +194,7 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 	// Nothing Parse returns refers to br: text and attachments are copies.
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
 
-	th, err := readHeader(br)
+	th, has, err := readHeader(br)
 	if err != nil {
 		if errors.Is(err, errTooBig) {
 			return nil, tooBig(r, lim)
@@ -203,7 +203,7 @@ func Parse(r io.Reader, lim Limits) (*Message, error) {
 	}
 	h := message.Header{Header: th}
 	m := &Message{}
-	fillHeader(m, h)
+	fillHeader(m, h, has)
 
 	raw := &capWriter{max: MaxTextBytes}
 	p := &parser{lim: lim, m: m}
@@ -254,10 +254,10 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // readHeader reads the header block from br, cleaned by readHeaderInto
 // (so that go-message cannot fail on it) and cut to the fields Parse
-// uses, and parses it with go-message.
-// The block and the reader over it come from pools: the parsed fields are
-// copies.
-func readHeader(br *bufio.Reader) (textproto.Header, error) {
+// uses, and parses it with go-message; it also says which of those fields
+// it kept. The block and the reader over it come from pools: the parsed
+// fields are copies.
+func readHeader(br *bufio.Reader) (textproto.Header, fieldSet, error) {
 	buf := headerBufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -265,13 +265,15 @@ func readHeader(br *bufio.Reader) (textproto.Header, error) {
 			headerBufPool.Put(buf)
 		}
 	}()
-	if err := readHeaderInto(buf, br, maxHeaderBytes, isUsedField); err != nil {
-		return textproto.Header{}, err
+	var f fieldFilter
+	if err := readHeaderInto(buf, br, maxHeaderBytes, &f); err != nil {
+		return textproto.Header{}, 0, err
 	}
 	hr := headerReaderPool.Get().(*bufio.Reader)
 	hr.Reset(bytes.NewReader(buf.Bytes()))
 	defer func() { hr.Reset(nil); headerReaderPool.Put(hr) }()
-	return textproto.ReadHeader(hr)
+	h, err := textproto.ReadHeader(hr)
+	return h, f.has, err
 }
 
 var (

@@ -349,7 +349,7 @@ func (p *parser) forward(e *message.Entity, name string, c *collector, depth int
 	if raw, err := readHeaderBlock(br, maxHeaderBytes); err == nil {
 		th, _ := textproto.ReadHeader(bufio.NewReader(strings.NewReader(string(raw))))
 		h := message.Header{Header: th}
-		fillHeader(&fw, h)
+		fillHeader(&fw, h, fieldsOf(h))
 		ent, entErr := message.New(h, br)
 		if ent != nil {
 			if err := p.walkEntity(ent, &sub, depth+1, entErr); err != nil {
