@@ -84,6 +84,9 @@ type IngestBatch struct {
 	// LastUID is the new high-water mark (it never moves back within one
 	// UIDVALIDITY).
 	LastUID uint32
+	// DoneUID, when set, records with the batch (as MailDone would) that
+	// \Seen and the move were applied up to it under UIDValidity.
+	DoneUID uint32
 	Items   []MailItem
 	// Notice, when set, builds the Slack notice for the case's mediator of
 	// the new party notes the batch adds to one case (in note order, at

@@ -11,6 +11,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -203,9 +204,11 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 	defer w.close()
 	b := in.newBatcher(ctx, w, uidValidity)
 	// finish marks \Seen, with one STORE, the messages of the batches
-	// whose commits are done (all of them, waiting, when wait is set), and
-	// queues the record of it behind the next commit.
+	// whose commits are done (all of them, waiting, when wait is set). The
+	// next commit records it; at the end (wait) a transaction of its own
+	// does.
 	var pending []*commit
+	var applied uint32
 	finish := func(wait bool) error {
 		pending = append(pending, b.takeCommitted()...)
 		var set imap.UIDSet
@@ -224,13 +227,17 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 			last = max(last, p.last)
 			pending = pending[1:]
 		}
-		if len(set) == 0 {
-			return nil
+		if len(set) > 0 {
+			if err := in.applySeen(c, set); err != nil {
+				return err
+			}
+			applied = max(applied, last)
+			b.seen.Store(applied)
 		}
-		if err := in.applySeen(c, set); err != nil {
-			return err
+		if wait && applied > 0 {
+			done := applied
+			w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, done) })
 		}
-		w.do(func() error { return in.cfg.Store.MailDone(ctx, in.cfg.Mailbox, uidValidity, last) })
 		return nil
 	}
 	top := uint32(0)
@@ -286,6 +293,8 @@ type batcher struct {
 	mu        sync.Mutex
 	committed []*commit // queued on the writer, not yet taken
 	err       error     // the collector's first failure
+
+	seen atomic.Uint32 // \Seen applied up to this UID, for the next commit to record
 }
 
 type job struct {
@@ -360,7 +369,7 @@ func (b *batcher) collect(limit int) {
 			<-queued[0].done
 			queued = queued[1:]
 		}
-		p := b.in.commit(b.ctx, b.w, b.uidValidity, items)
+		p := b.in.commit(b.ctx, b.w, b.uidValidity, items, &b.seen)
 		queued = append(queued, p)
 		b.mu.Lock()
 		b.committed = append(b.committed, p)
@@ -581,7 +590,11 @@ func (p *commit) isDone() bool {
 }
 
 // commit queues a batch's store transaction on w (no network I/O).
-func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, items []casebot.MailItem) *commit {
+//
+// The transaction also records how far \Seen has been applied (seen, as
+// it stands when the transaction runs), so that record costs no commit
+// of its own.
+func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, items []casebot.MailItem, seen *atomic.Uint32) *commit {
 	p := &commit{done: make(chan struct{})}
 	for _, it := range items {
 		p.set.AddNum(imap.UID(it.UID))
@@ -590,7 +603,7 @@ func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, ite
 	w.ops <- func() {
 		defer close(p.done)
 		if w.err == nil {
-			w.err = in.ingest(ctx, uidValidity, p.last, items)
+			w.err = in.ingest(ctx, uidValidity, p.last, seen.Load(), items)
 		}
 		p.err = w.err
 	}
@@ -598,9 +611,9 @@ func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, ite
 }
 
 // ingest commits one batch and reports its results.
-func (in *Intake) ingest(ctx context.Context, uidValidity, last uint32, items []casebot.MailItem) error {
+func (in *Intake) ingest(ctx context.Context, uidValidity, last, done uint32, items []casebot.MailItem) error {
 	res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
-		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, Items: items,
+		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, DoneUID: done, Items: items,
 		Notice: NotesNotice, BounceNotice: BounceNotice,
 	})
 	if err != nil {

@@ -122,7 +122,7 @@ func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uin
 // Ingest commits a batch of fetched messages in one transaction: the notes
 // (with their cases touched, audit events and mediator notices), the
 // quarantined items, the bounce flags, the de-duplication keys and the
-// mailbox's high-water mark. Either all of it is stored or none of it, so a
+// mailbox's high-water mark (and, when given, how far \Seen was applied). Either all of it is stored or none of it, so a
 // crash at any moment loses or doubles nothing. A new UIDVALIDITY resets the
 // mark. It returns one result per item, in order.
 func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
@@ -162,6 +162,9 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 			st = casebot.MailState{UIDValidity: b.UIDValidity}
 		}
 		st.LastUID = max(st.LastUID, b.LastUID)
+		if b.DoneUID > st.DoneUID {
+			st.DoneUID = min(b.DoneUID, st.LastUID)
+		}
 		return putMailState(tx, b.Mailbox, st)
 	})
 	if err != nil {

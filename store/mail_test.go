@@ -252,3 +252,23 @@ func TestIngestOneNoticePerCaseAndBatch(t *testing.T) {
 	}
 	mustCheck(t, db, "ingest notices")
 }
+
+// A batch can carry how far \Seen was applied; the record never passes
+// the high-water mark and never moves back.
+func TestIngestRecordsDoneUID(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+	for _, step := range []struct {
+		last, done, wantDone uint32
+	}{{3, 0, 0}, {6, 3, 3}, {9, 12, 9}, {10, 5, 9}} {
+		b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: step.last, DoneUID: step.done, Items: []casebot.MailItem{
+			{UID: step.last, DedupeKey: fmt.Sprint("k", step.last), Note: emailNote(c.ID, "ann@example.com", "hi", fmt.Sprint("m", step.last, "@x"))}}}
+		if _, err := db.Ingest(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := db.MailState(ctx, "INBOX"); err != nil || st.LastUID != step.last || st.DoneUID != step.wantDone {
+			t.Fatalf("after last %d done %d: state %+v, %v; want done %d", step.last, step.done, st, err, step.wantDone)
+		}
+	}
+}
