@@ -254,9 +254,13 @@ var readerPool = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
 
 // readHeader reads the header block from br, cleaned by readHeaderInto
 // (so that go-message cannot fail on it) and cut to the fields Parse
-// uses, and parses it with go-message; it also says which of those fields
-// it kept. The block and the reader over it come from pools: the parsed
-// fields are copies.
+// uses, and builds go-message's header of it; it also says which of those
+// fields it kept.
+//
+// The fields go to textproto.Header.AddRaw one by one, each a slice of one
+// copy of the block, last first (so that, as with textproto.ReadHeader,
+// Get returns the first): ReadHeader would copy each field into a buffer
+// of its own, a quarter of parsing a short reply.
 func readHeader(br *bufio.Reader) (textproto.Header, fieldSet, error) {
 	buf := headerBufPool.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -269,17 +273,31 @@ func readHeader(br *bufio.Reader) (textproto.Header, fieldSet, error) {
 	if err := readHeaderInto(buf, br, maxHeaderBytes, &f); err != nil {
 		return textproto.Header{}, 0, err
 	}
-	hr := headerReaderPool.Get().(*bufio.Reader)
-	hr.Reset(bytes.NewReader(buf.Bytes()))
-	defer func() { hr.Reset(nil); headerReaderPool.Put(hr) }()
-	h, err := textproto.ReadHeader(hr)
-	return h, f.has, err
+	block := bytes.Clone(buf.Bytes())
+	var starts [32]int
+	fields := starts[:0]
+	for i := 0; i < len(block); {
+		end := bytes.Index(block[i:], crlf)
+		if end <= 0 {
+			break // the blank line that ends the block
+		}
+		if block[i] != ' ' && block[i] != '\t' {
+			fields = append(fields, i)
+		}
+		i += end + 2
+	}
+	var h textproto.Header
+	end := len(block) - 2 // before the blank line
+	for k := len(fields) - 1; k >= 0; k-- {
+		h.AddRaw(block[fields[k]:end:end])
+		end = fields[k]
+	}
+	return h, f.has, nil
 }
 
-var (
-	headerBufPool    = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	headerReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-)
+var crlf = []byte("\r\n")
+
+var headerBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // retry parses the captured body again with a boundary sniffed from it.
 func (p *parser) retry(h message.Header, body []byte) bool {
