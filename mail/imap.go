@@ -284,11 +284,14 @@ type batcher struct {
 	max         int64 // max_message_bytes
 
 	jobs  chan job
-	order chan chan result
-	ahead *byteGate
-	lk    *sharedLookup
-	wg    sync.WaitGroup // the workers
-	done  chan error     // the collector's outcome
+	order chan chan []result
+
+	chunk      []fetched // the read loop's, not yet handed over
+	chunkBytes int64
+	ahead      *byteGate
+	lk         *sharedLookup
+	wg         sync.WaitGroup // the workers
+	done       chan error     // the collector's outcome
 
 	mu        sync.Mutex
 	committed []*commit // queued on the writer, not yet taken
@@ -297,9 +300,12 @@ type batcher struct {
 	seen atomic.Uint32 // \Seen applied up to this UID, for the next commit to record
 }
 
+// A job is a chunk of messages for one worker: handing messages over in
+// chunks wakes a worker (and the collector) once a chunk, not once a
+// message, and so leaves the fetch's goroutines their turn.
 type job struct {
-	r   fetched
-	out chan result
+	rs  []fetched
+	out chan []result
 }
 
 type result struct {
@@ -327,18 +333,30 @@ const (
 	fetchAheadBytes = 16 << 20
 )
 
+// A chunk holds up to chunkMsgs messages and is handed over once it has
+// chunkBytesMax bytes; the read loop hands over what it has at the end of
+// each FETCH.
+const (
+	chunkMsgs     = 16
+	chunkBytesMax = 256 << 10
+)
+
 // newBatcher starts the workers and the collector; close stops them.
 func (in *Intake) newBatcher(ctx context.Context, w *writer, uidValidity uint32) *batcher {
 	b := &batcher{in: in, ctx: ctx, w: w, uidValidity: uidValidity, max: in.cfg.Limits.withDefaults().MaxMessageBytes,
-		jobs: make(chan job, fetchAheadMsgs), order: make(chan chan result, fetchAheadMsgs),
+		jobs: make(chan job, fetchAheadMsgs/chunkMsgs), order: make(chan chan []result, fetchAheadMsgs/chunkMsgs),
 		ahead: newByteGate(fetchAheadBytes), lk: newSharedLookup(in.cfg.Store, in.cfg.BatchSize), done: make(chan error, 1)}
 	for range parseWorkers {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
 			for j := range b.jobs {
-				it, err := b.decide(b.lk, j.r)
-				j.out <- result{it, err, int64(len(j.r.raw))}
+				res := make([]result, len(j.rs))
+				for i, r := range j.rs {
+					res[i].it, res[i].err = b.decide(b.lk, r)
+					res[i].n = int64(len(r.raw))
+				}
+				j.out <- res
 			}
 		}()
 	}
@@ -346,13 +364,31 @@ func (in *Intake) newBatcher(ctx context.Context, w *writer, uidValidity uint32)
 	return b
 }
 
-// add hands one message to the workers, in order; it waits while the
-// read-ahead is full.
+// add queues one message for the workers, in order, handing over a chunk
+// when it is full; it waits while the read-ahead is full.
 func (b *batcher) add(r fetched) {
-	b.ahead.acquire(int64(len(r.raw)))
-	out := make(chan result, 1)
+	n := int64(len(r.raw))
+	if !b.ahead.tryAcquire(n) {
+		// The bytes held back may be the chunk's own: hand it over before
+		// waiting for room.
+		b.flush()
+		b.ahead.acquire(n)
+	}
+	b.chunk = append(b.chunk, r)
+	if b.chunkBytes += n; len(b.chunk) >= chunkMsgs || b.chunkBytes >= chunkBytesMax {
+		b.flush()
+	}
+}
+
+// flush hands the chunk to the workers.
+func (b *batcher) flush() {
+	if len(b.chunk) == 0 {
+		return
+	}
+	out := make(chan []result, 1)
 	b.order <- out
-	b.jobs <- job{r, out}
+	b.jobs <- job{b.chunk, out}
+	b.chunk, b.chunkBytes = nil, 0
 }
 
 // collect runs until order is closed: results in order into batches of
@@ -379,24 +415,25 @@ func (b *batcher) collect(limit int) {
 	}
 	var err error
 	for out := range b.order {
-		res := <-out
-		b.ahead.release(res.n)
-		if err != nil {
-			continue
-		}
-		if err = res.err; err != nil {
-			b.mu.Lock()
-			b.err = err
-			b.mu.Unlock()
-			continue
-		}
-		if items == nil {
-			items = make([]casebot.MailItem, 0, limit)
-		}
-		items = append(items, res.it)
-		size += res.n
-		if len(items) >= limit || size >= maxBatchBytes {
-			cut()
+		for _, res := range <-out {
+			b.ahead.release(res.n)
+			if err != nil {
+				continue
+			}
+			if err = res.err; err != nil {
+				b.mu.Lock()
+				b.err = err
+				b.mu.Unlock()
+				continue
+			}
+			if items == nil {
+				items = make([]casebot.MailItem, 0, limit)
+			}
+			items = append(items, res.it)
+			size += res.n
+			if len(items) >= limit || size >= maxBatchBytes {
+				cut()
+			}
 		}
 	}
 	if err == nil {
@@ -426,6 +463,7 @@ func (b *batcher) failed() error {
 // close waits for every message added to be parsed and its batch queued
 // on the writer, stops the workers and returns the collector's failure.
 func (b *batcher) close() error {
+	b.flush()
 	close(b.jobs)
 	close(b.order)
 	err := <-b.done
@@ -445,6 +483,18 @@ func newByteGate(limit int64) *byteGate {
 	g := &byteGate{limit: limit}
 	g.cond.L = &g.mu
 	return g
+}
+
+// tryAcquire takes n bytes if they fit (or none are in flight) and
+// reports whether it did.
+func (g *byteGate) tryAcquire(n int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n > 0 && g.n+n > g.limit {
+		return false
+	}
+	g.n += n
+	return true
 }
 
 // acquire waits until n more bytes fit, or none are in flight.
@@ -522,6 +572,7 @@ func (b *batcher) read(c *imapclient.Client, set imap.UIDSet, from uint32) error
 		}
 		b.add(r)
 	}
+	b.flush()
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("imap: fetch: %w", err)
 	}
