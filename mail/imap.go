@@ -297,8 +297,21 @@ type batcher struct {
 	committed []*commit // queued on the writer, not yet taken
 	err       error     // the collector's first failure
 
-	seen atomic.Uint32 // \Seen applied up to this UID, for the next commit to record
+	seen       atomic.Uint32 // \Seen applied up to this UID, for the next commit to record
+	milliPages atomic.Uint64 // pages the last commit wrote per thousand messages
 }
+
+// pageCounter is what a store may offer so that intake can keep a batch's
+// write set (the pages one commit writes) near maxWritePages.
+type pageCounter interface{ PageWrites() int64 }
+
+// maxWritePages bounds the pages a batch's commit should write. The
+// de-duplication index is keyed by hash, so every new key dirties a page
+// of its own once the index has more pages than a batch has keys; bbolt
+// holds each dirty page and its node in memory until the commit. Batches
+// shrink as the store grows so that this write set, and the intake's
+// memory with it, stays flat: about 9 KiB a page.
+const maxWritePages = 512
 
 // A job is a chunk of messages for one worker: handing messages over in
 // chunks wakes a worker (and the collector) once a chunk, not once a
@@ -405,13 +418,16 @@ func (b *batcher) collect(limit int) {
 			<-queued[0].done
 			queued = queued[1:]
 		}
-		p := b.in.commit(b.ctx, b.w, b.uidValidity, items, &b.seen)
+		p := b.commit(items)
 		queued = append(queued, p)
 		b.mu.Lock()
 		b.committed = append(b.committed, p)
 		b.mu.Unlock()
 		items, size = nil, 0
 		limit = min(2*limit, b.in.cfg.BatchSize)
+		if mp := b.milliPages.Load(); mp > 0 {
+			limit = min(limit, max(firstBatch, int(maxWritePages*1000/mp)))
+		}
 	}
 	var err error
 	for out := range b.order {
@@ -640,23 +656,35 @@ func (p *commit) isDone() bool {
 	}
 }
 
-// commit queues a batch's store transaction on w (no network I/O).
+// commit queues a batch's store transaction on the writer (no network
+// I/O).
 //
-// The transaction also records how far \Seen has been applied (seen, as
-// it stands when the transaction runs), so that record costs no commit
-// of its own.
-func (in *Intake) commit(ctx context.Context, w *writer, uidValidity uint32, items []casebot.MailItem, seen *atomic.Uint32) *commit {
+// The transaction also records how far \Seen has been applied (as it
+// stands when the transaction runs), so that record costs no commit of its
+// own.
+//
+// When the store counts the pages it writes, the commit notes how many it
+// wrote per message, which sizes the batches after it.
+func (b *batcher) commit(items []casebot.MailItem) *commit {
 	p := &commit{done: make(chan struct{})}
 	for _, it := range items {
 		p.set.AddNum(imap.UID(it.UID))
 		p.last = max(p.last, it.UID)
 	}
-	w.ops <- func() {
+	pc, counts := b.in.cfg.Store.(pageCounter)
+	b.w.ops <- func() {
 		defer close(p.done)
-		if w.err == nil {
-			w.err = in.ingest(ctx, uidValidity, p.last, seen.Load(), items)
+		if b.w.err == nil {
+			var p0 int64
+			if counts {
+				p0 = pc.PageWrites()
+			}
+			b.w.err = b.in.ingest(b.ctx, b.uidValidity, p.last, b.seen.Load(), items)
+			if counts && b.w.err == nil {
+				b.milliPages.Store(uint64(max(1, 1000*(pc.PageWrites()-p0)/int64(len(items)))))
+			}
 		}
-		p.err = w.err
+		p.err = b.w.err
 	}
 	return p
 }

@@ -60,7 +60,7 @@ func BenchmarkIngestStore(b *testing.B) {
 			batches = append(batches, bt)
 		}
 		b.StartTimer()
-		w0 := pageWrites(db)
+		w0 := db.PageWrites()
 		t0, c0 := time.Now(), cpuTime(b)
 		for _, bt := range batches {
 			res, err := db.Ingest(ctx, bt)
@@ -73,7 +73,7 @@ func BenchmarkIngestStore(b *testing.B) {
 		}
 		elapsed += time.Since(t0)
 		cpu += cpuTime(b) - c0
-		writes += pageWrites(db) - w0
+		writes += db.PageWrites() - w0
 	}
 	b.ReportMetric(float64(elapsed.Microseconds())/float64(total*b.N), "µs/note")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(total*b.N), "cpu_µs/note")
@@ -94,10 +94,4 @@ func cpuTime(tb testing.TB) time.Duration {
 func benchKey(i int) string {
 	h := sha256.Sum256([]byte(strconv.Itoa(i)))
 	return "m1:" + hex.EncodeToString(h[:])
-}
-
-// pageWrites is how many page writes bbolt's commits have made so far.
-func pageWrites(db *DB) int64 {
-	st := db.bolt.Stats()
-	return st.TxStats.GetWrite()
 }

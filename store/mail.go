@@ -99,6 +99,14 @@ func putMailState(tx *bolt.Tx, mailbox string, st casebot.MailState) error {
 	return b.Put([]byte(mailbox), v)
 }
 
+// PageWrites is the number of pages the store has written since it was
+// opened (bbolt's count): what a commit adds to it is the size of its
+// write set, which mail intake keeps its batches under.
+func (db *DB) PageWrites() int64 {
+	st := db.bolt.Stats()
+	return st.TxStats.GetWrite()
+}
+
 // MailDone records that \Seen (and the move) were applied up to uid. It
 // is ignored when UIDVALIDITY has changed meanwhile.
 func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
