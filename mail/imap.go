@@ -172,14 +172,14 @@ type fetched struct {
 // listing pass comes first: a body is fetched as a prefix of
 // max_message_bytes+1, so a longer literal marks an oversize message,
 // whose head is kept and the rest read past without holding it. Batches
-// are cut from the stream by count and bytes, so memory stays flat
-// whatever the mailbox holds.
+// are cut from the stream by count, bytes and the pages their commits
+// write, so memory stays flat whatever the mailbox and the store hold.
 //
 // Fetching, parsing (on parseWorkers goroutines) and committing overlap:
 // store writes run in order on one goroutine (w); \Seen/MOVE of the
-// batches committed so far is set between two FETCH commands, and the
-// record of it is queued behind the next commit, so neither an fsync nor
-// a round trip holds up the fetch.
+// batches committed so far is set between two FETCH commands and recorded
+// by the next commit, so neither an fsync nor a round trip holds up the
+// fetch.
 func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity uint32, uidNext imap.UID) error {
 	st, err := in.cfg.Store.MailState(ctx, in.cfg.Mailbox)
 	if err != nil {
