@@ -33,27 +33,44 @@ func TestIntakeChild(t *testing.T) {
 		t.Skip("runs only as the child of TestIntakeSurvivesKill")
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, os.Getenv(envChildDB), store.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	a, _ := mail.NewAddressing("Mediation Office <cases@practice.example>")
 	out := bufio.NewWriter(os.Stdout)
-	in, err := mail.NewIntake(mail.IntakeConfig{Addr: os.Getenv(envChildAddr), TLS: mail.TLSNone, Username: imapUser, Password: imapPass,
-		Addressing: a, Store: db, BatchSize: 50,
-		OnResult: func(r casebot.ItemResult) {
+	in := childIntake(t, os.Getenv(envChildDB), os.Getenv(envChildAddr), func(cfg *mail.IntakeConfig) {
+		cfg.BatchSize = 50
+		cfg.OnResult = func(r casebot.ItemResult) {
 			fmt.Fprintf(out, "%s %d\n", r.Outcome, r.UID)
 			_ = out.Flush()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		}
+	})
 	if err := in.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(out, "DONE")
 	_ = out.Flush()
+}
+
+// childIntake is the intake of a child test process: the parent's store
+// at dbPath (closed when the test ends) and its IMAP server at addr.
+func childIntake(t *testing.T, dbPath, addr string, mod func(*mail.IntakeConfig)) *mail.Intake {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath, store.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	a, err := mail.NewAddressing("Mediation Office <cases@practice.example>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mail.IntakeConfig{Addr: addr, TLS: mail.TLSNone, Username: imapUser, Password: imapPass,
+		Addressing: a, Store: db, Logger: slog.New(slog.DiscardHandler)}
+	if mod != nil {
+		mod(&cfg)
+	}
+	in, err := mail.NewIntake(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 // A child process ingesting a 2,000-message mailbox is killed with SIGKILL

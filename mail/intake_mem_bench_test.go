@@ -11,10 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/store"
 )
 
@@ -33,17 +31,7 @@ func TestIntakeMemChild(t *testing.T) {
 		t.Skip("runs only as the child of BenchmarkIngestMemory")
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, os.Getenv(envMemDB), store.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	a, _ := mail.NewAddressing("Mediation Office <cases@practice.example>")
-	in, err := mail.NewIntake(mail.IntakeConfig{Addr: os.Getenv(envMemAddr), TLS: mail.TLSNone, Username: imapUser, Password: imapPass,
-		Addressing: a, Store: db, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := childIntake(t, os.Getenv(envMemDB), os.Getenv(envMemAddr), nil)
 	runtime.GC()
 	base := heapInuse()
 	var peak uint64
@@ -56,10 +44,10 @@ func TestIntakeMemChild(t *testing.T) {
 }
 
 // BenchmarkIngestMemory measures what the intake holds in memory for
-// mailboxes of 10k, 40k and 160k messages, each into a fresh store. The intake runs in a child
-// process, so that its live heap is its own: in this process the test
-// server's mailbox, growing with the mailbox, would also lengthen each GC
-// cycle and with it what a cycle finds live. It reports the peak live heap
+// mailboxes of 10k, 40k and 160k messages, each into a fresh store. The
+// intake runs in a child process, so that its live heap is its own: in
+// this process the test server's mailbox, growing with the mailbox, would
+// also lengthen each GC cycle and with it what a cycle finds live. It reports the peak live heap
 // of each size and the ratio of the largest to the smallest.
 //
 //	go test -run='^$' -bench=IngestMemory -benchtime=1x ./mail/
