@@ -38,7 +38,7 @@ func BenchmarkIngest10k(b *testing.B) { benchIngest(b, 10000) }
 func BenchmarkIngest20k(b *testing.B) { benchIngest(b, 20000) }
 
 // ingestRounds is how many intakes one benchmark op runs.
-const ingestRounds = 3
+const ingestRounds = 5
 
 func benchIngest(b *testing.B, total int) {
 	ctx := context.Background()
