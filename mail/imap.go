@@ -274,8 +274,9 @@ func (in *Intake) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 
 // batcher turns fetched messages into store batches for one sync: the
 // read loop hands it each message (add), parseWorkers goroutines parse
-// them, and a collector puts the results back in UID order and cuts
-// batches by count and bytes, which it queues on the writer.
+// them in chunks, and a collector puts the results back in UID order and
+// cuts batches by count, bytes and the pages the last commit wrote, which
+// it queues on the writer.
 type batcher struct {
 	in          *Intake
 	ctx         context.Context
@@ -405,7 +406,8 @@ func (b *batcher) flush() {
 }
 
 // collect runs until order is closed: results in order into batches of
-// limit messages (doubling up to BatchSize) or maxBatchBytes.
+// limit messages (doubling up to BatchSize, and kept near maxWritePages
+// pages a commit) or maxBatchBytes.
 func (b *batcher) collect(limit int) {
 	var items []casebot.MailItem
 	var size int64
