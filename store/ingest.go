@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Ingest commits a batch of fetched messages in one transaction: the notes
+// (with their cases touched, audit events and mediator notices), the
+// quarantined items, the bounce flags, the de-duplication keys and the
+// mailbox's high-water mark (and, when given, how far \Seen was applied). Either all of it is stored or none of it, so a
+// crash at any moment loses or doubles nothing. A new UIDVALIDITY resets the
+// mark. It returns one result per item, in order.
+func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
+	var out []casebot.ItemResult
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		out = out[:0]
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, notes: map[string][]*casebot.Note{},
+			byAuthor: map[sender][]int{}}
+		seen, err := newSeenSet(tx)
+		if err != nil {
+			return err
+		}
+		for _, it := range b.Items {
+			if it.DedupeKey != "" && seen.has(it.DedupeKey) {
+				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
+				continue
+			}
+			res, err := in.item(it)
+			if err != nil {
+				return fmt.Errorf("uid %d: %w", it.UID, err)
+			}
+			out = append(out, res)
+			if it.DedupeKey != "" {
+				if err := seen.add(it.DedupeKey, res.Outcome); err != nil {
+					return err
+				}
+			}
+		}
+		if err := in.flush(); err != nil {
+			return err
+		}
+		st, err := getMailState(tx, b.Mailbox)
+		if err != nil {
+			return err
+		}
+		if st.UIDValidity != b.UIDValidity {
+			st = casebot.MailState{UIDValidity: b.UIDValidity}
+		}
+		st.LastUID = max(st.LastUID, b.LastUID)
+		if b.DoneUID > st.DoneUID {
+			st.DoneUID = min(b.DoneUID, st.LastUID)
+		}
+		return putMailState(tx, b.Mailbox, st)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest %d messages from %s: %w", len(b.Items), b.Mailbox, err)
+	}
+	return out, nil
+}
+
+// caseEdit is a case changed by a batch: written once at the end, so a
+// batch of many notes to one case rewrites its record and indexes once.
+type caseEdit struct{ old, c *casebot.Case }
+
+type ingester struct {
+	db    *DB
+	tx    *bolt.Tx
+	now   time.Time
+	batch *casebot.IngestBatch
+	cases map[string]*caseEdit
+	order []string
+	// notes are the new notes by case, for the mediators' notices, and
+	// noticeOrder the cases in the order of their first new note.
+	notes       map[string][]*casebot.Note
+	noticeOrder []string
+	// byAuthor are the new note numbers by case and sender, for the audit
+	// trail, and authorOrder the pairs in the order of their first note.
+	byAuthor    map[sender][]int
+	authorOrder []sender
+}
+
+// sender is a party writing to a case.
+type sender struct{ caseID, author string }
+
+func (in *ingester) edit(id string) (*caseEdit, error) {
+	if e := in.cases[id]; e != nil {
+		return e, nil
+	}
+	old, err := getCase(in.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	e := &caseEdit{old: old, c: cloneCase(old)}
+	in.cases[id] = e
+	in.order = append(in.order, id)
+	return e, nil
+}
+
+// flush writes what the batch's items collected: an audit event per case
+// and sender (the notes of one commit share its time, so one event
+// naming them all records the same as one per note), a notice per case,
+// and each edited case once.
+func (in *ingester) flush() error {
+	for _, k := range in.authorOrder {
+		ns := in.byAuthor[k]
+		what := "note "
+		if len(ns) > 1 {
+			what = "notes "
+		}
+		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: k.caseID, At: in.now, Actor: k.author, Action: "email.note",
+			Detail: what + numberRuns(ns) + " from " + k.author}); err != nil {
+			return err
+		}
+	}
+	for _, id := range in.noticeOrder {
+		if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(in.cases[id].c, in.notes[id])); err != nil {
+			return err
+		}
+	}
+	for _, id := range in.order {
+		e := in.cases[id]
+		if err := putCase(in.tx, e.old, e.c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
+	res := casebot.ItemResult{UID: it.UID}
+	switch {
+	case it.Note != nil:
+		e, err := in.edit(it.Note.CaseID)
+		if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+			q := quarantineFromNote(it.Note, fmt.Sprintf("case %s does not exist", it.Note.CaseID))
+			q.CaseID = ""
+			return in.quarantine(res, q)
+		} else if err != nil {
+			return res, err
+		}
+		if e.c.Party(it.Note.Author) < 0 {
+			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
+		}
+		n, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
+		if err != nil {
+			return res, err
+		}
+		// The audit event and the notice follow in flush: one event per
+		// case and sender, one notice per case.
+		k := sender{e.c.ID, n.Author}
+		if in.byAuthor[k] == nil {
+			in.authorOrder = append(in.authorOrder, k)
+		}
+		in.byAuthor[k] = append(in.byAuthor[k], n.N)
+		if in.batch.Notice != nil {
+			if in.notes[e.c.ID] == nil {
+				in.noticeOrder = append(in.noticeOrder, e.c.ID)
+			}
+			in.notes[e.c.ID] = append(in.notes[e.c.ID], n)
+		}
+		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
+		return res, nil
+	case it.Quarantine != nil:
+		return in.quarantine(res, *it.Quarantine)
+	case len(it.Bounce) > 0:
+		for _, addr := range it.Bounce {
+			ids, err := in.db.flagBouncingTx(in.tx, in.edit, addr, it.BounceCase, "delivery failure report", in.batch.BounceNotice, in.now)
+			if err != nil {
+				return res, err
+			}
+			if len(ids) > 0 {
+				res.CaseID = ids[0]
+			}
+		}
+		res.Outcome = casebot.OutcomeBounce
+		return res, nil
+	}
+	res.Outcome, res.Reason = casebot.OutcomeSkip, it.Skip
+	return res, nil
+}
+
+func (in *ingester) quarantine(res casebot.ItemResult, q casebot.Quarantined) (casebot.ItemResult, error) {
+	n, err := in.db.putQuarantineTx(in.tx, q, in.now)
+	if err != nil {
+		return res, err
+	}
+	res.Outcome, res.Mail, res.CaseID, res.Reason = casebot.OutcomeQuarantine, n, q.CaseID, q.Reason
+	return res, nil
+}
+
+func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
+	q := casebot.Quarantined{Reason: reason, From: n.Author, CaseID: n.CaseID, Body: n.Body, Email: n.Email}
+	if n.Email != nil {
+		q.FromName, q.Subject, q.MessageID, q.Date = n.Email.FromName, n.Email.Subject, n.Email.MessageID, n.Email.Date
+	}
+	return q
+}
+
+// addNoteTx appends a note to c (an edited copy, written by the caller),
+// numbering it and touching the case.
+func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, error) {
+	n := *in
+	n.CaseID = c.ID
+	n.N = c.NoteCount + 1
+	n.Created = now
+	if n.Source == "" {
+		n.Source = casebot.SourceEmail
+	}
+	// Notes are appended in sequence order: fill their pages (as AddNote
+	// does) instead of splitting them half empty.
+	notes := appendBucket(tx, bucketNotes)
+	seq, err := notes.NextSequence()
+	if err != nil {
+		return nil, fmt.Errorf("note sequence: %w", err)
+	}
+	key := be64(seq)
+	v, err := db.encodeNote(key, &n)
+	if err != nil {
+		return nil, err
+	}
+	if err := notes.Put(key, v); err != nil {
+		return nil, fmt.Errorf("put note: %w", err)
+	}
+	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
+		return nil, fmt.Errorf("put note index: %w", err)
+	}
+	c.NoteCount = n.N
+	c.Updated, c.Activity = now, now
+	return &n, nil
+}
+
+// numberRuns writes ascending numbers with runs collapsed: "4", "4-6, 9".
+func numberRuns(ns []int) string {
+	var b strings.Builder
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(ns[i]))
+		if j > i {
+			b.WriteString("-" + strconv.Itoa(ns[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
