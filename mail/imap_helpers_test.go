@@ -129,6 +129,17 @@ func (h *hookSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, optio
 	return h.UserSession.Fetch(w, numSet, options)
 }
 
+// Idle first reports what changed since the last command. imapmemserver
+// listens only for updates that come after IDLE starts, so a message
+// appended between a client's last command and its IDLE would wait for
+// the next update; a real server (Dovecot) reports it when IDLE starts.
+func (h *hookSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := h.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return h.UserSession.Idle(w, stop)
+}
+
 // onFetch sets a function to run before each FETCH the server handles
 // (with its options), on the server's goroutine for that connection.
 func (s *imapServer) onFetch(f func(*imap.FetchOptions)) {

@@ -22,15 +22,13 @@ type IMAP struct {
 // 127.0.0.1:0 until the test ends. It fails tb when it cannot listen.
 func NewIMAP(tb testing.TB, user, pass string) *IMAP {
 	tb.Helper()
-	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, pass)
 	if err := u.Create("INBOX", nil); err != nil {
 		tb.Fatal(err)
 	}
-	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return &session{user: u}, nil, nil
 		},
 		InsecureAuth: true, Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
 	})
@@ -41,6 +39,38 @@ func NewIMAP(tb testing.TB, user, pass string) *IMAP {
 	go func() { _ = srv.Serve(ln) }()
 	tb.Cleanup(func() { _ = srv.Close() })
 	return &IMAP{addr: ln.Addr().String(), user: u}
+}
+
+// session is imapmemserver's session for the one user, with an IDLE that
+// first reports what changed since the last command. imapmemserver
+// listens only for updates that come after IDLE starts, so a message
+// appended between a client's last command and its IDLE would wait for
+// the next update; a real server (Dovecot) reports it when IDLE starts.
+type session struct {
+	*imapmemserver.UserSession // nil until login
+	user                       *imapmemserver.User
+}
+
+func (s *session) Login(username, password string) error {
+	if err := s.user.Login(username, password); err != nil {
+		return err
+	}
+	s.UserSession = imapmemserver.NewUserSession(s.user)
+	return nil
+}
+
+func (s *session) Close() error {
+	if s.UserSession == nil {
+		return nil
+	}
+	return s.UserSession.Close()
+}
+
+func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := s.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return s.UserSession.Idle(w, stop)
 }
 
 // Addr returns the host:port the server listens on.
