@@ -291,7 +291,7 @@ func (b *batcher) decide(lk Lookup, r fetched) (casebot.MailItem, error) {
 // After the first failure it runs nothing more and reports that failure.
 type writer struct {
 	ops  chan func()
-	err  error // set by the goroutine before closing idle
+	err  error // the first failure; the writer's goroutine's own
 	idle chan struct{}
 }
 
@@ -306,21 +306,42 @@ func newWriter() *writer {
 	return w
 }
 
-// do queues fn and returns a channel that receives its error.
-func (w *writer) do(fn func() error) <-chan error {
-	done := make(chan error, 1)
+// task is a write queued on a writer; done is closed once err is set.
+// After the first failure the writer runs nothing more, and every later
+// task reports that failure.
+type task struct {
+	done chan struct{}
+	err  error
+}
+
+// isDone reports whether the task has run.
+func (t *task) isDone() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// do queues fn.
+func (w *writer) do(fn func() error) *task {
+	t := &task{done: make(chan struct{})}
 	w.ops <- func() {
 		if w.err == nil {
 			w.err = fn()
 		}
-		done <- w.err
+		t.err = w.err
+		close(t.done)
 	}
-	return done
+	return t
 }
 
 // wait returns once every queued write has run, with the first failure.
 func (w *writer) wait() error {
-	return <-w.do(func() error { return nil })
+	t := w.do(func() error { return nil })
+	<-t.done
+	return t.err
 }
 
 // close stops the goroutine once the queue has run.
@@ -329,23 +350,11 @@ func (w *writer) close() {
 	<-w.idle
 }
 
-// commit is a batch being committed in the background; done is closed
-// once err is set.
+// commit is a batch queued on the writer, with the UIDs it holds.
 type commit struct {
-	done chan struct{}
-	err  error
+	*task
 	set  imap.UIDSet
 	last uint32
-}
-
-// isDone reports whether the batch's commit has ended.
-func (p *commit) isDone() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // commit queues a batch's store transaction on the writer (no network
@@ -358,26 +367,25 @@ func (p *commit) isDone() bool {
 // When the store counts the pages it writes, the commit notes how many it
 // wrote per message, which sizes the batches after it.
 func (b *batcher) commit(items []casebot.MailItem) *commit {
-	p := &commit{done: make(chan struct{})}
+	p := &commit{}
 	for _, it := range items {
 		p.set.AddNum(imap.UID(it.UID))
 		p.last = max(p.last, it.UID)
 	}
 	pc, counts := b.in.cfg.Store.(pageCounter)
-	b.w.ops <- func() {
-		defer close(p.done)
-		if b.w.err == nil {
-			var p0 int64
-			if counts {
-				p0 = pc.PageWrites()
-			}
-			b.w.err = b.in.ingest(b.ctx, b.uidValidity, p.last, b.seen.Load(), items)
-			if counts && b.w.err == nil {
-				b.milliPages.Store(uint64(max(1, 1000*(pc.PageWrites()-p0)/int64(len(items)))))
-			}
+	p.task = b.w.do(func() error {
+		var p0 int64
+		if counts {
+			p0 = pc.PageWrites()
 		}
-		p.err = b.w.err
-	}
+		if err := b.in.ingest(b.ctx, b.uidValidity, p.last, b.seen.Load(), items); err != nil {
+			return err
+		}
+		if counts {
+			b.milliPages.Store(uint64(max(1, 1000*(pc.PageWrites()-p0)/int64(len(items)))))
+		}
+		return nil
+	})
 	return p
 }
 
