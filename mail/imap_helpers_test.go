@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/store"
 )
@@ -77,7 +78,14 @@ func startIMAPServer(tb testing.TB, caps imap.CapSet, tc *tls.Config, implicit b
 	s := &imapServer{user: user}
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &hookSession{s: s}, nil, nil
+			return &testserver.Session{User: s.user, BeforeFetch: func(o *imap.FetchOptions) {
+				s.mu.Lock()
+				hook := s.beforeFetch
+				s.mu.Unlock()
+				if hook != nil {
+					hook(o)
+				}
+			}}, nil, nil
 		},
 		InsecureAuth: tc == nil,
 		TLSConfig:    tc,
@@ -95,49 +103,6 @@ func startIMAPServer(tb testing.TB, caps imap.CapSet, tc *tls.Config, implicit b
 	go func() { _ = s.srv.Serve(trackingListener{ln, s}) }()
 	tb.Cleanup(func() { _ = s.srv.Close() })
 	return s
-}
-
-// hookSession is imapmemserver's session for the test user, with a hook
-// a test can set to run before each FETCH the server handles.
-type hookSession struct {
-	*imapmemserver.UserSession // nil until login
-	s                          *imapServer
-}
-
-func (h *hookSession) Login(username, password string) error {
-	if err := h.s.user.Login(username, password); err != nil {
-		return err
-	}
-	h.UserSession = imapmemserver.NewUserSession(h.s.user)
-	return nil
-}
-
-func (h *hookSession) Close() error {
-	if h.UserSession == nil {
-		return nil
-	}
-	return h.UserSession.Close()
-}
-
-func (h *hookSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	h.s.mu.Lock()
-	hook := h.s.beforeFetch
-	h.s.mu.Unlock()
-	if hook != nil {
-		hook(options)
-	}
-	return h.UserSession.Fetch(w, numSet, options)
-}
-
-// Idle first reports what changed since the last command. imapmemserver
-// listens only for updates that come after IDLE starts, so a message
-// appended between a client's last command and its IDLE would wait for
-// the next update; a real server (Dovecot) reports it when IDLE starts.
-func (h *hookSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if err := h.UserSession.Poll(w, true); err != nil {
-		return err
-	}
-	return h.UserSession.Idle(w, stop)
 }
 
 // onFetch sets a function to run before each FETCH the server handles

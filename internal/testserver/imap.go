@@ -28,7 +28,7 @@ func NewIMAP(tb testing.TB, user, pass string) *IMAP {
 	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &session{user: u}, nil, nil
+			return &Session{User: u}, nil, nil
 		},
 		InsecureAuth: true, Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
 	})
@@ -41,36 +41,50 @@ func NewIMAP(tb testing.TB, user, pass string) *IMAP {
 	return &IMAP{addr: ln.Addr().String(), user: u}
 }
 
-// session is imapmemserver's session for the one user, with an IDLE that
-// first reports what changed since the last command. imapmemserver
-// listens only for updates that come after IDLE starts, so a message
-// appended between a client's last command and its IDLE would wait for
-// the next update; a real server (Dovecot) reports it when IDLE starts.
-type session struct {
+// Session is imapmemserver's session for one user, as the in-process test
+// servers serve it: IDLE first reports what changed since the last
+// command (imapmemserver listens only for updates that come after IDLE
+// starts, so a message appended between a client's last command and its
+// IDLE would wait for the next update; a real server such as Dovecot
+// reports it when IDLE starts), and BeforeFetch, when set, runs before
+// each FETCH with its options.
+type Session struct {
 	*imapmemserver.UserSession // nil until login
-	user                       *imapmemserver.User
+	User                       *imapmemserver.User
+	BeforeFetch                func(*imap.FetchOptions)
 }
 
-func (s *session) Login(username, password string) error {
-	if err := s.user.Login(username, password); err != nil {
+// Login checks the user's name and password.
+func (s *Session) Login(username, password string) error {
+	if err := s.User.Login(username, password); err != nil {
 		return err
 	}
-	s.UserSession = imapmemserver.NewUserSession(s.user)
+	s.UserSession = imapmemserver.NewUserSession(s.User)
 	return nil
 }
 
-func (s *session) Close() error {
+// Close ends the session.
+func (s *Session) Close() error {
 	if s.UserSession == nil {
 		return nil
 	}
 	return s.UserSession.Close()
 }
 
-func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+// Idle reports the updates queued so far, then waits for more.
+func (s *Session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	if err := s.UserSession.Poll(w, true); err != nil {
 		return err
 	}
 	return s.UserSession.Idle(w, stop)
+}
+
+// Fetch runs BeforeFetch, then the FETCH.
+func (s *Session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if s.BeforeFetch != nil {
+		s.BeforeFetch(options)
+	}
+	return s.UserSession.Fetch(w, numSet, options)
 }
 
 // Addr returns the host:port the server listens on.
