@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/store"
 )
 
@@ -51,25 +52,13 @@ func benchIngest(b *testing.B, total int) {
 	var cases [][]*casebot.Case
 	for range runs {
 		db := openStore(b, nil)
-		var cs []*casebot.Case
-		for i := range 20 {
-			cs = append(cs, newCase(b, db, casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
-		}
-		dbs, cases = append(dbs, db), append(cases, cs)
+		dbs, cases = append(dbs, db), append(cases, benchCases(b, db))
 	}
-	// Every store has the same case IDs and tokens differ, so address by
-	// subject tag (the token route is covered by the tests).
-	for i := range total {
-		k := i % 20
-		c := cases[0][k]
-		s.append(b, "INBOX", rawMail(fmt.Sprintf("p%d@example.com", k), a.From(), "Re: ["+c.ID+"] documents", fmt.Sprintf("b%d@example.com", i),
-			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)),
-			// The memory server keeps each message's flags in a map that it
-			// allocates on the first flag: with one already set, the \Seen
-			// that intake sets costs the server no memory, and the peak heap
-			// measures the intake alone.
-			"$Delivered")
-	}
+	// The memory server keeps each message's flags in a map that it
+	// allocates on the first flag: with one already set, the \Seen that
+	// intake sets costs the server no memory, and the peak heap measures the
+	// intake alone.
+	fillBenchMailbox(b, s, a, cases[0], total, "$Delivered")
 	var bare, ingest, bareCPU, ingestCPU, ingestGC time.Duration
 	var peak, peakAbove, ingestAllocs, ingestBytes uint64
 	b.ResetTimer()
@@ -168,6 +157,29 @@ func bareFetch(b *testing.B, s *imapServer, total int) (wall, cpu time.Duration)
 		b.Fatalf("bare fetch got %d", got)
 	}
 	return wall, cpu
+}
+
+// benchCases creates the 20 cases the benchmark mailboxes write to, each
+// with one party, p<i>@example.com.
+func benchCases(b *testing.B, db *store.DB) []*casebot.Case {
+	var cs []*casebot.Case
+	for i := range 20 {
+		cs = append(cs, newCase(b, db, casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
+	}
+	return cs
+}
+
+// fillBenchMailbox appends total plain replies, spread over cases, each
+// with flags. Every store has the same case IDs and tokens differ, so
+// they are addressed by subject tag (the token route is covered by the
+// tests).
+func fillBenchMailbox(b *testing.B, s *imapServer, a mail.Addressing, cases []*casebot.Case, total int, flags ...imap.Flag) {
+	for i := range total {
+		k := i % len(cases)
+		s.append(b, "INBOX", rawMail(fmt.Sprintf("p%d@example.com", k), a.From(), "Re: ["+cases[k].ID+"] documents", fmt.Sprintf("b%d@example.com", i),
+			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)),
+			flags...)
+	}
 }
 
 // cpuTime is the user and system CPU time this process has used.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/store"
 )
 
@@ -81,18 +80,11 @@ func childIngestPeak(b *testing.B, exe string, total int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var cs []*casebot.Case
-	for i := range 20 {
-		cs = append(cs, newCase(b, db, casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
-	}
+	cs := benchCases(b, db)
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
-	for i := range total {
-		k := i % 20
-		s.append(b, "INBOX", rawMail(fmt.Sprintf("p%d@example.com", k), a.From(), "Re: ["+cs[k].ID+"] documents", fmt.Sprintf("b%d@example.com", i),
-			fmt.Sprintf("Dear mediator,\r\n\r\nhere is my answer number %d about the lease and the deposit.\r\n\r\nRegards\r\n\r\nOn Mon, Mediation Office wrote:\r\n> earlier text\r\n> more earlier text", i)))
-	}
+	fillBenchMailbox(b, s, a, cs, total)
 	b.StartTimer()
 	cmd := exec.Command(exe, "-test.run=^TestIntakeMemChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envMemChild+"=1", envMemAddr+"="+s.addr, envMemDB+"="+dbPath)
