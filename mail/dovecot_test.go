@@ -1,14 +1,12 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/mail"
 )
 
@@ -187,7 +186,7 @@ func TestDovecotReconnectAfterKick(t *testing.T) {
 	cs := newCase(t, db, ann)
 	a := testAddressing(t)
 	results := make(chan casebot.ItemResult, 10)
-	var logs lockedBuffer
+	var logs testserver.Buffer
 	in, err := mail.NewIntake(mail.IntakeConfig{Addr: addr, TLS: mail.TLSNone, Username: user, Password: pass, Mailbox: mailbox,
 		Addressing: a, Store: db, Poll: time.Hour, MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		OnResult: func(r casebot.ItemResult) { results <- r },
@@ -247,22 +246,4 @@ func TestDovecotReconnectAfterKick(t *testing.T) {
 	if l := logs.String(); strings.Count(l, "imap: connected") != 2 || !strings.Contains(l, "imap: connection lost, reconnecting") {
 		t.Fatalf("the intake did not lose its connection and connect again:\n%s", l)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger on another goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/store"
 )
 
@@ -255,9 +256,9 @@ func TestServeCommand(t *testing.T) {
 	cfgPath, storePath := testConfig(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testserver.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "-config", cfgPath}, nil, &syncBuffer{}, &stderr) }()
+	go func() { done <- run(ctx, []string{"serve", "-config", cfgPath}, nil, &testserver.Buffer{}, &stderr) }()
 	waitFor(t, "serving log line", func() bool { return strings.Contains(stderr.String(), "casebot serving") })
 
 	// do reaches it through the socket.

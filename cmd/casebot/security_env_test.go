@@ -50,7 +50,7 @@ type secEnv struct {
 	base     string
 	cfgPath  string
 	dbPath   string
-	logs     *syncBuffer
+	logs     *testserver.Buffer
 	slack    *testserver.Slack
 	smtp     *testserver.SMTP
 	inbox    *testserver.IMAP
@@ -66,7 +66,7 @@ type secEnv struct {
 // newSecEnv boots the daemon; with encrypt, the store has a key file.
 func newSecEnv(t *testing.T, encrypt bool) *secEnv {
 	t.Helper()
-	e := &secEnv{t: t, logs: &syncBuffer{}, slack: testserver.NewSlack(t, secBotToken),
+	e := &secEnv{t: t, logs: &testserver.Buffer{}, slack: testserver.NewSlack(t, secBotToken),
 		smtp:  testserver.NewSMTP(t, testserver.SMTPOptions{User: "smtpuser", Password: secSMTPPass}),
 		inbox: testserver.NewIMAP(t, "cases", secIMAPPass)}
 	dir := t.TempDir()
