@@ -89,9 +89,10 @@ type IngestBatch struct {
 	DoneUID uint32
 	Items   []MailItem
 	// Notice, when set, builds the Slack notice for the case's mediator of
-	// the new party notes the batch adds to one case (in note order, at
-	// least one); one is queued per case in the same transaction.
-	Notice func(c *Case, notes []*Note) OutMessage
+	// a new party note; it is queued in the same transaction. Its key must
+	// be one no earlier message had (it is not looked up), as a key naming
+	// the note's case and number is.
+	Notice func(c *Case, n *Note) OutMessage
 	// BounceNotice, when set, builds the mediator's notice that a party's
 	// address bounces.
 	BounceNotice func(c *Case, p Party, reason string) OutMessage

@@ -155,55 +155,30 @@ func head(b []byte, n int) []byte {
 // party note: sender, case and the first lines; the rest behind "Show case".
 func NoteNotice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
 	from, subject := noteSender(n)
-	// Built by concatenation: one notice per stored note, and fmt costs
-	// more than the rest of the notice together.
+	// Written piece by piece into one buffer: it is built on the intake's
+	// single writer goroutine, once for every stored note.
 	var b strings.Builder
-	b.WriteString("New email from " + from + " on " + c.ID + " (" + c.Title + "), note #" + strconv.Itoa(n.N))
+	b.Grow(64 + len(from) + len(c.ID) + len(c.Title) + len(subject) + min(len(n.Body), 320))
+	for _, p := range [...]string{"New email from ", from, " on ", c.ID, " (", c.Title, "), note #", strconv.Itoa(n.N)} {
+		b.WriteString(p)
+	}
 	if subject != "" {
-		b.WriteString("\nSubject: " + subject)
+		b.WriteString("\nSubject: ")
+		b.WriteString(subject)
 	}
 	if fl := firstLines(n.Body, 3, 300); fl != "" {
-		b.WriteString("\n> " + strings.ReplaceAll(fl, "\n", "\n> "))
+		for rest := fl; ; {
+			line, tail, more := strings.Cut(rest, "\n")
+			b.WriteString("\n> ")
+			b.WriteString(line)
+			if !more {
+				break
+			}
+			rest = tail
+		}
 	}
 	return casebot.OutMessage{
 		Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
-		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
-	}
-}
-
-// noticeShown is how many notes a notice of several shows with their
-// first lines; the rest are counted.
-const noticeShown = 5
-
-// NotesNotice is the mediator's Slack notice of the new party notes one
-// intake commit adds to a case: NoteNotice for one note. For several (a
-// backlog read after downtime, or a burst of replies) it is one message
-// naming each note with its sender and first lines, the first noticeShown
-// of them, so the mediator gets one direct message per case rather than a
-// burst, which Slack would also slow to about one post a second.
-func NotesNotice(c *casebot.Case, notes []*casebot.Note) casebot.OutMessage {
-	if len(notes) == 1 {
-		return NoteNotice(c, notes[0])
-	}
-	first, last := strconv.Itoa(notes[0].N), strconv.Itoa(notes[len(notes)-1].N)
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(notes)) + " new emails on " + c.ID + " (" + c.Title + "), notes #" + first + " to #" + last)
-	for i, n := range notes {
-		if i == noticeShown {
-			b.WriteString("\n\n…and " + strconv.Itoa(len(notes)-i) + " more; Show case has them all.")
-			break
-		}
-		from, subject := noteSender(n)
-		b.WriteString("\n\n#" + strconv.Itoa(n.N) + " from " + from)
-		if subject != "" {
-			b.WriteString("\nSubject: " + subject)
-		}
-		if fl := firstLines(n.Body, 2, 200); fl != "" {
-			b.WriteString("\n> " + strings.ReplaceAll(fl, "\n", "\n> "))
-		}
-	}
-	return casebot.OutMessage{
-		Key: "email-note/" + c.ID + "/" + first + "-" + last, Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
 		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
 	}
 }

@@ -119,13 +119,12 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 		}
 	}
 	// One head per recipient is due; the mediator's queue holds a notice
-	// for the first batch's 3 notes, one for the last batch's note, and a
-	// bounce notice.
+	// for each of the 4 notes (SPEC §6) and a bounce notice.
 	if notices != 1 {
 		t.Errorf("due mediator notices = %d, want the head of U1's queue", notices)
 	}
-	if d, _ := db.OutboxDepth(ctx); d != 1+2+1 {
-		t.Errorf("outbox depth = %d, want 4 (the sent email, 2 note notices, 1 bounce notice)", d)
+	if d, _ := db.OutboxDepth(ctx); d != 1+4+1 {
+		t.Errorf("outbox depth = %d, want 6 (the sent email, 4 note notices, 1 bounce notice)", d)
 	}
 	// Deliver U1's queue as the worker would.
 	var kinds, keys []string
@@ -143,11 +142,13 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 		}
 	}
 	slices.Sort(kinds)
-	if want := []string{"bounce", "email-note", "email-note"}; !slices.Equal(kinds, want) {
+	if want := []string{"bounce", "email-note", "email-note", "email-note", "email-note"}; !slices.Equal(kinds, want) {
 		t.Errorf("U1's notices = %v, want %v", kinds, want)
 	}
-	if !slices.Contains(keys, "email-note/"+c.ID+"/1-3") || !slices.Contains(keys, "email-note/"+c.ID+"/4") {
-		t.Errorf("U1's notices = %v, want one for notes 1-3 and one for note 4", keys)
+	for n := 1; n <= 4; n++ {
+		if k := fmt.Sprintf("email-note/%s/%d", c.ID, n); !slices.Contains(keys, k) {
+			t.Errorf("U1's notices = %v, want %s", keys, k)
+		}
 	}
 
 	// Everything was moved out of the inbox after the commit.

@@ -22,8 +22,7 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	var out []casebot.ItemResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
-		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, notes: map[string][]*casebot.Note{},
-			byAuthor: map[sender][]int{}}
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}}
 		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err
@@ -77,10 +76,6 @@ type ingester struct {
 	batch *casebot.IngestBatch
 	cases map[string]*caseEdit
 	order []string
-	// notes are the new notes by case, for the mediators' notices, and
-	// noticeOrder the cases in the order of their first new note.
-	notes       map[string][]*casebot.Note
-	noticeOrder []string
 	// byAuthor are the new note numbers by case and sender, for the audit
 	// trail, and authorOrder the pairs in the order of their first note.
 	byAuthor    map[sender][]int
@@ -106,8 +101,8 @@ func (in *ingester) edit(id string) (*caseEdit, error) {
 
 // flush writes what the batch's items collected: an audit event per case
 // and sender (the notes of one commit share its time, so one event
-// naming them all records the same as one per note), a notice per case,
-// and each edited case once.
+// naming them all records the same as one per note) and each edited case
+// once.
 func (in *ingester) flush() error {
 	for _, k := range in.authorOrder {
 		ns := in.byAuthor[k]
@@ -117,11 +112,6 @@ func (in *ingester) flush() error {
 		}
 		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: k.caseID, At: in.now, Actor: k.author, Action: "email.note",
 			Detail: what + numberRuns(ns) + " from " + k.author}); err != nil {
-			return err
-		}
-	}
-	for _, id := range in.noticeOrder {
-		if err := in.db.enqueueOne(in.tx, in.now, in.batch.Notice(in.cases[id].c, in.notes[id])); err != nil {
 			return err
 		}
 	}
@@ -153,18 +143,17 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if err != nil {
 			return res, err
 		}
-		// The audit event and the notice follow in flush: one event per
-		// case and sender, one notice per case.
+		// The audit event follows in flush, one per case and sender; the
+		// mediator's notice is one per note (SPEC §6).
 		k := sender{e.c.ID, n.Author}
 		if in.byAuthor[k] == nil {
 			in.authorOrder = append(in.authorOrder, k)
 		}
 		in.byAuthor[k] = append(in.byAuthor[k], n.N)
 		if in.batch.Notice != nil {
-			if in.notes[e.c.ID] == nil {
-				in.noticeOrder = append(in.noticeOrder, e.c.ID)
+			if err := in.db.enqueueNew(in.tx, in.now, in.batch.Notice(e.c, n)); err != nil {
+				return res, err
 			}
-			in.notes[e.c.ID] = append(in.notes[e.c.ID], n)
 		}
 		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
 		return res, nil

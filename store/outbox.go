@@ -38,12 +38,22 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 
 // enqueueOne stores m (a copy) in tx unless its key is pending or sent.
 func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error {
-	var key []byte
 	if m.Key != "" {
-		key = []byte(m.Key)
+		key := []byte(m.Key)
 		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
 			return nil
 		}
+	}
+	return db.enqueueNew(tx, now, m)
+}
+
+// enqueueNew stores m (a copy) in tx without looking its key up: for a
+// message whose key no earlier message can have had, such as the notice
+// of a note just numbered.
+func (db *DB) enqueueNew(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error {
+	var key []byte
+	if m.Key != "" {
+		key = []byte(m.Key)
 	}
 	ob := appendBucket(tx, bucketOutbox)
 	id, err := ob.NextSequence()
