@@ -88,11 +88,11 @@ type IngestBatch struct {
 	// \Seen and the move were applied up to it under UIDValidity.
 	DoneUID uint32
 	Items   []MailItem
-	// Notice, when set, builds the Slack notice for the case's mediator of
-	// a new party note; it is queued in the same transaction. Its key must
-	// be one no earlier message had (it is not looked up), as a key naming
-	// the note's case and number is.
-	Notice func(c *Case, n *Note) OutMessage
+	// NoticeFeed, when set, records each new party note in the store's
+	// notice feed in the same transaction, from which the outbox worker
+	// queues the Slack notice to the case's mediator (one per note) at the
+	// pace the mediator's queue drains.
+	NoticeFeed bool
 	// BounceNotice, when set, builds the mediator's notice that a party's
 	// address bounces.
 	BounceNotice func(c *Case, p Party, reason string) OutMessage

@@ -157,6 +157,11 @@ func TestIntakeSurvivesKill(t *testing.T) {
 	if len(notes) != total {
 		t.Fatalf("%d notes, want %d", len(notes), total)
 	}
+	// Each note's mediator notice waits in the notice feed, committed with
+	// the note: none lost, none twice.
+	if n, err := db.NoticesPending(ctx); err != nil || n != total {
+		t.Fatalf("%d notes wait for a notice (%v), want %d", n, err, total)
+	}
 	if err := db.Check(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,16 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 	if !got.Parties[2].Bouncing || got.Parties[0].Bouncing {
 		t.Errorf("bounce flags = %+v", got.Parties)
 	}
-	due, _ := db.OutboxDue(ctx, got.Updated.Add(1), 0)
+	// The notes wait in the notice feed until the outbox worker queues
+	// their notices.
+	if n, err := db.NoticesPending(ctx); err != nil || n != 4 {
+		t.Errorf("notes waiting for a notice = %d, %v; want 4", n, err)
+	}
+	if n, err := db.FeedNotices(ctx, 16, mail.NoteNotice); err != nil || n != 4 {
+		t.Errorf("FeedNotices = %d, %v; want 4", n, err)
+	}
+	later := time.Now().Add(time.Minute)
+	due, _ := db.OutboxDue(ctx, later, 0)
 	var notices int
 	for _, m := range due {
 		if m.Kind == casebot.OutSlack && m.To == "U1" && len(m.Buttons) == 1 && m.Buttons[0].ActionID == "show_case" {
@@ -129,7 +138,7 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 	// Deliver U1's queue as the worker would.
 	var kinds, keys []string
 	for range 10 {
-		heads, err := db.OutboxDue(ctx, got.Updated.Add(1), 0, casebot.OutSlack)
+		heads, err := db.OutboxDue(ctx, later, 0, casebot.OutSlack)
 		if err != nil || len(heads) == 0 {
 			break
 		}

@@ -133,6 +133,12 @@ type Worker struct {
 	// SendTimeout bounds one send; 30 s when zero. Sends run on a context
 	// detached from Run's, so shutdown lets them finish and be recorded.
 	SendTimeout time.Duration
+	// Feed, when set, is called at the start of every round to queue the
+	// messages that are derived lazily from stored state (the mediators'
+	// notices of ingested email, store.DB.FeedNotices), so that they are
+	// built at the pace their recipients' queues drain. An error is
+	// logged and the round goes on with what is queued.
+	Feed func(ctx context.Context) error
 
 	once sync.Once
 	kick chan struct{}
@@ -248,6 +254,11 @@ func (w *Worker) kinds() []string {
 // recipients concurrently, and records each outcome. It returns how many
 // messages it attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	if w.Feed != nil {
+		if err := w.Feed(ctx); err != nil {
+			w.logger().Error("outbox: feed", slog.Any("error", err))
+		}
+	}
 	msgs, err := w.Store.OutboxDue(ctx, w.now(), orDefault(w.Batch, 64), w.kinds()...)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: due: %w", err)

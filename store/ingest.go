@@ -80,6 +80,8 @@ type ingester struct {
 	// trail, and authorOrder the pairs in the order of their first note.
 	byAuthor    map[sender][]int
 	authorOrder []sender
+	// feed are the new notes whose mediator is to be told.
+	feed noticeFeed
 }
 
 // sender is a party writing to a case.
@@ -115,6 +117,9 @@ func (in *ingester) flush() error {
 			return err
 		}
 	}
+	if err := in.feed.write(in.tx); err != nil {
+		return err
+	}
 	for _, id := range in.order {
 		e := in.cases[id]
 		if err := putCase(in.tx, e.old, e.c); err != nil {
@@ -139,21 +144,20 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if e.c.Party(it.Note.Author) < 0 {
 			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
 		}
-		n, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
+		n, seq, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
 		if err != nil {
 			return res, err
 		}
 		// The audit event follows in flush, one per case and sender; the
-		// mediator's notice is one per note (SPEC §6).
+		// mediator's notice, one per note (SPEC §6), is queued from the
+		// notice feed (FeedNotices).
 		k := sender{e.c.ID, n.Author}
 		if in.byAuthor[k] == nil {
 			in.authorOrder = append(in.authorOrder, k)
 		}
 		in.byAuthor[k] = append(in.byAuthor[k], n.N)
-		if in.batch.Notice != nil {
-			if err := in.db.enqueueNew(in.tx, in.now, in.batch.Notice(e.c, n)); err != nil {
-				return res, err
-			}
+		if in.batch.NoticeFeed {
+			in.feed.add(e.c.Mediator, seq)
 		}
 		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N
 		return res, nil
@@ -194,8 +198,9 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 }
 
 // addNoteTx appends a note to c (an edited copy, written by the caller),
-// numbering it and touching the case.
-func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, error) {
+// numbering it and touching the case. It returns the note and its key in
+// the notes bucket.
+func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, error) {
 	n := *in
 	n.CaseID = c.ID
 	n.N = c.NoteCount + 1
@@ -208,22 +213,22 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	notes := appendBucket(tx, bucketNotes)
 	seq, err := notes.NextSequence()
 	if err != nil {
-		return nil, fmt.Errorf("note sequence: %w", err)
+		return nil, 0, fmt.Errorf("note sequence: %w", err)
 	}
 	key := be64(seq)
 	v, err := db.encodeNote(key, &n)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := notes.Put(key, v); err != nil {
-		return nil, fmt.Errorf("put note: %w", err)
+		return nil, 0, fmt.Errorf("put note: %w", err)
 	}
 	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
-		return nil, fmt.Errorf("put note index: %w", err)
+		return nil, 0, fmt.Errorf("put note index: %w", err)
 	}
 	c.NoteCount = n.N
 	c.Updated, c.Activity = now, now
-	return &n, nil
+	return &n, seq, nil
 }
 
 // numberRuns writes ascending numbers with runs collapsed: "4", "4-6, 9".

@@ -274,7 +274,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		}
 		now := db.now()
 		c := cloneCase(old)
-		note, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
+		note, _, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
-	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, Notice: notice, Items: []casebot.MailItem{
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 7, LastUID: 3, NoticeFeed: true, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")},
 		{UID: 2, DedupeKey: "a", Note: emailNote(c.ID, "ann@example.com", "first", "m1@x")}, // same message again
 		{UID: 3, DedupeKey: "b", Note: emailNote(c.ID, "eve@example.com", "sneaky", "m2@x")},
@@ -64,6 +64,9 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 	}
 	if st, _ := db.MailState(ctx, "INBOX"); st.DoneUID != 2 {
 		t.Fatalf("DoneUID = %d, want 2", st.DoneUID)
+	}
+	if n, err := db.FeedNotices(ctx, 16, notice); err != nil || n != 1 {
+		t.Fatalf("FeedNotices = %d, %v; want the one note's notice", n, err)
 	}
 	due, err := db.OutboxDue(ctx, db.now().Add(1), 0)
 	if err != nil || len(due) != 1 || due[0].To != "U1" || due[0].Buttons[0].Value != c.ID {
@@ -201,7 +204,7 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 	bob := casebot.Party{Role: casebot.RoleRespondent, Name: "Bob", Email: "bob@example.com"}
 	c1 := newCase(t, db, "Lease", "U1", ann, bob)
 	c2 := newCase(t, db, "Fence", "U2", ann)
-	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 5, Notice: notice, Items: []casebot.MailItem{
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 5, NoticeFeed: true, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "a", Note: emailNote(c1.ID, "ann@example.com", "one", "m1@x")},
 		{UID: 2, DedupeKey: "b", Note: emailNote(c2.ID, "ann@example.com", "two", "m2@x")},
 		{UID: 3, DedupeKey: "c", Note: emailNote(c1.ID, "bob@example.com", "three", "m3@x")},
@@ -211,9 +214,13 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 	if _, err := db.Ingest(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	// One head per recipient is due at a time; deliver the queues in order.
+	// One head per recipient is due at a time; deliver the queues in order,
+	// as the outbox worker does, feeding one notice per mediator a round.
 	got := map[string][]string{}
 	for range 10 {
+		if _, err := db.FeedNotices(ctx, 1, notice); err != nil {
+			t.Fatal(err)
+		}
 		heads, err := db.OutboxDue(ctx, db.now().Add(1), 0)
 		if err != nil {
 			t.Fatal(err)

@@ -29,36 +29,27 @@ func (db *DB) Enqueue(ctx context.Context, msgs ...casebot.OutMessage) error {
 // and never changes msgs, so a rerun Batch sees the same input.
 func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) error {
 	for _, in := range msgs {
-		if err := db.enqueueOne(tx, now, in); err != nil {
+		if _, err := db.enqueueOne(tx, now, in); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// enqueueOne stores m (a copy) in tx unless its key is pending or sent.
-func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error {
-	if m.Key != "" {
-		key := []byte(m.Key)
-		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
-			return nil
-		}
-	}
-	return db.enqueueNew(tx, now, m)
-}
-
-// enqueueNew stores m (a copy) in tx without looking its key up: for a
-// message whose key no earlier message can have had, such as the notice
-// of a note just numbered.
-func (db *DB) enqueueNew(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error {
+// enqueueOne stores m (a copy) in tx unless its key is pending or sent,
+// and reports whether it did.
+func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool, error) {
 	var key []byte
 	if m.Key != "" {
 		key = []byte(m.Key)
+		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
+			return false, nil
+		}
 	}
 	ob := appendBucket(tx, bucketOutbox)
 	id, err := ob.NextSequence()
 	if err != nil {
-		return fmt.Errorf("outbox sequence: %w", err)
+		return false, fmt.Errorf("outbox sequence: %w", err)
 	}
 	m.ID = id
 	if m.Created.IsZero() {
@@ -71,27 +62,27 @@ func (db *DB) enqueueNew(tx *bolt.Tx, now time.Time, m casebot.OutMessage) error
 	k := be64(id)
 	v, err := db.encodeOut(k, &m)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := ob.Put(k, v); err != nil {
-		return fmt.Errorf("put outbox message %d: %w", id, err)
+		return false, fmt.Errorf("put outbox message %d: %w", id, err)
 	}
 	if key != nil {
 		if err := tx.Bucket(bucketOutboxKey).Put(key, k); err != nil {
-			return fmt.Errorf("put outbox key: %w", err)
+			return false, fmt.Errorf("put outbox key: %w", err)
 		}
 	}
 	to := make([]byte, 0, len(m.To)+9)
 	to = append(append(append(to, m.To...), sep), k...)
 	if err := tx.Bucket(bucketOutboxTo).Put(to, []byte{}); err != nil {
-		return fmt.Errorf("put outbox recipient: %w", err)
+		return false, fmt.Errorf("put outbox recipient: %w", err)
 	}
 	if m.MessageID != "" && m.CaseID != "" {
 		if err := tx.Bucket(bucketMsgID).Put([]byte(m.MessageID), []byte(m.CaseID)); err != nil {
-			return fmt.Errorf("put message id: %w", err)
+			return false, fmt.Errorf("put message id: %w", err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // putOut writes m.

@@ -132,6 +132,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 	}
 	d.DB = db
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Logger)
+	d.Metrics.StoreGauge("casebot_notices_pending", "Email notes whose mediator's Slack notice waits in the notice feed to be queued.", db.NoticesPending)
 	d.Metrics.StoreGauge("casebot_outbox_dead", "Messages set aside as undeliverable (unknown user, refused address, too many failures).", db.OutboxDeadCount)
 	d.Bot = bot.New(bot.Config{
 		Store:  db,

@@ -95,3 +95,61 @@ from = "Mediation Office <cases@practice.example>"
 		t.Fatalf("reject after accept: %q", rep.Text)
 	}
 }
+
+// Each email a party sends is a note and one Slack DM to the case's
+// mediator (SPEC §6), also when a burst outruns the mediator's queue: the
+// notices wait in the notice feed and go out in order, each once.
+func TestDaemonTellsMediatorOfEachPartyEmail(t *testing.T) {
+	slackAPI := testserver.NewSlack(t, "xoxb-test")
+	imapSrv := testserver.NewIMAP(t, "cases", "pw")
+	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
+signing_secret = "s3cret"
+bot_token = "xoxb-test"
+api_url = %q
+[imap]
+addr = %q
+tls = "none"
+username = "cases"
+password = "pw"
+poll_interval = "1h"
+`, slackAPI.URL(), imapSrv.Addr()))
+	rd := startDaemon(t, cfgPath)
+	ctx := context.Background()
+	rep := rd.d.Command(ctx, "U1", "new Lease dispute")
+	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(rep.Text)
+	if rep = rd.d.Command(ctx, "U1", "party add "+id+" claimant \"Ann Lee\" ann@example.com"); rep.Err != nil {
+		t.Fatal(rep.Text)
+	}
+	const total = 2*noticeLookahead + 3
+	for i := range total {
+		raw := fmt.Sprintf("From: Ann Lee <ann@example.com>\r\nTo: cases@practice.example\r\nSubject: [%s] answer %d\r\nMessage-ID: <a%d@example.com>\r\n\r\nMy answer number %d.\r\n", id, i, i, i)
+		if err := imapSrv.Append(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notices := func() []testserver.Post {
+		var ps []testserver.Post
+		for _, p := range slackAPI.Posts() {
+			if strings.HasPrefix(p.Key, "email-note/") {
+				ps = append(ps, p)
+			}
+		}
+		return ps
+	}
+	waitFor(t, "a DM for every email", func() bool { return len(notices()) >= total })
+	ps := notices()
+	if len(ps) != total {
+		t.Fatalf("%d notices for %d emails", len(ps), total)
+	}
+	for i, p := range ps {
+		if want := fmt.Sprintf("email-note/%s/%d", id, i+1); p.Key != want || p.Channel != "D-U1" {
+			t.Fatalf("notice %d is %s to %s, want %s to D-U1", i, p.Key, p.Channel, want)
+		}
+		if !strings.Contains(p.Text, "Ann Lee &lt;ann@example.com&gt;") || !strings.Contains(p.Text, "note #"+fmt.Sprint(i+1)) {
+			t.Fatalf("notice %d says %q", i, p.Text)
+		}
+	}
+	if n, err := rd.d.DB.NoticesPending(ctx); err != nil || n != 0 {
+		t.Fatalf("%d notes still wait for a notice (%v)", n, err)
+	}
+}

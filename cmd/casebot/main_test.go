@@ -69,6 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"casebot_outbox_depth ",
 		"casebot_outbox_dead 0",
+		"casebot_notices_pending 0",
 		`casebot_commands_total{command="new",outcome="ok"} 1`,
 		`casebot_commands_total{command="show",outcome="refused"} 1`,
 		`casebot_command_duration_seconds_count{command="list"} 1`,
