@@ -53,11 +53,13 @@ type IntakeConfig struct {
 	// TLSConfig overrides the TLS settings (tests); nil uses the defaults.
 	TLSConfig *tls.Config
 	Logger    *slog.Logger
-	// BatchSize is the most messages one store transaction commits; 1000
+	// BatchSize is the most messages one store transaction commits; 2000
 	// when zero. A sync starts with smaller batches (firstBatch, doubling)
 	// so the first commit overlaps the fetch early, then commits fewer,
-	// larger transactions: each commit has a fixed cost (two fsyncs, the
-	// case records, the de-duplication pages it rewrites).
+	// larger transactions: each commit has a fixed cost (two fsyncs, whose
+	// kernel work takes CPU from the fetch on a small machine, the case
+	// records, the de-duplication pages it rewrites). The pages a commit
+	// writes (maxWritePages) usually cut batches before this does.
 	BatchSize int
 	// MinBackoff and MaxBackoff bound the reconnect delay; 1 s and 5 min
 	// when zero.
@@ -90,7 +92,7 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		cfg.Poll = time.Minute
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 1000
+		cfg.BatchSize = 2000
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = time.Second

@@ -61,7 +61,7 @@ func readHeaderInto(out *bytes.Buffer, br *bufio.Reader, max int, f *fieldFilter
 		if total > max {
 			return errors.New("header too big")
 		}
-		t := bytes.TrimRight(line, "\r\n")
+		t := trimEOL(line)
 		if len(t) == 0 {
 			if len(line) == 0 && first {
 				return errors.New("empty message")
@@ -77,7 +77,7 @@ func readHeaderInto(out *bytes.Buffer, br *bufio.Reader, max int, f *fieldFilter
 		case first && bytes.HasPrefix(t, []byte("From ")):
 			// mbox separator line
 		case validFieldLine(t):
-			if kept = f == nil || f.keep(bytes.TrimRight(t[:bytes.IndexByte(t, ':')], " \t")); kept {
+			if kept = f == nil || f.keep(trimBlanks(t[:bytes.IndexByte(t, ':')])); kept {
 				out.Write(t)
 				out.WriteString("\r\n")
 			}
@@ -129,12 +129,31 @@ func (f *fieldFilter) keep(name []byte) bool {
 	return ok
 }
 
+// trimEOL cuts the CRs and LFs that end line (bytes.TrimRight with a
+// cutset builds a set on every call; this runs for every header line).
+func trimEOL(line []byte) []byte {
+	n := len(line)
+	for n > 0 && (line[n-1] == '\n' || line[n-1] == '\r') {
+		n--
+	}
+	return line[:n]
+}
+
+// trimBlanks cuts the spaces and tabs that end a field name.
+func trimBlanks(name []byte) []byte {
+	n := len(name)
+	for n > 0 && (name[n-1] == ' ' || name[n-1] == '\t') {
+		n--
+	}
+	return name[:n]
+}
+
 func validFieldLine(t []byte) bool {
 	i := bytes.IndexByte(t, ':')
 	if i <= 0 {
 		return false
 	}
-	for _, c := range bytes.TrimRight(t[:i], " \t") {
+	for _, c := range trimBlanks(t[:i]) {
 		if c < 33 || c > 126 {
 			return false
 		}
