@@ -100,26 +100,8 @@ from = "Mediation Office <cases@practice.example>"
 // mediator (SPEC §6), also when a burst outruns the mediator's queue: the
 // notices wait in the notice feed and go out in order, each once.
 func TestDaemonTellsMediatorOfEachPartyEmail(t *testing.T) {
-	slackAPI := testserver.NewSlack(t, "xoxb-test")
-	imapSrv := testserver.NewIMAP(t, "cases", "pw")
-	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
-signing_secret = "s3cret"
-bot_token = "xoxb-test"
-api_url = %q
-[imap]
-addr = %q
-tls = "none"
-username = "cases"
-password = "pw"
-poll_interval = "1h"
-`, slackAPI.URL(), imapSrv.Addr()))
-	rd := startDaemon(t, cfgPath)
 	ctx := context.Background()
-	rep := rd.d.Command(ctx, "U1", "new Lease dispute")
-	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(rep.Text)
-	if rep = rd.d.Command(ctx, "U1", "party add "+id+" claimant \"Ann Lee\" ann@example.com"); rep.Err != nil {
-		t.Fatal(rep.Text)
-	}
+	rd, slackAPI, imapSrv, id := startSlackMailDaemon(t, "")
 	const total = 2*noticeLookahead + 3
 	for i := range total {
 		raw := fmt.Sprintf("From: Ann Lee <ann@example.com>\r\nTo: cases@practice.example\r\nSubject: [%s] answer %d\r\nMessage-ID: <a%d@example.com>\r\n\r\nMy answer number %d.\r\n", id, i, i, i)
@@ -152,4 +134,34 @@ poll_interval = "1h"
 	if n, err := rd.d.DB.NoticesPending(ctx); err != nil || n != 0 {
 		t.Fatalf("%d notes still wait for a notice (%v)", n, err)
 	}
+}
+
+// startSlackMailDaemon starts the daemon with Slack (signing secret
+// "s3cret") and IMAP intake on in-process servers, plus extra [slack]
+// settings, and creates a case of U1's with Ann Lee (ann@example.com) as
+// claimant; it returns the case's ID.
+func startSlackMailDaemon(t *testing.T, slackExtra string) (*runningDaemon, *testserver.Slack, *testserver.IMAP, string) {
+	t.Helper()
+	slackAPI := testserver.NewSlack(t, "xoxb-test")
+	imapSrv := testserver.NewIMAP(t, "cases", "pw")
+	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
+signing_secret = "s3cret"
+bot_token = "xoxb-test"
+api_url = %q
+%s
+[imap]
+addr = %q
+tls = "none"
+username = "cases"
+password = "pw"
+poll_interval = "1h"
+`, slackAPI.URL(), slackExtra, imapSrv.Addr()))
+	rd := startDaemon(t, cfgPath)
+	ctx := context.Background()
+	rep := rd.d.Command(ctx, "U1", "new Lease dispute")
+	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(rep.Text)
+	if rep = rd.d.Command(ctx, "U1", "party add "+id+" claimant \"Ann Lee\" ann@example.com"); rep.Err != nil {
+		t.Fatal(rep.Text)
+	}
+	return rd, slackAPI, imapSrv, id
 }

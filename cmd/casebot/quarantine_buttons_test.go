@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,27 +46,8 @@ func pressButton(t *testing.T, base, secret, user, actionID, value, responseURL 
 // press is refused and changes nothing; the admin's files the mail as a
 // note of the case it named; a second mail is rejected by the mediator.
 func TestQuarantineButtonsOverSlack(t *testing.T) {
-	slackAPI := testserver.NewSlack(t, "xoxb-test")
-	imapSrv := testserver.NewIMAP(t, "cases", "pw")
-	cfgPath, _ := testConfig(t, fmt.Sprintf(`[slack]
-signing_secret = "s3cret"
-bot_token = "xoxb-test"
-api_url = %q
-admins = ["UADMIN"]
-[imap]
-addr = %q
-tls = "none"
-username = "cases"
-password = "pw"
-poll_interval = "1h"
-`, slackAPI.URL(), imapSrv.Addr()))
-	rd := startDaemon(t, cfgPath)
+	rd, slackAPI, imapSrv, id := startSlackMailDaemon(t, `admins = ["UADMIN"]`)
 	ctx := context.Background()
-	rep := rd.d.Command(ctx, "U1", "new Lease dispute")
-	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(rep.Text)
-	if rep = rd.d.Command(ctx, "U1", "party add "+id+" claimant \"Ann Lee\" ann@example.com"); rep.Err != nil {
-		t.Fatal(rep.Text)
-	}
 	for i, from := range []string{"eve@example.com", "mallory@example.com"} {
 		raw := fmt.Sprintf("From: %s\r\nTo: cases@practice.example\r\nSubject: [%s] hello\r\nMessage-ID: <q%d@example.com>\r\n\r\nLet me in.\r\n", from, id, i)
 		if err := imapSrv.Append(raw); err != nil {
@@ -77,7 +57,7 @@ poll_interval = "1h"
 	waitFor(t, "two mails in quarantine", func() bool { q, _ := rd.d.DB.Quarantine(ctx, false); return len(q) == 2 })
 
 	// The quarantine list offers the buttons.
-	rep = rd.d.Command(ctx, "UADMIN", "quarantine")
+	rep := rd.d.Command(ctx, "UADMIN", "quarantine")
 	var actions []string
 	for _, b := range rep.Buttons {
 		actions = append(actions, b.ActionID+"="+b.Value)
