@@ -108,6 +108,9 @@ func (db *DB) NoticesPending(ctx context.Context) (int, error) {
 // notices of their oldest notes (built by build from the note and its case
 // as they are now), enough to have perRecipient messages pending to that
 // mediator; and removes those notes from the feed, all in one transaction.
+// A mediator's queue is refilled once at most half of perRecipient is
+// pending, so that a backlog drained one message at a time costs a commit
+// every few messages, not one each.
 // A note whose case or record is gone gets no notice, nor does a case with
 // no mediator; a notice whose key is pending or was sent is not queued
 // twice. It returns how many notices it queued. When nothing is to be done
@@ -211,6 +214,9 @@ func feedWalk(tx *bolt.Tx, perRecipient int, fn func(mediator string, key []byte
 		}
 		p := prefixOf(mediator)
 		room := perRecipient - pendingTo(tx, p, perRecipient)
+		if room < (perRecipient+1)/2 {
+			room = 0 // refill once half the queue has gone, not per message
+		}
 		for ; room > 0 && hasPrefix(k, p); k, v = c.Next() {
 			_, seqs, err := decodeFeedRecord(k, v)
 			if err != nil {

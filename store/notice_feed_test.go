@@ -113,6 +113,49 @@ func TestNoticeFeedPacesEachMediator(t *testing.T) {
 	mustCheck(t, db, "feeding notices")
 }
 
+// A queue is topped up once half of it has gone, so that a backlog that
+// drains one message at a time does not cost a commit for each.
+func TestNoticeFeedRefillsHalfEmptyQueues(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	a := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+	var uid uint32
+	var notes []*casebot.Note
+	for i := range 10 {
+		notes = append(notes, emailNote(a.ID, "ann@example.com", fmt.Sprint("n", i), fmt.Sprint("m", i, "@x")))
+	}
+	ingestNotes(t, db, &uid, notes...)
+	feed := func(want int) {
+		t.Helper()
+		w0 := db.PageWrites()
+		n, err := db.FeedNotices(ctx, 4, notice)
+		if err != nil || n != want {
+			t.Fatalf("FeedNotices = %d, %v; want %d", n, err, want)
+		}
+		if want == 0 && db.PageWrites() != w0 {
+			t.Fatal("FeedNotices wrote with nothing to queue")
+		}
+	}
+	deliverOne := func() {
+		t.Helper()
+		due, err := db.OutboxDue(ctx, db.now().Add(1), 0)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("due = %v, %v", due, err)
+		}
+		if err := db.OutboxDone(ctx, due[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed(4)
+	deliverOne() // 3 of 4 pending: not yet
+	feed(0)
+	deliverOne() // 2 of 4: top up
+	feed(2)
+	if n, _ := db.NoticesPending(ctx); n != 4 {
+		t.Fatalf("pending = %d, want 4", n)
+	}
+}
+
 func TestNoticeFeedSkipsWhatCannotOrNeedNotBeSent(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
