@@ -141,12 +141,9 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int, build func(c *c
 		queued = 0
 		now := db.now()
 		cases := map[string]*casebot.Case{}
-		type edit struct {
-			del    []byte
-			putK   []byte
-			putV   []byte
-			remain bool
-		}
+		// Each used record is deleted; a partly used one is put back
+		// under its first unused note (putK).
+		type edit struct{ del, putK, putV []byte }
 		var edits []edit
 		_, err := feedWalk(tx, perRecipient, func(mediator string, key []byte, seqs []uint64, room int) (bool, error) {
 			take := min(room, len(seqs))
@@ -162,7 +159,6 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int, build func(c *c
 			e := edit{del: bytes.Clone(key)}
 			if take < len(seqs) {
 				e.putK, e.putV = feedRecord(mediator, seqs[take:])
-				e.remain = true
 			}
 			edits = append(edits, e)
 			return take == len(seqs), nil
@@ -175,7 +171,7 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int, build func(c *c
 			if err := b.Delete(e.del); err != nil {
 				return fmt.Errorf("delete notice feed: %w", err)
 			}
-			if e.remain {
+			if e.putK != nil {
 				if err := b.Put(e.putK, e.putV); err != nil {
 					return fmt.Errorf("put notice feed: %w", err)
 				}
