@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 )
 
 // setupSlack mounts POST /slack/commands and /slack/interactions (when a
@@ -19,25 +19,25 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	if !d.Config.SlackEnabled() {
 		return nil
 	}
-	client := bot.NewClient(cfg.BotToken, cfg.AppToken, cfg.APIURL)
+	client := slackbot.NewClient(cfg.BotToken, cfg.AppToken, cfg.APIURL)
 	log := d.Logger.With("component", "slack")
 
 	// Requests from other workspaces are refused once the bot's own is
 	// known; Slack being unreachable at start-up must not stop the daemon.
 	teamCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	team, err := bot.TeamID(teamCtx, client)
+	team, err := slackbot.TeamID(teamCtx, client)
 	cancel()
 	if err != nil {
 		log.Warn("slack: workspace unknown; requests from any workspace are served", slog.Any("error", err))
 	}
 
-	users := bot.NewUserDirectory(client, d.DB, log, d.Now)
+	users := slackbot.NewUserDirectory(client, d.DB, log, d.Now)
 	d.UserLocation = users.Location
 	d.Go("slack users", func(ctx context.Context) error { return users.Run(ctx, time.Minute) })
 
-	d.AddSender(casebot.OutSlack, bot.NewSlackSender(client))
+	d.AddSender(casebot.OutSlack, slackbot.NewSender(client))
 
-	h := bot.NewSlackHandler(bot.SlackConfig{
+	h := slackbot.NewHandler(slackbot.Config{
 		Bot:           d.Bot,
 		SigningSecret: cfg.SigningSecret,
 		TeamID:        team,
@@ -52,7 +52,7 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	}
 	if d.Config.SocketMode() {
 		d.Go("slack socket mode", func(ctx context.Context) error {
-			return h.RunSocketMode(ctx, client, bot.SocketOptions{})
+			return h.RunSocketMode(ctx, client, slackbot.SocketOptions{})
 		})
 	}
 	// Commands still running (late answers to response_url) finish after

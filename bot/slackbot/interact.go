@@ -1,51 +1,22 @@
-package bot
+package slackbot
 
 import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"regexp"
-	"strings"
 
+	"github.com/casebot/casebot/bot"
 	"github.com/slack-go/slack"
 )
 
-// Button action IDs for quarantined mail, offered once mail intake lands
-// (show_case and deadline_done are in commands.go). Each press runs the
-// command it stands for through the command table, so a press by someone who
-// may not act on the case is refused like the command.
-const (
-	ActionMailAccept = "mail_accept" // value "17/MED-2026-0042": accept 17 MED-2026-0042
-	ActionMailReject = "mail_reject" // value "17": reject 17
-)
-
-var (
-	caseIDRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*-[0-9]{4}-[0-9]{4,}$`)
-	numberRe = regexp.MustCompile(`^[0-9]{1,9}$`)
-)
-
 // buttonCommand returns the command text a button press stands for, or
-// false for an unknown action or a malformed value.
+// false for an unknown action or a malformed value. The ".N" suffix the
+// renderer adds to repeated action IDs is dropped first.
 func buttonCommand(actionID, value string) (string, bool) {
-	name := actionName(actionID)
-	if text, ok := ActionText(name, value); ok {
-		return text, true
-	}
-	a, b, _ := strings.Cut(value, "/")
-	switch name {
-	case ActionMailAccept:
-		if numberRe.MatchString(a) && caseIDRe.MatchString(b) {
-			return "accept " + a + " " + b, true
-		}
-	case ActionMailReject:
-		if numberRe.MatchString(a) && b == "" {
-			return "reject " + a, true
-		}
-	}
-	return "", false
+	return bot.ButtonText(actionName(actionID), value)
 }
 
-func (h *SlackHandler) serveInteraction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	body, ok := h.readVerified(w, r)
 	if !ok {
 		return
@@ -74,7 +45,7 @@ func (h *SlackHandler) serveInteraction(w http.ResponseWriter, r *http.Request) 
 
 // interaction runs the command a button press stands for, once per key,
 // answering through the callback's response_url.
-func (h *SlackHandler) interaction(cb slack.InteractionCallback, key string) *httpError {
+func (h *Handler) interaction(cb slack.InteractionCallback, key string) *httpError {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return refuse(http.StatusBadRequest, "unsupported interaction type %q", cb.Type)
 	}

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -34,7 +34,7 @@ const maxSocketAck = 19 << 10
 // after a dropped connection; when it gives up (bad token, Slack down),
 // RunSocketMode starts again after an exponential back-off with jitter. It
 // returns nil when ctx ends.
-func (h *SlackHandler) RunSocketMode(ctx context.Context, client *slack.Client, opts SocketOptions) error {
+func (h *Handler) RunSocketMode(ctx context.Context, client *slack.Client, opts SocketOptions) error {
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
 	}
@@ -68,7 +68,7 @@ func (h *SlackHandler) RunSocketMode(ctx context.Context, client *slack.Client, 
 }
 
 // socketRound runs one socketmode client until it fails or ctx ends.
-func (h *SlackHandler) socketRound(ctx context.Context, client *slack.Client, opts SocketOptions) error {
+func (h *Handler) socketRound(ctx context.Context, client *slack.Client, opts SocketOptions) error {
 	smc := socketmode.New(client,
 		socketmode.OptionPingInterval(opts.PingInterval),
 		socketmode.OptionLog(slog.NewLogLogger(h.log.Handler(), slog.LevelDebug)),
@@ -94,7 +94,7 @@ func (h *SlackHandler) socketRound(ctx context.Context, client *slack.Client, op
 	}
 }
 
-func (h *SlackHandler) socketEvent(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
+func (h *Handler) socketEvent(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		h.log.Info("slack: socket mode connected")
@@ -128,7 +128,7 @@ func (h *SlackHandler) socketEvent(ctx context.Context, smc *socketmode.Client, 
 	}
 }
 
-func (h *SlackHandler) socketCommand(ctx context.Context, smc *socketmode.Client, req socketmode.Request, cmd slack.SlashCommand) {
+func (h *Handler) socketCommand(ctx context.Context, smc *socketmode.Client, req socketmode.Request, cmd slack.SlashCommand) {
 	key := "envelope:" + req.EnvelopeID
 	if cmd.TriggerID != "" {
 		key = "trigger:" + cmd.TriggerID
@@ -155,7 +155,7 @@ func (h *SlackHandler) socketCommand(ctx context.Context, smc *socketmode.Client
 	}
 }
 
-func (h *SlackHandler) ack(ctx context.Context, smc *socketmode.Client, envelopeID string, payload any) {
+func (h *Handler) ack(ctx context.Context, smc *socketmode.Client, envelopeID string, payload any) {
 	if err := smc.AckCtx(ctx, envelopeID, payload); err != nil {
 		h.log.Error("slack: socket mode ack failed", slog.String("envelope_id", envelopeID), slog.Any("error", err))
 	}

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -11,29 +11,29 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// SlackSender delivers outbox messages of kind casebot.OutSlack as direct
+// Sender delivers outbox messages of kind casebot.OutSlack as direct
 // messages: conversations.open with the user, then chat.postMessage with
 // the text escaped into Block Kit sections and the buttons, tagged with the
 // outbox key as message metadata. It satisfies outbox.Sender, and
 // outbox.Confirmer through Delivered, which finds a post by that key.
 
-type SlackSender struct {
+type Sender struct {
 	client *slack.Client
 	mu     sync.Mutex
 	dms    map[string]string // user ID -> DM channel ID
 }
 
-// NewSlackSender returns a sender posting with client (bot token).
-func NewSlackSender(client *slack.Client) *SlackSender {
-	return &SlackSender{client: client, dms: map[string]string{}}
+// NewSender returns a sender posting with client (bot token).
+func NewSender(client *slack.Client) *Sender {
+	return &Sender{client: client, dms: map[string]string{}}
 }
 
 // Send posts m to its recipient's DM. A rate limit comes back as an error
 // with RetryAfter; errors no retry can fix (unknown user, bad token, missing
 // scope) as errors whose Permanent method returns true.
-func (s *SlackSender) Send(ctx context.Context, m casebot.OutMessage) error {
+func (s *Sender) Send(ctx context.Context, m casebot.OutMessage) error {
 	if m.Kind != casebot.OutSlack {
-		return permanentErr{fmt.Errorf("bot: slack sender given a %q message", m.Kind)}
+		return permanentErr{fmt.Errorf("slackbot: sender given a %q message", m.Kind)}
 	}
 	ch, err := s.dm(ctx, m.To)
 	if err != nil {
@@ -85,7 +85,7 @@ func outboxKey(m casebot.OutMessage) string {
 // im:history scope), for a message whose earlier send may have arrived
 // before a crash. Errors are classified as Send's are: a missing scope is
 // permanent.
-func (s *SlackSender) Delivered(ctx context.Context, m casebot.OutMessage) (bool, error) {
+func (s *Sender) Delivered(ctx context.Context, m casebot.OutMessage) (bool, error) {
 	ch, err := s.dm(ctx, m.To)
 	if err != nil {
 		return false, classify("conversations.open", err)
@@ -105,7 +105,7 @@ func (s *SlackSender) Delivered(ctx context.Context, m casebot.OutMessage) (bool
 	return false, nil
 }
 
-func (s *SlackSender) dm(ctx context.Context, user string) (string, error) {
+func (s *Sender) dm(ctx context.Context, user string) (string, error) {
 	s.mu.Lock()
 	ch, ok := s.dms[user]
 	s.mu.Unlock()
@@ -122,7 +122,7 @@ func (s *SlackSender) dm(ctx context.Context, user string) (string, error) {
 	return c.ID, nil
 }
 
-func (s *SlackSender) forget(user string) {
+func (s *Sender) forget(user string) {
 	s.mu.Lock()
 	delete(s.dms, user)
 	s.mu.Unlock()
@@ -159,7 +159,7 @@ func (e permanentErr) Unwrap() error   { return e.err }
 func (e permanentErr) Permanent() bool { return true }
 
 func classify(method string, err error) error {
-	err = fmt.Errorf("bot: slack %s: %w", method, err)
+	err = fmt.Errorf("slackbot: %s: %w", method, err)
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return rateLimited{err: err, after: rl.RetryAfter}

@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/casebot/casebot/outbox"
 )
 
@@ -64,7 +65,7 @@ func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 
 	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "Deadline <!channel> tomorrow")); err != nil {
@@ -112,7 +113,7 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.down = true })
 	newWorker := func(db outbox.Store) *outbox.Worker {
-		return &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+		return &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 			Now: clk.Now, Logger: slLogger(t), MinBackoff: time.Second, MaxBackoff: 4 * time.Second}
 	}
 	var msgs []casebot.OutMessage
@@ -196,7 +197,7 @@ func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "user_not_found" })
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	if err := db.Enqueue(ctx, slackMsg("gone", "UGONE", "hello"), slackMsg("next", "UGONE", "second")); err != nil {
 		t.Fatal(err)
@@ -224,7 +225,7 @@ func TestOutboxRetriesTokenErrors(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "token_revoked" })
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "hello")); err != nil {
 		t.Fatal(err)
@@ -251,7 +252,7 @@ func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	mail := casebot.OutMessage{Key: "m1", Kind: casebot.OutEmail, To: "ann@example.com", Subject: "s", Text: "t"}
 	if err := db.Enqueue(ctx, mail, slackMsg("s1", "U1", "hello")); err != nil {
@@ -282,7 +283,7 @@ func TestOutboxFeedRunsBeforeEachRound(t *testing.T) {
 	fs := newFakeSlack(t)
 	feeds := 0
 	feedErr := errors.New("store unavailable")
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
 		Now: clk.Now, Logger: slLogger(t),
 		Feed: func(ctx context.Context) error {
 			feeds++

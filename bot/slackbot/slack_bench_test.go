@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 )
 
 const (
@@ -87,7 +88,7 @@ func BenchmarkSlackCommands64(b *testing.B) {
 	path, ids := benchFixture(b)
 	db := slOpenStore(b, path, nil)
 	bt := bot.New(bot.Config{Store: db, Logger: slLogger(b)})
-	h := bot.NewSlackHandler(bot.SlackConfig{Bot: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})
+	h := slackbot.NewHandler(slackbot.Config{Bot: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/commands", h.Commands())
 	srv := httptest.NewServer(mux)

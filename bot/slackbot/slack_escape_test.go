@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 )
 
 // Slack sends what the user typed with &, < and > escaped; the case must hold
@@ -30,7 +30,7 @@ func TestSlackTextIsStoredAsTyped(t *testing.T) {
 
 // Only the configured slash command is served.
 func TestSlackOtherCommandRefused(t *testing.T) {
-	e := newEnv(t, func(c *bot.SlackConfig) { c.Command = "/case" })
+	e := newEnv(t, func(c *slackbot.Config) { c.Command = "/case" })
 	body := strings.Replace(e.form("U1", "new Other app"), "command=%2Fcase", "command=%2Fother", 1)
 	if code, resp := e.post(t, "/slack/commands", slSign(slSecret, time.Now(), body), body); code != http.StatusBadRequest {
 		t.Fatalf("/other: status %d %s, want 400", code, resp)

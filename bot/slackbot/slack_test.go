@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/slack-go/slack"
 )
 
@@ -121,7 +122,7 @@ func TestSlowCommandAcksThenAnswersAtResponseURL(t *testing.T) {
 		slow bool
 	}{{"declared slow", true}, {"runs past AckAfter", false}} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, func(c *bot.SlackConfig) { c.AckAfter = 50 * time.Millisecond })
+			e := newEnv(t, func(c *slackbot.Config) { c.AckAfter = 50 * time.Millisecond })
 			started, release := blockingCommand(t, e.bot, tt.slow)
 			began := time.Now()
 			ack := e.command(t, "U1", "wait")
@@ -173,7 +174,7 @@ func TestRepliesEscapeUserText(t *testing.T) {
 }
 
 func TestBadRequestsChangeNothing(t *testing.T) {
-	e := newEnv(t, func(c *bot.SlackConfig) { c.MaxBody = 4096 })
+	e := newEnv(t, func(c *slackbot.Config) { c.MaxBody = 4096 })
 	good := e.form("U1", "new Valid")
 	tests := []struct {
 		name string

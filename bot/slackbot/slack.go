@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"bytes"
@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 	"github.com/slack-go/slack"
 )
 
-// SlackConfig is what a SlackHandler needs.
-type SlackConfig struct {
-	Bot *Bot
+// Config is what a Handler needs.
+type Config struct {
+	Bot *bot.Bot
 	// SigningSecret verifies every request (v0 HMAC-SHA256). Required.
 	SigningSecret string
 	// TeamID, when set, is the only workspace whose requests are served.
@@ -52,11 +53,11 @@ type SlackConfig struct {
 	AfterCommand func()
 }
 
-// SlackHandler serves Slack slash commands and button presses, over HTTP
+// Handler serves Slack slash commands and button presses, over HTTP
 // (Commands, Interactions) or Socket Mode (RunSocketMode). Commands run on
 // goroutines it owns; Shutdown waits for them.
-type SlackHandler struct {
-	cfg    SlackConfig
+type Handler struct {
+	cfg    Config
 	log    *slog.Logger
 	http   *http.Client
 	dedup  *dedup
@@ -65,11 +66,11 @@ type SlackHandler struct {
 	wg     sync.WaitGroup
 }
 
-// NewSlackHandler returns a handler. It panics if cfg.Bot is nil, a
+// NewHandler returns a handler. It panics if cfg.Bot is nil, a
 // programming error.
-func NewSlackHandler(cfg SlackConfig) *SlackHandler {
+func NewHandler(cfg Config) *Handler {
 	if cfg.Bot == nil {
-		panic("bot: NewSlackHandler without a Bot")
+		panic("slackbot: NewHandler without a Bot")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -94,7 +95,7 @@ func NewSlackHandler(cfg SlackConfig) *SlackHandler {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &SlackHandler{
+	return &Handler{
 		cfg:    cfg,
 		log:    cfg.Logger,
 		http:   hc,
@@ -107,7 +108,7 @@ func NewSlackHandler(cfg SlackConfig) *SlackHandler {
 // Shutdown waits for commands still running and answers still being
 // posted. If ctx ends first it cancels them, waits for them to stop, and
 // returns ctx's error.
-func (h *SlackHandler) Shutdown(ctx context.Context) error {
+func (h *Handler) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
@@ -117,15 +118,15 @@ func (h *SlackHandler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		h.cancel()
 		<-done
-		return fmt.Errorf("bot: slack shutdown: %w", ctx.Err())
+		return fmt.Errorf("slackbot: shutdown: %w", ctx.Err())
 	}
 }
 
 // Commands returns the handler for POST /slack/commands.
-func (h *SlackHandler) Commands() http.Handler { return http.HandlerFunc(h.serveCommand) }
+func (h *Handler) Commands() http.Handler { return http.HandlerFunc(h.serveCommand) }
 
 // Interactions returns the handler for POST /slack/interactions.
-func (h *SlackHandler) Interactions() http.Handler { return http.HandlerFunc(h.serveInteraction) }
+func (h *Handler) Interactions() http.Handler { return http.HandlerFunc(h.serveInteraction) }
 
 // httpError is a refusal with its status; the message is safe to show.
 type httpError struct {
@@ -141,7 +142,7 @@ func refuse(status int, format string, args ...any) *httpError {
 
 // readVerified reads the body once and checks its signature before anything
 // parses it. On failure it has written the response and returns false.
-func (h *SlackHandler) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (h *Handler) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -164,7 +165,7 @@ func (h *SlackHandler) readVerified(w http.ResponseWriter, r *http.Request) ([]b
 	return body, true
 }
 
-func (h *SlackHandler) fail(w http.ResponseWriter, r *http.Request, e *httpError) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, e *httpError) {
 	h.log.Warn("slack: request refused", slog.String("path", r.URL.Path), slog.Int("status", e.status),
 		slog.String("reason", e.msg), slog.String("remote", r.RemoteAddr))
 	http.Error(w, http.StatusText(e.status), e.status)
@@ -180,7 +181,7 @@ func formRequest(r *http.Request, body []byte) *http.Request {
 	return r2
 }
 
-func (h *SlackHandler) serveCommand(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	body, ok := h.readVerified(w, r)
 	if !ok {
 		return
@@ -221,7 +222,7 @@ func hashHex(b []byte) string {
 }
 
 // checkOrigin refuses requests from other workspaces and without a user.
-func (h *SlackHandler) checkOrigin(team, user string) *httpError {
+func (h *Handler) checkOrigin(team, user string) *httpError {
 	if h.cfg.TeamID != "" && team != h.cfg.TeamID {
 		return refuse(http.StatusForbidden, "unknown team %q", team)
 	}
@@ -236,7 +237,7 @@ func (h *SlackHandler) checkOrigin(team, user string) *httpError {
 // not slow), else an acknowledgement, the answer following through
 // response_url. rest are further pages the caller must post to
 // response_url. retry is Slack's X-Slack-Retry-Num, for the log.
-func (h *SlackHandler) command(cmd slack.SlashCommand, key, retry string) (first *slack.WebhookMessage, rest []*slack.WebhookMessage, herr *httpError) {
+func (h *Handler) command(cmd slack.SlashCommand, key, retry string) (first *slack.WebhookMessage, rest []*slack.WebhookMessage, herr *httpError) {
 	if e := h.checkOrigin(cmd.TeamID, cmd.UserID); e != nil {
 		return nil, nil, e
 	}
@@ -273,7 +274,7 @@ func (h *SlackHandler) command(cmd slack.SlashCommand, key, retry string) (first
 
 // start runs the command on a goroutine the handler owns. When the run has
 // been marked late, the finished reply is posted to its response_url.
-func (h *SlackHandler) start(r *run, user, text, responseURL string) {
+func (h *Handler) start(r *run, user, text, responseURL string) {
 	r.mu.Lock()
 	r.responseURL = responseURL
 	r.mu.Unlock()
@@ -297,23 +298,23 @@ func (h *SlackHandler) start(r *run, user, text, responseURL string) {
 	})
 }
 
-func (h *SlackHandler) runSafe(user, text string) (reply Reply) {
+func (h *Handler) runSafe(user, text string) (reply bot.Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("slack: command panicked", slog.String("user", user), slog.String("command", commandWord(text)), slog.Any("panic", p))
-			reply = Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
+			reply = bot.Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
 		}
 	}()
 	return h.cfg.Bot.Run(h.ctx, user, text)
 }
 
-func (h *SlackHandler) postLater(url string, msgs []*slack.WebhookMessage) {
+func (h *Handler) postLater(url string, msgs []*slack.WebhookMessage) {
 	h.wg.Go(func() { h.post(url, msgs) })
 }
 
 // post sends messages to a response_url in order, stopping at the first
 // failure (Slack accepts five posts per response_url).
-func (h *SlackHandler) post(url string, msgs []*slack.WebhookMessage) {
+func (h *Handler) post(url string, msgs []*slack.WebhookMessage) {
 	if url == "" {
 		h.log.Warn("slack: reply lost: no response_url")
 		return

@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"net/http"

@@ -1,9 +1,11 @@
-package bot
+package slackbot
 
 import (
 	"container/list"
 	"sync"
 	"time"
+
+	"github.com/casebot/casebot/bot"
 )
 
 // run is one execution of a command text, shared by the request that
@@ -15,7 +17,7 @@ type run struct {
 	// the finished reply must go to responseURL.
 	late        bool
 	responseURL string
-	reply       Reply
+	reply       bot.Reply
 }
 
 // finished reports whether the reply is ready, or else marks the run late

@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/casebot/casebot/store"
 	"github.com/slack-go/slack"
 )
@@ -107,23 +108,23 @@ func (s *slSink) next(tb testing.TB) slack.WebhookMessage {
 type slEnv struct {
 	db      *store.DB
 	bot     *bot.Bot
-	handler *bot.SlackHandler
+	handler *slackbot.Handler
 	srv     *httptest.Server
 	sink    *slSink
 	trigger int
 	mu      sync.Mutex
 }
 
-func newEnv(tb testing.TB, mod func(*bot.SlackConfig)) *slEnv {
+func newEnv(tb testing.TB, mod func(*slackbot.Config)) *slEnv {
 	tb.Helper()
 	e := &slEnv{}
 	e.db = slOpenStore(tb, filepath.Join(tb.TempDir(), "casebot.db"), nil)
 	e.bot = bot.New(bot.Config{Store: e.db, Admins: []string{"UADMIN"}, Logger: slLogger(tb)})
-	cfg := bot.SlackConfig{Bot: e.bot, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(tb)}
+	cfg := slackbot.Config{Bot: e.bot, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(tb)}
 	if mod != nil {
 		mod(&cfg)
 	}
-	e.handler = bot.NewSlackHandler(cfg)
+	e.handler = slackbot.NewHandler(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/commands", e.handler.Commands())
 	mux.Handle("POST /slack/interactions", e.handler.Interactions())
@@ -316,7 +317,7 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		for _, p := range f.postsTo(r.PostForm.Get("channel")) {
 			m := map[string]any{"type": "message", "text": p.Text}
 			if p.Key != "" && r.PostForm.Get("include_all_metadata") == "1" {
-				m["metadata"] = map[string]any{"event_type": bot.OutboxEventType, "event_payload": map[string]any{"key": p.Key}}
+				m["metadata"] = map[string]any{"event_type": slackbot.OutboxEventType, "event_payload": map[string]any{"key": p.Key}}
 			}
 			msgs = append([]map[string]any{m}, msgs...) // newest first
 		}
@@ -349,8 +350,8 @@ func (f *fakeSlack) decodePost(r *http.Request) fakePost {
 	}
 	p := fakePost{Channel: r.PostForm.Get("channel"), Text: r.PostForm.Get("text")}
 	var md slack.SlackMetadata
-	if err := json.Unmarshal([]byte(r.PostForm.Get("metadata")), &md); err != nil || md.EventType != bot.OutboxEventType {
-		f.tb.Errorf("chat.postMessage metadata %q: %v, want event type %s", r.PostForm.Get("metadata"), err, bot.OutboxEventType)
+	if err := json.Unmarshal([]byte(r.PostForm.Get("metadata")), &md); err != nil || md.EventType != slackbot.OutboxEventType {
+		f.tb.Errorf("chat.postMessage metadata %q: %v, want event type %s", r.PostForm.Get("metadata"), err, slackbot.OutboxEventType)
 	}
 	p.Key, _ = md.EventPayload["key"].(string)
 	if !strings.HasPrefix(p.Channel, "D-") {

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func NewClient(botToken, appToken, apiURL string) *slack.Client {
 func TeamID(ctx context.Context, client *slack.Client) (string, error) {
 	r, err := client.AuthTestContext(ctx)
 	if err != nil {
-		return "", fmt.Errorf("bot: slack auth.test: %w", err)
+		return "", fmt.Errorf("slackbot: auth.test: %w", err)
 	}
 	return r.TeamID, nil
 }

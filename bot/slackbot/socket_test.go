@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 )
@@ -116,7 +117,7 @@ func TestSocketModeCommandsButtonsAndReconnect(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- e.handler.RunSocketMode(ctx, fs.client(slack.OptionAppLevelToken(slAppToken)),
-			bot.SocketOptions{PingInterval: 2 * time.Second, MinBackoff: 10 * time.Millisecond})
+			slackbot.SocketOptions{PingInterval: 2 * time.Second, MinBackoff: 10 * time.Millisecond})
 	}()
 	if n := wait(t, ws.conns, "first connection"); n != 1 {
 		t.Fatalf("connection %d, want 1", n)

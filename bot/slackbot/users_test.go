@@ -1,4 +1,4 @@
-package bot_test
+package slackbot_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/slack-go/slack"
 )
 
@@ -19,7 +19,7 @@ func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
 		fs.users["U1"] = slack.User{ID: "U1", Name: "ana", RealName: "Ana Lima", TZ: "America/Sao_Paulo",
 			Profile: slack.UserProfile{DisplayName: "Ana"}}
 	})
-	d := bot.NewUserDirectory(fs.client(), db, slLogger(t), clk.Now)
+	d := slackbot.NewUserDirectory(fs.client(), db, slLogger(t), clk.Now)
 
 	// Unknown: answered at once (nil), fetched in the background.
 	if loc := d.Location("U1"); loc != nil {
@@ -47,7 +47,7 @@ func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
 	}
 
 	// A new directory without Slack answers from the store.
-	d2 := bot.NewUserDirectory(nil, db, slLogger(t), clk.Now)
+	d2 := slackbot.NewUserDirectory(nil, db, slLogger(t), clk.Now)
 	if loc := d2.Location("U1"); loc == nil || loc.String() != "America/Sao_Paulo" {
 		t.Errorf("Location from the store = %v", loc)
 	}
