@@ -1,3 +1,9 @@
+// Package slackbot is casebot's Slack transport: the slash command and
+// interaction endpoints with their signature check, Socket Mode, Block Kit
+// rendering of replies, the outbox's direct-message sender and the user
+// directory. It runs commands through a runner it is given and asks the
+// command language (package bot) only whether a command is slow; bot never
+// imports this package.
 package slackbot
 
 import (
@@ -20,9 +26,26 @@ import (
 	"github.com/slack-go/slack"
 )
 
+// Language is what the transport asks of the command language before it
+// runs a command. *bot.Bot implements it.
+type Language interface {
+	// Slow reports whether the command in text may take long, so that it
+	// is acknowledged at once and answered through response_url.
+	Slow(text string) bool
+}
+
+var _ Language = (*bot.Bot)(nil)
+
 // Config is what a Handler needs.
 type Config struct {
-	Bot *bot.Bot
+	// Run runs one command text for a Slack user and returns its reply.
+	// Slash commands and button presses, over HTTP and Socket Mode, all go
+	// through it; the daemon passes the runner every transport shares
+	// (metrics, outbox kick). Required.
+	Run func(ctx context.Context, userID, text string) bot.Reply
+	// Language tells which commands are slow; when nil, none is, and a
+	// command that overruns AckAfter is still answered late.
+	Language Language
 	// SigningSecret verifies every request (v0 HMAC-SHA256). Required.
 	SigningSecret string
 	// TeamID, when set, is the only workspace whose requests are served.
@@ -45,12 +68,6 @@ type Config struct {
 	// ignore retries and replays; 10 min and 10,000 when zero.
 	DedupTTL  time.Duration
 	DedupSize int
-	// OnCommand, when set, is called after each command ran, with its first
-	// word, how long it took, and whether it was refused (for metrics).
-	OnCommand func(word string, took time.Duration, refused bool)
-	// AfterCommand, when set, is called after each command ran (e.g. to
-	// kick the outbox worker, since a command may have queued notices).
-	AfterCommand func()
 }
 
 // Handler serves Slack slash commands and button presses, over HTTP
@@ -66,11 +83,11 @@ type Handler struct {
 	wg     sync.WaitGroup
 }
 
-// NewHandler returns a handler. It panics if cfg.Bot is nil, a
+// NewHandler returns a handler. It panics if cfg.Run is nil, a
 // programming error.
 func NewHandler(cfg Config) *Handler {
-	if cfg.Bot == nil {
-		panic("slackbot: NewHandler without a Bot")
+	if cfg.Run == nil {
+		panic("slackbot: NewHandler without Run")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -257,7 +274,7 @@ func (h *Handler) command(cmd slack.SlashCommand, key, retry string) (first *sla
 		return workingMessage(), nil, nil
 	}
 	h.start(r, cmd.UserID, cmd.Text, cmd.ResponseURL)
-	if !h.cfg.Bot.Slow(cmd.Text) {
+	if h.cfg.Language == nil || !h.cfg.Language.Slow(cmd.Text) {
 		t := time.NewTimer(h.cfg.AckAfter)
 		defer t.Stop()
 		select {
@@ -279,14 +296,7 @@ func (h *Handler) start(r *run, user, text, responseURL string) {
 	r.responseURL = responseURL
 	r.mu.Unlock()
 	h.wg.Go(func() {
-		began := time.Now()
 		reply := h.runSafe(user, text)
-		if h.cfg.OnCommand != nil {
-			h.cfg.OnCommand(commandWord(text), time.Since(began), reply.Err != nil)
-		}
-		if h.cfg.AfterCommand != nil {
-			h.cfg.AfterCommand()
-		}
 		r.mu.Lock()
 		r.reply = reply
 		close(r.done)
@@ -305,7 +315,7 @@ func (h *Handler) runSafe(user, text string) (reply bot.Reply) {
 			reply = bot.Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
 		}
 	}()
-	return h.cfg.Bot.Run(h.ctx, user, text)
+	return h.cfg.Run(h.ctx, user, text)
 }
 
 func (h *Handler) postLater(url string, msgs []*slack.WebhookMessage) {

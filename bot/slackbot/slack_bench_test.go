@@ -88,7 +88,7 @@ func BenchmarkSlackCommands64(b *testing.B) {
 	path, ids := benchFixture(b)
 	db := slOpenStore(b, path, nil)
 	bt := bot.New(bot.Config{Store: db, Logger: slLogger(b)})
-	h := slackbot.NewHandler(slackbot.Config{Bot: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})
+	h := slackbot.NewHandler(slackbot.Config{Run: bt.Run, Language: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/commands", h.Commands())
 	srv := httptest.NewServer(mux)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,7 @@ type slEnv struct {
 	srv     *httptest.Server
 	sink    *slSink
 	trigger int
+	ran     []string // "user: text" of every command run, in order
 	mu      sync.Mutex
 }
 
@@ -120,7 +122,7 @@ func newEnv(tb testing.TB, mod func(*slackbot.Config)) *slEnv {
 	e := &slEnv{}
 	e.db = slOpenStore(tb, filepath.Join(tb.TempDir(), "casebot.db"), nil)
 	e.bot = bot.New(bot.Config{Store: e.db, Admins: []string{"UADMIN"}, Logger: slLogger(tb)})
-	cfg := slackbot.Config{Bot: e.bot, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(tb)}
+	cfg := slackbot.Config{Run: e.run, Language: e.bot, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(tb)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -139,6 +141,21 @@ func newEnv(tb testing.TB, mod func(*slackbot.Config)) *slEnv {
 		}
 	})
 	return e
+}
+
+// run is the handler's runner: the bot's Run, recording what it ran.
+func (e *slEnv) run(ctx context.Context, user, text string) bot.Reply {
+	e.mu.Lock()
+	e.ran = append(e.ran, user+": "+text)
+	e.mu.Unlock()
+	return e.bot.Run(ctx, user, text)
+}
+
+// runs returns what the runner ran so far.
+func (e *slEnv) runs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.ran)
 }
 
 // form returns a slash command body from user with a fresh trigger_id.

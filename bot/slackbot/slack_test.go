@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,10 @@ func TestCommandRetryAndReplayRunOnce(t *testing.T) {
 	e.command(t, "U1", "new Boundary fence")
 	if got := e.caseCount(t); got != 2 {
 		t.Errorf("cases after a second, distinct request = %d, want 2", got)
+	}
+	// Each run went through the runner, the retry and replays not at all.
+	if got, want := e.runs(), []string{"U1: help", "U1: new Boundary fence", "U1: new Boundary fence"}; !slices.Equal(got, want) {
+		t.Errorf("runner ran %q, want %q", got, want)
 	}
 }
 
@@ -256,6 +261,12 @@ func TestInteractionButtons(t *testing.T) {
 		if got := msgText(press(u, "show_case", id)); !strings.Contains(got, "Lease") {
 			t.Errorf("show_case for %s = %q, want the case", u, got)
 		}
+	}
+	// Presses run their commands through the runner like typed commands.
+	want := []string{"U1: new Lease", "U1: deadline " + id + " +3d Mediation statement",
+		"U2: done " + id + " 1", "U1: done " + id + " 1", "U1: show " + id, "UADMIN: show " + id}
+	if got := e.runs(); !slices.Equal(got, want) {
+		t.Errorf("runner ran %q, want %q", got, want)
 	}
 }
 

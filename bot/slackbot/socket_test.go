@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,10 @@ func TestSocketModeCommandsButtonsAndReconnect(t *testing.T) {
 	}
 	if n := e.caseCount(t); n != 1 {
 		t.Errorf("cases = %d, want 1", n)
+	}
+	// The command and the press went through the runner, once each.
+	if got, want := e.runs(), []string{"U1: new Socket <!here> case", "U1: show " + id}; !slices.Equal(got, want) {
+		t.Errorf("runner ran %q, want %q", got, want)
 	}
 
 	cancel()

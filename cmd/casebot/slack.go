@@ -37,14 +37,15 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 
 	d.AddSender(casebot.OutSlack, slackbot.NewSender(client))
 
+	// Commands and button presses run through d.Command, as the control
+	// socket and `casebot do` do: one place counts and logs them.
 	h := slackbot.NewHandler(slackbot.Config{
-		Bot:           d.Bot,
+		Run:           d.Command,
+		Language:      d.Bot,
 		SigningSecret: cfg.SigningSecret,
 		TeamID:        team,
 		Command:       cfg.Command,
 		Logger:        log,
-		OnCommand:     d.Metrics.OnCommand,
-		AfterCommand:  d.KickOutbox,
 	})
 	if cfg.SigningSecret != "" {
 		d.Handle("POST /slack/commands", h.Commands())

@@ -85,4 +85,19 @@ func TestServeWithSlack(t *testing.T) {
 		n, err := rd.d.DB.OutboxDepth(t.Context())
 		return err == nil && n == 0
 	})
+
+	// Slack runs commands through d.Command, so they are counted like any
+	// other; the refused requests above never ran.
+	_, metrics := get(rd.base + "/metrics")
+	for _, want := range []string{
+		`casebot_commands_total{command="new",outcome="ok"} 1`,
+		`casebot_commands_total{command="assign",outcome="ok"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, `casebot_commands_total{command="list"`) {
+		t.Error("/metrics counts a refused request's list command")
+	}
 }

@@ -9,8 +9,8 @@ import "context"
 //   - add workers that Run starts and stops: d.Go("imap intake", fn)
 //   - read d.Config, d.DB, d.Bot, d.Metrics, d.Logger, d.Now, and set
 //     d.UserLocation
-//   - run commands through d.Command (it records metrics), or hand
-//     d.Metrics.OnCommand to bot.SlackConfig.OnCommand and
+//   - run commands through d.Command (it records metrics; a transport takes
+//     it as its runner, e.g. slackbot.Config.Run), hand
 //     d.Metrics.OutboxResult to outbox.Metrics; count intake and reminders
 //     with d.Metrics.EmailsIngested.Inc, EmailsQuarantined.Inc, RemindersSent.Inc
 //
