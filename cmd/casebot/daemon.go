@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/outbox"
@@ -247,17 +246,15 @@ func (d *Daemon) Addr() net.Addr {
 func (d *Daemon) SocketPath() string { return socketPath(d.Config.Store.Path) }
 
 // Command runs one command text for a user through the bot and records it
-// in the metrics. Every transport (Slack, Socket Mode, `casebot do`) goes
-// through here.
+// in the metrics. Every transport (Slack commands and buttons, Socket Mode,
+// the control socket and `casebot do`) goes through here. An internal error
+// is logged once, by the bot where it happened (bot.Request.Fail, or Run's
+// recovery from a panic), with the command's name and not its text.
 func (d *Daemon) Command(ctx context.Context, userID, text string) bot.Reply {
 	start := time.Now()
 	reply := d.Bot.Run(ctx, userID, text)
 	d.Metrics.OnCommand(text, time.Since(start), reply.Err != nil)
 	d.KickOutbox() // the command may have queued notices
-	if casebot.ErrorCode(reply.Err) == casebot.EINTERNAL {
-		d.Logger.Error("command failed", slog.String("user", userID),
-			slog.String("command", commandLabel(text)), slog.Any("error", reply.Err))
-	}
 	return reply
 }
 
