@@ -16,7 +16,6 @@ import (
 // the text escaped into Block Kit sections and the buttons, tagged with the
 // outbox key as message metadata. It satisfies outbox.Sender, and
 // outbox.Confirmer through Delivered, which finds a post by that key.
-
 type Sender struct {
 	client *slack.Client
 	mu     sync.Mutex
