@@ -40,3 +40,7 @@ func ButtonText(actionID, value string) (string, bool) {
 	}
 	return "", false
 }
+
+// ButtonText is the function ButtonText as a method, so that a transport
+// can ask the Bot it is handed what a button press stands for.
+func (b *Bot) ButtonText(actionID, value string) (string, bool) { return ButtonText(actionID, value) }

@@ -32,16 +32,9 @@ type Config struct {
 	Mail casebot.Composer
 }
 
-// Reply is a command's answer, free of any transport. Text is plain text with
-// user content exactly as typed; a transport escapes it for its medium.
-type Reply struct {
-	Text string
-	// Err is non-nil when the command was refused (usage, validation,
-	// permission, unknown case); Text then says why and shows the usage.
-	Err error
-	// Buttons offered with the reply (Slack renders them; `do` ignores them).
-	Buttons []casebot.Button
-}
+// Reply is a command's answer (casebot.Reply): the language's handlers
+// return it and every transport renders it.
+type Reply = casebot.Reply
 
 // Command is one entry of the command table. Its Usage line is the single
 // source of its name, its arguments and options, the parser and the help:

@@ -5,15 +5,17 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/casebot/casebot/bot"
 	"github.com/slack-go/slack"
 )
 
 // buttonCommand returns the command text a button press stands for, or
 // false for an unknown action or a malformed value. The ".N" suffix the
 // renderer adds to repeated action IDs is dropped first.
-func buttonCommand(actionID, value string) (string, bool) {
-	return bot.ButtonText(actionName(actionID), value)
+func (h *Handler) buttonCommand(actionID, value string) (string, bool) {
+	if h.cfg.Language == nil {
+		return "", false
+	}
+	return h.cfg.Language.ButtonText(actionName(actionID), value)
 }
 
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +58,7 @@ func (h *Handler) interaction(cb slack.InteractionCallback, key string) *httpErr
 	if len(acts) == 0 {
 		return refuse(http.StatusBadRequest, "no actions")
 	}
-	text, ok := buttonCommand(acts[0].ActionID, acts[0].Value)
+	text, ok := h.buttonCommand(acts[0].ActionID, acts[0].Value)
 	if !ok {
 		return refuse(http.StatusBadRequest, "unknown action %q or bad value", acts[0].ActionID)
 	}

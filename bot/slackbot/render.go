@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
 	"github.com/slack-go/slack"
 )
 
@@ -175,7 +174,7 @@ func newPage(chunks []string) page {
 
 // replyMessages renders a command reply as ephemeral response messages:
 // the first is the immediate answer, the rest follow through response_url.
-func replyMessages(r bot.Reply, maxPages int) []*slack.WebhookMessage {
+func replyMessages(r casebot.Reply, maxPages int) []*slack.WebhookMessage {
 	text := r.Text
 	if text == "" && r.Err != nil {
 		text = casebot.ErrorMessage(r.Err)

@@ -22,19 +22,20 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
 	"github.com/slack-go/slack"
 )
 
-// Language is what the transport asks of the command language before it
-// runs a command. *bot.Bot implements it.
+// Language is what the transport asks of the command language around
+// running a command. *bot.Bot implements it; the transport never imports
+// the language package.
 type Language interface {
 	// Slow reports whether the command in text may take long, so that it
 	// is acknowledged at once and answered through response_url.
 	Slow(text string) bool
+	// ButtonText returns the command text a button press stands for, or
+	// false for an unknown action or a malformed value.
+	ButtonText(actionID, value string) (string, bool)
 }
-
-var _ Language = (*bot.Bot)(nil)
 
 // Config is what a Handler needs.
 type Config struct {
@@ -42,9 +43,10 @@ type Config struct {
 	// Slash commands and button presses, over HTTP and Socket Mode, all go
 	// through it; the daemon passes the runner every transport shares
 	// (metrics, outbox kick). Required.
-	Run func(ctx context.Context, userID, text string) bot.Reply
-	// Language tells which commands are slow; when nil, none is, and a
-	// command that overruns AckAfter is still answered late.
+	Run func(ctx context.Context, userID, text string) casebot.Reply
+	// Language tells which commands are slow and what buttons stand for;
+	// when nil, no command is slow (one that overruns AckAfter is still
+	// answered late) and every button press is refused.
 	Language Language
 	// SigningSecret verifies every request (v0 HMAC-SHA256). Required.
 	SigningSecret string
@@ -308,11 +310,11 @@ func (h *Handler) start(r *run, user, text, responseURL string) {
 	})
 }
 
-func (h *Handler) runSafe(user, text string) (reply bot.Reply) {
+func (h *Handler) runSafe(user, text string) (reply casebot.Reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("slack: command panicked", slog.String("user", user), slog.String("command", commandWord(text)), slog.Any("panic", p))
-			reply = bot.Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
+			reply = casebot.Reply{Text: "Internal error.", Err: casebot.Errorf(casebot.EINTERNAL, "Internal error.")}
 		}
 	}()
 	return h.cfg.Run(h.ctx, user, text)

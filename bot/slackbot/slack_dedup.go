@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot"
 )
 
 // run is one execution of a command text, shared by the request that
@@ -17,7 +17,7 @@ type run struct {
 	// the finished reply must go to responseURL.
 	late        bool
 	responseURL string
-	reply       bot.Reply
+	reply       casebot.Reply
 }
 
 // finished reports whether the reply is ready, or else marks the run late

@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
 )
+
+// The command language is what the Slack transport asks it to be.
+var _ slackbot.Language = (*bot.Bot)(nil)
 
 // setupSlack mounts POST /slack/commands and /slack/interactions (when a
 // signing secret is set), starts Socket Mode (when an app token is set),
