@@ -191,18 +191,3 @@ func TestAfterDrainRunsBeforeStoreCloses(t *testing.T) {
 		t.Fatal("HTTP still served when the after-drain step ran")
 	}
 }
-
-// TestReschedulingCommandsExist keeps the scheduler's wake-up list in step
-// with the command table: every name in it is a registered command.
-func TestReschedulingCommandsExist(t *testing.T) {
-	d := openDaemon(t)
-	have := map[string]bool{}
-	for _, c := range d.Bot.Commands() {
-		have[c.Name()] = true
-	}
-	for name := range reschedules {
-		if !have[name] {
-			t.Errorf("reschedules names %q, which is not a command", name)
-		}
-	}
-}
