@@ -231,6 +231,38 @@ func (b *Bot) Slow(text string) bool {
 	return false
 }
 
+// Label returns the metric label of a command text: the first word of the
+// command it names ("party" for party add, remove and clear), "help" for an
+// empty text (which lists the commands) and "unknown" for anything else.
+// Label values come from the table, so there are few and each command has
+// one. Only the first word is read: the rest may be a note body.
+func (b *Bot) Label(text string) string {
+	w := firstWord(text)
+	switch {
+	case w == "":
+		return "help"
+	case len(b.group(w)) > 0:
+		return w
+	}
+	return "unknown"
+}
+
+// Labels returns every value Label can return, in help order and "unknown"
+// last, so that metrics can show each command before it first runs.
+func (b *Bot) Labels() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range b.cmds {
+		if w := c.sp.words[0]; !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return append(out, "unknown")
+}
+
 func firstWord(text string) string {
 	f := strings.Fields(text)
 	if len(f) == 0 {

@@ -151,7 +151,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Digests:         schedulerDigests{d.sched},
 		Wake:            d.sched.Kick,
 	})
-	d.Metrics = NewMetrics(db.OutboxDepth, d.Logger)
+	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)
 	d.Metrics.StoreGauge("casebot_notices_pending", "Email notes whose mediator's Slack notice waits in the notice feed to be queued.", db.NoticesPending)
 	d.Metrics.StoreGauge("casebot_outbox_dead", "Messages set aside as undeliverable (unknown user, refused address, too many failures).", db.OutboxDeadCount)
 
@@ -262,7 +262,7 @@ func (d *Daemon) Command(ctx context.Context, userID, text string) bot.Reply {
 	d.KickOutbox() // the command may have queued notices
 	if casebot.ErrorCode(reply.Err) == casebot.EINTERNAL {
 		d.Logger.Error("command failed", slog.String("user", userID),
-			slog.String("command", commandLabel(text)), slog.Any("error", reply.Err))
+			slog.String("command", d.Bot.Label(text)), slog.Any("error", reply.Err))
 	}
 	return reply
 }

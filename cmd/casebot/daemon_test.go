@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 )
 
@@ -127,21 +128,8 @@ func TestHealthzBeforeRun(t *testing.T) {
 	}
 }
 
-func TestCommandLabel(t *testing.T) {
-	for _, tt := range []struct{ text, want string }{
-		{"new Fence dispute", "new"},
-		{"  LIST all", "list"},
-		{"", "help"},
-		{"drop table cases", "unknown"},
-	} {
-		if got := commandLabel(tt.text); got != tt.want {
-			t.Errorf("commandLabel(%q) = %q, want %q", tt.text, got, tt.want)
-		}
-	}
-}
-
 func TestOutboxResultMetrics(t *testing.T) {
-	m := NewMetrics(nil, testLogger(t))
+	m := NewMetrics(nil, bot.New(bot.Config{}), testLogger(t))
 	m.OutboxResult("slack", "sent")
 	m.OutboxResult("slack", "failed")
 	m.OutboxResult("email", "dead")
