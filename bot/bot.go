@@ -26,10 +26,22 @@ type Config struct {
 	// DefaultLocation is used when a user's zone is unknown; UTC when nil.
 	DefaultLocation *time.Location
 	Logger          *slog.Logger
-	// Mail, when set, builds the invitations (.ics) queued with a new,
-	// rescheduled or cancelled session in the same transaction. When nil,
-	// sessions are stored and nobody is invited (outbound mail is off).
+	// Mail, when set, builds the party email of the email command and the
+	// invitations (.ics) queued with a new, rescheduled or cancelled session
+	// in the same transaction. When nil, email answers that it is not
+	// configured, and sessions are stored with nobody invited (outbound mail
+	// is off).
 	Mail casebot.Composer
+	// Quarantine serves quarantine, accept and reject; when nil they answer
+	// that mail intake is not configured.
+	Quarantine casebot.QuarantineService
+	// Digests serves the digest command; when nil it answers that digests
+	// are not configured.
+	Digests casebot.DigestService
+	// Wake, when set, is called after a command marked Wakes succeeds: it
+	// may have changed what falls due, so the scheduler should look again
+	// now. It must not block.
+	Wake func()
 }
 
 // Reply is a command's answer (casebot.Reply): the language's handlers
@@ -51,11 +63,13 @@ type Command struct {
 	AdminOnly bool
 	// Slow commands may take long; transports answer them later.
 	Slow bool
-	// Handle runs the command. Nil means "provided later": the command is
-	// listed but refuses with Unavailable.
+	// Wakes commands can change what falls due (a deadline, a session, a
+	// case's mediator or status): when one succeeds the bot calls
+	// Config.Wake. Reads leave it unset, so a busy caseload does not make
+	// the scheduler rescan after every show or list.
+	Wakes bool
+	// Handle runs the command.
 	Handle func(ctx context.Context, r *Request) Reply
-	// Unavailable is the refusal while Handle is nil.
-	Unavailable string
 
 	sp spec
 }
@@ -107,22 +121,24 @@ func New(cfg Config) *Bot {
 	return b
 }
 
-// Register adds c to the table, or replaces the command with the same words
-// (this is how the mail and schedule packages provide email, quarantine,
-// accept, reject and digest). It returns an error when the usage line does
-// not parse.
+// Register adds c, a command that is not in the table yet, at its end; tests
+// of the transports use it for commands that block or panic. Every real
+// command is in the built-in table. It returns an error when the usage line
+// does not parse, c has no handler, or its words are taken.
 func (b *Bot) Register(c Command) error {
 	sp, err := parseUsage(c.Usage)
 	if err != nil {
-		return err
+		return fmt.Errorf("bot: register %q: %w", c.Usage, err)
 	}
 	c.sp = sp
+	if c.Handle == nil {
+		return fmt.Errorf("bot: register %q: no handler", c.Usage)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i, old := range b.cmds {
+	for _, old := range b.cmds {
 		if old.Name() == c.Name() {
-			b.cmds[i] = &c
-			return nil
+			return fmt.Errorf("bot: register %q: %s is already a command", c.Usage, c.Name())
 		}
 	}
 	b.cmds = append(b.cmds, &c)
@@ -188,12 +204,12 @@ func (b *Bot) Run(ctx context.Context, userID, text string) (rep Reply) {
 		err := casebot.Errorf(casebot.EFORBIDDEN, "Only admins may use %s.", cmd.Name())
 		return Reply{Text: err.Message, Err: err}
 	}
-	if cmd.Handle == nil {
-		err := casebot.Errorf(casebot.EUNAVAIL, "%s", cmd.Unavailable)
-		return Reply{Text: err.Message, Err: err}
-	}
 	r := &Request{Actor: actor, Now: now, Args: args, Command: cmd, Store: b.cfg.Store, Logger: b.cfg.Logger, bot: b}
-	return cmd.Handle(ctx, r)
+	rep = cmd.Handle(ctx, r)
+	if cmd.Wakes && rep.Err == nil && b.cfg.Wake != nil {
+		b.cfg.Wake()
+	}
+	return rep
 }
 
 // Slow reports whether the command in text may take long (search, stats,
@@ -206,6 +222,38 @@ func (b *Bot) Slow(text string) bool {
 		}
 	}
 	return false
+}
+
+// Label returns the metric label of a command text: the first word of the
+// command it names ("party" for party add, remove and clear), "help" for an
+// empty text (which lists the commands) and "unknown" for anything else.
+// Label values come from the table, so there are few and each command has
+// one. Only the first word is read: the rest may be a note body.
+func (b *Bot) Label(text string) string {
+	w := firstWord(text)
+	switch {
+	case w == "":
+		return "help"
+	case len(b.group(w)) > 0:
+		return w
+	}
+	return "unknown"
+}
+
+// Labels returns every value Label can return, in help order and "unknown"
+// last, so that metrics can show each command before it first runs.
+func (b *Bot) Labels() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range b.cmds {
+		if w := c.sp.words[0]; !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return append(out, "unknown")
 }
 
 func firstWord(text string) string {

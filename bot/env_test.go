@@ -32,7 +32,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvTB(t) }
 
-func newEnvTB(t testing.TB) *env {
+func newEnvTB(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the Config changed by with (services, hooks)
+// before the Bot is built.
+func newEnvWith(t testing.TB, with func(c *Config)) *env {
 	t.Helper()
 	e := &env{t: t, now: testNow, loc: map[string]*time.Location{}}
 	clock := func() time.Time { return e.now }
@@ -42,11 +46,15 @@ func newEnvTB(t testing.TB) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e.db = db
-	e.bot = New(Config{
+	cfg := Config{
 		Store: db, Admins: []string{uAdmin}, Now: clock,
 		Location: func(u string) *time.Location { return e.loc[u] },
 		Logger:   slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if with != nil {
+		with(&cfg)
+	}
+	e.bot = New(cfg)
 	return e
 }
 

@@ -130,9 +130,9 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Path, err)
 	}
 	d.DB = db
-	d.Metrics = NewMetrics(db.OutboxDepth, d.Logger)
-	d.Metrics.StoreGauge("casebot_notices_pending", "Email notes whose mediator's Slack notice waits in the notice feed to be queued.", db.NoticesPending)
-	d.Metrics.StoreGauge("casebot_outbox_dead", "Messages set aside as undeliverable (unknown user, refused address, too many failures).", db.OutboxDeadCount)
+	if d.sched, err = d.newScheduler(); err != nil {
+		return err
+	}
 	d.Bot = bot.New(bot.Config{
 		Store:  db,
 		Admins: cfg.Slack.Admins,
@@ -146,7 +146,13 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		DefaultLocation: cfg.Schedule.Location,
 		Logger:          d.Logger.With("component", "bot"),
 		Mail:            d.mailComposer(),
+		Quarantine:      d.quarantine(),
+		Digests:         schedulerDigests{d.sched},
+		Wake:            d.sched.Kick,
 	})
+	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)
+	d.Metrics.StoreGauge("casebot_notices_pending", "Email notes whose mediator's Slack notice waits in the notice feed to be queued.", db.NoticesPending)
+	d.Metrics.StoreGauge("casebot_outbox_dead", "Messages set aside as undeliverable (unknown user, refused address, too many failures).", db.OutboxDeadCount)
 
 	d.mux.HandleFunc("GET /healthz", d.handleHealth)
 	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{

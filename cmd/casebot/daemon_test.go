@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 )
 
@@ -127,21 +128,8 @@ func TestHealthzBeforeRun(t *testing.T) {
 	}
 }
 
-func TestCommandLabel(t *testing.T) {
-	for _, tt := range []struct{ text, want string }{
-		{"new Fence dispute", "new"},
-		{"  LIST all", "list"},
-		{"", "help"},
-		{"drop table cases", "unknown"},
-	} {
-		if got := commandLabel(tt.text); got != tt.want {
-			t.Errorf("commandLabel(%q) = %q, want %q", tt.text, got, tt.want)
-		}
-	}
-}
-
 func TestOutboxResultMetrics(t *testing.T) {
-	m := NewMetrics(nil, testLogger(t))
+	m := NewMetrics(nil, bot.New(bot.Config{}), testLogger(t))
 	m.OutboxResult("slack", "sent")
 	m.OutboxResult("slack", "failed")
 	m.OutboxResult("email", "dead")
@@ -189,20 +177,5 @@ func TestAfterDrainRunsBeforeStoreCloses(t *testing.T) {
 	}
 	if httpErr == nil {
 		t.Fatal("HTTP still served when the after-drain step ran")
-	}
-}
-
-// TestReschedulingCommandsExist keeps the scheduler's wake-up list in step
-// with the command table: every name in it is a registered command.
-func TestReschedulingCommandsExist(t *testing.T) {
-	d := openDaemon(t)
-	have := map[string]bool{}
-	for _, c := range d.Bot.Commands() {
-		have[c.Name()] = true
-	}
-	for name := range reschedules {
-		if !have[name] {
-			t.Errorf("reschedules names %q, which is not a command", name)
-		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +18,8 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	// Commands counts commands by command word and outcome ("ok" or the
-	// refusal's domain error code), whichever transport they came from.
+	// Commands counts commands by label (bot.Bot.Label: the command word)
+	// and outcome ("ok" or "refused"), whichever transport they came from.
 	Commands *prometheus.CounterVec
 	// CommandDuration observes how long commands take, by command word.
 	CommandDuration *prometheus.HistogramVec
@@ -38,6 +37,7 @@ type Metrics struct {
 	Deliveries *prometheus.CounterVec
 
 	logger *slog.Logger
+	label  func(text string) string
 }
 
 // StoreGauge registers a gauge read from the store on every scrape; a nil
@@ -58,31 +58,18 @@ func (m *Metrics) StoreGauge(name, help string, read func(ctx context.Context) (
 	}))
 }
 
-// commandWords are the metric label values for commands (SPEC §5); any
-// other first word is counted as "unknown", so label cardinality stays fixed.
-var commandWords = map[string]bool{
-	"help": true, "new": true, "list": true, "show": true, "party": true,
-	"assign": true, "conflicts": true, "deadline": true, "done": true,
-	"session": true, "note": true, "email": true, "status": true,
-	"close": true, "timeline": true, "search": true, "quarantine": true,
-	"accept": true, "reject": true, "digest": true, "stats": true,
-}
-
-// commandLabel returns the label value for a command text.
-func commandLabel(text string) string {
-	f := strings.Fields(text)
-	if len(f) == 0 {
-		return "help"
-	}
-	if w := strings.ToLower(f[0]); commandWords[w] {
-		return w
-	}
-	return "unknown"
+// commandLabels is what the metrics need of the command table (a
+// *bot.Bot): the label of a command text and every label there is.
+type commandLabels interface {
+	Label(text string) string
+	Labels() []string
 }
 
 // NewMetrics registers casebot's metrics in a new registry. outboxDepth is
-// read on every scrape for casebot_outbox_depth; nil reports 0.
-func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog.Logger) *Metrics {
+// read on every scrape for casebot_outbox_depth; nil reports 0. Command
+// labels come from cmds, the command table, and every command's series is
+// shown from the start (at 0).
+func NewMetrics(outboxDepth func(ctx context.Context) (int, error), cmds commandLabels, logger *slog.Logger) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -126,15 +113,23 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), logger *slog
 		m.RemindersSent, m.SlackErrors, m.SMTPErrors, m.Deliveries,
 	)
 	m.logger = logger
+	m.label = cmds.Label
+	for _, l := range cmds.Labels() {
+		for _, outcome := range []string{"ok", "refused"} {
+			m.Commands.WithLabelValues(l, outcome)
+		}
+		m.CommandDuration.WithLabelValues(l)
+	}
 	m.StoreGauge("casebot_outbox_depth", "Messages waiting in the outbox (Slack and email).", outboxDepth)
 	return m
 }
 
-// OnCommand records one command run: its first word, how long it took and
-// whether it was refused. Its signature matches bot.SlackConfig.OnCommand so
-// every transport counts commands the same way.
-func (m *Metrics) OnCommand(word string, took time.Duration, refused bool) {
-	cmd := commandLabel(word)
+// OnCommand records one command run under its label (the command table's
+// label of text, which may be the whole command text or only its first
+// word), how long it took and whether it was refused. Its signature matches
+// bot.SlackConfig.OnCommand so every transport counts commands the same way.
+func (m *Metrics) OnCommand(text string, took time.Duration, refused bool) {
+	cmd := m.label(text)
 	outcome := "ok"
 	if refused {
 		outcome = "refused"

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
@@ -25,25 +25,14 @@ type daemonClock struct{ now func() time.Time }
 func (c daemonClock) Now() time.Time                         { return c.now() }
 func (c daemonClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// reschedules are the commands whose success can change what falls due
-// when: they wake the scheduler. Others (show, list, search, …) do not, so
-// a busy caseload does not rescan the time indexes after every read.
-var reschedules = map[string]bool{
-	"new": true, "assign": true, "party add": true, "party remove": true, "party clear": true,
-	"deadline": true, "done": true, "session": true, "reschedule": true, "cancel": true,
-	"status": true, "close": true,
-}
-
-// setupScheduler adds the scheduler worker (reminders, overdue notices,
-// digests), registers the digest command, and makes every command that can
-// change what falls due (reschedules) wake the scheduler when it succeeds,
-// so a new deadline or session is seen at once. It runs last among the
-// extensions so that it wraps every such command.
-func (d *Daemon) setupScheduler(ctx context.Context) error {
+// newScheduler builds the scheduler (reminders, overdue notices, digests)
+// before the bot, which serves the digest command through it and wakes it
+// after commands that can change what falls due. setupScheduler starts it.
+func (d *Daemon) newScheduler() (*scheduler.Scheduler, error) {
 	cfg := d.Config.Schedule
 	digest, err := scheduler.ParseDaily(cfg.Digest)
 	if err != nil {
-		return fmt.Errorf("daemon: schedule.digest: %w", err)
+		return nil, fmt.Errorf("daemon: schedule.digest: %w", err)
 	}
 	sc := scheduler.Config{
 		Store:     d.DB,
@@ -66,41 +55,34 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 	}
 	sched, err := scheduler.New(sc)
 	if err != nil {
-		return fmt.Errorf("daemon: scheduler: %w", err)
+		return nil, fmt.Errorf("daemon: scheduler: %w", err)
 	}
-	if err := d.Bot.Register(bot.Command{Usage: "digest", Summary: "your daily digest now", Slow: true,
-		Help: "The same summary the daily digest sends: today's sessions, deadlines in the next 7 days, overdue items, " +
-			"party emails since your last digest, cases without activity for 14 days; for admins also the quarantine and caseload balance.",
-		Handle: func(ctx context.Context, r *bot.Request) bot.Reply {
-			dg, err := sched.DigestNow(ctx, r.Actor.ID, r.Now)
-			if err != nil {
-				return r.Fail(fmt.Errorf("digest: %w", err))
-			}
-			return bot.Reply{Text: scheduler.Render(dg)}
-		}}); err != nil {
-		return fmt.Errorf("daemon: register digest: %w", err)
-	}
-	for _, c := range d.Bot.Commands() {
-		if c.Handle == nil || !reschedules[c.Name()] {
-			continue
-		}
-		h := c.Handle
-		c.Handle = func(ctx context.Context, r *bot.Request) bot.Reply {
-			rep := h(ctx, r)
-			if rep.Err == nil {
-				sched.Kick()
-			}
-			return rep
-		}
-		if err := d.Bot.Register(c); err != nil {
-			return fmt.Errorf("daemon: wrap %s: %w", c.Name(), err)
-		}
-	}
-	d.sched = sched
-	d.Go("scheduler", sched.Run)
+	return sched, nil
+}
+
+// setupScheduler starts the scheduler worker built by newScheduler.
+func (d *Daemon) setupScheduler(ctx context.Context) error {
+	cfg := d.Config.Schedule
+	d.Go("scheduler", d.sched.Run)
 	d.Logger.Info("scheduler on", slog.String("digest", cfg.Digest), slog.Any("reminders", cfg.Reminders),
-		slog.Bool("party_reminders", sc.Composer != nil))
+		slog.Bool("party_reminders", d.mailComposer() != nil))
 	return nil
+}
+
+// schedulerDigests is the scheduler as a casebot.DigestService: the digest
+// command shows the text the daily digest would send.
+type schedulerDigests struct{ s *scheduler.Scheduler }
+
+var _ casebot.DigestService = schedulerDigests{}
+
+// DigestNow returns user's digest at now as text; see
+// casebot.DigestService.
+func (a schedulerDigests) DigestNow(ctx context.Context, user string, now time.Time) (string, error) {
+	dg, err := a.s.DigestNow(ctx, user, now)
+	if err != nil {
+		return "", fmt.Errorf("scheduler: digest for %s: %w", user, err)
+	}
+	return scheduler.Render(dg), nil
 }
 
 // KickScheduler makes the scheduler look at the time indexes now instead of

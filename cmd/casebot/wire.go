@@ -22,7 +22,7 @@ import "context"
 func (d *Daemon) extensions() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
 		d.setupSlack,     // POST /slack/commands, /slack/interactions, Socket Mode, DM sender
-		d.setupMail,      // IMAP intake worker; email, quarantine, accept, reject commands (mail.go)
-		d.setupScheduler, // reminders, overdue notices, digests; keep last: it wraps every command
+		d.setupMail,      // IMAP intake worker, SMTP sender (mail.go)
+		d.setupScheduler, // reminders, overdue notices, digests: starts the scheduler openCore built
 	}
 }
