@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
 // TestHelperProcess is not a test: the tests below re-run the test binary
@@ -270,7 +271,7 @@ func TestCaseIDsSurviveCrash(t *testing.T) {
 	if len(seen) < 25 {
 		t.Fatalf("helper printed %d IDs", len(seen))
 	}
-	db := openAt(t, path, &clock{t: time.Now()}, Options{})
+	db := openAt(t, path, testclock.New(time.Now()), Options{})
 	c := newCase(t, db, "after crash", "U1")
 	if seen[c.ID] || c.ID <= last {
 		t.Fatalf("after the crash got ID %s, want one after %s that was never handed out", c.ID, last)
