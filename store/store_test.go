@@ -95,8 +95,8 @@ func TestOpenLockedInProcess(t *testing.T) {
 	db, _ := openTest(t)
 	start := time.Now()
 	_, err := Open(context.Background(), db.Path(), Options{Timeout: 200 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), db.Path()) {
-		t.Fatalf("second Open: got %v, want an error saying %s is in use", err, db.Path())
+	if !errors.Is(err, ErrInUse) || !errors.Is(err, bolt.ErrTimeout) || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("second Open: got %v, want ErrInUse (and bbolt's ErrTimeout) naming %s", err, db.Path())
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("second Open took %s", d)
