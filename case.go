@@ -41,14 +41,7 @@ func (s Status) Closed() bool {
 }
 
 // ParseStatus returns the status named s or an EINVALID error listing them.
-func ParseStatus(s string) (Status, error) {
-	for _, st := range Statuses {
-		if string(st) == strings.ToLower(s) {
-			return st, nil
-		}
-	}
-	return "", Errorf(EINVALID, "%q is not a status; use one of %s.", s, joinStrings(Statuses))
-}
+func ParseStatus(s string) (Status, error) { return parseEnum("status", s, Statuses) }
 
 // Priority orders cases by urgency.
 type Priority string
@@ -75,14 +68,7 @@ func (p Priority) Rank() int {
 }
 
 // ParsePriority returns the priority named s or an EINVALID error.
-func ParsePriority(s string) (Priority, error) {
-	for _, p := range Priorities {
-		if string(p) == strings.ToLower(s) {
-			return p, nil
-		}
-	}
-	return "", Errorf(EINVALID, "%q is not a priority; use one of %s.", s, joinStrings(Priorities))
-}
+func ParsePriority(s string) (Priority, error) { return parseEnum("priority", s, Priorities) }
 
 // Role is a party's part in a case.
 type Role string
@@ -101,13 +87,18 @@ const (
 var Roles = []Role{RoleClaimant, RoleRespondent, RoleCounsel, RoleInterpreter, RoleObserver, RoleOther}
 
 // ParseRole returns the role named s or an EINVALID error.
-func ParseRole(s string) (Role, error) {
-	for _, r := range Roles {
-		if string(r) == strings.ToLower(s) {
-			return r, nil
+func ParseRole(s string) (Role, error) { return parseEnum("role", s, Roles) }
+
+// parseEnum returns the member of all spelled s, case aside, or an EINVALID
+// error naming what was expected and listing all.
+func parseEnum[T ~string](what, s string, all []T) (T, error) {
+	lower := strings.ToLower(s)
+	for _, v := range all {
+		if string(v) == lower {
+			return v, nil
 		}
 	}
-	return "", Errorf(EINVALID, "%q is not a role; use one of %s.", s, joinStrings(Roles))
+	return "", Errorf(EINVALID, "%q is not a %s; use one of %s.", s, what, joinStrings(all))
 }
 
 func joinStrings[T ~string](xs []T) string {
