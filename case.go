@@ -109,12 +109,25 @@ func joinStrings[T ~string](xs []T) string {
 	return strings.Join(s, ", ")
 }
 
-// Limits on user-supplied text.
+// Limits on user-supplied text, in characters. CheckLength words the one
+// message for each; the command parser checks them through it too.
 const (
 	MaxTitleLen = 200
+	MaxTypeLen  = 50    // a case's type (--type)
+	MaxWhereLen = 200   // a session's place (--where)
 	MaxTextLen  = 10000 // a note, deadline text or email typed in Slack
 	MaxNameLen  = 200
 )
+
+// CheckLength returns an EINVALID error, worded alike for every limit, when s
+// is longer than limit characters, and nil otherwise; what names the field in
+// the message (e.g. "title").
+func CheckLength(what, s string, limit int) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return Errorf(EINVALID, "The %s is %d characters; at most %d are allowed.", what, n, limit)
+	}
+	return nil
+}
 
 // Case is a dispute under mediation. Notes and the audit trail are stored
 // beside it, not inside it, since they grow without bound.
@@ -244,14 +257,16 @@ type AuditEvent struct {
 // Validate checks the fields a user supplies when opening a case.
 func (c *Case) Validate() error {
 	title := strings.TrimSpace(c.Title)
-	switch {
-	case title == "":
+	if title == "" {
 		return Errorf(EINVALID, "A case needs a title.")
-	case utf8.RuneCountInString(title) > MaxTitleLen:
-		return Errorf(EINVALID, "The title is %d characters; at most %d are allowed.", utf8.RuneCountInString(title), MaxTitleLen)
-	case utf8.RuneCountInString(c.Type) > 50:
-		return Errorf(EINVALID, "The type is longer than 50 characters.")
-	case c.Mediator == "":
+	}
+	if err := CheckLength("title", title, MaxTitleLen); err != nil {
+		return err
+	}
+	if err := CheckLength("type", c.Type, MaxTypeLen); err != nil {
+		return err
+	}
+	if c.Mediator == "" {
 		return Errorf(EINVALID, "A case needs a mediator.")
 	}
 	if _, err := ParsePriority(string(c.Priority)); err != nil {
@@ -271,8 +286,8 @@ func (p *Party) Validate() error {
 	if strings.TrimSpace(p.Name) == "" {
 		return Errorf(EINVALID, "A party needs a name.")
 	}
-	if utf8.RuneCountInString(p.Name) > MaxNameLen {
-		return Errorf(EINVALID, "The name is longer than %d characters.", MaxNameLen)
+	if err := CheckLength("name", p.Name, MaxNameLen); err != nil {
+		return err
 	}
 	if _, err := NormalizeEmail(p.Email); err != nil {
 		return err
@@ -282,13 +297,10 @@ func (p *Party) Validate() error {
 
 // ValidateText checks free text (notes, deadline text) typed by a user.
 func ValidateText(what, s string) error {
-	switch {
-	case strings.TrimSpace(s) == "":
+	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "The %s is empty.", what)
-	case utf8.RuneCountInString(s) > MaxTextLen:
-		return Errorf(EINVALID, "The %s is longer than %d characters.", what, MaxTextLen)
 	}
-	return nil
+	return CheckLength(what, s, MaxTextLen)
 }
 
 var emailLocal = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+$`)
