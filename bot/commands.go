@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+
+	"github.com/casebot/casebot"
 )
 
 // builtins is the command table, in the order help lists it. Each usage line
@@ -89,11 +91,11 @@ func handleHelp(_ context.Context, r *Request) Reply {
 	return Reply{Text: t.String()}
 }
 
-// Button action IDs the bot offers; ActionText turns a press back into a
-// command.
+// Button action IDs the bot offers (declared in casebot); ActionText turns a
+// press back into a command.
 const (
-	ActionShowCase     = "show_case"     // value: case ID
-	ActionDeadlineDone = "deadline_done" // value: "<ID>/<deadline#>"
+	ActionShowCase     = casebot.ActionShowCase     // value: case ID
+	ActionDeadlineDone = casebot.ActionDeadlineDone // value: "<ID>/<deadline#>"
 )
 
 // ActionText returns the command text a button press stands for, so a

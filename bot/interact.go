@@ -7,16 +7,17 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/casebot/casebot"
 	"github.com/slack-go/slack"
 )
 
-// Button action IDs for quarantined mail, offered once mail intake lands
-// (show_case and deadline_done are in commands.go). Each press runs the
+// Button action IDs for quarantined mail (declared in casebot; show_case and
+// deadline_done are in commands.go). Each press runs the
 // command it stands for through the command table, so a press by someone who
 // may not act on the case is refused like the command.
 const (
-	ActionMailAccept = "mail_accept" // value "17/MED-2026-0042": accept 17 MED-2026-0042
-	ActionMailReject = "mail_reject" // value "17": reject 17
+	ActionMailAccept = casebot.ActionMailAccept // value "17/MED-2026-0042": accept 17 MED-2026-0042
+	ActionMailReject = casebot.ActionMailReject // value "17": reject 17
 )
 
 var (
