@@ -41,14 +41,7 @@ func (s Status) Closed() bool {
 }
 
 // ParseStatus returns the status named s or an EINVALID error listing them.
-func ParseStatus(s string) (Status, error) {
-	for _, st := range Statuses {
-		if string(st) == strings.ToLower(s) {
-			return st, nil
-		}
-	}
-	return "", Errorf(EINVALID, "%q is not a status; use one of %s.", s, joinStrings(Statuses))
-}
+func ParseStatus(s string) (Status, error) { return parseEnum("status", s, Statuses) }
 
 // Priority orders cases by urgency.
 type Priority string
@@ -75,14 +68,7 @@ func (p Priority) Rank() int {
 }
 
 // ParsePriority returns the priority named s or an EINVALID error.
-func ParsePriority(s string) (Priority, error) {
-	for _, p := range Priorities {
-		if string(p) == strings.ToLower(s) {
-			return p, nil
-		}
-	}
-	return "", Errorf(EINVALID, "%q is not a priority; use one of %s.", s, joinStrings(Priorities))
-}
+func ParsePriority(s string) (Priority, error) { return parseEnum("priority", s, Priorities) }
 
 // Role is a party's part in a case.
 type Role string
@@ -101,13 +87,18 @@ const (
 var Roles = []Role{RoleClaimant, RoleRespondent, RoleCounsel, RoleInterpreter, RoleObserver, RoleOther}
 
 // ParseRole returns the role named s or an EINVALID error.
-func ParseRole(s string) (Role, error) {
-	for _, r := range Roles {
-		if string(r) == strings.ToLower(s) {
-			return r, nil
+func ParseRole(s string) (Role, error) { return parseEnum("role", s, Roles) }
+
+// parseEnum returns the member of all spelled s, case aside, or an EINVALID
+// error naming what was expected and listing all.
+func parseEnum[T ~string](what, s string, all []T) (T, error) {
+	lower := strings.ToLower(s)
+	for _, v := range all {
+		if string(v) == lower {
+			return v, nil
 		}
 	}
-	return "", Errorf(EINVALID, "%q is not a role; use one of %s.", s, joinStrings(Roles))
+	return "", Errorf(EINVALID, "%q is not a %s; use one of %s.", s, what, joinStrings(all))
 }
 
 func joinStrings[T ~string](xs []T) string {
@@ -118,12 +109,25 @@ func joinStrings[T ~string](xs []T) string {
 	return strings.Join(s, ", ")
 }
 
-// Limits on user-supplied text.
+// Limits on user-supplied text, in characters. CheckLength words the one
+// message for each; the command parser checks them through it too.
 const (
 	MaxTitleLen = 200
+	MaxTypeLen  = 50    // a case's type (--type)
+	MaxWhereLen = 200   // a session's place (--where)
 	MaxTextLen  = 10000 // a note, deadline text or email typed in Slack
 	MaxNameLen  = 200
 )
+
+// CheckLength returns an EINVALID error, worded alike for every limit, when s
+// is longer than limit characters, and nil otherwise; what names the field in
+// the message (e.g. "title").
+func CheckLength(what, s string, limit int) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return Errorf(EINVALID, "The %s is %d characters; at most %d are allowed.", what, n, limit)
+	}
+	return nil
+}
 
 // Case is a dispute under mediation. Notes and the audit trail are stored
 // beside it, not inside it, since they grow without bound.
@@ -253,14 +257,16 @@ type AuditEvent struct {
 // Validate checks the fields a user supplies when opening a case.
 func (c *Case) Validate() error {
 	title := strings.TrimSpace(c.Title)
-	switch {
-	case title == "":
+	if title == "" {
 		return Errorf(EINVALID, "A case needs a title.")
-	case utf8.RuneCountInString(title) > MaxTitleLen:
-		return Errorf(EINVALID, "The title is %d characters; at most %d are allowed.", utf8.RuneCountInString(title), MaxTitleLen)
-	case utf8.RuneCountInString(c.Type) > 50:
-		return Errorf(EINVALID, "The type is longer than 50 characters.")
-	case c.Mediator == "":
+	}
+	if err := CheckLength("title", title, MaxTitleLen); err != nil {
+		return err
+	}
+	if err := CheckLength("type", c.Type, MaxTypeLen); err != nil {
+		return err
+	}
+	if c.Mediator == "" {
 		return Errorf(EINVALID, "A case needs a mediator.")
 	}
 	if _, err := ParsePriority(string(c.Priority)); err != nil {
@@ -280,8 +286,8 @@ func (p *Party) Validate() error {
 	if strings.TrimSpace(p.Name) == "" {
 		return Errorf(EINVALID, "A party needs a name.")
 	}
-	if utf8.RuneCountInString(p.Name) > MaxNameLen {
-		return Errorf(EINVALID, "The name is longer than %d characters.", MaxNameLen)
+	if err := CheckLength("name", p.Name, MaxNameLen); err != nil {
+		return err
 	}
 	if _, err := NormalizeEmail(p.Email); err != nil {
 		return err
@@ -291,13 +297,10 @@ func (p *Party) Validate() error {
 
 // ValidateText checks free text (notes, deadline text) typed by a user.
 func ValidateText(what, s string) error {
-	switch {
-	case strings.TrimSpace(s) == "":
+	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "The %s is empty.", what)
-	case utf8.RuneCountInString(s) > MaxTextLen:
-		return Errorf(EINVALID, "The %s is longer than %d characters.", what, MaxTextLen)
 	}
-	return nil
+	return CheckLength(what, s, MaxTextLen)
 }
 
 var emailLocal = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+$`)

@@ -3,15 +3,8 @@ package bot
 import (
 	"regexp"
 	"strings"
-)
 
-// Button action IDs for quarantined mail (show_case and deadline_done are in
-// commands.go). Each press runs the command it stands for through the
-// command table, so a press by someone who may not act on the case is
-// refused like the command.
-const (
-	ActionMailAccept = "mail_accept" // value "17/MED-2026-0042": accept 17 MED-2026-0042
-	ActionMailReject = "mail_reject" // value "17": reject 17
+	"github.com/casebot/casebot"
 )
 
 var (
@@ -19,22 +12,28 @@ var (
 	numberRe = regexp.MustCompile(`^[0-9]{1,9}$`)
 )
 
-// ButtonText returns the command text a press of any of casebot's buttons
-// stands for (those of ActionText and the quarantine buttons), so a
-// transport runs it like a typed command. It returns false for an unknown
-// action or a malformed value.
+// ButtonText returns the command text a press of one of casebot's buttons
+// (casebot.Action*) stands for, so a transport runs it through the one
+// runner like a typed command, with the same access rules: a press by
+// someone who may not act on the case is refused like the command. It
+// returns false for an unknown action or a malformed value.
 func ButtonText(actionID, value string) (string, bool) {
-	if text, ok := ActionText(actionID, value); ok {
-		return text, true
-	}
-	a, b, _ := strings.Cut(value, "/")
+	a, b, cut := strings.Cut(value, "/")
 	switch actionID {
-	case ActionMailAccept:
+	case casebot.ActionShowCase: // value: case ID
+		if value != "" && !strings.ContainsAny(value, " \t\n") {
+			return "show " + value, true
+		}
+	case casebot.ActionDeadlineDone: // value: "<ID>/<deadline#>"
+		if cut && a != "" && !strings.ContainsAny(a, " \t\n") && numberRe.MatchString(b) {
+			return "done " + a + " " + b, true
+		}
+	case casebot.ActionMailAccept: // value: "17/MED-2026-0042"
 		if numberRe.MatchString(a) && caseIDRe.MatchString(b) {
 			return "accept " + a + " " + b, true
 		}
-	case ActionMailReject:
-		if numberRe.MatchString(a) && b == "" {
+	case casebot.ActionMailReject: // value: "17"
+		if numberRe.MatchString(a) && !cut {
 			return "reject " + a, true
 		}
 	}

@@ -224,18 +224,24 @@ func (b *Bot) Slow(text string) bool {
 	return false
 }
 
-// Label returns the metric label of a command text: the first word of the
-// command it names ("party" for party add, remove and clear), "help" for an
-// empty text (which lists the commands) and "unknown" for anything else.
-// Label values come from the table, so there are few and each command has
-// one. Only the first word is read: the rest may be a note body.
+// Label returns the metric label of a command text: the name of the
+// command it names ("party add", "reschedule"), "help" for an empty text
+// (which lists the commands) and "unknown" for anything else, a malformed
+// group command ("party frobnicate") included. Label values come from the
+// table, so there are few and every command has one of its own.
 func (b *Bot) Label(text string) string {
-	w := firstWord(text)
-	switch {
-	case w == "":
+	toks, err := tokenize(text)
+	if err != nil {
+		toks = nil
+		for _, f := range strings.Fields(text) {
+			toks = append(toks, token{val: f})
+		}
+	}
+	if len(toks) == 0 {
 		return "help"
-	case len(b.group(w)) > 0:
-		return w
+	}
+	if cmd, _, err := b.lookup(toks); err == nil {
+		return cmd.Name()
 	}
 	return "unknown"
 }
@@ -245,13 +251,9 @@ func (b *Bot) Label(text string) string {
 func (b *Bot) Labels() []string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	var out []string
-	seen := map[string]bool{}
+	out := make([]string, 0, len(b.cmds)+1)
 	for _, c := range b.cmds {
-		if w := c.sp.words[0]; !seen[w] {
-			seen[w] = true
-			out = append(out, w)
-		}
+		out = append(out, c.Name())
 	}
 	return append(out, "unknown")
 }

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"strconv"
 	"strings"
 )
 
@@ -88,29 +87,4 @@ func handleHelp(_ context.Context, r *Request) Reply {
 		}
 	}
 	return Reply{Text: t.String()}
-}
-
-// Button action IDs the bot offers; ActionText turns a press back into a
-// command.
-const (
-	ActionShowCase     = "show_case"     // value: case ID
-	ActionDeadlineDone = "deadline_done" // value: "<ID>/<deadline#>"
-)
-
-// ActionText returns the command text a button press stands for, so a
-// transport runs it through Run like a typed command (with the same access
-// rules). It returns false for an unknown action or a malformed value.
-func ActionText(actionID, value string) (string, bool) {
-	switch actionID {
-	case ActionShowCase:
-		if value != "" && !strings.ContainsAny(value, " \t\n") {
-			return "show " + value, true
-		}
-	case ActionDeadlineDone:
-		id, n, ok := strings.Cut(value, "/")
-		if _, err := strconv.Atoi(n); ok && err == nil && id != "" && !strings.ContainsAny(id, " \t\n") {
-			return "done " + id + " " + n, true
-		}
-	}
-	return "", false
 }

@@ -54,11 +54,8 @@ func TestLabels(t *testing.T) {
 		byLabel[got] = append(byLabel[got], c.Name())
 	}
 	for label, names := range byLabel {
-		// Only the words of one group (party add, party remove, …) share a label.
-		for _, n := range names {
-			if first := strings.Fields(n)[0]; first != label {
-				t.Errorf("label %q counts %v", label, names)
-			}
+		if len(names) != 1 || names[0] != label {
+			t.Errorf("label %q counts %v, want one command of that name", label, names)
 		}
 	}
 	if len(byLabel)+1 != len(labels) {
@@ -70,7 +67,9 @@ func TestLabels(t *testing.T) {
 		{"reschedule MED-2026-0001 1 +2d", "reschedule"},
 		{"cancel MED-2026-0001 1", "cancel"},
 		{"  LIST all", "list"},
-		{"party frobnicate", "party"},
+		{"party frobnicate", "unknown"},
+		{"party remove MED-2026-0001 a@b.example", "party remove"},
+		{"Party ADD x", "party add"},
 		{"drop table cases", "unknown"},
 		{"unknown", "unknown"},
 	} {

@@ -38,7 +38,7 @@ func handleNew(ctx context.Context, r *Request) Reply {
 	var t text
 	t.linef("Opened %s: %s", c.ID, c.Title)
 	t.linef("Priority %s, mediator %s. Add parties with: party add %s <role> <name> <email>", c.Priority, c.Mediator, c.ID)
-	return Reply{Text: t.String(), Buttons: []casebot.Button{{ActionID: ActionShowCase, Label: "Show", Value: c.ID}}}
+	return Reply{Text: t.String(), Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show", Value: c.ID}}}
 }
 
 func handleList(ctx context.Context, r *Request) Reply {
@@ -144,7 +144,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 			s += "  [OVERDUE]"
 		}
 		if !d.Met && len(buttons) < 5 {
-			buttons = append(buttons, casebot.Button{ActionID: ActionDeadlineDone, Label: fmt.Sprintf("Done #%d", d.N), Value: fmt.Sprintf("%s/%d", c.ID, d.N)})
+			buttons = append(buttons, casebot.Button{ActionID: casebot.ActionDeadlineDone, Label: fmt.Sprintf("Done #%d", d.N), Value: fmt.Sprintf("%s/%d", c.ID, d.N)})
 		}
 		t.line(s)
 	}

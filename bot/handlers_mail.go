@@ -101,10 +101,10 @@ func handleQuarantine(ctx context.Context, r *Request) Reply {
 		fmt.Fprintf(&b, "#%d %s from %s: %q — %s", q.N, formatTime(q.Received, loc), q.From, q.Subject, q.Reason)
 		if q.CaseID != "" {
 			fmt.Fprintf(&b, " (named %s)", q.CaseID)
-			buttons = append(buttons, casebot.Button{ActionID: ActionMailAccept, Label: fmt.Sprintf("Accept #%d into %s", q.N, q.CaseID),
+			buttons = append(buttons, casebot.Button{ActionID: casebot.ActionMailAccept, Label: fmt.Sprintf("Accept #%d into %s", q.N, q.CaseID),
 				Value: fmt.Sprintf("%d/%s", q.N, q.CaseID)})
 		}
-		buttons = append(buttons, casebot.Button{ActionID: ActionMailReject, Label: fmt.Sprintf("Reject #%d", q.N), Value: strconv.FormatUint(q.N, 10)})
+		buttons = append(buttons, casebot.Button{ActionID: casebot.ActionMailReject, Label: fmt.Sprintf("Reject #%d", q.N), Value: strconv.FormatUint(q.N, 10)})
 		b.WriteString("\n")
 	}
 	if shown == 0 {

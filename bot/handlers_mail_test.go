@@ -183,8 +183,8 @@ func TestQuarantineAcceptReject(t *testing.T) {
 		t.Errorf("the mediator's quarantine:\n%s", mine.Text)
 	}
 	wantButtons := []casebot.Button{
-		{ActionID: ActionMailAccept, Label: "Accept #1 into " + id, Value: "1/" + id},
-		{ActionID: ActionMailReject, Label: "Reject #1", Value: "1"},
+		{ActionID: casebot.ActionMailAccept, Label: "Accept #1 into " + id, Value: "1/" + id},
+		{ActionID: casebot.ActionMailReject, Label: "Reject #1", Value: "1"},
 	}
 	if len(mine.Buttons) != 4 || mine.Buttons[0] != wantButtons[0] || mine.Buttons[1] != wantButtons[1] {
 		t.Errorf("buttons %+v, want %+v first", mine.Buttons, wantButtons)

@@ -198,7 +198,7 @@ func handleAssign(ctx context.Context, r *Request) Reply {
 			Outbox: []casebot.OutMessage{{
 				Key: fmt.Sprintf("assign/%s/%s/%d", c.ID, target, r.Now.UnixNano()), Kind: casebot.OutSlack,
 				To: target, CaseID: c.ID, Text: fmt.Sprintf("You are now the mediator of %s: %s", c.ID, c.Title),
-				Buttons: []casebot.Button{{ActionID: ActionShowCase, Label: "Show", Value: c.ID}},
+				Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show", Value: c.ID}},
 			}},
 		}, nil
 	})

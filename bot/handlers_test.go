@@ -88,7 +88,7 @@ func TestCaseLifecycle(t *testing.T) {
 			t.Errorf("show lacks %q:\n%s", want, show.Text)
 		}
 	}
-	if len(show.Buttons) != 1 || show.Buttons[0].Value != id+"/1" || show.Buttons[0].ActionID != ActionDeadlineDone {
+	if len(show.Buttons) != 1 || show.Buttons[0].Value != id+"/1" || show.Buttons[0].ActionID != casebot.ActionDeadlineDone {
 		t.Errorf("buttons = %+v", show.Buttons)
 	}
 

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/casebot/casebot"
 )
@@ -347,10 +346,10 @@ func (a *Args) setFlag(name, value string) error {
 		a.Mediator, err = ParseUser(value)
 	case "to":
 		a.To, err = casebot.ParseRole(value)
-	case "type", "where":
-		if utf8.RuneCountInString(value) > 200 {
-			err = invalid("--%s is longer than 200 characters.", name)
-		}
+	case "type":
+		err = casebot.CheckLength("type", value, casebot.MaxTypeLen)
+	case "where":
+		err = casebot.CheckLength("place", value, casebot.MaxWhereLen)
 	}
 	return err
 }
@@ -400,18 +399,17 @@ func (a *Args) setText(p param, toks []token) error {
 	text := joinText(toks)
 	switch p.kind {
 	case kTitle:
-		n := utf8.RuneCountInString(text)
 		if strings.TrimSpace(text) == "" {
 			return invalid("Missing <%s>.", p.name)
-		} else if n > casebot.MaxTitleLen {
-			return invalid("The title is %d characters; at most %d are allowed.", n, casebot.MaxTitleLen)
+		} else if err := casebot.CheckLength("title", text, casebot.MaxTitleLen); err != nil {
+			return err
 		}
 		a.Text = text
 	case kName:
 		if strings.TrimSpace(text) == "" {
 			return invalid("Missing <%s>.", p.name)
-		} else if utf8.RuneCountInString(text) > casebot.MaxNameLen {
-			return invalid("The name is longer than %d characters.", casebot.MaxNameLen)
+		} else if err := casebot.CheckLength("name", text, casebot.MaxNameLen); err != nil {
+			return err
 		}
 		a.Name = text
 	default:

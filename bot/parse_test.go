@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"switch with value", "note MED-2026-0001 --private=yes hi", "--private takes no value."},
 		{"option without value", "new X --type", "--type needs a value."},
 		{"option with empty value", `new X --type ""`, "--type needs a value."},
-		{"option too long", "new X --type " + strings.Repeat("t", 201), "--type is longer than 200 characters."},
+		{"option too long", "new X --type " + strings.Repeat("t", 51), "The type is 51 characters; at most 50 are allowed."},
 		{"bad priority", "new X --priority asap", `"asap" is not a priority; use one of low, normal, high, urgent.`},
 		{"bad mediator", "new X --mediator bob", `"bob" is not a Slack user; use @name, <@U123> or U123.`},
 		{"bad --to", "email MED-2026-0001 --to judge hi", `"judge" is not a role; use one of claimant, respondent, counsel, interpreter, observer, other.`},
@@ -164,7 +164,7 @@ func TestParseErrors(t *testing.T) {
 		{"party add without name", "party add MED-2026-0001 claimant j@x.example", "Missing <name>."},
 		{"party add without email", "party add MED-2026-0001 claimant", "Missing <name>."},
 		{"party add bad email", "party add MED-2026-0001 claimant John john@", `"john@" is not a valid email address.`},
-		{"party add name too long", "party add MED-2026-0001 claimant " + strings.Repeat("n", 201) + " j@x.example", "The name is longer than 200 characters."},
+		{"party add name too long", "party add MED-2026-0001 claimant " + strings.Repeat("n", 201) + " j@x.example", "The name is 201 characters; at most 200 are allowed."},
 		{"party remove without email", "party remove MED-2026-0001", "Missing <email>."},
 		{"party remove bad email", "party remove MED-2026-0001 <mailto:nope|nope>", `"nope" is not a valid email address.`},
 		{"assign without user", "assign MED-2026-0001", "Missing <USER|auto>."},
@@ -175,7 +175,7 @@ func TestParseErrors(t *testing.T) {
 		{"deadline bad unit", "deadline MED-2026-0001 +3y Papers", `"+3y" is not a time: the unit must be m, h, d, w or bd. Use 2026-12-01, "2026-12-01 14:30", +10d, +3h or +5bd.`},
 		{"deadline in the past", "deadline MED-2026-0001 2026-03-01 Papers", "2026-03-01 09:00 CET is in the past."},
 		{"deadline earlier today", "deadline MED-2026-0001 2026-03-02 10:59 Papers", "2026-03-02 10:59 CET is in the past."},
-		{"deadline text too long", "deadline MED-2026-0001 +1d " + strings.Repeat("t", 10001), "The text is longer than 10000 characters."},
+		{"deadline text too long", "deadline MED-2026-0001 +1d " + strings.Repeat("t", 10001), "The text is 10001 characters; at most 10000 are allowed."},
 		{"done without number", "done MED-2026-0001", "Missing <deadline#>."},
 		{"done bad number", "done MED-2026-0001 first", `"first" is not a number like 1, 2, 3.`},
 		{"done zero", "done MED-2026-0001 0", `"0" is not a number like 1, 2, 3.`},
@@ -343,16 +343,20 @@ func TestRegisterOnlyAdds(t *testing.T) {
 	}
 }
 
-func TestActionText(t *testing.T) {
+func TestButtonText(t *testing.T) {
 	for _, tt := range []struct{ id, value, want string }{
-		{ActionShowCase, "MED-2026-0001", "show MED-2026-0001"},
-		{ActionDeadlineDone, "MED-2026-0001/3", "done MED-2026-0001 3"},
-		{ActionDeadlineDone, "MED-2026-0001/x", ""},
+		{casebot.ActionShowCase, "MED-2026-0001", "show MED-2026-0001"},
+		{casebot.ActionDeadlineDone, "MED-2026-0001/3", "done MED-2026-0001 3"},
+		{casebot.ActionDeadlineDone, "MED-2026-0001/x", ""},
+		{casebot.ActionMailAccept, "17/MED-2026-0001", "accept 17 MED-2026-0001"},
+		{casebot.ActionMailAccept, "17", ""},
+		{casebot.ActionMailReject, "17", "reject 17"},
+		{casebot.ActionMailReject, "17/MED-2026-0001", ""},
 		{"other", "x", ""},
 	} {
-		got, ok := ActionText(tt.id, tt.value)
+		got, ok := ButtonText(tt.id, tt.value)
 		if got != tt.want || ok != (tt.want != "") {
-			t.Errorf("ActionText(%q, %q) = %q, %v; want %q", tt.id, tt.value, got, ok, tt.want)
+			t.Errorf("ButtonText(%q, %q) = %q, %v; want %q", tt.id, tt.value, got, ok, tt.want)
 		}
 	}
 }

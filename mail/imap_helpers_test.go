@@ -215,18 +215,6 @@ func newCase(tb testing.TB, db *store.DB, parties ...casebot.Party) *casebot.Cas
 	return c
 }
 
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func noteCount(tb testing.TB, db *store.DB, id string) int {
 	tb.Helper()
 	ns, err := db.Notes(context.Background(), id)

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/backoff"
 )
 
 // IntakeStore is what intake needs of the store.
@@ -149,14 +149,10 @@ func (in *Intake) Run(ctx context.Context) error {
 			failures = 0 // a long healthy session: start the back-off afresh
 		}
 		failures++
-		wait := backoff(failures, in.cfg.MinBackoff, in.cfg.MaxBackoff)
+		wait := backoff.Policy{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}.Delay(failures)
 		in.log.Warn("imap: connection lost, reconnecting", slog.Any("error", err), slog.Duration("retry_in", wait), slog.Int("failures", failures))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
@@ -164,14 +160,4 @@ func (in *Intake) Run(ctx context.Context) error {
 // RunOnce connects, ingests every message not yet stored, and logs out.
 func (in *Intake) RunOnce(ctx context.Context) error {
 	return in.session(ctx, false)
-}
-
-// backoff returns min·2^(n-1), capped at max, less up to 25% jitter.
-func backoff(n int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d - time.Duration(rand.Int64N(int64(d)/4+1))
 }

@@ -179,7 +179,7 @@ func NoteNotice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
 	}
 	return casebot.OutMessage{
 		Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
-		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
+		Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show case", Value: c.ID}},
 	}
 }
 
@@ -203,7 +203,7 @@ func BounceNotice(c *casebot.Case, p casebot.Party, reason string) casebot.OutMe
 		Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
 		Text: fmt.Sprintf("Mail to %s (%s, %s) bounces: %s. No more mail goes to this address until it is corrected.",
 			p.Email, p.Role, c.ID, reason),
-		Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}},
+		Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show case", Value: c.ID}},
 	}
 }
 

@@ -24,12 +24,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/backoff"
 )
 
 // Store is what the worker needs of the persistent outbox.
@@ -391,16 +391,12 @@ func (w *Worker) begin(ctx context.Context, s Sender, m casebot.OutMessage, log 
 }
 
 // Backoff returns the delay before the next try after attempts failures:
-// exponential from MinBackoff, capped at MaxBackoff, with up to 20% jitter
-// so that many messages failing together do not retry together.
+// exponential from MinBackoff, capped at MaxBackoff, with the jitter of
+// internal/backoff so that many messages failing together do not retry
+// together.
 func (w *Worker) Backoff(attempts int) time.Duration {
-	lo := orDefault(w.MinBackoff, 2*time.Second)
-	hi := orDefault(w.MaxBackoff, 10*time.Minute)
-	d := lo
-	for i := 1; i < attempts && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	jitter := time.Duration(rand.Int64N(int64(d)/5 + 1))
-	return d - jitter
+	return backoff.Policy{
+		Min: orDefault(w.MinBackoff, 2*time.Second),
+		Max: orDefault(w.MaxBackoff, 10*time.Minute),
+	}.Delay(attempts)
 }

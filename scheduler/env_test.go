@@ -5,63 +5,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/store"
 )
-
-// fakeClock is a settable clock whose After channels fire when Set passes
-// their deadline. It records every wait asked for.
-type fakeClock struct {
-	mu      sync.Mutex
-	t       time.Time
-	waits   []time.Duration
-	waiters []waiter
-	asked   chan time.Duration
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock {
-	return &fakeClock{t: t, asked: make(chan time.Duration, 100)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.waits = append(c.waits, d)
-	c.waiters = append(c.waiters, waiter{c.t.Add(d), ch})
-	c.asked <- d
-	return ch
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-	keep := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(t) {
-			w.ch <- t
-		} else {
-			keep = append(keep, w)
-		}
-	}
-	c.waiters = keep
-}
 
 // testComposer builds one email per party, as the mail package does.
 type testComposer struct{}
@@ -86,7 +36,7 @@ func (testComposer) Invitation(c *casebot.Case, s casebot.Session, method string
 type env struct {
 	t     *testing.T
 	path  string
-	clk   *fakeClock
+	clk   *testclock.Clock
 	db    *store.DB
 	s     *Scheduler
 	cfg   Config
@@ -98,7 +48,7 @@ var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC) // a Monday
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "casebot.db"), clk: newFakeClock(t0)}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "casebot.db"), clk: testclock.New(t0)}
 	if cfg.Reminders == nil {
 		cfg.Reminders = []time.Duration{7 * day, day, 2 * time.Hour}
 	}

@@ -8,11 +8,11 @@ import (
 	"github.com/casebot/casebot"
 )
 
-// Button action IDs (bot.ActionDeadlineDone, bot.ActionShowCase; the bot
-// turns a press into the command "done <ID> <n>" / "show <ID>").
+// Button action IDs; the bot turns a press into the command "done <ID> <n>"
+// / "show <ID>".
 const (
-	actionDeadlineDone = "deadline_done"
-	actionShowCase     = "show_case"
+	actionDeadlineDone = casebot.ActionDeadlineDone
+	actionShowCase     = casebot.ActionShowCase
 )
 
 func markMet(caseID string, n int) casebot.Button {

@@ -41,7 +41,7 @@ func TestRunSleepsUntilDue(t *testing.T) {
 	wait := func() time.Duration {
 		t.Helper()
 		select {
-		case d := <-e.clk.asked:
+		case d := <-e.clk.Asked():
 			return d
 		case <-time.After(10 * time.Second):
 			t.Fatal("Run asked for no wait")

@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
 const writers = 32
@@ -194,7 +195,7 @@ func compactTo(src, dst string) error {
 
 func openFixture(b *testing.B) *DB {
 	path := bigFixture(b)
-	return openAt(b, path, &clock{t: fixtureNow}, Options{ReadOnly: true})
+	return openAt(b, path, testclock.New(fixtureNow), Options{ReadOnly: true})
 }
 
 func BenchmarkListAll(b *testing.B) { benchCases(b, casebot.CaseFilter{State: "open"}) }

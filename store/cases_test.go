@@ -156,7 +156,7 @@ func TestIndexesAfterEveryChange(t *testing.T) {
 		}},
 	}
 	for _, s := range steps {
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		got := update(t, db, c.ID, s.name, s.fn)
 		if !got.Updated.Equal(clk.Now()) || !got.Activity.Equal(clk.Now()) {
 			t.Errorf("%s: Updated %s Activity %s, want %s", s.name, got.Updated, got.Activity, clk.Now())
@@ -306,7 +306,7 @@ func TestStats(t *testing.T) {
 	start := clk.Now()
 	closeAfter := func(days int, outcome casebot.Status) {
 		c := newCase(t, db, "c", "U1")
-		clk.Add(time.Duration(days) * 24 * time.Hour)
+		clk.Advance(time.Duration(days) * 24 * time.Hour)
 		update(t, db, c.ID, "close", func(c *casebot.Case) { c.Status = outcome })
 		clk.Set(start)
 	}

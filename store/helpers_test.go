@@ -4,38 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
-// clock is an injected, settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// newClock returns the tests' settable clock, at 9:00 UTC on 2 March 2026.
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) }
 
 // testLogger sends logs to t.Log.
 func testLogger(tb testing.TB) *slog.Logger {
@@ -43,7 +20,7 @@ func testLogger(tb testing.TB) *slog.Logger {
 }
 
 // openAt opens the store at path with the clock and options, closing it at cleanup.
-func openAt(tb testing.TB, path string, clk *clock, opts Options) *DB {
+func openAt(tb testing.TB, path string, clk *testclock.Clock, opts Options) *DB {
 	tb.Helper()
 	if opts.Now == nil {
 		opts.Now = clk.Now
@@ -60,7 +37,7 @@ func openAt(tb testing.TB, path string, clk *clock, opts Options) *DB {
 }
 
 // openTest opens a new store in a temporary directory.
-func openTest(tb testing.TB) (*DB, *clock) {
+func openTest(tb testing.TB) (*DB, *testclock.Clock) {
 	tb.Helper()
 	clk := newClock()
 	return openAt(tb, filepath.Join(tb.TempDir(), "casebot.db"), clk, Options{}), clk

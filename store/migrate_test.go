@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
 // v1Fixture is the frozen schema-1 file: cases, notes, audit and sequences,
@@ -113,7 +114,7 @@ func TestMigrateFromV1(t *testing.T) {
 	if _, err := Open(ctx, path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "schema version 1") {
 		t.Fatalf("read-only Open of v1: got %v", err)
 	}
-	clk := &clock{t: v1Time.Add(48 * time.Hour)}
+	clk := testclock.New(v1Time.Add(48 * time.Hour))
 	db := openAt(t, path, clk, Options{})
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		if v := schemaVersion(tx); v != currentVersion {

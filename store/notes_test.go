@@ -19,7 +19,7 @@ func TestAddNoteConcurrent(t *testing.T) {
 	db, clk := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "notes", "U1")
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	const n = 40
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -76,7 +76,7 @@ func TestRecordView(t *testing.T) {
 	db, clk := openTest(t)
 	ctx := context.Background()
 	c := newCase(t, db, "viewed", "U1")
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if err := db.RecordView(ctx, c.ID, "U7", "show"); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestSearch(t *testing.T) {
 	mine := newCase(t, db, "mine", "U1")
 	theirs := newCase(t, db, "theirs", "U2")
 	add := func(c *casebot.Case, body string, email *casebot.EmailMeta) {
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		if _, err := db.AddNote(ctx, &casebot.Note{CaseID: c.ID, Author: "U1", Body: body, Email: email}, casebot.Change{Actor: "U1"}); err != nil {
 			t.Fatal(err)
 		}

@@ -130,7 +130,7 @@ func TestCommitDigest(t *testing.T) {
 		t.Errorf("mark = %+v, want Handled=Sent=%v", got, fire)
 	}
 	// Again (a restart that rebuilt the same digest): not doubled.
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	ok, err = db.CommitDigest(ctx, casebot.DigestCommit{User: "U1", Fire: fire, Msg: msg})
 	if err != nil || ok {
 		t.Errorf("second CommitDigest = %v, %v; want false", ok, err)
@@ -161,10 +161,10 @@ func TestNotesSinceReadsNoBodies(t *testing.T) {
 		}
 	}
 	add(casebot.SourceEmail)
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	since := clk.Now()
 	add(casebot.SourceEmail)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	add(casebot.SourceSlack)
 	got, err := db.NotesSince(ctx, since)
 	if err != nil {

@@ -105,9 +105,14 @@ var _ casebot.CaseStore = (*DB)(nil)
 // before.
 const initialMmapSize = 1 << 30
 
+// ErrInUse is the error Open returns, wrapped with the path and together with
+// bbolt's ErrTimeout, when another process (or another Open in this one)
+// holds the store's file lock.
+var ErrInUse = errors.New("in use by another process")
+
 // Open opens (creating if needed, mode 0600) the store at path and migrates it
-// to the current schema. It fails within Options.Timeout with a message saying
-// the store is in use when another process holds the file; it refuses a file
+// to the current schema. It fails within Options.Timeout with an error
+// wrapping ErrInUse when another process holds the file; it refuses a file
 // of a newer schema, a wrong encryption key, a key for a store created without
 // one and a missing key for an encrypted store.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -140,7 +145,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly, InitialMmapSize: initialMmapSize})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("store: %s is in use by another process (lock not acquired within %s); stop it or use its command interface", path, opts.Timeout)
+		return nil, fmt.Errorf("store: %s is %w (lock not acquired within %s: %w); stop it or use its command interface", path, ErrInUse, opts.Timeout, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
 // TestHelperProcess is not a test: the tests below re-run the test binary
@@ -94,8 +95,8 @@ func TestOpenLockedInProcess(t *testing.T) {
 	db, _ := openTest(t)
 	start := time.Now()
 	_, err := Open(context.Background(), db.Path(), Options{Timeout: 200 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), db.Path()) {
-		t.Fatalf("second Open: got %v, want an error saying %s is in use", err, db.Path())
+	if !errors.Is(err, ErrInUse) || !errors.Is(err, bolt.ErrTimeout) || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("second Open: got %v, want ErrInUse (and bbolt's ErrTimeout) naming %s", err, db.Path())
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("second Open took %s", d)
@@ -270,7 +271,7 @@ func TestCaseIDsSurviveCrash(t *testing.T) {
 	if len(seen) < 25 {
 		t.Fatalf("helper printed %d IDs", len(seen))
 	}
-	db := openAt(t, path, &clock{t: time.Now()}, Options{})
+	db := openAt(t, path, testclock.New(time.Now()), Options{})
 	c := newCase(t, db, "after crash", "U1")
 	if seen[c.ID] || c.ID <= last {
 		t.Fatalf("after the crash got ID %s, want one after %s that was never handed out", c.ID, last)

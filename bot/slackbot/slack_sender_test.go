@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/casebot/casebot/outbox"
 )
@@ -36,7 +35,7 @@ func (c *testClock) Add(d time.Duration) {
 
 func slackMsg(key, to, text string) casebot.OutMessage {
 	return casebot.OutMessage{Key: key, Kind: casebot.OutSlack, To: to, Text: text,
-		Buttons: []casebot.Button{{ActionID: bot.ActionDeadlineDone, Label: "Mark met", Value: "MED-2026-0001/1"}}}
+		Buttons: []casebot.Button{{ActionID: casebot.ActionDeadlineDone, Label: "Mark met", Value: "MED-2026-0001/1"}}}
 }
 
 type outcomes struct {

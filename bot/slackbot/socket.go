@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
+	"github.com/casebot/casebot/internal/backoff"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
@@ -44,7 +44,8 @@ func (h *Handler) RunSocketMode(ctx context.Context, client *slack.Client, opts 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 2 * time.Minute
 	}
-	backoff := opts.MinBackoff
+	policy := backoff.Policy{Min: opts.MinBackoff, Max: opts.MaxBackoff}
+	failures := 0
 	for {
 		began := time.Now()
 		err := h.socketRound(ctx, client, opts)
@@ -52,18 +53,14 @@ func (h *Handler) RunSocketMode(ctx context.Context, client *slack.Client, opts 
 			return nil
 		}
 		if time.Since(began) > 5*opts.MaxBackoff {
-			backoff = opts.MinBackoff // it ran well for a while
+			failures = 0 // it ran well for a while
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		failures++
+		wait := policy.Delay(failures)
 		h.log.Warn("slack: socket mode stopped, reconnecting", slog.Any("error", err), slog.Duration("retry_in", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, opts.MaxBackoff)
 	}
 }
 

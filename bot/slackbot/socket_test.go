@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
@@ -142,7 +142,7 @@ func TestSocketModeCommandsButtonsAndReconnect(t *testing.T) {
 	ws.send("interactive", "env-2", map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": slTeam}, "user": map[string]any{"id": "U1"},
 		"response_url": e.sink.srv.URL, "trigger_id": "333.444.x",
-		"actions": []map[string]any{{"type": "button", "action_id": bot.ActionShowCase, "block_id": "b1", "value": id, "action_ts": "1"}},
+		"actions": []map[string]any{{"type": "button", "action_id": casebot.ActionShowCase, "block_id": "b1", "value": id, "action_ts": "1"}},
 	}, 0)
 	if ack := wait(t, ws.acks, "ack of env-2"); ack["envelope_id"] != "env-2" {
 		t.Errorf("ack = %v, want env-2", ack)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testclock"
 )
 
 // testConfig writes a config file for a store in a fresh temp dir, with HTTP
@@ -91,17 +92,8 @@ func (rd *runningDaemon) stop(t *testing.T) error {
 	}
 }
 
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for work
-	}
-}
+// waitFor polls cond until it holds or 10 s pass (testclock.WaitFor).
+var waitFor = testclock.WaitFor
 
 // get fetches url and returns the status and body; status 0 on error.
 func get(url string) (int, string) {

@@ -208,7 +208,7 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := newLogger(stderr, slog.LevelWarn)
 	d := NewDaemon(cfg, logger)
 	if err := d.OpenOffline(ctx, lockTimeout); err != nil {
-		if strings.Contains(err.Error(), "in use") {
+		if errors.Is(err, store.ErrInUse) {
 			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
 				cfg.Store.Path, socketPath(cfg.Store.Path))
 		} else {
@@ -271,7 +271,7 @@ func openStore(ctx context.Context, cfg *config.Config, readOnly bool, logger *s
 		Logger:        logger,
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), "in use") {
+		if errors.Is(err, store.ErrInUse) {
 			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
 				cfg.Store.Path, socketPath(cfg.Store.Path))
 		} else {

@@ -125,9 +125,8 @@ func NewMetrics(outboxDepth func(ctx context.Context) (int, error), cmds command
 }
 
 // OnCommand records one command run under its label (the command table's
-// label of text, which may be the whole command text or only its first
-// word), how long it took and whether it was refused. Its signature matches
-// bot.SlackConfig.OnCommand so every transport counts commands the same way.
+// name of the command in text), how long it took and whether it was
+// refused. The one runner, Daemon.Command, calls it for every transport.
 func (m *Metrics) OnCommand(text string, took time.Duration, refused bool) {
 	cmd := m.label(text)
 	outcome := "ok"

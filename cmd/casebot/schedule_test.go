@@ -5,23 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/internal/testserver"
 )
-
-// testClock is the daemon's injected clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // TestSchedulerEndToEnd boots the daemon with an injected clock and an
 // httptest Slack, adds a deadline with `casebot do`, advances the clock past
@@ -34,7 +25,7 @@ func TestSchedulerEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &testClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	d := NewDaemon(cfg, testLogger(t))
 	d.Now = clk.Now
 	ctx, cancel := context.WithCancel(context.Background())

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/internal/testserver"
 )
 
@@ -54,7 +55,7 @@ type secEnv struct {
 	slack    *testserver.Slack
 	smtp     *testserver.SMTP
 	inbox    *testserver.IMAP
-	clk      *testClock
+	clk      *testclock.Clock
 	cancel   context.CancelFunc
 	done     chan error
 	stopped  bool
@@ -112,7 +113,7 @@ max_attachment_bytes = 32768
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clk = &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	e.clk = testclock.New(time.Now().UTC().Truncate(time.Second))
 	logger := newBufLogger(io.MultiWriter(e.logs, tWriter{t}))
 	e.d = NewDaemon(cfg, logger)
 	e.d.Now = e.clk.Now
