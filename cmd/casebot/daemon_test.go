@@ -134,7 +134,7 @@ func TestOutboxResultMetrics(t *testing.T) {
 	m.OutboxResult("slack", "failed")
 	m.OutboxResult("email", "dead")
 	m.OutboxResult("fax", "weird")
-	m.OnCommand("party", 3*time.Millisecond, true)
+	m.OnCommand("party add MED-2026-0001", 3*time.Millisecond, true)
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, want := range []string{
@@ -142,7 +142,7 @@ func TestOutboxResultMetrics(t *testing.T) {
 		"casebot_smtp_errors_total 1",
 		`casebot_outbox_deliveries_total{kind="slack",result="sent"} 1`,
 		`casebot_outbox_deliveries_total{kind="other",result="other"} 1`,
-		`casebot_commands_total{command="party",outcome="refused"} 1`,
+		`casebot_commands_total{command="party add",outcome="refused"} 1`,
 		"casebot_outbox_depth 0",
 	} {
 		if !strings.Contains(rec.Body.String(), want) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,7 +98,7 @@ func TestServeWithSlack(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if strings.Contains(metrics, `casebot_commands_total{command="list"`) {
+	if regexp.MustCompile(`casebot_commands_total\{command="list",outcome="[a-z]+"\} [1-9]`).MatchString(metrics) {
 		t.Error("/metrics counts a refused request's list command")
 	}
 }
