@@ -133,8 +133,10 @@ func DigestNotice(d *Digest, key string) OutMessage {
 // firstLines returns up to n non-blank lines of s, trimmed, at most max
 // bytes (cut with "…"); "\n…" follows when s goes on after them.
 func firstLines(s string, n, max int) string {
-	// One buffer, no slice of lines: this runs once for every email note.
-	var b []byte
+	// One buffer on the stack, no slice of lines: this runs once for every
+	// email note, and allocates only the result.
+	var buf [512]byte
+	b := buf[:0]
 	lines := 0
 	for rest := s; rest != "" && lines < n; {
 		l, tail, _ := strings.Cut(rest, "\n")
@@ -143,9 +145,7 @@ func firstLines(s string, n, max int) string {
 		if l == "" {
 			continue
 		}
-		if b == nil {
-			b = make([]byte, 0, min(len(s), max+8))
-		} else {
+		if lines > 0 {
 			b = append(b, '\n')
 		}
 		b = append(b, l...)

@@ -39,14 +39,19 @@ func (s *SlackSender) Send(ctx context.Context, m casebot.OutMessage) error {
 	if err != nil {
 		return classify("conversations.open", err)
 	}
-	text := m.Text
+	text, buttons := m.Text, m.Buttons
 	if m.Subject != "" {
 		text = m.Subject + "\n" + text
+	}
+	if m.Notice != nil {
+		// A notice is rendered now, in the words of the command language;
+		// a message queued before notices existed keeps its text.
+		text, buttons = RenderNotice(m.Notice)
 	}
 	// One chat.postMessage per outbox message keeps delivery exact: a long
 	// digest is cut at Slack's block limit rather than split over several
 	// posts, of which a retry would repeat the first.
-	p := renderPages(text, m.Buttons, 1)[0]
+	p := renderPages(text, buttons, 1)[0]
 	_, _, err = s.client.PostMessageContext(ctx, ch,
 		slack.MsgOptionText(p.text, false),
 		slack.MsgOptionBlocks(p.blocks...),
