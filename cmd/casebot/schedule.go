@@ -76,7 +76,7 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 			if err != nil {
 				return r.Fail(fmt.Errorf("digest: %w", err))
 			}
-			return bot.Reply{Text: scheduler.Render(dg)}
+			return bot.Reply{Text: bot.RenderDigest(&dg)}
 		}}); err != nil {
 		return fmt.Errorf("daemon: register digest: %w", err)
 	}
