@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -269,39 +268,5 @@ func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
 	}
 	if n, _ := db.OutboxDeadCount(ctx); n != 0 {
 		t.Fatalf("%d dead messages, want none", n)
-	}
-}
-
-// The worker's Feed runs before each round: what it queues goes out in
-// that round, and a failing feed is logged without holding up what is
-// already queued.
-func TestOutboxFeedRunsBeforeEachRound(t *testing.T) {
-	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
-	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
-	fs := newFakeSlack(t)
-	feeds := 0
-	feedErr := errors.New("store unavailable")
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: bot.NewSlackSender(fs.client())},
-		Now: clk.Now, Logger: slLogger(t),
-		Feed: func(ctx context.Context) error {
-			feeds++
-			if feeds == 1 {
-				return db.Enqueue(ctx, slackMsg("fed", "U1", "queued by the feed"))
-			}
-			return feedErr
-		}}
-	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
-		t.Fatalf("first round = %d, %v; want the fed message sent", n, err)
-	}
-	if err := db.Enqueue(ctx, slackMsg("direct", "U1", "queued directly")); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
-		t.Fatalf("round with a failing feed = %d, %v; want the queued message sent", n, err)
-	}
-	posts := fs.postsTo("D-U1")
-	if feeds != 2 || len(posts) != 2 || posts[0].Text != "queued by the feed" || posts[1].Text != "queued directly" {
-		t.Fatalf("%d feeds, posts %+v", feeds, posts)
 	}
 }

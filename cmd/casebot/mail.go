@@ -117,7 +117,7 @@ func (d *Daemon) mailSender() (outbox.Sender, error) {
 		Addr: d.Config.SMTP.Addr, TLS: d.Config.SMTP.TLS, Username: d.Config.SMTP.Username, Password: d.Config.SMTP.Password,
 		Addressing: a, Cases: db, Now: d.Now, Logger: log,
 		OnReject: func(ctx context.Context, m casebot.OutMessage, reason string) {
-			if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason, mail.BounceNotice); err != nil {
+			if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason); err != nil {
 				log.Error("smtp: flag bouncing address", slog.String("case", m.CaseID), slog.Any("error", err))
 			}
 		},
@@ -232,16 +232,13 @@ func handleAccept(ctx context.Context, r *bot.Request, db *store.DB) bot.Reply {
 	if err != nil || !mayHandle(ctx, r, q, db) {
 		return r.Fail(noMail(n))
 	}
-	notice := mail.NoteNotice
-	if target.Mediator == r.Actor.ID {
-		notice = nil // the mediator filed it: no need to tell them
-	}
+	notify := target.Mediator != r.Actor.ID // the mediator filed it: no need to tell them
 	note, err := db.AcceptMail(ctx, n, id, r.Actor.ID, func(_ *casebot.Quarantined, c *casebot.Case) error {
 		if !r.Actor.CanSee(c) {
 			return casebot.ErrHidden(id)
 		}
 		return nil
-	}, notice)
+	}, notify)
 	if err != nil {
 		return r.Fail(err)
 	}
