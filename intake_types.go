@@ -93,9 +93,6 @@ type IngestBatch struct {
 	// queues the Slack notice to the case's mediator (one per note) at the
 	// pace the mediator's queue drains.
 	NoticeFeed bool
-	// BounceNotice, when set, builds the mediator's notice that a party's
-	// address bounces.
-	BounceNotice func(c *Case, p Party, reason string) OutMessage
 }
 
 // ItemResult is what Ingest did with one item.

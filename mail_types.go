@@ -1,5 +1,7 @@
 package casebot
 
+import "time"
+
 // Session invitation methods (iCalendar METHOD).
 const (
 	MethodRequest = "REQUEST" // a new or rescheduled session
@@ -19,4 +21,8 @@ type Composer interface {
 	// Invitation returns a session's invitation (MethodRequest, carrying
 	// Session.Sequence) or cancellation (MethodCancel) to every party.
 	Invitation(c *Case, s Session, method string) ([]OutMessage, error)
+	// SessionReminder returns the parties' reminder email offset before
+	// session s of c (automatic mail, skipping bouncing addresses); key
+	// makes the messages idempotent as for CaseMail.
+	SessionReminder(c *Case, s Session, offset time.Duration, key string) ([]OutMessage, error)
 }

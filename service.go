@@ -142,4 +142,9 @@ type OutMessage struct {
 	Attempts  int
 	NextTry   time.Time
 	LastError string
+
+	// Notice, when set, is what a Slack message says, as values: the
+	// sender renders it in its words (Text and Buttons stay empty).
+	// Messages queued before notices existed carry Text only.
+	Notice *Notice
 }

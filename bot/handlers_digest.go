@@ -13,9 +13,9 @@ func handleDigest(ctx context.Context, r *Request) Reply {
 	if ds == nil {
 		return featureOff(digestOff)
 	}
-	text, err := ds.DigestNow(ctx, r.Actor.ID, r.Now)
+	dg, err := ds.DigestNow(ctx, r.Actor.ID, r.Now)
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: digest for %s: %w", r.Actor.ID, err))
 	}
-	return Reply{Text: text}
+	return Reply{Text: RenderDigest(&dg)}
 }

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +26,10 @@ func (fakeComposer) CaseMail(c *casebot.Case, roles []casebot.Role, subject, tex
 }
 
 func (fakeComposer) Invitation(*casebot.Case, casebot.Session, string) ([]casebot.OutMessage, error) {
+	return nil, nil
+}
+
+func (fakeComposer) SessionReminder(*casebot.Case, casebot.Session, time.Duration, string) ([]casebot.OutMessage, error) {
 	return nil, nil
 }
 
@@ -105,14 +108,15 @@ func (f *fakeQuarantine) RejectMail(_ context.Context, n uint64, actor string, c
 	return nil
 }
 
-// fakeDigests answers the digest command with a fixed text, or err.
+// fakeDigests answers the digest command with a digest of two open cases
+// for the user at now, or err.
 type fakeDigests struct{ err error }
 
-func (f fakeDigests) DigestNow(_ context.Context, user string, now time.Time) (string, error) {
+func (f fakeDigests) DigestNow(_ context.Context, user string, now time.Time) (casebot.Digest, error) {
 	if f.err != nil {
-		return "", f.err
+		return casebot.Digest{}, f.err
 	}
-	return fmt.Sprintf("Digest for %s at %s.", user, now.UTC().Format(time.RFC3339)), nil
+	return casebot.Digest{User: user, At: now, OpenCases: 2}, nil
 }
 
 // A command whose service is nil says that its feature is off, with
@@ -229,7 +233,8 @@ func TestQuarantineAcceptReject(t *testing.T) {
 
 func TestDigest(t *testing.T) {
 	e := newEnvWith(t, func(c *Config) { c.Digests = fakeDigests{} })
-	if got, want := e.must(uMed, "digest").Text, "Digest for "+uMed+" at "+testNow.UTC().Format(time.RFC3339)+"."; got != want {
+	// The reply is the digest in the one renderer's words.
+	if got, want := e.must(uMed, "digest").Text, RenderDigest(&casebot.Digest{User: uMed, At: testNow, OpenCases: 2}); got != want || got == "" {
 		t.Errorf("digest = %q, want %q", got, want)
 	}
 	e = newEnvWith(t, func(c *Config) { c.Digests = fakeDigests{err: errors.New("disk on fire")} })

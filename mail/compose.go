@@ -131,6 +131,81 @@ func (k *Composer) Invitation(c *casebot.Case, s casebot.Session, method string)
 	return out, nil
 }
 
+// SessionReminder returns the parties' reminder email offset before
+// session s of c (casebot.Composer): automatic mail to every party not
+// bouncing, with the session's details in the practice's zone and a
+// reference to its invitation. key is extended per recipient.
+func (k *Composer) SessionReminder(c *casebot.Case, s casebot.Session, offset time.Duration, key string) ([]casebot.OutMessage, error) {
+	loc := k.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	subject := fmt.Sprintf("Reminder: %s on %s", s.Title, reminderTime(s.Start, loc))
+	var b strings.Builder
+	fmt.Fprintf(&b, "This is a reminder that your mediation session in %s (%s) starts in %s.\n\n", c.ID, c.Title, offsetWords(offset))
+	fmt.Fprintf(&b, "Session:  %s\n", s.Title)
+	fmt.Fprintf(&b, "When:     %s\n", reminderTime(s.Start, loc))
+	fmt.Fprintf(&b, "Length:   %s\n", reminderLength(s.Duration))
+	if s.Where != "" {
+		fmt.Fprintf(&b, "Where:    %s\n", s.Where)
+	}
+	fmt.Fprintf(&b, "\nCalendar invitation: %s. The invitation you received for this revision is current;\n", CalendarRef(c.ID, s))
+	b.WriteString("if the session changes you will receive an updated invitation.\n\n")
+	b.WriteString("You can reply to this email to reach your mediator.\n")
+	return k.CaseMail(c, nil, subject, b.String(), true, key)
+}
+
+// CalendarRef names a session's calendar invitation as the parties' mail
+// shows it: the case, the session number and the invitation's revision
+// (iCalendar SEQUENCE).
+func CalendarRef(caseID string, s casebot.Session) string {
+	return fmt.Sprintf("%s session #%d, revision %d", caseID, s.N, s.Sequence)
+}
+
+// reminderTime shows a session's start in a reminder email.
+func reminderTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// reminderLength shows a session's length in a reminder email: 2h,
+// 1h30m, 45m.
+func reminderLength(d time.Duration) string {
+	s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return d.String()
+	}
+	return s
+}
+
+// offsetWords says how long before a session a reminder comes: "1 day",
+// "2 hours 30 minutes".
+func offsetWords(o time.Duration) string {
+	const day = 24 * time.Hour
+	count := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.Itoa(n) + " " + unit + "s"
+	}
+	if o%day == 0 {
+		return count(int(o/day), "day")
+	}
+	var parts []string
+	if h := int(o / time.Hour); h > 0 {
+		parts = append(parts, count(h, "hour"))
+	}
+	if m := int(o % time.Hour / time.Minute); m > 0 {
+		parts = append(parts, count(m, "minute"))
+	}
+	if sec := int(o % time.Minute / time.Second); sec > 0 || len(parts) == 0 {
+		parts = append(parts, count(sec, "second"))
+	}
+	return strings.Join(parts, " ")
+}
+
 func durationText(d time.Duration) string {
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/casebot/casebot"
 )
@@ -149,88 +147,4 @@ func head(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-// NoteNotice is the Slack direct message to a case's mediator about a new
-// party note: sender, case and the first lines; the rest behind "Show case".
-func NoteNotice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
-	from, subject := noteSender(n)
-	// Written piece by piece into one buffer: it is built on the intake's
-	// single writer goroutine, once for every stored note.
-	var b strings.Builder
-	b.Grow(64 + len(from) + len(c.ID) + len(c.Title) + len(subject) + min(len(n.Body), 320))
-	for _, p := range [...]string{"New email from ", from, " on ", c.ID, " (", c.Title, "), note #", strconv.Itoa(n.N)} {
-		b.WriteString(p)
-	}
-	if subject != "" {
-		b.WriteString("\nSubject: ")
-		b.WriteString(subject)
-	}
-	if fl := firstLines(n.Body, 3, 300); fl != "" {
-		for rest := fl; ; {
-			line, tail, more := strings.Cut(rest, "\n")
-			b.WriteString("\n> ")
-			b.WriteString(line)
-			if !more {
-				break
-			}
-			rest = tail
-		}
-	}
-	return casebot.OutMessage{
-		Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID, Text: b.String(),
-		Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show case", Value: c.ID}},
-	}
-}
-
-// noteSender returns who sent an email note ("Name <address>") and its
-// subject.
-func noteSender(n *casebot.Note) (from, subject string) {
-	from = n.Author
-	if n.Email != nil {
-		if n.Email.FromName != "" {
-			from = n.Email.FromName + " <" + n.Author + ">"
-		}
-		subject = n.Email.Subject
-	}
-	return from, subject
-}
-
-// BounceNotice is the mediator's Slack notice that mail to a party bounces.
-func BounceNotice(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage {
-	return casebot.OutMessage{
-		Key:  fmt.Sprintf("bounce/%s/%s/%d", c.ID, p.Email, time.Now().UnixNano()),
-		Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
-		Text: fmt.Sprintf("Mail to %s (%s, %s) bounces: %s. No more mail goes to this address until it is corrected.",
-			p.Email, p.Role, c.ID, reason),
-		Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show case", Value: c.ID}},
-	}
-}
-
-// firstLines returns up to n non-blank lines of s, at most max bytes.
-func firstLines(s string, n, max int) string {
-	var out []string
-	for rest := s; rest != ""; {
-		l, tail, _ := strings.Cut(rest, "\n")
-		rest = tail
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		out = append(out, l)
-		if len(out) == n {
-			break
-		}
-	}
-	r := strings.Join(out, "\n")
-	if len(r) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(r[cut]) {
-			cut--
-		}
-		r = r[:cut] + "…"
-	} else if len(out) == n && len(strings.TrimSpace(s)) > len(r) {
-		r += "\n…"
-	}
-	return r
 }

@@ -116,14 +116,14 @@ func TestIntakeRoutesEveryKindOfMail(t *testing.T) {
 	if n, err := db.NoticesPending(ctx); err != nil || n != 4 {
 		t.Errorf("notes waiting for a notice = %d, %v; want 4", n, err)
 	}
-	if n, err := db.FeedNotices(ctx, 16, mail.NoteNotice); err != nil || n != 4 {
+	if n, err := db.FeedNotices(ctx, 16); err != nil || n != 4 {
 		t.Errorf("FeedNotices = %d, %v; want 4", n, err)
 	}
 	later := time.Now().Add(time.Minute)
 	due, _ := db.OutboxDue(ctx, later, 0)
 	var notices int
 	for _, m := range due {
-		if m.Kind == casebot.OutSlack && m.To == "U1" && len(m.Buttons) == 1 && m.Buttons[0].ActionID == "show_case" {
+		if m.Kind == casebot.OutSlack && m.To == "U1" && m.Notice != nil && m.Notice.CaseID == c.ID {
 			notices++
 		}
 	}

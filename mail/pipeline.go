@@ -393,7 +393,7 @@ func (b *batcher) commit(items []casebot.MailItem) *commit {
 func (in *Intake) ingest(ctx context.Context, uidValidity, last, done uint32, items []casebot.MailItem) error {
 	res, err := in.cfg.Store.Ingest(ctx, casebot.IngestBatch{
 		Mailbox: in.cfg.Mailbox, UIDValidity: uidValidity, LastUID: last, DoneUID: done, Items: items,
-		NoticeFeed: true, BounceNotice: BounceNotice,
+		NoticeFeed: true,
 	})
 	if err != nil {
 		return err

@@ -44,7 +44,7 @@ func TestCaseMailArrivesWithHeaders(t *testing.T) {
 	evil := casebot.Party{Role: casebot.RoleObserver, Name: "Mallory\r\nBcc: victim@example.net", Email: "mal@example.com"}
 	gone := casebot.Party{Role: casebot.RoleCounsel, Name: "Gone", Email: "gone@example.com"}
 	c := newCase(t, db, ann, bob, evil, gone)
-	if _, err := db.FlagBouncing(ctx, gone.Email, c.ID, "test", nil); err != nil {
+	if _, err := db.FlagBouncing(ctx, gone.Email, c.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = db.Case(ctx, c.ID)
@@ -100,7 +100,7 @@ func TestCaseMailArrivesWithHeaders(t *testing.T) {
 		}
 	}
 	// An address flagged after queueing is not mailed.
-	if _, err := db.FlagBouncing(ctx, bob.Email, c.ID, "test", nil); err != nil {
+	if _, err := db.FlagBouncing(ctx, bob.Email, c.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if err := snd.Send(ctx, only[0]); !outbox.IsPermanent(err) {
@@ -210,7 +210,7 @@ func TestSMTPFailuresAndOutbox(t *testing.T) {
 	srv.Refuse(ann.Email, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})
 	onReject := func(ctx context.Context, m casebot.OutMessage, reason string) {
 		rejected = append(rejected, m.To)
-		if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason, mail.BounceNotice); err != nil {
+		if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason); err != nil {
 			t.Error(err)
 		}
 	}

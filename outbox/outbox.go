@@ -55,6 +55,20 @@ type DeadLetterer interface {
 	OutboxDead(ctx context.Context, id uint64, reason string) error
 }
 
+// NoticeFeeder is implemented by stores that keep notices to be queued
+// lazily, at the pace their recipients' queues drain (the mediators'
+// notices of ingested email). FeedNotices queues, for each recipient, what
+// it has until perRecipient messages are pending to them, and returns how
+// many it queued.
+type NoticeFeeder interface {
+	FeedNotices(ctx context.Context, perRecipient int) (int, error)
+}
+
+// NoticeLookahead is how many messages may wait in a recipient's Slack
+// queue before a NoticeFeeder queues more behind them: Slack takes about
+// one message a second per conversation, so this is seconds of work.
+const NoticeLookahead = 16
+
 // Beginner is implemented by stores that record a delivery attempt before
 // it starts. OutboxBegin reports whether an earlier attempt began whose
 // outcome was never recorded as done or dead (a crash mid-send, or a failed
@@ -133,12 +147,9 @@ type Worker struct {
 	// SendTimeout bounds one send; 30 s when zero. Sends run on a context
 	// detached from Run's, so shutdown lets them finish and be recorded.
 	SendTimeout time.Duration
-	// Feed, when set, is called at the start of every round to queue the
-	// messages that are derived lazily from stored state (the mediators'
-	// notices of ingested email, store.DB.FeedNotices), so that they are
-	// built at the pace their recipients' queues drain. An error is
-	// logged and the round goes on with what is queued.
-	Feed func(ctx context.Context) error
+	// FeedLookahead is how many messages a NoticeFeeder store fills each
+	// recipient's queue up to; NoticeLookahead when zero.
+	FeedLookahead int
 
 	once sync.Once
 	kick chan struct{}
@@ -254,9 +265,13 @@ func (w *Worker) kinds() []string {
 // recipients concurrently, and records each outcome. It returns how many
 // messages it attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	if w.Feed != nil {
-		if err := w.Feed(ctx); err != nil {
-			w.logger().Error("outbox: feed", slog.Any("error", err))
+	// A store that derives notices from stored state queues them at the
+	// start of every round, when this worker delivers Slack messages, so
+	// that they are built at the pace their recipients' queues drain. An
+	// error is logged and the round goes on with what is queued.
+	if f, ok := w.Store.(NoticeFeeder); ok && w.Senders[casebot.OutSlack] != nil {
+		if _, err := f.FeedNotices(ctx, orDefault(w.FeedLookahead, NoticeLookahead)); err != nil {
+			w.logger().Error("outbox: feed notices", slog.Any("error", err))
 		}
 	}
 	msgs, err := w.Store.OutboxDue(ctx, w.now(), orDefault(w.Batch, 64), w.kinds()...)

@@ -18,66 +18,15 @@ const (
 	idleAfter      = 14 * day // cases without activity for
 )
 
-// Item is one line of a digest: a session, a deadline or a case.
-type Item struct {
-	CaseID   string
-	Title    string
-	Mediator string
-	Priority casebot.Priority
-	N        int       // deadline or session number; 0 for a case
-	When     time.Time // start, due time, or last activity
-	Text     string    // deadline text
-	Session  *casebot.Session
-}
-
-// EmailCount is the number of party emails a case received.
-type EmailCount struct {
-	CaseID   string
-	Title    string
-	Priority casebot.Priority
-	Count    int
-}
-
-// Digest is one user's caseload summary at a moment, in their zone.
-type Digest struct {
-	User      string
-	Admin     bool
-	At        time.Time
-	Loc       *time.Location
-	Since     time.Time // party emails are counted from here
-	OpenCases int
-	Sessions  []Item // today's, in Loc
-	Deadlines []Item // due within 7 days
-	Overdue   []Item // the user's; every mediator's for admins
-	Emails    []EmailCount
-	Idle      []Item // open cases without activity for 14 days
-	Missed    []casebot.MissedReminder
-	// Admins only.
-	Quarantine int
-	Caseloads  []casebot.Caseload // mediators with open cases
-}
-
-// Empty reports whether there is nothing to send: no open cases and nothing
-// missed, and for admins also nothing open or quarantined anywhere.
-func (d *Digest) Empty() bool {
-	if d.OpenCases > 0 || len(d.Missed) > 0 {
-		return false
-	}
-	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || len(d.Caseloads) > 0) {
-		return false
-	}
-	return true
-}
-
 // BuildDigest builds user's digest at now in loc, counting party emails
 // created since since. notes, when non-nil, are the notes created since at
 // most since (shared by many digests); nil reads them from the store.
-func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta) (Digest, error) {
+func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta) (casebot.Digest, error) {
 	st := s.cfg.Store
-	d := Digest{User: user, Admin: s.admins[user], At: now, Loc: loc, Since: since}
+	d := casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since}
 	cases, err := st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"})
 	if err != nil {
-		return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 	}
 	d.OpenCases = len(cases)
 	y, m, dd := now.In(loc).Date()
@@ -86,8 +35,8 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 	mine := make(map[string]*casebot.Case, len(cases))
 	for _, c := range cases {
 		mine[c.ID] = c
-		item := func(n int, when time.Time) Item {
-			return Item{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: n, When: when}
+		item := func(n int, when time.Time) casebot.DigestItem {
+			return casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: n, When: when}
 		}
 		for i, ss := range c.Sessions {
 			if !ss.Cancelled && !ss.Start.Before(dayStart) && ss.Start.Before(dayEnd) {
@@ -122,15 +71,15 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 	if d.Admin {
 		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
 		if err != nil {
-			return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 		for _, r := range ods {
-			d.Overdue = append(d.Overdue, Item{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+			d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
 				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
 		cls, err := st.Caseloads(ctx)
 		if err != nil {
-			return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 		for _, c := range cls {
 			if c.Open > 0 {
@@ -139,14 +88,14 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 		}
 		if s.cfg.Quarantined != nil {
 			if d.Quarantine, err = s.cfg.Quarantined(ctx); err != nil {
-				return Digest{}, fmt.Errorf("scheduler: digest of %s: quarantine: %w", user, err)
+				return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: quarantine: %w", user, err)
 			}
 		}
 	}
 	if len(mine) > 0 {
 		if notes == nil {
 			if notes, err = st.NotesSince(ctx, since); err != nil {
-				return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+				return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 			}
 		}
 		counts := map[string]int{}
@@ -157,106 +106,24 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 		}
 		for id, n := range counts {
 			c := mine[id]
-			d.Emails = append(d.Emails, EmailCount{CaseID: id, Title: c.Title, Priority: c.Priority, Count: n})
+			d.Emails = append(d.Emails, casebot.EmailCount{CaseID: id, Title: c.Title, Priority: c.Priority, Count: n})
 		}
-		slices.SortFunc(d.Emails, func(a, b EmailCount) int {
+		slices.SortFunc(d.Emails, func(a, b casebot.EmailCount) int {
 			return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), b.Count-a.Count, strings.Compare(a.CaseID, b.CaseID))
 		})
 	}
 	if d.Missed, err = st.Missed(ctx, user); err != nil {
-		return Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 	}
-	for _, items := range [][]Item{d.Sessions, d.Deadlines, d.Overdue, d.Idle} {
+	for _, items := range [][]casebot.DigestItem{d.Sessions, d.Deadlines, d.Overdue, d.Idle} {
 		slices.SortFunc(items, byUrgency)
 	}
 	return d, nil
 }
 
 // byUrgency orders items by priority, then nearest date, then case.
-func byUrgency(a, b Item) int {
+func byUrgency(a, b casebot.DigestItem) int {
 	return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), a.When.Compare(b.When), strings.Compare(a.CaseID, b.CaseID), a.N-b.N)
-}
-
-// Render returns the digest as plain text.
-func Render(d Digest) string {
-	loc := d.Loc
-	if loc == nil {
-		loc = time.UTC
-	}
-	var b strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("Digest for %s (%s): %s open.", d.At.In(loc).Format("Mon 2 Jan 2006"), loc, plural(d.OpenCases, "case"))
-	if d.Empty() {
-		line("Nothing to report: you have no open cases.")
-		return b.String()
-	}
-	prio := func(p casebot.Priority) string {
-		if p == casebot.PriorityNormal || p == "" {
-			return ""
-		}
-		return "[" + string(p) + "] "
-	}
-	who := func(it Item) string {
-		if d.Admin && it.Mediator != d.User {
-			return " (mediator " + it.Mediator + ")"
-		}
-		return ""
-	}
-	section := func(title string, n int) bool {
-		if n == 0 {
-			return false
-		}
-		line("")
-		line("%s (%d):", title, n)
-		return true
-	}
-	if section("Sessions today", len(d.Sessions)) {
-		for _, it := range d.Sessions {
-			line("  %s%s %s — session #%d: %s", prio(it.Priority), it.CaseID, it.Title, it.N, sessionLine(*it.Session, loc))
-		}
-	}
-	if section("Deadlines in the next 7 days", len(d.Deadlines)) {
-		for _, it := range d.Deadlines {
-			line("  %s%s %s — #%d due %s: %s", prio(it.Priority), it.CaseID, it.Title, it.N, fmtTime(it.When, loc), it.Text)
-		}
-	}
-	if section("Overdue", len(d.Overdue)) {
-		for _, it := range d.Overdue {
-			line("  %s%s %s%s — #%d was due %s: %s", prio(it.Priority), it.CaseID, it.Title, who(it), it.N, fmtTime(it.When, loc), it.Text)
-		}
-	}
-	if section("Party emails since "+fmtTime(d.Since, loc), len(d.Emails)) {
-		for _, e := range d.Emails {
-			line("  %s%s %s — %s", prio(e.Priority), e.CaseID, e.Title, plural(e.Count, "email"))
-		}
-	}
-	if section("No activity for 14 days", len(d.Idle)) {
-		for _, it := range d.Idle {
-			line("  %s%s %s — last activity %s", prio(it.Priority), it.CaseID, it.Title, fmtDate(it.When, loc))
-		}
-	}
-	if section("Missed while casebot was down", len(d.Missed)) {
-		for _, m := range d.Missed {
-			line("  %s, due %s", m.What, fmtTime(m.Fire, loc))
-		}
-	}
-	if d.Admin {
-		line("")
-		line("Quarantine: %s waiting.", plural(d.Quarantine, "email"))
-		if section("Caseload balance", len(d.Caseloads)) {
-			for _, c := range d.Caseloads {
-				var parts []string
-				for i := len(casebot.Priorities) - 1; i >= 0; i-- {
-					p := casebot.Priorities[i]
-					if n := c.ByPriority[p]; n > 0 {
-						parts = append(parts, fmt.Sprintf("%s %d", p, n))
-					}
-				}
-				line("  %s: %d open (%s)", c.Mediator, c.Open, strings.Join(parts, ", "))
-			}
-		}
-	}
-	return b.String()
 }
 
 // digestKey names a user's digest of one fire time on their wall clock.
@@ -365,8 +232,8 @@ func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, no
 		}
 		dc := casebot.DigestCommit{User: du.user, Fire: du.fire}
 		if !d.Empty() && !s.cfg.NoSlack {
-			dc.Msg = &casebot.OutMessage{Key: digestKey(du.user, du.fire, du.loc), Kind: casebot.OutSlack, To: du.user,
-				Subject: "Daily digest", Text: Render(d)}
+			m := casebot.DigestNotice(&d, digestKey(du.user, du.fire, du.loc))
+			dc.Msg = &m
 			for _, m := range d.Missed {
 				dc.Clear = append(dc.Clear, m.Key)
 			}
@@ -386,10 +253,10 @@ func (s *Scheduler) runDigests(ctx context.Context, st casebot.ScheduleState, no
 // DigestNow builds user's digest at now in their zone, counting party
 // emails since their last digest (or the last day): what the digest command
 // shows. It changes nothing.
-func (s *Scheduler) DigestNow(ctx context.Context, user string, now time.Time) (Digest, error) {
+func (s *Scheduler) DigestNow(ctx context.Context, user string, now time.Time) (casebot.Digest, error) {
 	st, err := s.cfg.Store.ScheduleState(ctx)
 	if err != nil {
-		return Digest{}, err
+		return casebot.Digest{}, err
 	}
 	since := st.Digests[user].Sent
 	if since.IsZero() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 )
 
 // digestTimes runs the scheduler from..to by its own wake-ups and returns
@@ -18,7 +19,7 @@ func digestTimes(t *testing.T, e *env, user string, from, to time.Time, loc *tim
 	for i := 0; i < 1000 && !at.After(to); i++ {
 		next := e.tick(at)
 		for _, m := range e.deliver() {
-			if m.To == user && m.Subject == "Daily digest" {
+			if m.To == user && isNotice(m, casebot.NoticeDigest) {
 				out = append(out, at.In(loc).Format("2006-01-02 15:04 MST"))
 			}
 		}
@@ -127,7 +128,7 @@ func TestDigestContent(t *testing.T) {
 	e.tick(now)
 	byUser := map[string]string{}
 	for _, m := range e.deliver() {
-		if m.Subject == "Daily digest" {
+		if isNotice(m, casebot.NoticeDigest) {
 			byUser[m.To] = m.Text
 		}
 	}
@@ -171,11 +172,11 @@ func TestDigestContent(t *testing.T) {
 	}
 	// The command shows the same thing on demand.
 	d, err := e.s.DigestNow(ctx, "U3", now)
-	if err != nil || !d.Empty() || !strings.Contains(Render(d), "Nothing to report") {
+	if err != nil || !d.Empty() || !strings.Contains(bot.RenderDigest(&d), "Nothing to report") {
 		t.Errorf("digest of U3 = %+v, %v", d, err)
 	}
 	d, err = e.s.DigestNow(ctx, "U1", now)
-	if err != nil || !strings.Contains(Render(d), "Sessions today (1)") {
-		t.Errorf("digest now of U1: %v\n%s", err, Render(d))
+	if err != nil || !strings.Contains(bot.RenderDigest(&d), "Sessions today (1)") {
+		t.Errorf("digest now of U1: %v\n%s", err, bot.RenderDigest(&d))
 	}
 }

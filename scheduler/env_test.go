@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/store"
 )
@@ -30,6 +32,12 @@ func (testComposer) CaseMail(c *casebot.Case, roles []casebot.Role, subject, tex
 
 func (testComposer) Invitation(c *casebot.Case, s casebot.Session, method string) ([]casebot.OutMessage, error) {
 	return nil, nil
+}
+
+// SessionReminder names the session and offset; the wording is mail's
+// (mail.TestSessionReminderMail).
+func (k testComposer) SessionReminder(c *casebot.Case, s casebot.Session, offset time.Duration, key string) ([]casebot.OutMessage, error) {
+	return k.CaseMail(c, nil, "Reminder: "+s.Title, fmt.Sprintf("session #%d %s at %s, %s before", s.N, s.Title, s.Start.UTC().Format(time.RFC3339), offset), true, key)
 }
 
 // env is a scheduler over a real store file, with a fake clock.
@@ -104,7 +112,8 @@ func (e *env) tick(at time.Time) time.Time {
 }
 
 // deliver takes every queued message out of the outbox, as the worker
-// would, and returns them.
+// would, and returns them; a notice's text and buttons are rendered as the
+// Slack sender renders them.
 func (e *env) deliver() []casebot.OutMessage {
 	e.t.Helper()
 	ctx := context.Background()
@@ -120,6 +129,9 @@ func (e *env) deliver() []casebot.OutMessage {
 		for _, m := range msgs {
 			if err := e.db.OutboxDone(ctx, m.ID); err != nil {
 				e.t.Fatal(err)
+			}
+			if m.Notice != nil {
+				m.Text, m.Buttons = bot.RenderNotice(m.Notice)
 			}
 			out = append(out, m)
 		}
@@ -184,6 +196,11 @@ func (e *env) setZone(user, tz string) {
 	if err := e.db.PutUser(context.Background(), casebot.UserInfo{ID: user, TZ: tz}); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// isNotice reports whether m is a notice of kind k.
+func isNotice(m casebot.OutMessage, k casebot.NoticeKind) bool {
+	return m.Notice != nil && m.Notice.Kind == k
 }
 
 func containsAll(s string, subs ...string) bool {

@@ -130,7 +130,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 			continue
 		}
 		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{deadlineReminder(r, o, key, loc)}}})
+			Msgs: []casebot.OutMessage{casebot.DeadlineReminderNotice(r, o, key, loc)}}})
 	}
 	ss, err := s.cfg.Store.SessionsBetween(ctx, lo, hi)
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		}
 		rem := &casebot.Reminder{CaseID: r.CaseID, Session: r.Session.N, Due: r.Session.Start, Sequence: r.Session.Sequence}
 		if r.Mediator != "" {
-			rem.Msgs = append(rem.Msgs, sessionReminder(r, o, key, loc))
+			rem.Msgs = append(rem.Msgs, casebot.SessionReminderNotice(r, o, key, loc))
 		}
 		if s.cfg.Composer != nil {
 			mails, err := s.partyMails(ctx, r, o, key, cases)
@@ -177,8 +177,7 @@ func (s *Scheduler) partyMails(ctx context.Context, r casebot.SessionRef, o time
 		}
 		cases[r.CaseID] = c
 	}
-	subject, text := sessionMail(c, r.Session, o, s.cfg.Location)
-	msgs, err := s.cfg.Composer.CaseMail(c, nil, subject, text, true, key+"/mail")
+	msgs, err := s.cfg.Composer.SessionReminder(c, r.Session, o, key+"/mail")
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: session reminder mail for %s: %w", r.CaseID, err)
 	}
@@ -209,7 +208,7 @@ func (s *Scheduler) overdueFires(ctx context.Context, start, now, catchFrom time
 		}
 		key := fmt.Sprintf("overdue/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), at.In(loc).Format("2006-01-02"))
 		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{overdueNotice(r, k, key, now, loc)}}})
+			Msgs: []casebot.OutMessage{casebot.OverdueNotice(r, k, key, loc)}}})
 	}
 	return out, next, nil
 }

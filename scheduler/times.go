@@ -105,17 +105,3 @@ func plural(n int, unit string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
 }
-
-// fmtDuration shows a session length: 2h, 1h30m, 45m.
-func fmtDuration(d time.Duration) string {
-	s := d.Round(time.Minute).String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "h0m")
-	if strings.HasSuffix(d.Round(time.Minute).String(), "h0m0s") {
-		s += "h"
-	}
-	if s == "" {
-		return d.String()
-	}
-	return s
-}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -288,15 +290,185 @@ func decodeOutHeader(h []byte) (*casebot.OutMessage, error) {
 	return m, d.err
 }
 
+// The sealed payload of an outbox message is its text and calendar, then
+// its notice when it has one: noticeFormat and the notice's fields. A
+// payload written before notices existed ends after the calendar, and
+// decodes as a message without a notice, sent with its text as before.
 func appendOutPayload(e *enc, m *casebot.OutMessage) {
 	e.str(m.Text)
 	e.bytes(m.Calendar)
+	if m.Notice != nil {
+		appendNotice(e, m.Notice)
+	}
 }
 
 func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 	d := dec{b: p}
 	m.Text, m.Calendar = d.str(), d.bytes()
+	if d.err == nil && len(d.b) > 0 {
+		m.Notice = decodeNotice(&d)
+	}
 	return d.err
+}
+
+// noticeFormat starts a notice in an outbox payload; a later layout of
+// the notice's fields would take the next value.
+const noticeFormat = 1
+
+func appendNotice(e *enc, n *casebot.Notice) {
+	e.b = append(e.b, noticeFormat)
+	e.uint(uint64(n.Kind))
+	e.str(n.CaseID)
+	e.str(n.CaseTitle)
+	e.str(n.Zone)
+	e.int(int64(n.N))
+	e.str(n.From)
+	e.str(n.Subject)
+	e.str(n.Excerpt)
+	e.str(n.Party)
+	e.str(string(n.Role))
+	e.str(n.Reason)
+	e.time(n.At)
+	e.str(n.Text)
+	e.str(n.Title)
+	e.int(int64(n.Duration))
+	e.str(n.Where)
+	e.int(int64(n.Offset))
+	e.int(int64(n.DaysOverdue))
+	e.bool(n.Digest != nil)
+	if n.Digest != nil {
+		appendDigest(e, n.Digest)
+	}
+}
+
+func decodeNotice(d *dec) *casebot.Notice {
+	if f := d.b[0]; f != noticeFormat {
+		d.fail(fmt.Errorf("unknown notice format %d", f))
+		return nil
+	}
+	d.b = d.b[1:]
+	n := &casebot.Notice{Kind: casebot.NoticeKind(d.uint()), CaseID: d.str(), CaseTitle: d.str(), Zone: d.str(), N: int(d.int()),
+		From: d.str(), Subject: d.str(), Excerpt: d.str(), Party: d.str(), Role: casebot.Role(d.str()), Reason: d.str()}
+	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
+	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
+	if d.bool() {
+		n.Digest = decodeDigest(d)
+	}
+	if d.err != nil {
+		return nil
+	}
+	return n
+}
+
+func appendDigest(e *enc, g *casebot.Digest) {
+	e.str(g.User)
+	e.bool(g.Admin)
+	e.time(g.At)
+	e.str(g.Zone)
+	e.time(g.Since)
+	e.int(int64(g.OpenCases))
+	for _, items := range [...][]casebot.DigestItem{g.Sessions, g.Deadlines, g.Overdue, g.Idle} {
+		e.uint(uint64(len(items)))
+		for i := range items {
+			appendDigestItem(e, &items[i])
+		}
+	}
+	e.uint(uint64(len(g.Emails)))
+	for _, c := range g.Emails {
+		e.str(c.CaseID)
+		e.str(c.Title)
+		e.str(string(c.Priority))
+		e.int(int64(c.Count))
+	}
+	e.uint(uint64(len(g.Missed)))
+	for _, m := range g.Missed {
+		e.str(m.Key)
+		e.str(m.User)
+		e.str(m.CaseID)
+		e.str(m.What)
+		e.time(m.Fire)
+	}
+	e.int(int64(g.Quarantine))
+	e.uint(uint64(len(g.Caseloads)))
+	for _, c := range g.Caseloads {
+		e.str(c.Mediator)
+		e.int(int64(c.Open))
+		e.uint(uint64(len(c.ByPriority)))
+		for _, p := range slices.Sorted(maps.Keys(c.ByPriority)) {
+			e.str(string(p))
+			e.int(int64(c.ByPriority[p]))
+		}
+	}
+}
+
+func appendDigestItem(e *enc, it *casebot.DigestItem) {
+	e.str(it.CaseID)
+	e.str(it.Title)
+	e.str(it.Mediator)
+	e.str(string(it.Priority))
+	e.int(int64(it.N))
+	e.time(it.When)
+	e.str(it.Text)
+	e.bool(it.Session != nil)
+	if s := it.Session; s != nil {
+		e.int(int64(s.N))
+		e.time(s.Start)
+		e.int(int64(s.Duration))
+		e.str(s.Title)
+		e.str(s.Where)
+		e.int(int64(s.Sequence))
+		e.bool(s.Cancelled)
+		e.time(s.Created)
+	}
+}
+
+func decodeDigest(d *dec) *casebot.Digest {
+	g := &casebot.Digest{User: d.str(), Admin: d.bool(), At: d.time(), Zone: d.str(), Since: d.time(), OpenCases: int(d.int())}
+	for _, items := range [...]*[]casebot.DigestItem{&g.Sessions, &g.Deadlines, &g.Overdue, &g.Idle} {
+		if n := d.count(8); n > 0 {
+			*items = make([]casebot.DigestItem, n)
+			for i := range *items {
+				decodeDigestItem(d, &(*items)[i])
+			}
+		}
+	}
+	if n := d.count(4); n > 0 {
+		g.Emails = make([]casebot.EmailCount, n)
+		for i := range g.Emails {
+			g.Emails[i] = casebot.EmailCount{CaseID: d.str(), Title: d.str(), Priority: casebot.Priority(d.str()), Count: int(d.int())}
+		}
+	}
+	if n := d.count(5); n > 0 {
+		g.Missed = make([]casebot.MissedReminder, n)
+		for i := range g.Missed {
+			g.Missed[i] = casebot.MissedReminder{Key: d.str(), User: d.str(), CaseID: d.str(), What: d.str(), Fire: d.time()}
+		}
+	}
+	g.Quarantine = int(d.int())
+	if n := d.count(3); n > 0 {
+		g.Caseloads = make([]casebot.Caseload, n)
+		for i := range g.Caseloads {
+			c := &g.Caseloads[i]
+			c.Mediator, c.Open = d.str(), int(d.int())
+			if k := d.count(2); k > 0 {
+				c.ByPriority = make(map[casebot.Priority]int, k)
+				for range k {
+					p := casebot.Priority(d.str())
+					c.ByPriority[p] = int(d.int())
+				}
+			}
+		}
+	}
+	return g
+}
+
+func decodeDigestItem(d *dec, it *casebot.DigestItem) {
+	*it = casebot.DigestItem{CaseID: d.str(), Title: d.str(), Mediator: d.str(), Priority: casebot.Priority(d.str()), N: int(d.int()),
+		When: d.time(), Text: d.str()}
+	if d.bool() {
+		it.Session = &casebot.Session{N: int(d.int()), Start: d.time(), Duration: time.Duration(d.int()), Title: d.str(), Where: d.str(),
+			Sequence: int(d.int()), Cancelled: d.bool(), Created: d.time()}
+	}
 }
 
 // Audit events.

@@ -44,6 +44,14 @@ func fill(t *testing.T, v reflect.Value, n *int) {
 		for i := range 2 {
 			fill(t, v.Index(i), n)
 		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		for range 2 {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(t, k, n)
+			fill(t, e, n)
+			v.SetMapIndex(k, e)
+		}
 	default:
 		t.Fatalf("fill: unhandled kind %s (%s): teach the binary codec and this test the new field", v.Kind(), v.Type())
 	}
@@ -88,6 +96,24 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 		}
 		if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, m) {
 			t.Errorf("outbox round trip:\n got %+v, %v\nwant %+v", got, err, m)
+		}
+
+		if m.Notice == nil || m.Notice.Digest == nil || len(m.Notice.Digest.Caseloads[0].ByPriority) != 2 {
+			t.Fatalf("fill left the outbox message's notice or digest out: %+v", m.Notice)
+		}
+		// A payload written before notices ends after the calendar: it
+		// decodes as a message without one.
+		old := m
+		old.Notice = nil
+		v, _ = db.encodeOut(k, &old)
+		if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, old) {
+			t.Errorf("outbox message without a notice: %+v, %v", got, err)
+		}
+		v, _ = db.encodeOut(k, &m)
+		for i := 1; i < len(v); i++ {
+			if _, err := db.decodeOut(k, v[:i]); err == nil && !(key == nil && i == len(v)-noticeLen(t, &m)) {
+				t.Errorf("outbox message truncated to %d of %d bytes decoded", i, len(v))
+			}
 		}
 
 		var ev casebot.AuditEvent
@@ -172,4 +198,12 @@ func TestJSONRecordsStillRead(t *testing.T) {
 			t.Errorf("NotesSince over a JSON note: %+v, %v", ms, err)
 		}
 	}
+}
+
+// noticeLen is how many bytes m's notice takes at the end of its record.
+func noticeLen(t *testing.T, m *casebot.OutMessage) int {
+	t.Helper()
+	var e enc
+	appendNotice(&e, m.Notice)
+	return len(e.b)
 }

@@ -165,7 +165,7 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		return in.quarantine(res, *it.Quarantine)
 	case len(it.Bounce) > 0:
 		for _, addr := range it.Bounce {
-			ids, err := in.db.flagBouncingTx(in.tx, in.edit, addr, it.BounceCase, "delivery failure report", in.batch.BounceNotice, in.now)
+			ids, err := in.db.flagBouncingTx(in.tx, in.edit, addr, it.BounceCase, "delivery failure report", in.now)
 			if err != nil {
 				return res, err
 			}

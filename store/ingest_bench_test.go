@@ -26,11 +26,6 @@ import (
 func BenchmarkIngestStore(b *testing.B) {
 	const total, batch = 10000, 1000 // mail intake's largest batch
 	ctx := context.Background()
-	notice := func(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
-		return casebot.OutMessage{Key: "email-note/" + c.ID + "/" + strconv.Itoa(n.N), Kind: casebot.OutSlack, To: c.Mediator, CaseID: c.ID,
-			Text:    "New email from " + n.Author + " on " + c.ID + " (" + c.Title + "), note #" + strconv.Itoa(n.N) + "\nSubject: documents\n> Dear mediator,",
-			Buttons: []casebot.Button{{ActionID: "show_case", Label: "Show case", Value: c.ID}}}
-	}
 	var elapsed, cpu, feedCPU time.Duration
 	var writes int64
 	for range b.N {
@@ -75,7 +70,7 @@ func BenchmarkIngestStore(b *testing.B) {
 		writes += db.PageWrites() - w0
 
 		c0 = cpuTime(b)
-		queued, err := db.FeedNotices(ctx, total, notice)
+		queued, err := db.FeedNotices(ctx, total)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -249,14 +249,15 @@ func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *casebot.Quarantined,
 }
 
 // AcceptMail files pending quarantined email n under case caseID as a note
-// from its sender, with an audit event ("mail.accept") on the case and the
-// notice (when notice is set) for its mediator, and marks the item
+// from its sender, with an audit event ("mail.accept") on the case and,
+// when notify is set, the note's notice to its mediator
+// (casebot.EmailNoteNotice), and marks the item
 // accepted, dropping its stored copy (the note keeps it). check, when set,
 // runs inside the transaction with the item and the case and may refuse.
 // It returns the note; ENOTFOUND for an unknown item or case, ECONFLICT for
 // an item already decided.
 func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, check func(q *casebot.Quarantined, c *casebot.Case) error,
-	notice func(c *casebot.Case, n *casebot.Note) casebot.OutMessage) (*casebot.Note, error) {
+	notify bool) (*casebot.Note, error) {
 	var out *casebot.Note
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		b, q, err := db.decide(tx, n)
@@ -282,8 +283,8 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 			return err
 		}
 		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d from %s as note %d", n, q.From, note.N)}
-		if notice != nil {
-			ch.Outbox = []casebot.OutMessage{notice(c, note)}
+		if notify {
+			ch.Outbox = []casebot.OutMessage{casebot.EmailNoteNotice(c, note)}
 		}
 		if err := db.record(tx, c.ID, ch, now); err != nil {
 			return err
@@ -334,11 +335,10 @@ func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func
 
 // FlagBouncing marks the address as bouncing in case caseID, or in every
 // case where it is a party when caseID is "", so that no more mail goes to
-// it until cleared; each case gets an audit event ("party.bounce") and, when
-// notice is set, its mediator a notice. Parties already flagged are left
+// it until cleared; each case gets an audit event ("party.bounce") and its
+// mediator a notice (casebot.BounceNotice). Parties already flagged are left
 // alone. It returns the cases changed.
-func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string,
-	notice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage) ([]string, error) {
+func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([]string, error) {
 	var ids []string
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		edits := map[string]*caseEdit{}
@@ -356,7 +356,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string,
 			return e, nil
 		}
 		var err error
-		ids, err = db.flagBouncingTx(tx, edit, email, caseID, reason, notice, db.now())
+		ids, err = db.flagBouncingTx(tx, edit, email, caseID, reason, db.now())
 		if err != nil {
 			return err
 		}
@@ -373,8 +373,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string,
 	return ids, nil
 }
 
-func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), email, caseID, reason string,
-	notice func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage, now time.Time) ([]string, error) {
+func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), email, caseID, reason string, now time.Time) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	var cands []string
 	if caseID != "" {
@@ -400,10 +399,8 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 		}
 		e.c.Parties[i].Bouncing = true
 		e.c.Updated = now
-		ch := casebot.Change{Actor: "casebot", Action: "party.bounce", Detail: fmt.Sprintf("%s: %s", email, reason)}
-		if notice != nil {
-			ch.Outbox = []casebot.OutMessage{notice(e.c, e.c.Parties[i], reason)}
-		}
+		ch := casebot.Change{Actor: "casebot", Action: "party.bounce", Detail: fmt.Sprintf("%s: %s", email, reason),
+			Outbox: []casebot.OutMessage{casebot.BounceNotice(e.c, e.c.Parties[i], reason, now)}}
 		if err := db.record(tx, id, ch, now); err != nil {
 			return nil, err
 		}

@@ -16,11 +16,6 @@ func emailNote(caseID, from, body, msgID string) *casebot.Note {
 		Email: &casebot.EmailMeta{From: from, Subject: "Re: [" + caseID + "] hello", MessageID: msgID, FullText: body, Raw: []byte("raw " + body)}}
 }
 
-func notice(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
-	return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: fmt.Sprintf("n/%s/%d", c.ID, n.N), CaseID: c.ID, Text: fmt.Sprintf("new email #%d", n.N),
-		Buttons: []casebot.Button{{ActionID: "show_case", Value: c.ID}}}
-}
-
 func TestIngestNotesDedupeAndState(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
@@ -65,11 +60,12 @@ func TestIngestNotesDedupeAndState(t *testing.T) {
 	if st, _ := db.MailState(ctx, "INBOX"); st.DoneUID != 2 {
 		t.Fatalf("DoneUID = %d, want 2", st.DoneUID)
 	}
-	if n, err := db.FeedNotices(ctx, 16, notice); err != nil || n != 1 {
+	if n, err := db.FeedNotices(ctx, 16); err != nil || n != 1 {
 		t.Fatalf("FeedNotices = %d, %v; want the one note's notice", n, err)
 	}
 	due, err := db.OutboxDue(ctx, db.now().Add(1), 0)
-	if err != nil || len(due) != 1 || due[0].To != "U1" || due[0].Buttons[0].Value != c.ID {
+	if err != nil || len(due) != 1 || due[0].To != "U1" || due[0].Notice == nil || due[0].Notice.Kind != casebot.NoticeEmailNote ||
+		due[0].Notice.CaseID != c.ID || due[0].Notice.N != 1 {
 		t.Fatalf("outbox = %+v, %v; want one notice to the mediator", due, err)
 	}
 	q, err := db.Quarantine(ctx, false)
@@ -92,11 +88,14 @@ func TestAcceptRejectMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	n1, n2 := res[0].Mail, res[1].Mail
-	note, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, notice)
+	note, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, true)
 	if err != nil || note.N != 1 || note.Author != "zed@example.com" || note.Body != "hello there" || string(note.Email.Raw) != "RAW" {
 		t.Fatalf("accept = %+v, %v", note, err)
 	}
-	if _, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, nil); casebot.ErrorCode(err) != casebot.ECONFLICT {
+	if due, _ := db.OutboxDue(ctx, db.now().Add(1), 0); len(due) != 1 || due[0].Key != fmt.Sprintf("email-note/%s/1", c.ID) || due[0].To != "U1" {
+		t.Fatalf("outbox = %+v; want the note's notice", due)
+	}
+	if _, err := db.AcceptMail(ctx, n1, c.ID, "U1", nil, false); casebot.ErrorCode(err) != casebot.ECONFLICT {
 		t.Fatalf("second accept: %v, want ECONFLICT", err)
 	}
 	if err := db.RejectMail(ctx, n2, "U1", nil); err != nil {
@@ -131,10 +130,7 @@ func TestBounceFlagsParty(t *testing.T) {
 	ann := casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"}
 	c1 := newCase(t, db, "One", "U1", ann)
 	c2 := newCase(t, db, "Two", "U2", ann)
-	bn := func(c *casebot.Case, p casebot.Party, reason string) casebot.OutMessage {
-		return casebot.OutMessage{Kind: casebot.OutSlack, To: c.Mediator, Key: "bounce/" + c.ID, Text: p.Email + " bounces"}
-	}
-	res, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, BounceNotice: bn, Items: []casebot.MailItem{
+	res, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, Items: []casebot.MailItem{
 		{UID: 1, DedupeKey: "bounce1", Bounce: []string{"ANN@example.com"}},
 	}})
 	if err != nil || res[0].Outcome != casebot.OutcomeBounce {
@@ -146,11 +142,18 @@ func TestBounceFlagsParty(t *testing.T) {
 			t.Errorf("%s: party not flagged bouncing", id)
 		}
 	}
-	if due, _ := db.OutboxDue(ctx, db.now().Add(1), 0); len(due) != 2 {
+	due, _ := db.OutboxDue(ctx, db.now().Add(1), 0)
+	if len(due) != 2 {
 		t.Fatalf("outbox = %+v, want a notice to each mediator", due)
 	}
+	for _, m := range due {
+		if n := m.Notice; n == nil || n.Kind != casebot.NoticeBounce || n.Party != "ann@example.com" || n.Reason != "delivery failure report" ||
+			m.To != map[string]string{c1.ID: "U1", c2.ID: "U2"}[n.CaseID] {
+			t.Errorf("bounce notice %+v: %+v", m, n)
+		}
+	}
 	// Flagging again changes nothing and tells nobody twice.
-	ids, err := db.FlagBouncing(ctx, "ann@example.com", "", "again", bn)
+	ids, err := db.FlagBouncing(ctx, "ann@example.com", "", "again")
 	if err != nil || len(ids) != 0 {
 		t.Fatalf("FlagBouncing again = %v, %v", ids, err)
 	}
@@ -218,7 +221,7 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 	// as the outbox worker does, feeding one notice per mediator a round.
 	got := map[string][]string{}
 	for range 10 {
-		if _, err := db.FeedNotices(ctx, 1, notice); err != nil {
+		if _, err := db.FeedNotices(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		heads, err := db.OutboxDue(ctx, db.now().Add(1), 0)
@@ -229,7 +232,7 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 			break
 		}
 		for _, m := range heads {
-			got[m.To] = append(got[m.To], m.Text)
+			got[m.To] = append(got[m.To], noteLabel(t, m))
 			if err := db.OutboxDone(ctx, m.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -105,8 +105,8 @@ func (db *DB) NoticesPending(ctx context.Context) (int, error) {
 }
 
 // FeedNotices queues, for each mediator with notes in the notice feed, the
-// notices of their oldest notes (built by build from the note and its case
-// as they are now), enough to have perRecipient messages pending to that
+// notices of their oldest notes (casebot.EmailNoteNotice, built from the
+// note and its case as they are now), enough to have perRecipient messages pending to that
 // mediator; and removes those notes from the feed, all in one transaction.
 // A mediator's queue is refilled once at most half of perRecipient is
 // pending, so that a backlog drained one message at a time costs a commit
@@ -121,7 +121,7 @@ func (db *DB) NoticesPending(ctx context.Context) (int, error) {
 // rate the mailbox delivers it, and its notices go out at the rate the
 // mediator's Slack queue drains, built from what the note and case say
 // then. The outbox worker calls this at the start of every round.
-func (db *DB) FeedNotices(ctx context.Context, perRecipient int, build func(c *casebot.Case, n *casebot.Note) casebot.OutMessage) (int, error) {
+func (db *DB) FeedNotices(ctx context.Context, perRecipient int) (int, error) {
 	if perRecipient <= 0 {
 		perRecipient = 1
 	}
@@ -148,7 +148,7 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int, build func(c *c
 		_, err := feedWalk(tx, perRecipient, func(mediator string, key []byte, seqs []uint64, room int) (bool, error) {
 			take := min(room, len(seqs))
 			for _, seq := range seqs[:take] {
-				ok, err := db.feedOne(tx, now, seq, cases, build)
+				ok, err := db.feedOne(tx, now, seq, cases)
 				if err != nil {
 					return false, err
 				}
@@ -247,8 +247,7 @@ func pendingTo(tx *bolt.Tx, p []byte, limit int) int {
 
 // feedOne queues the notice of the note with sequence seq, reporting
 // whether it did.
-func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*casebot.Case,
-	build func(c *casebot.Case, n *casebot.Note) casebot.OutMessage) (bool, error) {
+func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*casebot.Case) (bool, error) {
 	k := be64(seq)
 	v := tx.Bucket(bucketNotes).Get(k)
 	if v == nil {
@@ -271,7 +270,7 @@ func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*
 	if c == nil {
 		return false, nil
 	}
-	m := build(c, n)
+	m := casebot.EmailNoteNotice(c, n)
 	if m.To == "" {
 		return false, nil
 	}

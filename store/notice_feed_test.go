@@ -43,7 +43,7 @@ func drainHeads(t *testing.T, db *DB, got map[string][]string) int {
 		t.Fatal(err)
 	}
 	for _, m := range heads {
-		got[m.To] = append(got[m.To], m.Text)
+		got[m.To] = append(got[m.To], noteLabel(t, m))
 		if err := db.OutboxDone(ctx, m.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestNoticeFeedPacesEachMediator(t *testing.T) {
 	}
 
 	// Room for two messages per mediator: U1's flood does not hold up U2.
-	if n, err := db.FeedNotices(ctx, 2, notice); err != nil || n != 4 {
+	if n, err := db.FeedNotices(ctx, 2); err != nil || n != 4 {
 		t.Fatalf("FeedNotices = %d, %v; want 2 for each mediator", n, err)
 	}
 	if n, _ := db.NoticesPending(ctx); n != 5 {
@@ -79,7 +79,7 @@ func TestNoticeFeedPacesEachMediator(t *testing.T) {
 	}
 	// Queues full: nothing to do, and nothing written.
 	w0 := db.PageWrites()
-	if n, err := db.FeedNotices(ctx, 2, notice); err != nil || n != 0 {
+	if n, err := db.FeedNotices(ctx, 2); err != nil || n != 0 {
 		t.Fatalf("FeedNotices on full queues = %d, %v; want 0", n, err)
 	}
 	if w := db.PageWrites() - w0; w != 0 {
@@ -91,7 +91,7 @@ func TestNoticeFeedPacesEachMediator(t *testing.T) {
 		if round > 20 {
 			t.Fatal("the queues never drained")
 		}
-		if _, err := db.FeedNotices(ctx, 2, notice); err != nil {
+		if _, err := db.FeedNotices(ctx, 2); err != nil {
 			t.Fatal(err)
 		}
 		if drainHeads(t, db, got) == 0 {
@@ -128,7 +128,7 @@ func TestNoticeFeedRefillsHalfEmptyQueues(t *testing.T) {
 	feed := func(want int) {
 		t.Helper()
 		w0 := db.PageWrites()
-		n, err := db.FeedNotices(ctx, 4, notice)
+		n, err := db.FeedNotices(ctx, 4)
 		if err != nil || n != want {
 			t.Fatalf("FeedNotices = %d, %v; want %d", n, err, want)
 		}
@@ -161,32 +161,38 @@ func TestNoticeFeedSkipsWhatCannotOrNeedNotBeSent(t *testing.T) {
 	ctx := context.Background()
 	ann := casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"}
 	a := newCase(t, db, "Lease", "U1", ann)
+	b := newCase(t, db, "Fence", "U2", ann)
 	var uid uint32
 	ingestNotes(t, db, &uid, emailNote(a.ID, "ann@example.com", "one", "m1@x"), emailNote(a.ID, "ann@example.com", "two", "m2@x"),
-		emailNote(a.ID, "ann@example.com", "three", "m3@x"))
+		emailNote(b.ID, "ann@example.com", "three", "m3@x"))
 	// Note 1's notice was already delivered (a store restored from before
 	// the feed existed): it is not sent twice.
-	if err := db.Enqueue(ctx, notice(a, &casebot.Note{N: 1})); err != nil {
+	if err := db.Enqueue(ctx, casebot.EmailNoteNotice(a, &casebot.Note{N: 1})); err != nil {
 		t.Fatal(err)
 	}
 	due, _ := db.OutboxDue(ctx, db.now().Add(1), 0)
 	if err := db.OutboxDone(ctx, due[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	// Note 3's case has no mediator by the time its notice is built: the
-	// notice has no one to go to.
-	noMediator := func(c *casebot.Case, n *casebot.Note) casebot.OutMessage {
-		m := notice(c, n)
-		if n.N == 3 {
-			m.To = ""
+	// The other case has no mediator by the time its notice is built (a
+	// record from before mediators were required): the notice has no one
+	// to go to.
+	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+		old, err := getCase(tx, b.ID)
+		if err != nil {
+			return err
 		}
-		return m
+		c := cloneCase(old)
+		c.Mediator = ""
+		return putCase(tx, old, c)
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := db.FeedNotices(ctx, 16, noMediator); err != nil || n != 1 {
+	if n, err := db.FeedNotices(ctx, 16); err != nil || n != 1 {
 		t.Fatalf("FeedNotices = %d, %v; want only note 2's notice", n, err)
 	}
 	due, _ = db.OutboxDue(ctx, db.now().Add(1), 0)
-	if len(due) != 1 || due[0].Text != "new email #2" {
+	if len(due) != 1 || due[0].Key != "email-note/"+a.ID+"/2" || due[0].Notice.Excerpt != "two" {
 		t.Fatalf("queued %+v, want note 2's notice", due)
 	}
 	if n, _ := db.NoticesPending(ctx); n != 0 {
@@ -228,4 +234,13 @@ func TestNoticeFeedRecordRoundTrip(t *testing.T) {
 			t.Errorf("decodeFeedRecord(%q, %q) accepted a bad record", bad.k, bad.v)
 		}
 	}
+}
+
+// noteLabel names the note an email note notice is about: "new email #3".
+func noteLabel(t *testing.T, m casebot.OutMessage) string {
+	t.Helper()
+	if m.Notice == nil || m.Notice.Kind != casebot.NoticeEmailNote || m.Key != fmt.Sprintf("email-note/%s/%d", m.Notice.CaseID, m.Notice.N) {
+		t.Fatalf("not an email note notice: %+v", m)
+	}
+	return fmt.Sprintf("new email #%d", m.Notice.N)
 }

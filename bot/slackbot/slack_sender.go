@@ -18,13 +18,21 @@ import (
 // outbox.Confirmer through Delivered, which finds a post by that key.
 type Sender struct {
 	client *slack.Client
+	render NoticeRenderer
 	mu     sync.Mutex
 	dms    map[string]string // user ID -> DM channel ID
 }
 
-// NewSender returns a sender posting with client (bot token).
-func NewSender(client *slack.Client) *Sender {
-	return &Sender{client: client, dms: map[string]string{}}
+// NoticeRenderer words a notice (a domain value the outbox carries) as
+// the command language says it: plain text and buttons, which the sender
+// escapes into Block Kit. bot.RenderNotice is the one renderer; the
+// transport is handed it and never imports the language.
+type NoticeRenderer func(n *casebot.Notice) (text string, buttons []casebot.Button)
+
+// NewSender returns a sender posting with client (bot token) that words
+// notices with render.
+func NewSender(client *slack.Client, render NoticeRenderer) *Sender {
+	return &Sender{client: client, render: render, dms: map[string]string{}}
 }
 
 // Send posts m to its recipient's DM. A rate limit comes back as an error
@@ -38,14 +46,19 @@ func (s *Sender) Send(ctx context.Context, m casebot.OutMessage) error {
 	if err != nil {
 		return classify("conversations.open", err)
 	}
-	text := m.Text
+	text, buttons := m.Text, m.Buttons
 	if m.Subject != "" {
 		text = m.Subject + "\n" + text
+	}
+	if m.Notice != nil && s.render != nil {
+		// A notice is rendered now, in the words of the command language;
+		// a message queued before notices existed keeps its text.
+		text, buttons = s.render(m.Notice)
 	}
 	// One chat.postMessage per outbox message keeps delivery exact: a long
 	// digest is cut at Slack's block limit rather than split over several
 	// posts, of which a retry would repeat the first.
-	p := renderPages(text, m.Buttons, 1)[0]
+	p := renderPages(text, buttons, 1)[0]
 	_, _, err = s.client.PostMessageContext(ctx, ch,
 		slack.MsgOptionText(p.text, false),
 		slack.MsgOptionBlocks(p.blocks...),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/casebot/casebot/outbox"
 )
@@ -20,7 +21,7 @@ func TestOutboxDoesNotResendWhatArrivedBeforeACrash(t *testing.T) {
 	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
-	sender := slackbot.NewSender(fs.client())
+	sender := slackbot.NewSender(fs.client(), bot.RenderNotice)
 	if err := db.Enqueue(ctx, slackMsg("arrived", "UA", "to A"), slackMsg("lost", "UB", "to B")); err != nil {
 		t.Fatal(err)
 	}

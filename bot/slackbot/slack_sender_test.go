@@ -2,7 +2,6 @@ package slackbot_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
 	"github.com/casebot/casebot/outbox"
 )
@@ -64,7 +64,7 @@ func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client(), bot.RenderNotice)},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 
 	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "Deadline <!channel> tomorrow")); err != nil {
@@ -112,7 +112,7 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.down = true })
 	newWorker := func(db outbox.Store) *outbox.Worker {
-		return &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
+		return &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client(), bot.RenderNotice)},
 			Now: clk.Now, Logger: slLogger(t), MinBackoff: time.Second, MaxBackoff: 4 * time.Second}
 	}
 	var msgs []casebot.OutMessage
@@ -196,7 +196,7 @@ func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "user_not_found" })
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client(), bot.RenderNotice)},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	if err := db.Enqueue(ctx, slackMsg("gone", "UGONE", "hello"), slackMsg("next", "UGONE", "second")); err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestOutboxRetriesTokenErrors(t *testing.T) {
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "token_revoked" })
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client(), bot.RenderNotice)},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	if err := db.Enqueue(ctx, slackMsg("k1", "U1", "hello")); err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
+	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client(), bot.RenderNotice)},
 		Now: clk.Now, Logger: slLogger(t), Metrics: got.record}
 	mail := casebot.OutMessage{Key: "m1", Kind: casebot.OutEmail, To: "ann@example.com", Subject: "s", Text: "t"}
 	if err := db.Enqueue(ctx, mail, slackMsg("s1", "U1", "hello")); err != nil {
@@ -269,39 +269,5 @@ func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
 	}
 	if n, _ := db.OutboxDeadCount(ctx); n != 0 {
 		t.Fatalf("%d dead messages, want none", n)
-	}
-}
-
-// The worker's Feed runs before each round: what it queues goes out in
-// that round, and a failing feed is logged without holding up what is
-// already queued.
-func TestOutboxFeedRunsBeforeEachRound(t *testing.T) {
-	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
-	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
-	fs := newFakeSlack(t)
-	feeds := 0
-	feedErr := errors.New("store unavailable")
-	w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: slackbot.NewSender(fs.client())},
-		Now: clk.Now, Logger: slLogger(t),
-		Feed: func(ctx context.Context) error {
-			feeds++
-			if feeds == 1 {
-				return db.Enqueue(ctx, slackMsg("fed", "U1", "queued by the feed"))
-			}
-			return feedErr
-		}}
-	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
-		t.Fatalf("first round = %d, %v; want the fed message sent", n, err)
-	}
-	if err := db.Enqueue(ctx, slackMsg("direct", "U1", "queued directly")); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
-		t.Fatalf("round with a failing feed = %d, %v; want the queued message sent", n, err)
-	}
-	posts := fs.postsTo("D-U1")
-	if feeds != 2 || len(posts) != 2 || posts[0].Text != "queued by the feed" || posts[1].Text != "queued directly" {
-		t.Fatalf("%d feeds, posts %+v", feeds, posts)
 	}
 }

@@ -147,7 +147,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Logger:          d.Logger.With("component", "bot"),
 		Mail:            d.mailComposer(),
 		Quarantine:      d.quarantine(),
-		Digests:         schedulerDigests{d.sched},
+		Digests:         d.sched,
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

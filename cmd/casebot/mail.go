@@ -7,7 +7,6 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/outbox"
-	"github.com/casebot/casebot/store"
 )
 
 // setupMail wires email (SPEC §6): with imap.addr, the intake worker; with
@@ -91,7 +90,7 @@ func (d *Daemon) mailSender() (outbox.Sender, error) {
 		Addr: d.Config.SMTP.Addr, TLS: d.Config.SMTP.TLS, Username: d.Config.SMTP.Username, Password: d.Config.SMTP.Password,
 		Addressing: a, Cases: db, Now: d.Now, Logger: log,
 		OnReject: func(ctx context.Context, m casebot.OutMessage, reason string) {
-			if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason, mail.BounceNotice); err != nil {
+			if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason); err != nil {
 				log.Error("smtp: flag bouncing address", slog.String("case", m.CaseID), slog.Any("error", err))
 			}
 		},
@@ -108,23 +107,5 @@ func (d *Daemon) quarantine() casebot.QuarantineService {
 	if !d.Config.IMAPEnabled() {
 		return nil
 	}
-	return storeQuarantine{d.DB}
-}
-
-// storeQuarantine is the store as a casebot.QuarantineService. The store
-// still takes the mediator's notice builder from package mail; this adapter
-// hands it over until the store builds notices as domain values itself.
-type storeQuarantine struct{ *store.DB }
-
-var _ casebot.QuarantineService = storeQuarantine{}
-
-// AcceptMail files quarantined email n under caseID, with the mediator's
-// notice when notify is set; see casebot.QuarantineService.
-func (q storeQuarantine) AcceptMail(ctx context.Context, n uint64, caseID, actor string,
-	check func(*casebot.Quarantined, *casebot.Case) error, notify bool) (*casebot.Note, error) {
-	var notice func(*casebot.Case, *casebot.Note) casebot.OutMessage
-	if notify {
-		notice = mail.NoteNotice
-	}
-	return q.DB.AcceptMail(ctx, n, caseID, actor, check, notice)
+	return d.DB
 }

@@ -11,6 +11,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/casebot/casebot/internal/testserver"
+	"github.com/casebot/casebot/outbox"
 )
 
 // The daemon with IMAP and SMTP on in-process servers: the email command
@@ -102,7 +103,7 @@ from = "Mediation Office <cases@practice.example>"
 func TestDaemonTellsMediatorOfEachPartyEmail(t *testing.T) {
 	ctx := context.Background()
 	rd, slackAPI, imapSrv, id := startSlackMailDaemon(t, "")
-	const total = 2*noticeLookahead + 3
+	const total = 2*outbox.NoticeLookahead + 3
 	for i := range total {
 		raw := fmt.Sprintf("From: Ann Lee <ann@example.com>\r\nTo: cases@practice.example\r\nSubject: [%s] answer %d\r\nMessage-ID: <a%d@example.com>\r\n\r\nMy answer number %d.\r\n", id, i, i, i)
 		if err := imapSrv.Append(raw); err != nil {

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 
-	"github.com/casebot/casebot"
-	"github.com/casebot/casebot/mail"
 	"github.com/casebot/casebot/outbox"
+	"github.com/casebot/casebot/store"
 )
+
+// The store queues the mediators' notices of ingested email from its
+// notice feed when the outbox worker asks at the start of each round.
+var _ outbox.NoticeFeeder = (*store.DB)(nil)
 
 // AddSender registers the outbox sender for one message kind (casebot.OutSlack,
 // casebot.OutEmail). Parts call it during set-up; the outbox worker starts
@@ -27,11 +30,6 @@ func (d *Daemon) KickOutbox() {
 	}
 }
 
-// noticeLookahead is how many messages may wait in a mediator's Slack
-// queue before more email notices are queued behind them: Slack takes
-// about one message a second per conversation, so this is seconds of work.
-const noticeLookahead = 16
-
 // setupOutbox starts the delivery worker for the senders the parts added.
 func (d *Daemon) setupOutbox(ctx context.Context) error {
 	if len(d.senders) == 0 {
@@ -43,14 +41,6 @@ func (d *Daemon) setupOutbox(ctx context.Context) error {
 		Now:     d.Now,
 		Logger:  d.Logger.With("component", "outbox"),
 		Metrics: d.Metrics.OutboxResult,
-	}
-	if _, ok := d.senders[casebot.OutSlack]; ok {
-		// The mediators' notices of ingested email wait in the store's
-		// notice feed until their Slack queue has room.
-		d.outbox.Feed = func(ctx context.Context) error {
-			_, err := d.DB.FeedNotices(ctx, noticeLookahead, mail.NoteNotice)
-			return err
-		}
 	}
 	d.Go("outbox", d.outbox.Run)
 	return nil

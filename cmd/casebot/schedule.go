@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
@@ -67,22 +66,6 @@ func (d *Daemon) setupScheduler(ctx context.Context) error {
 	d.Logger.Info("scheduler on", slog.String("digest", cfg.Digest), slog.Any("reminders", cfg.Reminders),
 		slog.Bool("party_reminders", d.mailComposer() != nil))
 	return nil
-}
-
-// schedulerDigests is the scheduler as a casebot.DigestService: the digest
-// command shows the text the daily digest would send.
-type schedulerDigests struct{ s *scheduler.Scheduler }
-
-var _ casebot.DigestService = schedulerDigests{}
-
-// DigestNow returns user's digest at now as text; see
-// casebot.DigestService.
-func (a schedulerDigests) DigestNow(ctx context.Context, user string, now time.Time) (string, error) {
-	dg, err := a.s.DigestNow(ctx, user, now)
-	if err != nil {
-		return "", fmt.Errorf("scheduler: digest for %s: %w", user, err)
-	}
-	return scheduler.Render(dg), nil
 }
 
 // KickScheduler makes the scheduler look at the time indexes now instead of

@@ -85,7 +85,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	e.run(secMed, "session "+id+" +4d 2h Opening")
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
 	if bounce {
-		if _, err := e.d.DB.FlagBouncing(ctx, "carl."+tag+"@x.example", id, "550 test", nil); err != nil {
+		if _, err := e.d.DB.FlagBouncing(ctx, "carl."+tag+"@x.example", id, "550 test"); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	d.UserLocation = users.Location
 	d.Go("slack users", func(ctx context.Context) error { return users.Run(ctx, time.Minute) })
 
-	d.AddSender(casebot.OutSlack, slackbot.NewSender(client))
+	d.AddSender(casebot.OutSlack, slackbot.NewSender(client, bot.RenderNotice))
 
 	// Commands and button presses run through d.Command, as the control
 	// socket and `casebot do` do: one place counts and logs them.
