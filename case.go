@@ -5,8 +5,8 @@
 package casebot
 
 import (
+	"context"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"sort"
 	"strings"
@@ -69,25 +69,6 @@ func (p Priority) Rank() int {
 
 // ParsePriority returns the priority named s or an EINVALID error.
 func ParsePriority(s string) (Priority, error) { return parseEnum("priority", s, Priorities) }
-
-// Role is a party's part in a case.
-type Role string
-
-// Party roles.
-const (
-	RoleClaimant    Role = "claimant"
-	RoleRespondent  Role = "respondent"
-	RoleCounsel     Role = "counsel"
-	RoleInterpreter Role = "interpreter"
-	RoleObserver    Role = "observer"
-	RoleOther       Role = "other"
-)
-
-// Roles lists every party role.
-var Roles = []Role{RoleClaimant, RoleRespondent, RoleCounsel, RoleInterpreter, RoleObserver, RoleOther}
-
-// ParseRole returns the role named s or an EINVALID error.
-func ParseRole(s string) (Role, error) { return parseEnum("role", s, Roles) }
 
 // parseEnum returns the member of all spelled s, case aside, or an EINVALID
 // error naming what was expected and listing all.
@@ -159,101 +140,6 @@ type Case struct {
 // Open reports whether the case is not closed.
 func (c *Case) Open() bool { return !c.Status.Closed() }
 
-// Party is a person in a case. Parties receive case email.
-type Party struct {
-	Role  Role
-	Name  string
-	Email string // normalised with NormalizeEmail
-	// Bouncing is set when mail to the address bounced; no mail goes to it until cleared.
-	Bouncing bool
-	Added    time.Time
-}
-
-// Deadline is something due in a case. N numbers deadlines from 1 within a case.
-type Deadline struct {
-	N       int
-	Due     time.Time
-	Text    string
-	Met     bool
-	MetAt   time.Time
-	MetBy   string
-	Created time.Time
-}
-
-// Overdue reports whether the deadline is unmet and past due at now.
-func (d Deadline) Overdue(now time.Time) bool { return !d.Met && now.After(d.Due) }
-
-// Session is a scheduled mediation session. N numbers sessions from 1 within
-// a case. Sequence is the iCalendar SEQUENCE, raised on every reschedule.
-type Session struct {
-	N         int
-	Start     time.Time
-	Duration  time.Duration
-	Title     string
-	Where     string
-	Sequence  int
-	Cancelled bool
-	Created   time.Time
-}
-
-// End returns when the session ends.
-func (s Session) End() time.Time { return s.Start.Add(s.Duration) }
-
-// NoteSource says where a note came from.
-type NoteSource string
-
-// Note sources.
-const (
-	SourceSlack NoteSource = "slack"
-	SourceEmail NoteSource = "email"
-)
-
-// Note is an entry in a case's record: typed by the mediator or a party's
-// email reply. Private notes are caucus notes, never sent to parties.
-type Note struct {
-	CaseID  string
-	N       int
-	Author  string // Slack user ID, or the sender's email for email notes
-	Source  NoteSource
-	Private bool
-	Body    string
-	Created time.Time
-	// Email is set for notes that came from a party's email.
-	Email *EmailMeta
-}
-
-// EmailMeta is what a note keeps of the email it came from.
-type EmailMeta struct {
-	From        string
-	FromName    string
-	Subject     string
-	MessageID   string
-	Date        time.Time
-	FullText    string // the whole text before reply extraction
-	Raw         []byte // the raw message, for the record
-	Attachments []Attachment
-}
-
-// Attachment is a file that came with an email.
-type Attachment struct {
-	Name      string
-	Type      string
-	Size      int64
-	SHA256    string // hex
-	Content   []byte // up to the configured limit
-	Truncated bool
-}
-
-// AuditEvent is one entry of a case's append-only audit trail: every change
-// and every view of case content. Detail never holds note or email bodies.
-type AuditEvent struct {
-	CaseID string
-	At     time.Time
-	Actor  string
-	Action string
-	Detail string
-}
-
 // Validate checks the fields a user supplies when opening a case.
 func (c *Case) Validate() error {
 	title := strings.TrimSpace(c.Title)
@@ -278,73 +164,12 @@ func (c *Case) Validate() error {
 	return nil
 }
 
-// Validate checks a party's role, name and email.
-func (p *Party) Validate() error {
-	if _, err := ParseRole(string(p.Role)); err != nil {
-		return err
-	}
-	if strings.TrimSpace(p.Name) == "" {
-		return Errorf(EINVALID, "A party needs a name.")
-	}
-	if err := CheckLength("name", p.Name, MaxNameLen); err != nil {
-		return err
-	}
-	if _, err := NormalizeEmail(p.Email); err != nil {
-		return err
-	}
-	return nil
-}
-
 // ValidateText checks free text (notes, deadline text) typed by a user.
 func ValidateText(what, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return Errorf(EINVALID, "The %s is empty.", what)
 	}
 	return CheckLength(what, s, MaxTextLen)
-}
-
-var emailLocal = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+$`)
-var emailDomain = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-
-// NormalizeEmail returns the address lower-cased and trimmed, or an EINVALID
-// error when it is not a plain addr-spec (no display name, no spaces).
-func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	bad := Errorf(EINVALID, "%q is not a valid email address.", s)
-	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
-		return "", bad
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
-		return "", bad
-	}
-	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || !emailLocal.MatchString(local) || strings.HasPrefix(local, ".") ||
-		strings.HasSuffix(local, ".") || strings.Contains(local, "..") || !emailDomain.MatchString(domain) {
-		return "", bad
-	}
-	if a, err := mail.ParseAddress(s); err != nil || a.Address != s {
-		return "", bad
-	}
-	return strings.ToLower(s), nil
-}
-
-// NormalizeName folds a person's name for conflict checks: lower case,
-// punctuation dropped, words sorted, so "Smith, John" matches "John Smith".
-func NormalizeName(s string) string {
-	f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !(r == '\'' || r == '-' || isLetterOrDigit(r))
-	})
-	sort.Strings(f)
-	return strings.Join(f, " ")
-}
-
-func isLetterOrDigit(r rune) bool {
-	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r > 127 && !isSpaceOrPunct(r)
-}
-
-func isSpaceOrPunct(r rune) bool {
-	return strings.ContainsRune(" \u00a0\u2000\u2001\u2002\u2003\u2009\u200b.,;:!?()[]{}\"«»“”‘’", r)
 }
 
 // CaseIDPattern matches case IDs: <prefix>-<year>-<4+ digit sequence>.
@@ -385,4 +210,71 @@ func (c *Case) OpenDeadlines() []Deadline {
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Due.Before(ds[j].Due) })
 	return ds
+}
+
+// CaseFilter selects cases for Cases.
+type CaseFilter struct {
+	Mediator string // "" for any mediator
+	// State is "open" (default), "closed" or "all".
+	State string
+	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// Caseload is one mediator's open cases by priority, for assign auto.
+type Caseload struct {
+	Mediator   string
+	ByPriority map[Priority]int
+	Open       int
+}
+
+// Stats are caseload figures.
+type Stats struct {
+	OpenByStatus   map[Status]int
+	OpenByPriority map[Priority]int
+	Closed         int
+	Settled        int // settled or partial
+	Overdue        int
+	// MedianDaysToClose is over closed cases; 0 when none closed.
+	MedianDaysToClose float64
+}
+
+// CaseStore is what the command language needs of storage. Every write takes
+// effect with its audit event and outbox messages in one transaction or not
+// at all. Reads copy data out; callers may keep what they get.
+type CaseStore interface {
+	// CreateCase stores a new case, giving it an ID (never reused, even across
+	// crashes), a secret token and its timestamps. It returns the stored case.
+	CreateCase(ctx context.Context, c *Case, ch Change) (*Case, error)
+	// Case returns the case or an error with code ENOTFOUND.
+	Case(ctx context.Context, id string) (*Case, error)
+	// UpdateCase reads the case, lets fn change it and commits the change with
+	// the Change fn returns. An error from fn aborts with nothing stored.
+	UpdateCase(ctx context.Context, id string, fn func(c *Case) (Change, error)) (*Case, error)
+	// Cases lists cases through the mediator and status indexes.
+	Cases(ctx context.Context, f CaseFilter) ([]*Case, error)
+	// AddNote appends a note to its case, numbering it, and touches the case.
+	AddNote(ctx context.Context, n *Note, ch Change) (*Note, error)
+	// Notes returns the notes of a case in order.
+	Notes(ctx context.Context, caseID string) ([]*Note, error)
+	// Audit returns the case's audit trail in order.
+	Audit(ctx context.Context, caseID string) ([]AuditEvent, error)
+	// RecordView appends a view of case content to the audit trail.
+	RecordView(ctx context.Context, caseID, actor, what string) error
+	// RecordViews appends the same view to the trails of several cases in
+	// one transaction (a conflict check or a search spanning many cases).
+	RecordViews(ctx context.Context, caseIDs []string, actor, what string) error
+	// FindParty returns every appearance of a person, by normalised email when
+	// query is an email address, else by normalised name.
+	FindParty(ctx context.Context, query string) ([]PartyMatch, error)
+	// Search returns notes containing every word (case-insensitive) from the
+	// cases for which visible returns true, newest first, at most limit.
+	Search(ctx context.Context, words []string, visible func(*Case) bool, limit int) ([]NoteHit, error)
+	// Overdue returns unmet deadlines due before now of open cases, for one
+	// mediator or ("") all, through the deadline time index.
+	Overdue(ctx context.Context, now time.Time, mediator string) ([]DeadlineRef, error)
+	// Caseloads returns the open caseload of every mediator who has a case.
+	Caseloads(ctx context.Context) ([]Caseload, error)
+	// Stats returns caseload figures at now.
+	Stats(ctx context.Context, now time.Time) (Stats, error)
 }

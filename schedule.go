@@ -73,13 +73,3 @@ type DigestCommit struct {
 	// Missed are newly found missed digests, for the next digest.
 	Missed []MissedReminder
 }
-
-// NoteMeta is what a note is without its body: for counting party emails.
-type NoteMeta struct {
-	CaseID  string
-	N       int
-	Author  string
-	Source  NoteSource
-	Private bool
-	Created time.Time
-}
