@@ -9,6 +9,7 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/outbox"
 )
 
@@ -18,7 +19,7 @@ import (
 // never reached Slack is posted once.
 func TestOutboxDoesNotResendWhatArrivedBeforeACrash(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	sender := slackbot.NewSender(fs.client(), bot.RenderNotice)

@@ -12,26 +12,9 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/outbox"
 )
-
-// testClock is a settable time source shared by the store and the worker.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func slackMsg(key, to, text string) casebot.OutMessage {
 	return casebot.OutMessage{Key: key, Kind: casebot.OutSlack, To: to, Text: text,
@@ -60,7 +43,7 @@ func (o *outcomes) get(k string) int {
 
 func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes
@@ -78,11 +61,11 @@ func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
 		t.Fatal("a rate-limited post was recorded as delivered")
 	}
 	// Retry-After: 1 is honoured: not due before a second has passed.
-	clk.Add(999 * time.Millisecond)
+	clk.Advance(999 * time.Millisecond)
 	if due, _ := db.OutboxDue(ctx, clk.Now(), 0); len(due) != 0 {
 		t.Fatalf("message due %v after a 429 with Retry-After: 1", 999*time.Millisecond)
 	}
-	clk.Add(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatalf("RunOnce after Retry-After = %d, %v", n, err)
 	}
@@ -106,7 +89,7 @@ func TestOutboxDeliversDMsWithRateLimit(t *testing.T) {
 
 func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "c.db")
 	db := slOpenStore(t, path, clk.Now)
 	fs := newFakeSlack(t)
@@ -129,7 +112,7 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 		if _, err := w.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(5 * time.Second)
+		clk.Advance(5 * time.Second)
 	}
 	if d, _ := db.OutboxDepth(ctx); d != 6 {
 		t.Fatalf("depth during outage = %d, want 6", d)
@@ -142,7 +125,7 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 	db = slOpenStore(t, path, clk.Now)
 	fs.set(func() { fs.down = false })
 	w = newWorker(db)
-	clk.Add(10 * time.Second)
+	clk.Advance(10 * time.Second)
 	// Enqueuing a delivered key again must not send it twice.
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -158,20 +141,10 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Kick()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testclock.WaitFor(t, "an empty outbox after re-enqueue of delivered keys", func() bool {
 		d, err := db.OutboxDepth(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("depth %d after re-enqueue of delivered keys", d)
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+		return err == nil && d == 0
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -191,7 +164,7 @@ func TestOutboxSurvivesOutageAndRestartExactlyOnce(t *testing.T) {
 
 func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "user_not_found" })
@@ -219,7 +192,7 @@ func TestOutboxGivesUpOnPermanentErrors(t *testing.T) {
 // dead-lettered.
 func TestOutboxRetriesTokenErrors(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	fs.set(func() { fs.postErr = "token_revoked" })
@@ -247,7 +220,7 @@ func TestOutboxRetriesTokenErrors(t *testing.T) {
 // untouched, and do not keep the worker busy.
 func TestOutboxLeavesKindsWithoutSender(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	db := slOpenStore(t, filepath.Join(t.TempDir(), "c.db"), clk.Now)
 	fs := newFakeSlack(t)
 	var got outcomes

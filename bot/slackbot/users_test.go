@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/casebot/casebot/internal/testclock"
 	"github.com/slack-go/slack"
 )
 
 func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "c.db")
 	db := slOpenStore(t, path, clk.Now)
 	fs := newFakeSlack(t)
@@ -28,13 +29,7 @@ func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, time.Hour) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for d.Location("U1") == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("time zone never fetched")
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	testclock.WaitFor(t, "the time zone fetched", func() bool { return d.Location("U1") != nil })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -58,17 +53,11 @@ func TestUserDirectoryFetchesInBackgroundAndCaches(t *testing.T) {
 		u.TZ = "Europe/Lisbon"
 		fs.users["U1"] = u
 	})
-	clk.Add(25 * time.Hour)
+	clk.Advance(25 * time.Hour)
 	d.Info("U1") // stale: queued
 	ctx, cancel = context.WithCancel(context.Background())
 	go func() { done <- d.Run(ctx, time.Hour) }()
-	deadline = time.Now().Add(5 * time.Second)
-	for d.Location("U1").String() != "Europe/Lisbon" {
-		if time.Now().After(deadline) {
-			t.Fatal("stale profile never refreshed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testclock.WaitFor(t, "the stale profile refreshed", func() bool { return d.Location("U1").String() == "Europe/Lisbon" })
 	cancel()
 	<-done
 	if u, ok, err := db.User(context.Background(), "U1"); err != nil || !ok || u.TZ != "Europe/Lisbon" {
