@@ -92,3 +92,30 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// DurationWords says a reminder's offset for people, as every message
+// casebot sends words it: "7 days", "1 day", "36 hours", "2 hours 30
+// minutes", "45 seconds".
+func DurationWords(o time.Duration) string {
+	const day = 24 * time.Hour
+	count := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.Itoa(n) + " " + unit + "s"
+	}
+	if o%day == 0 {
+		return count(int(o/day), "day")
+	}
+	var parts []string
+	if h := int(o / time.Hour); h > 0 {
+		parts = append(parts, count(h, "hour"))
+	}
+	if m := int(o % time.Hour / time.Minute); m > 0 {
+		parts = append(parts, count(m, "minute"))
+	}
+	if sec := int(o % time.Minute / time.Second); sec > 0 || len(parts) == 0 {
+		parts = append(parts, count(sec, "second"))
+	}
+	return strings.Join(parts, " ")
+}

@@ -141,3 +141,22 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+func TestDurationWords(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{7 * 24 * time.Hour, "7 days"},
+		{24 * time.Hour, "1 day"},
+		{36 * time.Hour, "36 hours"},
+		{2*time.Hour + 30*time.Minute, "2 hours 30 minutes"},
+		{time.Hour, "1 hour"},
+		{90 * time.Second, "1 minute 30 seconds"},
+		{45 * time.Second, "45 seconds"},
+	} {
+		if got := casebot.DurationWords(tt.d); got != tt.want {
+			t.Errorf("DurationWords(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
 			n.Party, n.Role, n.CaseID, n.Reason), showCaseButton(n.CaseID)
 	case casebot.NoticeDeadlineReminder:
 		return fmt.Sprintf("Deadline reminder\nReminder: deadline #%d of %s (%s) is due in %s, %s:\n%s",
-			n.N, n.CaseID, n.CaseTitle, inWords(n.Offset), noticeTime(n.At, loc), n.Text), deadlineButtons(n)
+			n.N, n.CaseID, n.CaseTitle, casebot.DurationWords(n.Offset), noticeTime(n.At, loc), n.Text), deadlineButtons(n)
 	case casebot.NoticeOverdue:
 		when := "is due now"
 		if n.DaysOverdue > 0 {
@@ -33,7 +33,7 @@ func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
 			n.N, n.CaseID, n.CaseTitle, when, noticeTime(n.At, loc), n.Text), deadlineButtons(n)
 	case casebot.NoticeSessionReminder:
 		return fmt.Sprintf("Session reminder\nReminder: session #%d of %s (%s) starts in %s:\n%s",
-			n.N, n.CaseID, n.CaseTitle, inWords(n.Offset), noticeSessionLine(n.Title, n.At, n.Duration, n.Where, loc)), showCaseButton(n.CaseID)
+			n.N, n.CaseID, n.CaseTitle, casebot.DurationWords(n.Offset), noticeSessionLine(n.Title, n.At, n.Duration, n.Where, loc)), showCaseButton(n.CaseID)
 	case casebot.NoticeDigest:
 		if n.Digest != nil {
 			return "Daily digest\n" + RenderDigest(n.Digest), nil
@@ -189,25 +189,6 @@ func zoneOf(name string) *time.Location {
 // noticeTime shows a time in a notice: "Mon 2 Mar 2026 09:00 CET".
 func noticeTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
-}
-
-// inWords says an offset for people: "7 days", "1 hour 30 minutes".
-func inWords(o time.Duration) string {
-	const day = 24 * time.Hour
-	if o%day == 0 {
-		return plural(int(o/day), "day", "days")
-	}
-	var parts []string
-	if h := int(o / time.Hour); h > 0 {
-		parts = append(parts, plural(h, "hour", "hours"))
-	}
-	if m := int(o % time.Hour / time.Minute); m > 0 {
-		parts = append(parts, plural(m, "minute", "minutes"))
-	}
-	if sec := int(o % time.Minute / time.Second); sec > 0 || len(parts) == 0 {
-		parts = append(parts, plural(sec, "second", "seconds"))
-	}
-	return strings.Join(parts, " ")
 }
 
 func orDash(s string) string {

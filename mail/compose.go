@@ -142,7 +142,7 @@ func (k *Composer) SessionReminder(c *casebot.Case, s casebot.Session, offset ti
 	}
 	subject := fmt.Sprintf("Reminder: %s on %s", s.Title, reminderTime(s.Start, loc))
 	var b strings.Builder
-	fmt.Fprintf(&b, "This is a reminder that your mediation session in %s (%s) starts in %s.\n\n", c.ID, c.Title, offsetWords(offset))
+	fmt.Fprintf(&b, "This is a reminder that your mediation session in %s (%s) starts in %s.\n\n", c.ID, c.Title, casebot.DurationWords(offset))
 	fmt.Fprintf(&b, "Session:  %s\n", s.Title)
 	fmt.Fprintf(&b, "When:     %s\n", reminderTime(s.Start, loc))
 	fmt.Fprintf(&b, "Length:   %s\n", reminderLength(s.Duration))
@@ -178,32 +178,6 @@ func reminderLength(d time.Duration) string {
 		return d.String()
 	}
 	return s
-}
-
-// offsetWords says how long before a session a reminder comes: "1 day",
-// "2 hours 30 minutes".
-func offsetWords(o time.Duration) string {
-	const day = 24 * time.Hour
-	count := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return strconv.Itoa(n) + " " + unit + "s"
-	}
-	if o%day == 0 {
-		return count(int(o/day), "day")
-	}
-	var parts []string
-	if h := int(o / time.Hour); h > 0 {
-		parts = append(parts, count(h, "hour"))
-	}
-	if m := int(o % time.Hour / time.Minute); m > 0 {
-		parts = append(parts, count(m, "minute"))
-	}
-	if sec := int(o % time.Minute / time.Second); sec > 0 || len(parts) == 0 {
-		parts = append(parts, count(sec, "second"))
-	}
-	return strings.Join(parts, " ")
 }
 
 func durationText(d time.Duration) string {

@@ -126,7 +126,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		key := fmt.Sprintf("rem/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
 			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), inWords(o))}})
+				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), casebot.DurationWords(o))}})
 			continue
 		}
 		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
@@ -145,7 +145,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		key := fmt.Sprintf("rem/%s/s%d/seq%d/%d/%s", r.CaseID, r.Session.N, r.Session.Sequence, r.Session.Start.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
 			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), inWords(o))}})
+				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), casebot.DurationWords(o))}})
 			continue
 		}
 		rem := &casebot.Reminder{CaseID: r.CaseID, Session: r.Session.N, Due: r.Session.Start, Sequence: r.Session.Sequence}

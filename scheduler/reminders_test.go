@@ -37,7 +37,7 @@ func TestDeadlineReminderOffsets(t *testing.T) {
 		if m.Key != wantKey || m.To != "U1" || m.Kind != casebot.OutSlack {
 			t.Errorf("reminder = %+v, want key %s to U1 by Slack", m, wantKey)
 		}
-		if !containsAll(m.Text, c.ID, "Fence dispute", "File the brief", "due in "+inWords(o)) {
+		if !containsAll(m.Text, c.ID, "Fence dispute", "File the brief", "due in "+casebot.DurationWords(o)) {
 			t.Errorf("text %q lacks case, text or offset", m.Text)
 		}
 		wantBtn := casebot.Button{ActionID: "deadline_done", Label: "Mark met", Value: fmt.Sprintf("%s/%d", c.ID, n)}

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -79,29 +78,4 @@ func offsetLabel(o time.Duration) string {
 		return fmt.Sprintf("%dm", o/time.Minute)
 	}
 	return o.String()
-}
-
-// inWords says an offset for people: "7 days", "1 hour 30 minutes".
-func inWords(o time.Duration) string {
-	if o%day == 0 {
-		return plural(int(o/day), "day")
-	}
-	var parts []string
-	if h := int(o / time.Hour); h > 0 {
-		parts = append(parts, plural(h, "hour"))
-	}
-	if m := int(o % time.Hour / time.Minute); m > 0 {
-		parts = append(parts, plural(m, "minute"))
-	}
-	if sec := int(o % time.Minute / time.Second); sec > 0 || len(parts) == 0 {
-		parts = append(parts, plural(sec, "second"))
-	}
-	return strings.Join(parts, " ")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, unit)
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }
