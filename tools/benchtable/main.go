@@ -28,8 +28,8 @@ type goal struct {
 // goals are the targets of the issues, by benchmark name (without -N) and unit.
 var goals = []goal{
 	{"store BenchmarkAddNoteVsRaw", "ratio", false, 0.7},
-	{"bot BenchmarkSlackCommands64", "show/help_p99", true, 3},
-	{"bot BenchmarkSlackCommands64", "list/help_p99", true, 3},
+	{"slackbot BenchmarkSlackCommands64", "show/help_p99", true, 3},
+	{"slackbot BenchmarkSlackCommands64", "list/help_p99", true, 3},
 	{"mail BenchmarkIngest10k", "ratio", false, 0.5},
 	// Memory flat in the mailbox size: at most twice the 10k peak for a
 	// mailbox sixteen times larger (a per-message list would be ~16x).
@@ -92,7 +92,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results on stdin")
 		os.Exit(2)
 	}
-	if missed := write(os.Stdout, withRawRatios(rs)); missed > 0 {
+	missed := write(os.Stdout, withRawRatios(rs))
+	for _, g := range unmatched(rs) {
+		fmt.Fprintf(os.Stderr, "benchtable: goal %s %s: its package ran but the figure is not in the output (renamed or moved?)\n", g.bench, g.unit)
+		missed++
+	}
+	if missed > 0 {
 		fmt.Fprintf(os.Stderr, "benchtable: %d goal(s) missed\n", missed)
 		os.Exit(1)
 	}
@@ -180,6 +185,28 @@ func write(w io.Writer, rs []result) int {
 			timeOp, strings.Join(figures, ", "), strings.Join(ratios, ", "))
 	}
 	return missed
+}
+
+// unmatched returns the goals whose package is in rs but whose benchmark
+// figure is not: a goal that silently stops applying is a goal missed.
+func unmatched(rs []result) []goal {
+	var out []goal
+	for _, g := range goals {
+		pkg, _, _ := strings.Cut(g.bench, " ")
+		ran, found := false, false
+		for _, r := range rs {
+			if r.pkg == pkg {
+				ran = true
+				if _, ok := goalFor(r, g.unit); ok && r.value(g.unit) != 0 {
+					found = true
+				}
+			}
+		}
+		if ran && !found {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 func goalFor(r result, unit string) (goal, bool) {

@@ -9,7 +9,7 @@ const sample = `goos: linux
 pkg: github.com/casebot/casebot/store
 BenchmarkAddNoteVsRaw-2   	    2000	    893000 ns/op	      2033 notes/s	      2585 puts/s	         0.787 ratio
 BenchmarkOverdue-2        	       3	   3900000 ns/op	       792.0 deadlines	  770000 B/op	    9700 allocs/op
-pkg: github.com/casebot/casebot/bot
+pkg: github.com/casebot/casebot/bot/slackbot
 BenchmarkSlackCommands64-2	       1	9000000000 ns/op	       360.0 help_p99_ms	       1.13 show/help_p99	       3.5 list/help_p99
 PASS
 `
@@ -52,5 +52,24 @@ BenchmarkDigests/digests-200x500-2  	1	7000000000 ns/op
 	missed := write(&b, withRawRatios(rs))
 	if !strings.Contains(b.String(), "3.5 x_raw (≤ 3: MISSED)") || missed != 1 {
 		t.Fatalf("missed %d, table:\n%s", missed, b.String())
+	}
+}
+
+// A goal whose package ran but whose figure is missing (a benchmark renamed
+// or moved) is reported, not silently dropped; one whose package did not
+// run is not.
+func TestUnmatchedGoals(t *testing.T) {
+	rs, err := parse(strings.NewReader(`pkg: github.com/casebot/casebot/bot/slackbot
+BenchmarkSlackCommandsRenamed-2	1	9000000000 ns/op	1.1 show/help_p99
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := unmatched(rs)
+	if len(got) != 2 || got[0].bench != "slackbot BenchmarkSlackCommands64" {
+		t.Errorf("unmatched = %+v, want the two SlackCommands64 goals", got)
+	}
+	if rs, _ := parse(strings.NewReader(sample)); len(unmatched(rs)) != 0 {
+		t.Errorf("unmatched on the full sample = %+v, want none", unmatched(rs))
 	}
 }
