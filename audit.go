@@ -71,6 +71,33 @@ func cut(s string, n int) string {
 	return s[:i] + "…"
 }
 
+// NoteAbout names a note for the audit trail: its number, whether it is
+// private, and for an email its sender and subject, else its first line.
+func NoteAbout(n *Note) About {
+	a := About{N: n.N, Private: n.Private}
+	if n.Email != nil {
+		from := n.Email.From
+		if from == "" {
+			from = n.Author
+		}
+		a.Who, a.Text = Mailbox(n.Email.FromName, from), Headline(n.Email.Subject)
+		return a
+	}
+	a.Text = Headline(n.Body)
+	return a
+}
+
+// Mailbox names an email address for the audit trail: "Ann Lee
+// <ann@example.com>", or the address alone when there is no name, cut to
+// HeadlineRunes.
+func Mailbox(name, addr string) string {
+	name = strings.Join(strings.Fields(name), " ")
+	if name == "" {
+		return cut(addr, HeadlineRunes)
+	}
+	return cut(name+" <"+addr+">", HeadlineRunes)
+}
+
 // Change describes what a write does, for the audit trail, and what it sends:
 // the store commits the record, the audit event and the outbox messages in
 // one transaction, so a notice is queued if and only if its change happened.

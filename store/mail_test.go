@@ -198,8 +198,8 @@ func TestMailEncryptedAtRest(t *testing.T) {
 }
 
 // A batch with several notes queues a notice for each (SPEC §6), in
-// order; the audit trail gets one event per case and sender, naming the
-// sender's notes.
+// order; the audit trail gets one event per case, sender and subject,
+// naming the sender's notes and the subject.
 func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
@@ -242,8 +242,9 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 		t.Fatalf("notices = %v, want one per note, in order", got)
 	}
 	for id, want := range map[string][]string{
-		c1.ID: {"ann@example.com email.note notes 1, 3-4 from ann@example.com", "bob@example.com email.note note 2 from bob@example.com"},
-		c2.ID: {"ann@example.com email.note note 1 from ann@example.com"},
+		c1.ID: {"ann@example.com email.note notes 1, 3-4 #1 ann@example.com: Re: [" + c1.ID + "] hello",
+			"bob@example.com email.note note 2 #2 bob@example.com: Re: [" + c1.ID + "] hello"},
+		c2.ID: {"ann@example.com email.note note 1 #1 ann@example.com: Re: [" + c2.ID + "] hello"},
 	} {
 		evs, err := db.Audit(ctx, id)
 		if err != nil {
@@ -252,7 +253,7 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 		var mail []string
 		for _, ev := range evs {
 			if ev.Action == "email.note" {
-				mail = append(mail, ev.Actor+" "+ev.Action+" "+ev.Detail)
+				mail = append(mail, fmt.Sprintf("%s %s %s #%d %s: %s", ev.Actor, ev.Action, ev.Detail, ev.About.N, ev.About.Who, ev.About.Text))
 			}
 		}
 		if fmt.Sprint(mail) != fmt.Sprint(want) {
