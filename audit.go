@@ -68,7 +68,7 @@ func cut(s string, n int) string {
 		}
 		k++
 	}
-	return s[:i] + "…"
+	return strings.TrimRight(s[:i], " ") + "…"
 }
 
 // NoteAbout names a note for the audit trail: its number, whether it is

@@ -15,6 +15,7 @@ func TestHeadline(t *testing.T) {
 		{"exactly the limit", long[:2*HeadlineRunes], long[:2*HeadlineRunes]},
 		{"cut with an ellipsis", long, long[:2*(HeadlineRunes-1)] + "…"},
 		{"CRLF", "Re: lease\r\nbody", "Re: lease"},
+		{"no space before the ellipsis", strings.Repeat("word ", 30), strings.TrimSpace(strings.Repeat("word ", 16)) + "…"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Headline(tt.in)
