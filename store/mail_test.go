@@ -282,3 +282,33 @@ func TestIngestRecordsDoneUID(t *testing.T) {
 		}
 	}
 }
+
+// Notes of one sender with different subjects are different stories: each
+// subject gets its own audit event, naming the sender by name and address.
+func TestIngestAuditPerSubject(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+	note := func(uid uint32, subject string) casebot.MailItem {
+		n := emailNote(c.ID, "ann@example.com", "body", fmt.Sprint("m", uid, "@x"))
+		n.Email.FromName, n.Email.Subject = "Ann Lee", subject
+		return casebot.MailItem{UID: uid, DedupeKey: fmt.Sprint(uid), Note: n}
+	}
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 3, Items: []casebot.MailItem{
+		note(1, "Statement"), note(2, "Invoice\nBcc: x@y"), note(3, "Statement")}}
+	if _, err := db.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Audit(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs[1:] {
+		got = append(got, fmt.Sprintf("%s|%s|%d|%s|%s", ev.Action, ev.Detail, ev.About.N, ev.About.Who, ev.About.Text))
+	}
+	want := []string{"email.note|notes 1, 3|1|Ann Lee <ann@example.com>|Statement", "email.note|note 2|2|Ann Lee <ann@example.com>|Invoice"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit = %q, want %q", got, want)
+	}
+}
