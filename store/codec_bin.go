@@ -471,8 +471,8 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 	}
 }
 
-// Audit events. Format 2 wrote every field in the clear (appendAuditEvent,
-// kept for reading and for tests). Events are now written sealed: the byte
+// Audit events. Format 2 wrote every field in the clear (decodeAuditEvent
+// reads it; appendAuditEvent stays for tests). Events are now sealed: the byte
 // auditSealed, then a record framed as notes are, whose clear header holds
 // the case, time, actor and action and whose sealed payload holds Detail and
 // About, which name case content (a note's first line, an email's subject).
