@@ -31,6 +31,7 @@ func handleNew(ctx context.Context, r *Request) Reply {
 	c, err := r.Store.CreateCase(ctx, c, casebot.Change{
 		Actor: r.Actor.ID, Action: "case.create",
 		Detail: fmt.Sprintf("priority %s, mediator %s", prio, mediator),
+		About:  casebot.About{Text: casebot.Headline(c.Title)},
 	})
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: create case: %w", err))
@@ -106,7 +107,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: notes of %s: %w", c.ID, err))
 	}
-	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "show"); err != nil {
+	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "the case"); err != nil {
 		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
 	}
 	loc := r.Actor.Location()
@@ -185,7 +186,7 @@ func handleStatus(ctx context.Context, r *Request) Reply {
 		if c.Status == st {
 			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already %s.", c.ID, st)
 		}
-		ch := casebot.Change{Action: "case.status", Detail: fmt.Sprintf("%s -> %s", c.Status, st)}
+		ch := casebot.Change{Action: "case.status", Detail: "was " + string(c.Status), About: casebot.About{Text: string(st)}}
 		if c.Status.Closed() {
 			ch.Action = "case.reopen"
 			c.Closed, c.Outcome, c.OutcomeText = time.Time{}, "", ""
@@ -205,7 +206,7 @@ func handleClose(ctx context.Context, r *Request) Reply {
 			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
 		}
 		c.Status, c.Outcome, c.OutcomeText, c.Closed = r.Args.Status, r.Args.Status, r.Args.Text, r.Now
-		return casebot.Change{Action: "case.close", Detail: "outcome " + string(r.Args.Status)}, nil
+		return casebot.Change{Action: "case.close", Detail: casebot.Headline(r.Args.Text), About: casebot.About{Text: string(r.Args.Status)}}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -222,18 +223,14 @@ func handleTimeline(ctx context.Context, r *Request) Reply {
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: audit of %s: %w", c.ID, err))
 	}
-	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "timeline"); err != nil {
+	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "the timeline"); err != nil {
 		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
 	}
 	loc := r.Actor.Location()
 	var t text
 	t.linef("%s: %s — %s", c.ID, c.Title, plural(len(events), "event", "events"))
 	for _, e := range events {
-		s := fmt.Sprintf("  %s  %s  %s", formatTime(e.At, loc), e.Actor, e.Action)
-		if e.Detail != "" {
-			s += "  " + e.Detail
-		}
-		t.line(s)
+		t.line("  " + timelineLine(e, loc))
 	}
 	return Reply{Text: t.String()}
 }

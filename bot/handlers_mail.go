@@ -54,7 +54,7 @@ func handleEmail(ctx context.Context, r *Request) Reply {
 			return casebot.Change{}, casebot.Errorf(casebot.EINVALID, "%s has no %s to email (add one with party add, or check for bouncing addresses).", c.ID, who)
 		}
 		n = len(msgs)
-		return casebot.Change{Action: "email.send", Detail: "to " + plural(n, "party", "parties"), Outbox: msgs}, nil
+		return casebot.Change{Action: "email.send", Detail: sentTo(n, roles), About: emailAbout(msgs), Outbox: msgs}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -64,6 +64,28 @@ func handleEmail(ctx context.Context, r *Request) Reply {
 		text += fmt.Sprintf(" %s skipped.", plural(skipped, "bouncing address", "bouncing addresses"))
 	}
 	return Reply{Text: text}
+}
+
+// sentTo says how many parties an email went to, and of which role.
+func sentTo(n int, roles []casebot.Role) string {
+	s := plural(n, "party", "parties")
+	if len(roles) > 0 {
+		s = fmt.Sprintf("%s, %s only", s, roles[0])
+	}
+	return s
+}
+
+// emailAbout names an email to the parties for the audit trail: its
+// recipients and subject (never its text).
+func emailAbout(msgs []casebot.OutMessage) casebot.About {
+	names := make([]string, len(msgs))
+	for i, m := range msgs {
+		names[i] = m.ToName
+		if names[i] == "" {
+			names[i] = m.To
+		}
+	}
+	return casebot.About{Who: casebot.Headline(strings.Join(names, ", ")), Text: casebot.Headline(msgs[0].Subject)}
 }
 
 // mayHandle reports whether the actor may see and decide quarantined item

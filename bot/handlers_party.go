@@ -36,8 +36,8 @@ func appearances(ctx context.Context, s casebot.CaseStore, name, email, exclude 
 
 // conflictReport lists the matches the actor may see (admins: all; anyone
 // else: cases assigned to them) and counts the cases of the rest. Listed
-// cases are recorded as viewed.
-func (r *Request) conflictReport(ctx context.Context, t *text, ms []casebot.PartyMatch) error {
+// cases are recorded as viewed by a conflict check for query.
+func (r *Request) conflictReport(ctx context.Context, t *text, ms []casebot.PartyMatch, query string) error {
 	others := map[string]bool{}
 	var viewed []string
 	for _, m := range ms {
@@ -53,7 +53,7 @@ func (r *Request) conflictReport(ctx context.Context, t *text, ms []casebot.Part
 	if len(others) > 0 {
 		t.linef("  and %s assigned to other mediators.", plural(len(others), "case", "cases"))
 	}
-	if err := r.Store.RecordViews(ctx, viewed, r.Actor.ID, "conflict check"); err != nil {
+	if err := r.Store.RecordViews(ctx, viewed, r.Actor.ID, "parties in a conflict check for "+quoted(query)); err != nil {
 		return fmt.Errorf("bot: record conflict-check views: %w", err)
 	}
 	return nil
@@ -84,7 +84,7 @@ func handlePartyAdd(ctx context.Context, r *Request) Reply {
 			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already a party of %s.", p.Email, c.ID)
 		}
 		c.Parties = append(c.Parties, p)
-		return casebot.Change{Action: "party.add", Detail: fmt.Sprintf("%s %s", p.Role, p.Email)}, nil
+		return casebot.Change{Action: "party.add", About: partyAbout(p)}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -95,11 +95,16 @@ func handlePartyAdd(ctx context.Context, r *Request) Reply {
 		t.line("Conflict check: no other case names this person.")
 	} else {
 		t.linef("Conflict check: this person appears in other cases:")
-		if err := r.conflictReport(ctx, &t, ms); err != nil {
+		if err := r.conflictReport(ctx, &t, ms, p.Name); err != nil {
 			return r.Fail(err)
 		}
 	}
 	return Reply{Text: t.String()}
+}
+
+// partyAbout names a party for the audit trail: role, name and address.
+func partyAbout(p casebot.Party) casebot.About {
+	return casebot.About{Who: casebot.Mailbox(p.Name, p.Email), Text: string(p.Role)}
 }
 
 func handlePartyRemove(ctx context.Context, r *Request) Reply {
@@ -109,8 +114,9 @@ func handlePartyRemove(ctx context.Context, r *Request) Reply {
 		if i < 0 {
 			return casebot.Change{}, invalid("%s is not a party of %s.", email, c.ID)
 		}
+		about := partyAbout(c.Parties[i])
 		c.Parties = append(c.Parties[:i], c.Parties[i+1:]...)
-		return casebot.Change{Action: "party.remove", Detail: email}, nil
+		return casebot.Change{Action: "party.remove", About: about}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -129,7 +135,7 @@ func handlePartyClear(ctx context.Context, r *Request) Reply {
 			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "Mail to %s is not flagged as bouncing.", email)
 		}
 		c.Parties[i].Bouncing = false
-		return casebot.Change{Action: "party.clear", Detail: email}, nil
+		return casebot.Change{Action: "party.clear", About: partyAbout(c.Parties[i])}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -169,7 +175,7 @@ func handleConflicts(ctx context.Context, r *Request) Reply {
 	}
 	var t text
 	t.linef("Cases naming %s:", q)
-	if err := r.conflictReport(ctx, &t, ms); err != nil {
+	if err := r.conflictReport(ctx, &t, ms, q); err != nil {
 		return r.Fail(err)
 	}
 	return Reply{Text: t.String()}
@@ -194,7 +200,7 @@ func handleAssign(ctx context.Context, r *Request) Reply {
 		from := c.Mediator
 		c.Mediator = target
 		return casebot.Change{
-			Action: "case.assign", Detail: fmt.Sprintf("%s -> %s (%s)", from, target, how),
+			Action: "case.assign", Detail: fmt.Sprintf("%s, was %s", how, from), About: casebot.About{Who: target},
 			Outbox: []casebot.OutMessage{{
 				Key: fmt.Sprintf("assign/%s/%s/%d", c.ID, target, r.Now.UnixNano()), Kind: casebot.OutSlack,
 				To: target, CaseID: c.ID, Text: fmt.Sprintf("You are now the mediator of %s: %s", c.ID, c.Title),

@@ -23,7 +23,7 @@ func handleDeadline(ctx context.Context, r *Request) Reply {
 		}
 		d = casebot.Deadline{N: n, Due: a.When, Text: a.Text, Created: r.Now}
 		c.Deadlines = append(c.Deadlines, d)
-		return casebot.Change{Action: "deadline.add", Detail: fmt.Sprintf("#%d due %s", n, a.When.UTC().Format(time.RFC3339))}, nil
+		return casebot.Change{Action: "deadline.add", About: deadlineAbout(d)}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -44,7 +44,7 @@ func handleDone(ctx context.Context, r *Request) Reply {
 			}
 			c.Deadlines[i].Met, c.Deadlines[i].MetAt, c.Deadlines[i].MetBy = true, r.Now, r.Actor.ID
 			d = c.Deadlines[i]
-			return casebot.Change{Action: "deadline.done", Detail: fmt.Sprintf("#%d", n)}, nil
+			return casebot.Change{Action: "deadline.done", About: deadlineAbout(d)}, nil
 		}
 		return casebot.Change{}, invalid("%s has no deadline #%d.", c.ID, n)
 	})
@@ -67,7 +67,7 @@ func handleSession(ctx context.Context, r *Request) Reply {
 		}
 		s = casebot.Session{N: n, Start: a.When, Duration: a.Duration, Title: a.Text, Where: a.Flags["where"], Created: r.Now}
 		c.Sessions = append(c.Sessions, s)
-		ch := casebot.Change{Action: "session.add", Detail: fmt.Sprintf("#%d at %s for %s", n, a.When.UTC().Format(time.RFC3339), formatDuration(a.Duration))}
+		ch := casebot.Change{Action: "session.add", About: sessionAbout(s)}
 		return r.invite(c, s, casebot.MethodRequest, ch)
 	})
 	if err != nil {
@@ -93,7 +93,7 @@ func handleReschedule(ctx context.Context, r *Request) Reply {
 		}
 		c.Sessions[i].Sequence++ // calendars replace the event with the higher SEQUENCE
 		s = c.Sessions[i]
-		ch := casebot.Change{Action: "session.move", Detail: fmt.Sprintf("#%d to %s for %s", s.N, s.Start.UTC().Format(time.RFC3339), formatDuration(s.Duration))}
+		ch := casebot.Change{Action: "session.move", About: sessionAbout(s)}
 		return r.invite(c, s, casebot.MethodRequest, ch)
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func handleCancel(ctx context.Context, r *Request) Reply {
 		c.Sessions[i].Cancelled = true
 		c.Sessions[i].Sequence++
 		s = c.Sessions[i]
-		return r.invite(c, s, casebot.MethodCancel, casebot.Change{Action: "session.cancel", Detail: fmt.Sprintf("#%d", s.N)})
+		return r.invite(c, s, casebot.MethodCancel, casebot.Change{Action: "session.cancel", About: sessionAbout(s)})
 	})
 	if err != nil {
 		return r.Fail(err)
@@ -124,6 +124,16 @@ func handleCancel(ctx context.Context, r *Request) Reply {
 	t.linef("Cancelled session #%d of %s (%s).", s.N, c.ID, s.Title)
 	r.inviteNote(&t, c, "Cancellations are on their way to %s.")
 	return Reply{Text: t.String()}
+}
+
+// deadlineAbout names a deadline for the audit trail.
+func deadlineAbout(d casebot.Deadline) casebot.About {
+	return casebot.About{N: d.N, When: d.Due, Text: casebot.Headline(d.Text)}
+}
+
+// sessionAbout names a session for the audit trail.
+func sessionAbout(s casebot.Session) casebot.About {
+	return casebot.About{N: s.N, When: s.Start, Length: s.Duration, Text: casebot.Headline(s.Title)}
 }
 
 // liveSession returns the index of session n of an open case, or a refusal
@@ -182,13 +192,10 @@ func handleNote(ctx context.Context, r *Request) Reply {
 		return r.Fail(err)
 	}
 	_, private := r.Args.Flag("private")
-	detail := ""
-	if private {
-		detail = "private"
-	}
+	// The store names the note in the audit event: number, first line, private.
 	n, err := r.Store.AddNote(ctx, &casebot.Note{
 		CaseID: c.ID, Author: r.Actor.ID, Source: casebot.SourceSlack, Private: private, Body: r.Args.Text, Created: r.Now,
-	}, casebot.Change{Actor: r.Actor.ID, Action: "note.add", Detail: detail})
+	}, casebot.Change{Actor: r.Actor.ID, Action: "note.add"})
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: add note to %s: %w", c.ID, err))
 	}
@@ -222,7 +229,7 @@ func handleSearch(ctx context.Context, r *Request) Reply {
 			ids = append(ids, h.Note.CaseID)
 		}
 	}
-	if err := r.Store.RecordViews(ctx, ids, r.Actor.ID, "search"); err != nil {
+	if err := r.Store.RecordViews(ctx, ids, r.Actor.ID, "notes matching "+quoted(r.Args.Text)); err != nil {
 		return r.Fail(fmt.Errorf("bot: record search views: %w", err))
 	}
 	return Reply{Text: t.String()}

@@ -32,9 +32,13 @@ func TestMrkdwnStoredAsTyped(t *testing.T) {
 	if !strings.Contains(show.Text, id+": "+title+"\n") || !strings.Contains(show.Text, "*Offer*: 5k <!channel>") {
 		t.Errorf("show does not echo as typed:\n%s", show.Text)
 	}
+	// The audit trail names the note by its first line, never its body.
 	for _, ev := range e.audit(id) {
-		if strings.Contains(ev.Detail, "Offer") {
-			t.Errorf("audit detail holds the note body: %+v", ev)
+		if strings.Contains(ev.Detail+ev.About.Who+ev.About.Text, "quoted") {
+			t.Errorf("audit event holds the note body: %+v", ev)
+		}
+		if ev.Action == "note.add" && ev.About.Text != "*Offer*: 5k <!channel>" {
+			t.Errorf("note.add names %q, want the note's first line", ev.About.Text)
 		}
 	}
 }
@@ -117,12 +121,15 @@ func TestCaseLifecycle(t *testing.T) {
 	}
 
 	tl := e.must(uMed, "timeline "+id)
+	t.Logf("timeline:\n%s", tl.Text)
 	var actions []string
-	for _, ev := range e.audit(id) {
+	evs := e.audit(id)
+	for _, ev := range evs {
 		actions = append(actions, ev.Action)
-		if !strings.Contains(tl.Text, ev.Action) {
-			t.Errorf("timeline lacks %s", ev.Action)
-		}
+	}
+	// A heading, then one line per event before the timeline's own view.
+	if lines := strings.Split(tl.Text, "\n"); len(lines) != len(evs) {
+		t.Errorf("timeline has %d lines for %d events:\n%s", len(lines), len(evs)-1, tl.Text)
 	}
 	want := []string{"case.create", "deadline.add", "deadline.add", "session.add", "note.add", "deadline.done", "view",
 		"case.status", "case.close", "note.add", "case.reopen", "view"}
@@ -281,7 +288,7 @@ func TestSearchOnlyVisibleCases(t *testing.T) {
 	if !strings.Contains(r.Text, mine) || strings.Contains(r.Text, theirs) || strings.Contains(r.Text, "April") {
 		t.Errorf("mediator search:\n%s", r.Text)
 	}
-	if a := e.audit(mine); a[len(a)-1].Action != "view" || a[len(a)-1].Detail != "search" || a[len(a)-1].Actor != uMed {
+	if a := e.audit(mine); a[len(a)-1].Action != "view" || a[len(a)-1].About.Text != `notes matching "RENT arrears"` || a[len(a)-1].Actor != uMed {
 		t.Errorf("search not audited as a view: %+v", a[len(a)-1])
 	}
 	if n := len(e.audit(theirs)); n != theirAudit {

@@ -55,7 +55,7 @@ func putCase(tx *bolt.Tx, old, c *casebot.Case) error {
 
 // record appends the change's audit event and queues its outbox messages.
 func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Time) error {
-	if err := appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: now, Actor: ch.Actor, Action: ch.Action, Detail: ch.Detail}); err != nil {
+	if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: now, Actor: ch.Actor, Action: ch.Action, Detail: ch.Detail, About: ch.About}); err != nil {
 		return err
 	}
 	return db.enqueueTx(tx, now, ch.Outbox)
@@ -63,15 +63,16 @@ func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Tim
 
 // appendAudit adds an event to the case's append-only trail. Events are
 // stored in write order (one end of the tree for a batch touching many
-// cases) with a small per-case index entry.
-func appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
+// cases) with a small per-case index entry. Detail and About are sealed
+// (they name case content: a note's first line, an email's subject).
+func (db *DB) appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
 	b := appendBucket(tx, bucketAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("audit sequence: %w", err)
 	}
-	v := appendAuditEvent(make([]byte, 0, 32+len(ev.CaseID)+len(ev.Actor)+len(ev.Action)+len(ev.Detail)), &ev)
-	if err := b.Put(be64(seq), v); err != nil {
+	key := be64(seq)
+	if err := b.Put(key, db.encodeAudit(key, &ev)); err != nil {
 		return fmt.Errorf("put audit event: %w", err)
 	}
 	if err := tx.Bucket(bucketAuditN).Put(append(prefixOf(ev.CaseID), be64(seq)...), []byte{}); err != nil {

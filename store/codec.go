@@ -246,8 +246,12 @@ func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {
 	return &m, nil
 }
 
-// decodeAudit reads an audit event in either format.
-func decodeAudit(v []byte) (casebot.AuditEvent, error) {
+// decodeAudit reads an audit event stored under key in any format: sealed,
+// binary (format 2) or JSON. Events of the older formats have a zero About.
+func (db *DB) decodeAudit(key, v []byte) (casebot.AuditEvent, error) {
+	if len(v) > 0 && v[0] == auditSealed {
+		return db.decodeSealedAudit(key, v)
+	}
 	if isBinary(v) {
 		return decodeAuditEvent(v)
 	}

@@ -471,7 +471,63 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 	}
 }
 
-// Audit events.
+// Audit events. Format 2 wrote every field in the clear (decodeAuditEvent
+// reads it; appendAuditEvent stays for tests). Events are now sealed: the byte
+// auditSealed, then a record framed as notes are, whose clear header holds
+// the case, time, actor and action and whose sealed payload holds Detail and
+// About, which name case content (a note's first line, an email's subject).
+const auditSealed = 1
+
+// encodeAudit returns the sealed record of ev stored under key.
+func (db *DB) encodeAudit(key []byte, ev *casebot.AuditEvent) []byte {
+	s := getScratch()
+	defer putScratch(s)
+	s.h.str(ev.CaseID)
+	s.h.time(ev.At)
+	s.h.str(ev.Actor)
+	s.h.str(ev.Action)
+	appendAuditPayload(&s.p, ev)
+	v := append(make([]byte, 0, 1+db.frameSize(s.h.b, s.p.b)), auditSealed)
+	return db.appendFrame2(v, key, s.h.b, s.p.b)
+}
+
+func appendAuditPayload(e *enc, ev *casebot.AuditEvent) {
+	a := &ev.About
+	e.str(ev.Detail)
+	e.uint(uint64(a.N))
+	e.time(a.When)
+	e.int(int64(a.Length))
+	e.str(a.Who)
+	e.str(a.Text)
+	e.bool(a.Private)
+}
+
+// decodeSealedAudit reads a record encodeAudit wrote under key.
+func (db *DB) decodeSealedAudit(key, v []byte) (casebot.AuditEvent, error) {
+	if len(v) < 2 || !isBinary(v[1:]) {
+		return casebot.AuditEvent{}, errors.New("bad audit record frame")
+	}
+	h, sealed, err := unframe2(v[1:])
+	if err != nil {
+		return casebot.AuditEvent{}, err
+	}
+	d := dec{b: h}
+	ev := casebot.AuditEvent{CaseID: d.str(), At: d.time(), Actor: d.str(), Action: d.str()}
+	if d.err != nil {
+		return ev, fmt.Errorf("header: %w", d.err)
+	}
+	plain, err := db.seal.open(key, sealed)
+	if err != nil {
+		return ev, err
+	}
+	d = dec{b: plain}
+	ev.Detail = d.str()
+	ev.About = casebot.About{N: int(d.uint()), When: d.time(), Length: time.Duration(d.int()), Who: d.str(), Text: d.str(), Private: d.bool()}
+	if d.err != nil {
+		return ev, fmt.Errorf("payload: %w", d.err)
+	}
+	return ev, nil
+}
 
 func appendAuditEvent(dst []byte, ev *casebot.AuditEvent) []byte {
 	e := enc{b: append(dst, binFormat)}

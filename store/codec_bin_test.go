@@ -118,8 +118,20 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 
 		var ev casebot.AuditEvent
 		fill(t, reflect.ValueOf(&ev).Elem(), &n)
-		if got, err := decodeAudit(appendAuditEvent(nil, &ev)); err != nil || !reflect.DeepEqual(got, ev) {
+		v = db.encodeAudit(k, &ev)
+		if got, err := db.decodeAudit(k, v); err != nil || !reflect.DeepEqual(got, ev) {
 			t.Errorf("audit round trip: %+v, %v, want %+v", got, err, ev)
+		}
+		for i := 1; i < len(v); i++ {
+			if _, err := db.decodeAudit(k, v[:i]); err == nil {
+				t.Errorf("audit event truncated to %d of %d bytes decoded", i, len(v))
+			}
+		}
+		// Format 2 events (all in the clear, no About) still read.
+		ev2 := ev
+		ev2.About = casebot.About{}
+		if got, err := db.decodeAudit(k, appendAuditEvent(nil, &ev2)); err != nil || !reflect.DeepEqual(got, ev2) {
+			t.Errorf("format 2 audit event: %+v, %v, want %+v", got, err, ev2)
 		}
 
 		// Every truncation fails cleanly instead of panicking or
@@ -174,7 +186,7 @@ func TestJSONRecordsStillRead(t *testing.T) {
 				return err
 			}
 			return tx.Bucket(bucketAudit).ForEach(func(k, v []byte) error {
-				ev, err := decodeAudit(v)
+				ev, err := db.decodeAudit(k, v)
 				if err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/casebot/casebot"
@@ -20,10 +21,14 @@ var markers = map[string]string{
 	"attachment": "MARKERATTACH9c4f",
 	"outbox":     "MARKEROUTBOX1a6b",
 	"calendar":   "MARKERCALENDAR3e7d",
+	// The audit trail names notes by their first line or email subject.
+	"firstline": "MARKERFIRSTLINE8h2k",
+	"subject":   "MARKERSUBJECT4m9p",
 }
 
 // plantMarkers writes a note with an email and an outbox message carrying
-// the markers, then closes the store and returns the raw file bytes.
+// the markers, and a private note whose first line is one (the audit events
+// of both name them), then closes the store and returns the raw file bytes.
 func plantMarkers(t *testing.T, key []byte) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "enc.db")
@@ -31,22 +36,30 @@ func plantMarkers(t *testing.T, key []byte) []byte {
 	ctx := context.Background()
 	c := newCase(t, db, "secret case", "U1")
 	note := &casebot.Note{CaseID: c.ID, Author: "a@example.com", Source: casebot.SourceEmail, Body: "reply " + markers["body"],
-		Email: &casebot.EmailMeta{From: "a@example.com", Subject: "Re: offer", FullText: "full " + markers["fulltext"],
+		Email: &casebot.EmailMeta{From: "a@example.com", Subject: "Re: offer " + markers["subject"], FullText: "full " + markers["fulltext"],
 			Raw:         []byte(markers["raw"]),
 			Attachments: []casebot.Attachment{{Name: "offer.txt", Type: "text/plain", Content: []byte(markers["attachment"])}}}}
 	out := casebot.OutMessage{Key: "k1", Kind: casebot.OutEmail, To: "a@example.com", CaseID: c.ID, Text: "dear party " + markers["outbox"], Calendar: []byte(markers["calendar"])}
 	if _, err := db.AddNote(ctx, note, casebot.Change{Actor: "a@example.com", Outbox: []casebot.OutMessage{out}}); err != nil {
 		t.Fatal(err)
 	}
+	caucus := &casebot.Note{CaseID: c.ID, Author: "U1", Private: true, Body: markers["firstline"] + " of the caucus\nand more"}
+	if _, err := db.AddNote(ctx, caucus, casebot.Change{Actor: "U1"}); err != nil {
+		t.Fatal(err)
+	}
 	// Reading back decrypts everything.
 	ns, err := db.Notes(ctx, c.ID)
-	if err != nil || len(ns) != 1 || ns[0].Body != note.Body || ns[0].Email.FullText != note.Email.FullText ||
+	if err != nil || len(ns) != 2 || ns[0].Body != note.Body || ns[0].Email.FullText != note.Email.FullText ||
 		!bytes.Equal(ns[0].Email.Raw, note.Email.Raw) || !bytes.Equal(ns[0].Email.Attachments[0].Content, note.Email.Attachments[0].Content) {
 		t.Fatalf("Notes = %+v, %v", ns, err)
 	}
 	due, err := db.OutboxDue(ctx, newClock().Now(), 0)
 	if err != nil || len(due) != 1 || due[0].Text != out.Text || !bytes.Equal(due[0].Calendar, out.Calendar) {
 		t.Fatalf("OutboxDue = %+v, %v", due, err)
+	}
+	evs, err := db.Audit(ctx, c.ID)
+	if err != nil || len(evs) != 3 || !strings.Contains(evs[1].About.Text, markers["subject"]) || !strings.Contains(evs[2].About.Text, markers["firstline"]) {
+		t.Fatalf("Audit = %+v, %v: the events do not name the notes", evs, err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -76,16 +76,21 @@ type ingester struct {
 	batch *casebot.IngestBatch
 	cases map[string]*caseEdit
 	order []string
-	// byAuthor are the new note numbers by case and sender, for the audit
-	// trail, and authorOrder the pairs in the order of their first note.
+	// byAuthor are the new note numbers by case, sender and subject, for
+	// the audit trail, and authorOrder the keys in the order of their first
+	// note.
 	byAuthor    map[sender][]int
 	authorOrder []sender
 	// feed are the new notes whose mediator is to be told.
 	feed noticeFeed
 }
 
-// sender is a party writing to a case.
-type sender struct{ caseID, author string }
+// sender is a party writing to a case, with what the audit trail names
+// their notes by (casebot.NoteAbout without the number).
+type sender struct {
+	caseID, author string
+	about          casebot.About
+}
 
 func (in *ingester) edit(id string) (*caseEdit, error) {
 	if e := in.cases[id]; e != nil {
@@ -101,8 +106,8 @@ func (in *ingester) edit(id string) (*caseEdit, error) {
 	return e, nil
 }
 
-// flush writes what the batch's items collected: an audit event per case
-// and sender (the notes of one commit share its time, so one event
+// flush writes what the batch's items collected: an audit event per case,
+// sender and subject (the notes of one commit share its time, so one event
 // naming them all records the same as one per note) and each edited case
 // once.
 func (in *ingester) flush() error {
@@ -112,8 +117,10 @@ func (in *ingester) flush() error {
 		if len(ns) > 1 {
 			what = "notes "
 		}
-		if err := appendAudit(in.tx, casebot.AuditEvent{CaseID: k.caseID, At: in.now, Actor: k.author, Action: "email.note",
-			Detail: what + numberRuns(ns) + " from " + k.author}); err != nil {
+		about := k.about
+		about.N = ns[0]
+		if err := in.db.appendAudit(in.tx, casebot.AuditEvent{CaseID: k.caseID, At: in.now, Actor: k.author, Action: "email.note",
+			Detail: what + numberRuns(ns), About: about}); err != nil {
 			return err
 		}
 	}
@@ -148,10 +155,12 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if err != nil {
 			return res, err
 		}
-		// The audit event follows in flush, one per case and sender; the
+		// The audit event follows in flush, one per case, sender and subject; the
 		// mediator's notice, one per note (SPEC §6), is queued from the
 		// notice feed (FeedNotices).
-		k := sender{e.c.ID, n.Author}
+		about := casebot.NoteAbout(n)
+		about.N = 0
+		k := sender{e.c.ID, n.Author, about}
 		if in.byAuthor[k] == nil {
 			in.authorOrder = append(in.authorOrder, k)
 		}

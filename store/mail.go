@@ -282,7 +282,8 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err := putCase(tx, old, c); err != nil {
 			return err
 		}
-		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d from %s as note %d", n, q.From, note.N)}
+		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d", n),
+			About: casebot.About{N: note.N, Who: casebot.Mailbox(q.FromName, q.From), Text: casebot.Headline(q.Subject)}}
 		if notify {
 			ch.Outbox = []casebot.OutMessage{casebot.EmailNoteNotice(c, note)}
 		}
@@ -318,8 +319,8 @@ func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func
 		}
 		now := db.now()
 		if q.CaseID != "" && tx.Bucket(bucketCases).Get([]byte(q.CaseID)) != nil {
-			if err := appendAudit(tx, casebot.AuditEvent{CaseID: q.CaseID, At: now, Actor: actor, Action: "mail.reject",
-				Detail: fmt.Sprintf("mail #%d from %s", n, q.From)}); err != nil {
+			if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: q.CaseID, At: now, Actor: actor, Action: "mail.reject",
+				About: casebot.About{N: int(n), Who: casebot.Mailbox(q.FromName, q.From), Text: casebot.Headline(q.Subject)}}); err != nil {
 				return err
 			}
 		}
@@ -399,7 +400,8 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 		}
 		e.c.Parties[i].Bouncing = true
 		e.c.Updated = now
-		ch := casebot.Change{Actor: "casebot", Action: "party.bounce", Detail: fmt.Sprintf("%s: %s", email, reason),
+		ch := casebot.Change{Actor: "casebot", Action: "party.bounce",
+			About:  casebot.About{Who: casebot.Mailbox(e.c.Parties[i].Name, email), Text: casebot.Headline(reason)},
 			Outbox: []casebot.OutMessage{casebot.BounceNotice(e.c, e.c.Parties[i], reason, now)}}
 		if err := db.record(tx, id, ch, now); err != nil {
 			return nil, err

@@ -198,8 +198,8 @@ func TestMailEncryptedAtRest(t *testing.T) {
 }
 
 // A batch with several notes queues a notice for each (SPEC §6), in
-// order; the audit trail gets one event per case and sender, naming the
-// sender's notes.
+// order; the audit trail gets one event per case, sender and subject,
+// naming the sender's notes and the subject.
 func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
@@ -242,8 +242,9 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 		t.Fatalf("notices = %v, want one per note, in order", got)
 	}
 	for id, want := range map[string][]string{
-		c1.ID: {"ann@example.com email.note notes 1, 3-4 from ann@example.com", "bob@example.com email.note note 2 from bob@example.com"},
-		c2.ID: {"ann@example.com email.note note 1 from ann@example.com"},
+		c1.ID: {"ann@example.com email.note notes 1, 3-4 #1 ann@example.com: Re: [" + c1.ID + "] hello",
+			"bob@example.com email.note note 2 #2 bob@example.com: Re: [" + c1.ID + "] hello"},
+		c2.ID: {"ann@example.com email.note note 1 #1 ann@example.com: Re: [" + c2.ID + "] hello"},
 	} {
 		evs, err := db.Audit(ctx, id)
 		if err != nil {
@@ -252,7 +253,7 @@ func TestIngestNoticePerNoteAuditPerSender(t *testing.T) {
 		var mail []string
 		for _, ev := range evs {
 			if ev.Action == "email.note" {
-				mail = append(mail, ev.Actor+" "+ev.Action+" "+ev.Detail)
+				mail = append(mail, fmt.Sprintf("%s %s %s #%d %s: %s", ev.Actor, ev.Action, ev.Detail, ev.About.N, ev.About.Who, ev.About.Text))
 			}
 		}
 		if fmt.Sprint(mail) != fmt.Sprint(want) {
@@ -279,5 +280,35 @@ func TestIngestRecordsDoneUID(t *testing.T) {
 		if st, err := db.MailState(ctx, "INBOX"); err != nil || st.LastUID != step.last || st.DoneUID != step.wantDone {
 			t.Fatalf("after last %d done %d: state %+v, %v; want done %d", step.last, step.done, st, err, step.wantDone)
 		}
+	}
+}
+
+// Notes of one sender with different subjects are different stories: each
+// subject gets its own audit event, naming the sender by name and address.
+func TestIngestAuditPerSubject(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	c := newCase(t, db, "Lease", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "Ann", Email: "ann@example.com"})
+	note := func(uid uint32, subject string) casebot.MailItem {
+		n := emailNote(c.ID, "ann@example.com", "body", fmt.Sprint("m", uid, "@x"))
+		n.Email.FromName, n.Email.Subject = "Ann Lee", subject
+		return casebot.MailItem{UID: uid, DedupeKey: fmt.Sprint(uid), Note: n}
+	}
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 3, Items: []casebot.MailItem{
+		note(1, "Statement"), note(2, "Invoice\nBcc: x@y"), note(3, "Statement")}}
+	if _, err := db.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Audit(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs[1:] {
+		got = append(got, fmt.Sprintf("%s|%s|%d|%s|%s", ev.Action, ev.Detail, ev.About.N, ev.About.Who, ev.About.Text))
+	}
+	want := []string{"email.note|notes 1, 3|1|Ann Lee <ann@example.com>|Statement", "email.note|note 2|2|Ann Lee <ann@example.com>|Invoice"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit = %q, want %q", got, want)
 	}
 }

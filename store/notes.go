@@ -14,7 +14,9 @@ import (
 
 // AddNote appends a note to its case: it numbers it NoteCount+1, sets its
 // time, touches the case (NoteCount, Updated, Activity) and commits the
-// change's audit event and outbox messages with it. Concurrent calls are
+// change's audit event and outbox messages with it. The event names the
+// note (casebot.NoteAbout) unless the change's About says otherwise; its
+// About.N is the note's number. Concurrent calls are
 // coalesced into shared commits. It returns the stored note, or ENOTFOUND
 // when the case does not exist.
 func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) (*casebot.Note, error) {
@@ -61,9 +63,10 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 			return err
 		}
 		rec := ch
-		if rec.Detail == "" {
-			rec.Detail = fmt.Sprintf("note %d", n.N)
+		if rec.About.IsZero() {
+			rec.About = casebot.NoteAbout(&n)
 		}
+		rec.About.N = n.N
 		if err := db.record(tx, n.CaseID, rec, now); err != nil {
 			return err
 		}
@@ -127,7 +130,7 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 			if v == nil {
 				return fmt.Errorf("audit event %q missing", k)
 			}
-			ev, err := decodeAudit(v)
+			ev, err := db.decodeAudit(k[len(prefix):], v)
 			if err != nil {
 				return fmt.Errorf("decode audit event %q: %w", k, err)
 			}
@@ -141,14 +144,15 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 	return out, nil
 }
 
-// RecordView appends a view of case content (action "view", detail what) to
-// the case's audit trail. It returns ENOTFOUND for a missing case.
+// RecordView appends a view of case content (action "view", About.Text
+// what, e.g. "the timeline") to the case's audit trail. It returns
+// ENOTFOUND for a missing case.
 func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error {
 	err := db.batch(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
-		return appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: db.now(), Actor: actor, Action: "view", Detail: what})
+		return db.appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: db.now(), Actor: actor, Action: "view", About: viewed(what)})
 	})
 	if err != nil {
 		return fmt.Errorf("store: record view of %s: %w", caseID, err)
@@ -156,7 +160,7 @@ func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error 
 	return nil
 }
 
-// RecordViews appends a view (action "view", detail what) to the audit
+// RecordViews appends a view (action "view", About.Text what) to the audit
 // trail of every case in caseIDs, in one transaction: all or none. It
 // returns ENOTFOUND when one of the cases does not exist.
 func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what string) error {
@@ -169,7 +173,7 @@ func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what str
 			if tx.Bucket(bucketCases).Get([]byte(id)) == nil {
 				return errNoCase(id)
 			}
-			if err := appendAudit(tx, casebot.AuditEvent{CaseID: id, At: now, Actor: actor, Action: "view", Detail: what}); err != nil {
+			if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: id, At: now, Actor: actor, Action: "view", About: viewed(what)}); err != nil {
 				return err
 			}
 		}
@@ -180,6 +184,9 @@ func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what str
 	}
 	return nil
 }
+
+// viewed names what a view showed.
+func viewed(what string) casebot.About { return casebot.About{Text: casebot.Headline(what)} }
 
 // Search returns the notes that contain every word (case-insensitive) in
 // their body or email subject, from the cases for which visible returns

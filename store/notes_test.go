@@ -77,11 +77,11 @@ func TestRecordView(t *testing.T) {
 	ctx := context.Background()
 	c := newCase(t, db, "viewed", "U1")
 	clk.Advance(time.Minute)
-	if err := db.RecordView(ctx, c.ID, "U7", "show"); err != nil {
+	if err := db.RecordView(ctx, c.ID, "U7", "the case"); err != nil {
 		t.Fatal(err)
 	}
 	ev, _ := db.Audit(ctx, c.ID)
-	want := casebot.AuditEvent{CaseID: c.ID, At: clk.Now(), Actor: "U7", Action: "view", Detail: "show"}
+	want := casebot.AuditEvent{CaseID: c.ID, At: clk.Now(), Actor: "U7", Action: "view", About: casebot.About{Text: "the case"}}
 	if len(ev) != 2 || ev[1] != want {
 		t.Fatalf("audit = %+v, want last %+v", ev, want)
 	}
@@ -215,7 +215,7 @@ func TestRecordViewsIsOneTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last := evs[len(evs)-1]; last.Action != "view" || last.Actor != "U7" || last.Detail != "conflict check" {
+		if last := evs[len(evs)-1]; last.Action != "view" || last.Actor != "U7" || last.About.Text != "conflict check" {
 			t.Errorf("%s: last event %+v, want U7's conflict-check view", id, last)
 		}
 	}

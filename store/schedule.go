@@ -363,7 +363,7 @@ func (db *DB) ImportCases(ctx context.Context, cases []*casebot.Case, actor stri
 			if err := putCase(tx, nil, c); err != nil {
 				return err
 			}
-			if err := appendAudit(tx, casebot.AuditEvent{CaseID: c.ID, At: now, Actor: actor, Action: "case.import"}); err != nil {
+			if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: c.ID, At: now, Actor: actor, Action: "case.import", About: casebot.About{Text: casebot.Headline(c.Title)}}); err != nil {
 				return err
 			}
 		}

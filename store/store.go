@@ -31,7 +31,7 @@ var (
 	bucketCases  = []byte("cases")     // case ID -> JSON case
 	bucketNotes  = []byte("note_data") // global note sequence (uint64) -> note record
 	bucketNoteN  = []byte("note_idx")  // case ID \x00 N (uint32) -> global note sequence
-	bucketAudit  = []byte("audit_log") // global event sequence (uint64) -> JSON audit event
+	bucketAudit  = []byte("audit_log") // global event sequence (uint64) -> audit event
 	bucketAuditN = []byte("audit_idx") // case ID \x00 event sequence -> ""
 
 	bucketIdxMediator = []byte("idx_mediator") // mediator \x00 case ID -> sort value

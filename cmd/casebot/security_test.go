@@ -161,6 +161,14 @@ func TestSecuritySessionWithKey(t *testing.T) {
 		}
 	}
 
+	// The timeline names the notes by their first lines and the reply by
+	// its subject: the db file check below proves the audit trail seals them.
+	for _, want := range []string{mNote, "[private]: " + mCaucus, mSubject} {
+		if timeline := s.views[1]; !strings.Contains(timeline, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, timeline)
+		}
+	}
+
 	t.Run("mrkdwn", func(t *testing.T) { checkPings(t, e, s) })
 	t.Run("outbound headers", func(t *testing.T) { checkOutboundMail(t, s) })
 	t.Run("attachment names", func(t *testing.T) { checkAttachmentNames(t, e, s) })
