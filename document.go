@@ -116,10 +116,10 @@ func SafeFileName(name string) string {
 	}
 	name = strings.Map(func(r rune) rune {
 		switch {
+		case r == '\t' || r == '\n' || r == '\r' || unicode.Is(unicode.Zs, r):
+			return ' '
 		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u2028', r == '\u2029', r == utf8.RuneError:
 			return -1
-		case unicode.IsSpace(r):
-			return ' '
 		}
 		return r
 	}, name)
