@@ -53,7 +53,7 @@ type Slack struct {
 	resp    map[string][][]byte // response_url bodies by key
 	waiting map[string]chan []byte
 	seq     int64
-	methods  map[string]int     // Web API calls by method, "upload" for upload URL POSTs
+	methods map[string]int     // Web API calls by method, "upload" for upload URL POSTs
 	pending map[string]*Upload // file ID -> upload not completed yet
 	uploads []Upload           // completed uploads, oldest first
 }
