@@ -49,16 +49,28 @@ func (d *Document) Last() Arrival {
 	return d.Arrivals[len(d.Arrivals)-1]
 }
 
-// Type returns the document's media type as best known: the detected type
-// unless it is the generic application/octet-stream, else the declared one.
+// Type returns the document's media type: the one its sender declared,
+// else the one read from its bytes, else application/octet-stream.
 func (d *Document) Type() string {
-	if d.DetectedType != "" && d.DetectedType != "application/octet-stream" {
+	switch {
+	case d.DeclaredType != "":
+		return d.DeclaredType
+	case d.DetectedType != "":
 		return d.DetectedType
 	}
-	if d.DeclaredType != "" {
-		return d.DeclaredType
-	}
 	return "application/octet-stream"
+}
+
+// TypeMismatch reports whether the bytes read as another type than the
+// one declared (a program sent as a PDF, say): the detected type, without
+// its parameters, is neither the declared one nor a generic guess.
+func (d *Document) TypeMismatch() bool {
+	det, _, _ := strings.Cut(d.DetectedType, ";")
+	switch det {
+	case "", "application/octet-stream", "text/plain":
+		return false
+	}
+	return d.DeclaredType != "" && !strings.EqualFold(det, d.DeclaredType)
 }
 
 // File is a document's content on its way to a user.

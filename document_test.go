@@ -35,3 +35,24 @@ func TestSafeFileName(t *testing.T) {
 		})
 	}
 }
+
+func TestDocumentType(t *testing.T) {
+	tests := []struct {
+		declared, detected, want string
+		mismatch                 bool
+	}{
+		{"application/pdf", "application/pdf", "application/pdf", false},
+		{"application/pdf", "application/zip", "application/pdf", true},
+		{"message/rfc822", "text/plain; charset=utf-8", "message/rfc822", false},
+		{"application/vnd.ms-excel", "application/octet-stream", "application/vnd.ms-excel", false},
+		{"", "image/png", "image/png", false},
+		{"", "", "application/octet-stream", false},
+		{"IMAGE/PNG", "image/png", "IMAGE/PNG", false},
+	}
+	for _, tt := range tests {
+		d := Document{DeclaredType: tt.declared, DetectedType: tt.detected}
+		if got := d.Type(); got != tt.want || d.TypeMismatch() != tt.mismatch {
+			t.Errorf("declared %q, detected %q: Type %q, mismatch %v; want %q, %v", tt.declared, tt.detected, got, d.TypeMismatch(), tt.want, tt.mismatch)
+		}
+	}
+}

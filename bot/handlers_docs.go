@@ -52,8 +52,8 @@ func writeDocs(t *text, docs []casebot.Document, loc *time.Location) {
 func docLine(d *casebot.Document, loc *time.Location) string {
 	var b strings.Builder
 	typ := d.Type()
-	if d.DeclaredType != "" && d.DeclaredType != typ {
-		typ += " (sent as " + d.DeclaredType + ")"
+	if d.TypeMismatch() {
+		typ += " (but its bytes read as " + d.DetectedType + ")"
 	}
 	fmt.Fprintf(&b, "#%d %s — %s, %s", d.N, d.Name, typ, formatSize(d.Size))
 	if !d.Kept {

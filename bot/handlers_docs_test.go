@@ -72,6 +72,11 @@ func TestDocsAndShowListDocuments(t *testing.T) {
 	if docs := e.must(uMed, "docs "+id).Text; !strings.Contains(docs, "(note #1); again from ann@x.example") || !strings.Contains(docs, ", as again.pdf)") {
 		t.Errorf("docs does not show the second arrival:\n%s", docs)
 	}
+	// Bytes that read as another type than declared are flagged.
+	e.mailDocs(id, "ann@x.example", casebot.Attachment{Name: "invoice.pdf", Type: "application/pdf", Content: []byte("PK\x03\x04 not a pdf")})
+	if docs := e.must(uMed, "docs "+id).Text; !strings.Contains(docs, "#13 invoice.pdf — application/pdf (but its bytes read as application/zip), 14 B") {
+		t.Errorf("docs does not flag a type mismatch:\n%s", docs)
+	}
 	empty := e.newCase(uMed, "No papers")
 	if got := e.must(uMed, "docs "+empty).Text; !strings.Contains(got, "has no documents yet") {
 		t.Errorf("docs of a case without documents: %q", got)
