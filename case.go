@@ -243,6 +243,8 @@ type Stats struct {
 // effect with its audit event and outbox messages in one transaction or not
 // at all. Reads copy data out; callers may keep what they get.
 type CaseStore interface {
+	// DocumentStore keeps each case's documents (document.go).
+	DocumentStore
 	// CreateCase stores a new case, giving it an ID (never reused, even across
 	// crashes), a secret token and its timestamps. It returns the stored case.
 	CreateCase(ctx context.Context, c *Case, ch Change) (*Case, error)

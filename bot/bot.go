@@ -38,6 +38,10 @@ type Config struct {
 	// Digests serves the digest command; when nil it answers that digests
 	// are not configured.
 	Digests casebot.DigestService
+	// Files delivers the doc command's file to the actor's own Slack
+	// direct messages; when nil (Slack is off), doc says so and points to
+	// casebot export.
+	Files casebot.FileSender
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.
@@ -52,7 +56,7 @@ type Reply = casebot.Reply
 // source of its name, its arguments and options, the parser and the help:
 // "session <ID> <when> <duration> <title> [--where W]". The placeholders a
 // usage may use are ID, when, duration, role, status, outcome, email, USER,
-// USER|auto, deadline#, mail#, n, title, name, text, words, name or email,
+// USER|auto, deadline#, mail#, doc#, n, title, name, text, words, name or email,
 // command, and choices such as mine|all; options are [--name VALUE] or
 // [--switch].
 type Command struct {

@@ -39,6 +39,11 @@ func builtins() []Command {
 		{Usage: "email <ID> [--to ROLE] <text>", Summary: "email the parties (or one role)", Slow: true,
 			Help: "Parties get the text by email with the case ID in the subject; their replies come back as notes. " +
 				"--to narrows it to one role (claimant, respondent, counsel, interpreter, observer, other).", Handle: handleEmail},
+		{Usage: "docs <ID>", Summary: "a case's documents: number, name, type, size, from whom, when",
+			Help: "Every attachment of a party's email is a document of its case; the same file sent again is one document with several arrivals. " +
+				"Files over the attachment size limit are listed but not kept.", Handle: handleDocs},
+		{Usage: "doc <ID> <doc#>", Summary: "send a document to your Slack direct messages", Slow: true,
+			Help: "The file goes to your own direct messages with casebot, never to a channel, and the view is in the case's audit trail.", Handle: handleDoc},
 		{Usage: "status <ID> <status>", Summary: "move an open case (intake, scheduled, active); reopens a closed one",
 			Wakes: true, Handle: handleStatus},
 		{Usage: "close <ID> <outcome> [text]", Summary: "close a case: settled, partial, impasse or withdrawn", Wakes: true, Handle: handleClose},

@@ -107,6 +107,10 @@ func handleShow(ctx context.Context, r *Request) Reply {
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: notes of %s: %w", c.ID, err))
 	}
+	docs, ndocs, err := r.Store.Documents(ctx, c.ID, showDocs)
+	if err != nil {
+		return r.Fail(fmt.Errorf("bot: documents of %s: %w", c.ID, err))
+	}
 	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "the case"); err != nil {
 		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
 	}
@@ -160,6 +164,11 @@ func handleShow(ctx context.Context, r *Request) Reply {
 		}
 		t.line(line)
 	}
+	t.heading("Documents", ndocs)
+	if ndocs > len(docs) {
+		t.linef("  the newest %d; docs %s lists all %d", len(docs), c.ID, ndocs)
+	}
+	writeDocs(&t, docs, loc)
 	t.heading("Notes", len(notes))
 	for _, n := range notes {
 		t.line("  " + noteHeader(n, loc) + ": " + indent(n.Body, "    "))

@@ -168,6 +168,7 @@ var placeholders = map[string]kind{
 	"USER|auto":     kUserOrAuto,
 	"deadline#":     kNumber,
 	"mail#":         kNumber,
+	"doc#":          kNumber,
 	"session#":      kNumber,
 	"n":             kNumber,
 	"title":         kTitle,
@@ -270,7 +271,7 @@ type Args struct {
 	Status   casebot.Status    // <status> (open) or <outcome> (closed)
 	Email    string            // <email>, normalised
 	User     string            // <USER> or <USER|auto>: a user ID or "auto"
-	N        int               // <deadline#>, <session#>, <mail#>
+	N        int               // <deadline#>, <session#>, <mail#>, <doc#>
 	Word     string            // a choice such as mine|all, or <command>; "" when absent
 	Name     string            // <name>
 	Text     string            // <title>, <text>, <words>, <name or email>, [text]

@@ -65,6 +65,12 @@ var eventPhrases = map[string]func(a casebot.About, detail string, when func(tim
 	"case.create": func(a casebot.About, d string, _ func(time.Time) string) string {
 		return paren(titled("opened the case", a.Text), d)
 	},
+	"doc.add": func(a casebot.About, d string, _ func(time.Time) string) string {
+		return paren(titled(fmt.Sprintf("filed document #%d from %s", a.N, a.Who), a.Text), d)
+	},
+	"doc.view": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return fmt.Sprintf("viewed document #%d", a.N)
+	},
 	"case.import": func(a casebot.About, _ string, _ func(time.Time) string) string {
 		return titled("imported the case", a.Text)
 	},

@@ -83,6 +83,9 @@ type ingester struct {
 	authorOrder []sender
 	// feed are the new notes whose mediator is to be told.
 	feed noticeFeed
+	// docs are the audit events of the documents the notes brought,
+	// recorded after the notes' own.
+	docs []casebot.AuditEvent
 }
 
 // sender is a party writing to a case, with what the audit trail names
@@ -124,6 +127,11 @@ func (in *ingester) flush() error {
 			return err
 		}
 	}
+	for _, ev := range in.docs {
+		if err := in.db.appendAudit(in.tx, ev); err != nil {
+			return err
+		}
+	}
 	if err := in.feed.write(in.tx); err != nil {
 		return err
 	}
@@ -151,10 +159,11 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if e.c.Party(it.Note.Author) < 0 {
 			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
 		}
-		n, seq, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
+		n, seq, docs, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
 		if err != nil {
 			return res, err
 		}
+		in.docs = append(in.docs, docs...)
 		// The audit event follows in flush, one per case, sender and subject; the
 		// mediator's notice, one per note (SPEC §6), is queued from the
 		// notice feed (FeedNotices).
@@ -206,10 +215,12 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 	return q
 }
 
-// addNoteTx appends a note to c (an edited copy, written by the caller),
-// numbering it and touching the case. It returns the note and its key in
-// the notes bucket.
-func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, error) {
+// addNoteTx appends an email note to c (an edited copy, written by the
+// caller), numbering it and touching the case, and files its attachments
+// as the case's documents (the stored note keeps their metadata, not their
+// content). It returns the note, its key in the notes bucket and the
+// documents' audit events, which the caller records after the note's.
+func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
 	n := *in
 	n.CaseID = c.ID
 	n.N = c.NoteCount + 1
@@ -222,22 +233,26 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	notes := appendBucket(tx, bucketNotes)
 	seq, err := notes.NextSequence()
 	if err != nil {
-		return nil, 0, fmt.Errorf("note sequence: %w", err)
+		return nil, 0, nil, fmt.Errorf("note sequence: %w", err)
 	}
 	key := be64(seq)
-	v, err := db.encodeNote(key, &n)
+	stored, docs, err := db.noteDocumentsTx(tx, n.CaseID, &n, now)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
+	}
+	v, err := db.encodeNote(key, stored)
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	if err := notes.Put(key, v); err != nil {
-		return nil, 0, fmt.Errorf("put note: %w", err)
+		return nil, 0, nil, fmt.Errorf("put note: %w", err)
 	}
 	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
-		return nil, 0, fmt.Errorf("put note index: %w", err)
+		return nil, 0, nil, fmt.Errorf("put note index: %w", err)
 	}
 	c.NoteCount = n.N
 	c.Updated, c.Activity = now, now
-	return &n, seq, nil
+	return stored, seq, docs, nil
 }
 
 // numberRuns writes ascending numbers with runs collapsed: "4", "4-6, 9".

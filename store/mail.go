@@ -275,7 +275,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		}
 		now := db.now()
 		c := cloneCase(old)
-		note, _, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
+		note, _, docs, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
 		if err != nil {
 			return err
 		}
@@ -289,6 +289,11 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		}
 		if err := db.record(tx, c.ID, ch, now); err != nil {
 			return err
+		}
+		for _, ev := range docs {
+			if err := db.appendAudit(tx, ev); err != nil {
+				return err
+			}
 		}
 		q.State, q.Decided, q.DecidedBy, q.Note = casebot.QuarantineAccepted, now, actor, fmt.Sprintf("%s#%d", c.ID, note.N)
 		q.Body, q.Email = "", nil

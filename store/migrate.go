@@ -39,6 +39,12 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketMailSeen2)
 		return err
 	}},
+	{4, "case documents: the attachments kept inside email notes become numbered documents of their case, stored apart from the notes", func(db *DB, tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketDocMeta, bucketDocData); err != nil {
+			return err
+		}
+		return db.notesToDocuments(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

@@ -182,3 +182,29 @@ func classify(method string, err error) error {
 	}
 	return err
 }
+
+var _ casebot.FileSender = (*Sender)(nil)
+
+// SendFile uploads f to userID's direct messages with the bot: it opens
+// the DM (conversations.open), then uploads with Slack's external upload
+// (files.getUploadURLExternal, the POST of the bytes, streamed, and
+// files.completeUploadExternal sharing the file to that DM only). It
+// never shares to a channel. Errors are classified as Send's are; none
+// names the file.
+func (s *Sender) SendFile(ctx context.Context, userID string, f casebot.File) error {
+	ch, err := s.dm(ctx, userID)
+	if err != nil {
+		return classify("conversations.open", err)
+	}
+	_, err = s.client.UploadFileContext(ctx, slack.UploadFileParameters{
+		Reader: f.Content, FileSize: int(f.Size), Filename: f.Name, Title: f.Name, Channel: ch,
+	})
+	if err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "channel_not_found" {
+			s.forget(userID)
+		}
+		return classify("files upload", err)
+	}
+	return nil
+}

@@ -59,6 +59,7 @@ type Daemon struct {
 	outbox  *outbox.Worker
 	drained []func(ctx context.Context) error
 	sched   *scheduler.Scheduler
+	slack   *slackParts // the Slack client and DM sender, when Slack is on
 
 	opened    bool
 	serving   atomic.Bool
@@ -148,6 +149,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Mail:            d.mailComposer(),
 		Quarantine:      d.quarantine(),
 		Digests:         d.sched,
+		Files:           d.slackFiles(),
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,6 +86,16 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	e.run(secMed, "deadline "+id+" +3d Papers")
 	e.run(secMed, "session "+id+" +4d 2h Opening")
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
+	// Carl's email brings a document, its name tagged.
+	doc := []byte("%PDF-1.4 exhibit " + tag)
+	sum := sha256.Sum256(doc)
+	uid := uint32(e.triggers.Add(1))
+	if _, err := e.d.DB.Ingest(ctx, casebot.IngestBatch{Mailbox: "matrix", UIDValidity: 1, LastUID: uid, Items: []casebot.MailItem{{UID: uid,
+		Note: &casebot.Note{CaseID: id, Author: "carl." + tag + "@x.example", Source: casebot.SourceEmail, Body: "exhibit",
+			Email: &casebot.EmailMeta{From: "carl." + tag + "@x.example", Attachments: []casebot.Attachment{{Name: "D" + tag + ".pdf",
+				Type: "application/pdf", Size: int64(len(doc)), SHA256: hex.EncodeToString(sum[:]), Content: doc}}}}}}}); err != nil {
+		e.t.Fatal(err)
+	}
 	if bounce {
 		if _, err := e.d.DB.FlagBouncing(ctx, "carl."+tag+"@x.example", id, "550 test"); err != nil {
 			e.t.Fatal(err)
@@ -158,6 +170,8 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"note {ID} --private caucus", [4]secOutcome{A, A, H, H}, false, false},
 		{"email {ID} hello", [4]secOutcome{A, A, H, H}, false, false},
 		{"email {ID} --to claimant hello", [4]secOutcome{A, A, H, H}, false, false},
+		{"docs {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"doc {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
 		{"status {ID} active", [4]secOutcome{A, A, H, H}, false, false},
 		{"close {ID} settled", [4]secOutcome{A, A, H, H}, false, false},
 		{"timeline {ID}", [4]secOutcome{A, A, H, H}, false, false},
@@ -240,7 +254,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 					}
 				}
 				if user == secOther || user == secStranger {
-					secrets := []string{"T" + tag, "N" + tag, "eve@"}
+					secrets := []string{"T" + tag, "N" + tag, "D" + tag, "eve@"}
 					if f[0] != "conflicts" { // the query is echoed
 						secrets = append(secrets, "Carl P"+tag, "carl."+tag)
 					} else if user == secOther && !strings.Contains(got, "and 1 case assigned to other mediators.") {

@@ -9,6 +9,7 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/slack-go/slack"
 )
 
 // The command language is what the Slack transport asks it to be.
@@ -23,7 +24,7 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	if !d.Config.SlackEnabled() {
 		return nil
 	}
-	client := slackbot.NewClient(cfg.BotToken, cfg.AppToken, cfg.APIURL)
+	client := d.slackClient().client
 	log := d.Logger.With("component", "slack")
 
 	// Requests from other workspaces are refused once the bot's own is
@@ -39,7 +40,7 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	d.UserLocation = users.Location
 	d.Go("slack users", func(ctx context.Context) error { return users.Run(ctx, time.Minute) })
 
-	d.AddSender(casebot.OutSlack, slackbot.NewSender(client, bot.RenderNotice))
+	d.AddSender(casebot.OutSlack, d.slackClient().sender)
 
 	// Commands and button presses run through d.Command, as the control
 	// socket and `casebot do` do: one place counts and logs them.
@@ -69,4 +70,32 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 		return nil
 	})
 	return nil
+}
+
+// slackParts are the Slack client and the DM sender that the outbox (for
+// notices) and the doc command (for files) share, with its DM cache.
+type slackParts struct {
+	client *slack.Client
+	sender *slackbot.Sender
+}
+
+// slackClient returns the daemon's Slack client and DM sender, made on
+// first use: the bot is built before the Slack part is set up, and doc
+// needs the sender. Call it only when Slack is on.
+func (d *Daemon) slackClient() *slackParts {
+	if d.slack == nil {
+		cfg := d.Config.Slack
+		client := slackbot.NewClient(cfg.BotToken, cfg.AppToken, cfg.APIURL)
+		d.slack = &slackParts{client: client, sender: slackbot.NewSender(client, bot.RenderNotice)}
+	}
+	return d.slack
+}
+
+// slackFiles returns what delivers the doc command's files to a user's
+// Slack DM, nil when Slack is off (doc then says so).
+func (d *Daemon) slackFiles() casebot.FileSender {
+	if !d.Config.SlackEnabled() {
+		return nil
+	}
+	return d.slackClient().sender
 }

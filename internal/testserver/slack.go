@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,7 +32,10 @@ type Post struct {
 // auth.test (team Team), conversations.open (channel "D-<user>"),
 // chat.postMessage (DMs with blocks only; recorded with their metadata),
 // conversations.history (from what was recorded, metadata included on
-// request) and users.info; anything else is unknown_method.
+// request), users.info and the external file upload
+// (files.getUploadURLExternal, the POST to its upload URL and
+// files.completeUploadExternal; see Uploads); anything else is
+// unknown_method.
 type Slack struct {
 	srv       *httptest.Server
 	token     string
@@ -48,6 +53,22 @@ type Slack struct {
 	resp    map[string][][]byte // response_url bodies by key
 	waiting map[string]chan []byte
 	seq     int64
+	methods map[string]int     // Web API calls by method, "upload" for upload URL POSTs
+	pending map[string]*Upload // file ID -> upload not completed yet
+	uploads []Upload           // completed uploads, oldest first
+}
+
+// Upload is one file that went through Slack's external upload: announced
+// by files.getUploadURLExternal, its bytes POSTed to the upload URL, then
+// shared by files.completeUploadExternal.
+type Upload struct {
+	FileID   string
+	Filename string // filename given to files.getUploadURLExternal
+	Length   int64  // length given to files.getUploadURLExternal
+	Received int64  // bytes of the file POSTed to the upload URL
+	SHA256   string // hex SHA-256 of those bytes
+	Title    string // the file's title in files.completeUploadExternal
+	Channel  string // channel_id of files.completeUploadExternal; "" shares it nowhere
 }
 
 // SlackOption changes a fake Slack made by NewSlack.
@@ -66,7 +87,8 @@ func RateLimitEvery(n int64) SlackOption { return func(s *Slack) { s.rateEvery =
 func NewSlack(tb testing.TB, token string, opts ...SlackOption) *Slack {
 	tb.Helper()
 	s := &Slack{token: token, tz: "UTC", posted: make(chan Post, 256),
-		channel: map[string][]Post{}, resp: map[string][][]byte{}, waiting: map[string]chan []byte{}}
+		channel: map[string][]Post{}, resp: map[string][][]byte{}, waiting: map[string]chan []byte{},
+		methods: map[string]int{}, pending: map[string]*Upload{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -136,6 +158,10 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 		s.response(w, r, key)
 		return
 	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/upload/"); ok {
+		s.upload(w, r, id)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -146,7 +172,15 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
 		return
 	}
-	switch strings.TrimPrefix(r.URL.Path, "/api/") {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	s.mu.Lock()
+	s.methods[method]++
+	s.mu.Unlock()
+	switch method {
+	case "files.getUploadURLExternal":
+		s.getUploadURL(w, r)
+	case "files.completeUploadExternal":
+		s.completeUpload(w, r)
 	case "auth.test":
 		fmt.Fprintf(w, `{"ok":true,"team_id":%q,"user_id":"UBOT"}`, Team)
 	case "conversations.open":
@@ -253,5 +287,123 @@ func (s *Slack) conversationHistory(w http.ResponseWriter, r *http.Request) {
 		Messages []msg `json:"messages"`
 		HasMore  bool  `json:"has_more"`
 	}{true, out, len(all) > len(out)})
+	_, _ = w.Write(b)
+}
+
+// Calls returns how many calls of a Web API method were served (refused
+// ones too); "upload" counts the POSTs to upload URLs.
+func (s *Slack) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.methods[method]
+}
+
+// Uploads returns every completed upload, oldest first.
+func (s *Slack) Uploads() []Upload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Upload(nil), s.uploads...)
+}
+
+// getUploadURL answers files.getUploadURLExternal: it needs a filename
+// and a positive length, and hands out an upload URL on this server (so
+// slack-go, which sends the token only to Slack or the API URL's host,
+// may post there).
+func (s *Slack) getUploadURL(w http.ResponseWriter, r *http.Request) {
+	name := r.Form.Get("filename")
+	length, err := strconv.ParseInt(r.Form.Get("length"), 10, 64)
+	if name == "" || err != nil || length <= 0 {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_arguments"}`)
+		return
+	}
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("F%06d", s.seq)
+	s.pending[id] = &Upload{FileID: id, Filename: name, Length: length}
+	s.mu.Unlock()
+	fmt.Fprintf(w, `{"ok":true,"upload_url":%q,"file_id":%q}`, s.srv.URL+"/upload/"+id, id)
+}
+
+// upload takes the bytes of an announced file, as a multipart "file" part
+// (what slack-go sends) or as the raw body, streaming them into a hash.
+// Like Slack, it refuses a body that is not exactly the announced length.
+func (s *Slack) upload(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	s.methods["upload"]++
+	u := s.pending[id]
+	s.mu.Unlock()
+	if r.Method != http.MethodPost || u == nil || r.Header.Get("Authorization") != "Bearer "+s.token {
+		http.Error(w, "unknown upload", http.StatusNotFound)
+		return
+	}
+	sum := sha256.New()
+	var n int64
+	var err error
+	if mr, merr := r.MultipartReader(); merr == nil {
+		for {
+			part, perr := mr.NextPart()
+			if perr == io.EOF {
+				break
+			} else if perr != nil {
+				err = perr
+				break
+			}
+			if part.FormName() == "file" {
+				k, cerr := io.Copy(sum, part)
+				n, err = n+k, cerr
+			}
+			part.Close()
+			if err != nil {
+				break
+			}
+		}
+	} else {
+		n, err = io.Copy(sum, r.Body)
+	}
+	if err != nil || n != u.Length {
+		http.Error(w, fmt.Sprintf("got %d bytes, announced %d (%v)", n, u.Length, err), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	u.Received, u.SHA256 = n, hex.EncodeToString(sum.Sum(nil))
+	s.mu.Unlock()
+	fmt.Fprintf(w, "OK - %d", n)
+}
+
+// completeUpload answers files.completeUploadExternal for files whose
+// bytes arrived, recording where each was shared.
+func (s *Slack) completeUpload(w http.ResponseWriter, r *http.Request) {
+	var files []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal([]byte(r.Form.Get("files")), &files); err != nil || len(files) == 0 {
+		fmt.Fprint(w, `{"ok":false,"error":"invalid_arguments"}`)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range files {
+		if u := s.pending[f.ID]; u == nil || u.SHA256 == "" {
+			fmt.Fprint(w, `{"ok":false,"error":"file_not_found"}`)
+			return
+		}
+	}
+	type summary struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	out := struct {
+		OK    bool      `json:"ok"`
+		Files []summary `json:"files"`
+	}{OK: true}
+	for _, f := range files {
+		u := s.pending[f.ID]
+		delete(s.pending, f.ID)
+		u.Title, u.Channel = f.Title, r.Form.Get("channel_id")
+		s.uploads = append(s.uploads, *u)
+		out.Files = append(out.Files, summary{ID: u.FileID, Title: u.Title})
+	}
+	b, _ := json.Marshal(out)
 	_, _ = w.Write(b)
 }

@@ -35,6 +35,14 @@ var goals = []goal{
 	// mailbox sixteen times larger (a per-message list would be ~16x).
 	{"mail BenchmarkIngestMemory", "peak_160k/10k", true, 2},
 	{"scheduler BenchmarkDigests/digests-200x500", "x_raw", true, 3},
+	// doc streams a document to Slack: the heap it takes stays under
+	// three times the document (10 MiB).
+	{"slackbot BenchmarkDocDelivery", "peak_heap/size", true, 3},
+	{"slackbot BenchmarkDocDelivery", "peak_live/size", true, 3},
+	// docs reads only its own case's documents: one record per document
+	// listed, in a store with 10,000 other documents.
+	{"store BenchmarkDocs/case-of-1000-docs", "docs_read/listed", true, 1},
+	{"store BenchmarkDocs/case-of-10-docs", "docs_read/listed", true, 1},
 }
 
 // withRawRatios adds to every sub-benchmark a "x_raw" metric: its time per
