@@ -143,6 +143,10 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 		if err := putCase(tx, nil, c); err != nil {
 			return err
 		}
+		// The case's data key is in the keyring before this commits.
+		if _, err := db.caseSealer(tx, c.ID); err != nil {
+			return err
+		}
 		return db.record(tx, c.ID, ch, now)
 	})
 	if err != nil {
@@ -178,6 +182,10 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 		old, err := getCase(tx, id)
 		if err != nil {
 			return err
+		}
+		if old.Purged != nil {
+			fnErr = casebot.ErrPurged(id)
+			return fnErr
 		}
 		c := cloneCase(old)
 		ch, err := fn(c)

@@ -158,11 +158,11 @@ func (d *dec) count(min int) int {
 
 // appendFrame2 appends a binary record: binFormat, uvarint header length,
 // header, then the sealed payload.
-func (db *DB) appendFrame2(dst, key, header, payload []byte) []byte {
+func appendFrame2(dst []byte, sl *sealer, key, header, payload []byte) []byte {
 	dst = append(dst, binFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(header)))
 	dst = append(dst, header...)
-	return db.seal.appendSeal(dst, key, payload)
+	return sl.appendSeal(dst, key, payload)
 }
 
 // unframe2 splits a binary record into its header and sealed payload.
@@ -171,8 +171,8 @@ func unframe2(v []byte) (header, sealed []byte, err error) {
 }
 
 // frameSize is an upper bound of a binary record's size, for one allocation.
-func (db *DB) frameSize(header, payload []byte) int {
-	return 1 + binary.MaxVarintLen64 + len(header) + db.seal.sealedSize(len(payload))
+func frameSize(sl *sealer, header, payload []byte) int {
+	return 1 + binary.MaxVarintLen64 + len(header) + sl.sealedSize(len(payload))
 }
 
 // Note records.

@@ -216,7 +216,7 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 		return nil, 0, fmt.Errorf("note sequence: %w", err)
 	}
 	key := be64(seq)
-	v, err := db.encodeNote(key, &n)
+	v, err := db.encodeCaseNote(tx, key, &n)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -44,7 +44,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 			return fmt.Errorf("note sequence: %w", err)
 		}
 		key := be64(seq)
-		v, err := db.encodeNote(key, &n)
+		v, err := db.encodeCaseNote(tx, key, &n)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,8 @@ var (
 	bucketSent      = []byte("sent")        // Key of a delivered message -> delivery time
 	bucketDead      = []byte("outbox_dead") // ID -> outbox record of a message that can never be delivered
 	bucketMsgID     = []byte("msgid")       // Message-ID of an email we sent -> case ID
+
+	bucketCaseKeys = []byte("case_keys") // case ID -> ID of its data key in the keyring; "" once purged (casekeys.go)
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
@@ -55,7 +57,7 @@ var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, 
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys}, indexBuckets...)
 
 // Meta keys.
 var (
@@ -72,7 +74,9 @@ type Options struct {
 	// CasePrefix starts case IDs (MED in MED-2026-0042); "MED" when empty.
 	CasePrefix string
 	// EncryptionKey, nil or 32 bytes, encrypts notes (bodies and email meta,
-	// including raw messages and attachments) and outbox bodies with AES-256-GCM.
+	// including raw messages and attachments) and outbox bodies with
+	// AES-256-GCM. Each case's content is encrypted under a data key of its
+	// own, wrapped by this key in the keyring <path>.keys (keyring.go).
 	EncryptionKey []byte
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -91,7 +95,12 @@ type DB struct {
 	prefix string
 	now    func() time.Time
 	seal   *sealer
+	keys   *keyring // nil without an encryption key
 	log    *slog.Logger
+
+	// purgeTxHook, when set (tests, benchmarks), is told how long each
+	// write transaction of a purge took, commit included.
+	purgeTxHook func(time.Duration)
 }
 
 var _ casebot.CaseStore = (*DB)(nil)
@@ -151,9 +160,22 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
 		now: func() time.Time { return opts.Now().UTC() }}
+	if seal.encrypted() {
+		// Loaded under the file lock: one process writes the keyring.
+		if db.keys, err = loadKeyring(keyringPath(path), seal, opts.ReadOnly); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
+	}
 	if err := db.init(opts.ReadOnly); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := db.settleKeys(ctx); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
