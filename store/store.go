@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -279,18 +280,51 @@ func (db *DB) Close() error {
 // Path returns the file the store was opened from.
 func (db *DB) Path() string { return db.path }
 
-// Backup writes a consistent copy of the whole file to w from one read
-// transaction, so it works while writers run. It returns the bytes written.
+// backupTxSize bounds each commit into a backup's compacted copy.
+const backupTxSize = 64 << 20
+
+// Backup writes a consistent, compacted copy of the store to w and returns
+// the bytes written. bbolt never clears freed pages, and a raw copy
+// (tx.WriteTo) carries them along, so deleted content (a purge) could live
+// on in backups; instead bbolt.Compact copies only live keys and values,
+// from one read transaction (so writers go on meanwhile), into a temporary
+// bbolt file beside the store (mode 0600, else in the system's temporary
+// folder), which is then copied to w and removed. The keyring is never
+// part of a backup. It fails when ctx is done before it starts or the copy
+// cannot be made.
 func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	tmp, err := os.CreateTemp(filepath.Dir(db.path), filepath.Base(db.path)+".backup-*")
+	if err != nil {
+		tmp, err = os.CreateTemp("", "casebot-backup-*")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: temporary file: %w", err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: open copy: %w", err)
+	}
+	err = bolt.Compact(dst, db.bolt, backupTxSize)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: compact: %w", err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	defer f.Close()
+	n, err := io.Copy(w, f)
 	if err != nil {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}
