@@ -201,6 +201,9 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 // numbering it and touching the case. It returns the note and its key in
 // the notes bucket.
 func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, error) {
+	if c.Purged != nil {
+		return nil, 0, casebot.ErrPurged(c.ID)
+	}
 	n := *in
 	n.CaseID = c.ID
 	n.N = c.NoteCount + 1
