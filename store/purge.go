@@ -334,11 +334,11 @@ func (db *DB) destroyKeys(ids ...string) error {
 // purgeBatchWork bounds the work of one purge transaction: once it has run
 // this long no further case joins the batch, so that with the commit the
 // writer is held well under 100 ms and other writers go on between batches.
-const purgeBatchWork = 40 * time.Millisecond
+const purgeBatchWork = 25 * time.Millisecond
 
 // PurgeExpired purges, as actor ("casebot"), every closed case that is not
 // on hold and closed before closedBefore: the retention purge. It works in
-// batches, each a transaction that stops taking cases after about 40 ms,
+// batches, each a transaction that stops taking cases after about 25 ms,
 // and destroys each batch's data keys after its commit. It returns the
 // IDs purged, in order, also when it stops early on an error or ctx.
 func (db *DB) PurgeExpired(ctx context.Context, closedBefore time.Time, actor, why string) ([]string, error) {
