@@ -1,6 +1,9 @@
 package casebot
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // PurgedTitle replaces the title of a purged case: a title often names the
 // parties ("Smith v. Jones"), so it goes with the content.
@@ -68,4 +71,36 @@ func Anonymize(actor string) string {
 // ErrPurged is the ECONFLICT error for a change to a purged case.
 func ErrPurged(id string) error {
 	return Errorf(ECONFLICT, "%s was purged: its content is gone and it can no longer change.", id)
+}
+
+// SetHold puts the case on hold (on) or releases it, and returns the
+// change for the audit trail ("case.hold" or "case.release"); ECONFLICT
+// when it already is so.
+func (c *Case) SetHold(on bool) (Change, error) {
+	if c.Hold == on {
+		if on {
+			return Change{}, Errorf(ECONFLICT, "%s is already on hold.", c.ID)
+		}
+		return Change{}, Errorf(ECONFLICT, "%s is not on hold.", c.ID)
+	}
+	c.Hold = on
+	if on {
+		return Change{Action: "case.hold", Detail: "kept from purge"}, nil
+	}
+	return Change{Action: "case.release", Detail: "hold released"}, nil
+}
+
+// Purger destroys closed cases' content for good (SPEC §10); store.DB
+// implements it.
+type Purger interface {
+	// PurgeCase destroys the content of case id at actor's request and
+	// returns what stays of the case. It returns an ENOTFOUND error for a
+	// missing case and an ECONFLICT error (nothing changed) for an open,
+	// held or already purged one.
+	PurgeCase(ctx context.Context, id, actor string) (*Case, error)
+	// PurgeExpired purges, as actor, every closed case not on hold that
+	// closed before closedBefore, in short batches, recording why in each
+	// case.purge event. It returns the IDs purged, also when it stops early
+	// on an error.
+	PurgeExpired(ctx context.Context, closedBefore time.Time, actor, why string) ([]string, error)
 }

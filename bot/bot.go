@@ -38,6 +38,9 @@ type Config struct {
 	// Digests serves the digest command; when nil it answers that digests
 	// are not configured.
 	Digests casebot.DigestService
+	// Purger serves the purge command; when nil it answers that purging is
+	// not available.
+	Purger casebot.Purger
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.

@@ -148,6 +148,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Mail:            d.mailComposer(),
 		Quarantine:      d.quarantine(),
 		Digests:         d.sched,
+		Purger:          db,
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)
