@@ -312,8 +312,12 @@ func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 }
 
 // noticeFormat starts a notice in an outbox payload; a later layout of
-// the notice's fields would take the next value.
-const noticeFormat = 1
+// the notice's fields takes the next value. Format 1 had no purge lists
+// in its digest; it still decodes, without them.
+const (
+	noticeFormat1 = 1
+	noticeFormat  = 2
+)
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)
@@ -342,7 +346,8 @@ func appendNotice(e *enc, n *casebot.Notice) {
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
-	if f := d.b[0]; f != noticeFormat {
+	f := d.b[0]
+	if f != noticeFormat && f != noticeFormat1 {
 		d.fail(fmt.Errorf("unknown notice format %d", f))
 		return nil
 	}
@@ -352,7 +357,7 @@ func decodeNotice(d *dec) *casebot.Notice {
 	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
 	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
 	if d.bool() {
-		n.Digest = decodeDigest(d)
+		n.Digest = decodeDigest(d, f >= noticeFormat)
 	}
 	if d.err != nil {
 		return nil
@@ -399,6 +404,13 @@ func appendDigest(e *enc, g *casebot.Digest) {
 			e.int(int64(c.ByPriority[p]))
 		}
 	}
+	// The purge lists (notice format 2).
+	for _, items := range [...][]casebot.DigestItem{g.Purged, g.PurgeSoon} {
+		e.uint(uint64(len(items)))
+		for i := range items {
+			appendDigestItem(e, &items[i])
+		}
+	}
 }
 
 func appendDigestItem(e *enc, it *casebot.DigestItem) {
@@ -422,7 +434,7 @@ func appendDigestItem(e *enc, it *casebot.DigestItem) {
 	}
 }
 
-func decodeDigest(d *dec) *casebot.Digest {
+func decodeDigest(d *dec, purgeLists bool) *casebot.Digest {
 	g := &casebot.Digest{User: d.str(), Admin: d.bool(), At: d.time(), Zone: d.str(), Since: d.time(), OpenCases: int(d.int())}
 	for _, items := range [...]*[]casebot.DigestItem{&g.Sessions, &g.Deadlines, &g.Overdue, &g.Idle} {
 		if n := d.count(8); n > 0 {
@@ -455,6 +467,16 @@ func decodeDigest(d *dec) *casebot.Digest {
 				for range k {
 					p := casebot.Priority(d.str())
 					c.ByPriority[p] = int(d.int())
+				}
+			}
+		}
+	}
+	if purgeLists {
+		for _, items := range [...]*[]casebot.DigestItem{&g.Purged, &g.PurgeSoon} {
+			if n := d.count(8); n > 0 {
+				*items = make([]casebot.DigestItem, n)
+				for i := range *items {
+					decodeDigestItem(d, &(*items)[i])
 				}
 			}
 		}
