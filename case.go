@@ -135,6 +135,11 @@ type Case struct {
 	Activity time.Time
 	// NoteCount is the number of notes; the next note is NoteCount+1.
 	NoteCount int
+	// Hold keeps a closed case from purge (records.go).
+	Hold bool `json:",omitempty"`
+	// Purged is set once the case's content was destroyed: what stays is a
+	// record for statistics (records.go).
+	Purged *PurgeInfo `json:",omitempty"`
 }
 
 // Open reports whether the case is not closed.

@@ -36,6 +36,11 @@ type Digest struct {
 	// Admins only.
 	Quarantine int
 	Caseloads  []Caseload // mediators with open cases
+	// Purged are the cases purged since Since (When: the purge); PurgeSoon
+	// the cases the retention purge takes within records.purge_warning_days
+	// (When: the purge's due time), soonest first. Admins only.
+	Purged    []DigestItem
+	PurgeSoon []DigestItem
 }
 
 // DigestItem is one line of a digest: a session, a deadline or a case.
@@ -64,7 +69,7 @@ func (d *Digest) Empty() bool {
 	if d.OpenCases > 0 || len(d.Missed) > 0 {
 		return false
 	}
-	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || len(d.Caseloads) > 0) {
+	if d.Admin && (len(d.Overdue) > 0 || d.Quarantine > 0 || len(d.Caseloads) > 0 || len(d.Purged) > 0 || len(d.PurgeSoon) > 0) {
 		return false
 	}
 	return true

@@ -17,10 +17,11 @@ const (
 	hidden              // the ErrHidden denial, identical for a missing case
 	forbidden           // EFORBIDDEN before any case is looked up
 	unavailable         // a command whose service is off (no mail, intake or digests here)
+	conflict            // ECONFLICT: allowed to the actor, refused for the case's state (purge of an open case)
 )
 
 func (o outcome) String() string {
-	return [...]string{"allowed", "hidden", "forbidden", "unavailable"}[o]
+	return [...]string{"allowed", "hidden", "forbidden", "unavailable", "conflict"}[o]
 }
 
 // setupMatrix opens the case under test for uMed with a party, a deadline
@@ -48,7 +49,7 @@ func setupMatrix(e *env) string {
 // byte-identical to the reply for a case that does not exist, and they
 // store nothing.
 func TestAccessMatrix(t *testing.T) {
-	A, H, F, U := allowed, hidden, forbidden, unavailable
+	A, H, F, U, C := allowed, hidden, forbidden, unavailable, conflict
 	rows := []struct {
 		text string
 		want [4]outcome // admin, mediator, other mediator, stranger
@@ -88,6 +89,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"reject 1", [4]outcome{U, U, U, U}, false},
 		{"digest", [4]outcome{U, U, U, U}, false},
 		{"stats", [4]outcome{A, A, A, A}, false},
+		{"hold {ID}", [4]outcome{A, F, F, F}, true},
+		{"purge {ID}", [4]outcome{C, F, F, F}, false}, // the case is open
 	}
 	covered := map[string]bool{}
 	users := [4]string{uAdmin, uMed, uOther, uStranger}
@@ -136,8 +139,16 @@ func TestAccessMatrix(t *testing.T) {
 					if code != casebot.EUNAVAIL {
 						t.Errorf("got %q (%s), want unavailable", got.Text, code)
 					}
+				case conflict:
+					if code != casebot.ECONFLICT {
+						t.Errorf("got %q (%s), want a conflict", got.Text, code)
+					}
 				}
-				if want != allowed {
+				if want == conflict {
+					if after := e.snap(id); !reflect.DeepEqual(before, after) {
+						t.Errorf("a refused command stored something:\n before %+v\n after  %+v", before, after)
+					}
+				} else if want != allowed {
 					if got.Text != missing.Text || casebot.ErrorCode(missing.Err) != code {
 						t.Errorf("denial differs for a missing case:\n exists  %q\n missing %q", got.Text, missing.Text)
 					}

@@ -42,6 +42,9 @@ type Config struct {
 	// direct messages; when nil (Slack is off), doc says so and points to
 	// casebot export.
 	Files casebot.FileSender
+	// Purger serves the purge command; when nil it answers that purging is
+	// not available.
+	Purger casebot.Purger
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.

@@ -58,6 +58,13 @@ func builtins() []Command {
 				"party emails since your last digest, cases without activity for 14 days; for admins also the quarantine and caseload balance.",
 			Handle: handleDigest},
 		{Usage: "stats", Summary: "caseload figures (yours; every case for admins)", Slow: true, Handle: handleStats},
+		{Usage: "purge <ID>", Summary: "destroy a closed case's content now (admins)", AdminOnly: true, Wakes: true,
+			Help: "Notes, emails, raw messages, documents, offers, party names and addresses go for good, also from backups taken afterwards; " +
+				"a record for statistics and the audit trail, without content, stay. No confirmation is asked. " +
+				"Refused for an open case and for a case on hold.", Handle: handlePurge},
+		{Usage: "hold <ID> [on|off]", Summary: "keep a case from purge, or release it (admins)", AdminOnly: true,
+			Help:   "A case on hold is never purged, by purge or by the retention period (records.retain_days); hold <ID> off releases it.",
+			Handle: handleHold},
 	}
 }
 

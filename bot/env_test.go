@@ -47,7 +47,7 @@ func newEnvWith(t testing.TB, with func(c *Config)) *env {
 	t.Cleanup(func() { db.Close() })
 	e.db = db
 	cfg := Config{
-		Store: db, Admins: []string{uAdmin}, Now: clock,
+		Store: db, Admins: []string{uAdmin}, Now: clock, Purger: db,
 		Location: func(u string) *time.Location { return e.loc[u] },
 		Logger:   slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}

@@ -130,6 +130,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 		}
 		t.line(s)
 	}
+	recordsLines(&t, c, loc)
 	t.heading("Parties", len(c.Parties))
 	for _, p := range c.Parties {
 		s := fmt.Sprintf("  %s: %s <%s>", p.Role, p.Name, p.Email)

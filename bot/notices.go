@@ -160,6 +160,16 @@ func RenderDigest(d *casebot.Digest) string {
 				line("  %s: %d open (%s)", c.Mediator, c.Open, strings.Join(parts, ", "))
 			}
 		}
+		if section("Purged since "+noticeTime(d.Since, loc), len(d.Purged)) {
+			for _, it := range d.Purged {
+				line("  %s — content destroyed %s", it.CaseID, noticeTime(it.When, loc))
+			}
+		}
+		if section("To be purged soon (hold <ID> keeps a case)", len(d.PurgeSoon)) {
+			for _, it := range d.PurgeSoon {
+				line("  %s %s%s — purged from %s", it.CaseID, it.Title, who(it), it.When.In(loc).Format("Mon 2 Jan 2006"))
+			}
+		}
 	}
 	return b.String()
 }

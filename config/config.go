@@ -41,6 +41,7 @@ type Config struct {
 	SMTP       SMTP       `toml:"smtp"`
 	Schedule   Schedule   `toml:"schedule"`
 	MailLimits MailLimits `toml:"mail_limits"`
+	Records    Records    `toml:"records"`
 
 	// File is the file the config was read from; "" for built-in defaults.
 	File string `toml:"-"`
@@ -123,6 +124,20 @@ type MailLimits struct {
 	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
 }
 
+// Records is the [records] section: how long a closed case's content is
+// kept (SPEC §10).
+type Records struct {
+	// RetainDays is how many days after closing a case's content is purged
+	// by itself; 0 keeps it until an admin purges it.
+	RetainDays int `toml:"retain_days"`
+	// PurgeWarningDays is how close to its purge a case must be for the
+	// admins' digest to list it.
+	PurgeWarningDays int `toml:"purge_warning_days"`
+	// TemplatesDir holds extra agreement templates (*.md); "" for the
+	// built-ins only.
+	TemplatesDir string `toml:"templates_dir"`
+}
+
 // Default returns the built-in configuration (SPEC §2): store ./casebot.db,
 // HTTP on 127.0.0.1:8080, Slack, IMAP and SMTP off. It is validated.
 func Default() *Config {
@@ -148,6 +163,7 @@ func defaults() *Config {
 			Catchup:   "12h",
 		},
 		MailLimits: MailLimits{MaxMessageBytes: 25 << 20, MaxAttachmentBytes: 10 << 20},
+		Records:    Records{PurgeWarningDays: 30},
 	}
 }
 

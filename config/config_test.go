@@ -174,6 +174,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"zero message limit", "[mail_limits]\nmax_message_bytes = 0", `mail_limits.max_message_bytes: 0 must be positive`},
 		{"negative attachment limit", "[mail_limits]\nmax_attachment_bytes = -1", `mail_limits.max_attachment_bytes: -1 must be positive`},
 		{"attachment over message", "[mail_limits]\nmax_message_bytes = 10\nmax_attachment_bytes = 11", `mail_limits.max_attachment_bytes: 11 exceeds`},
+		{"negative retention", "[records]\nretain_days = -1", `records.retain_days: -1 must not be negative`},
+		{"negative purge warning", "[records]\npurge_warning_days = -5", `records.purge_warning_days: -5 must not be negative`},
+		{"missing templates dir", "[records]\ntemplates_dir = \"/nonexistent/templates\"", `records.templates_dir: cannot read /nonexistent/templates`},
 		{"toml syntax", "[store\npath = 1", `toml:`},
 	}
 	for _, tt := range tests {

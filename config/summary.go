@@ -70,6 +70,12 @@ func (c *Config) Summary() string {
 		sc.Timezone, sc.Digest, strings.Join(sc.Reminders, ", "), sc.Catchup)
 	line("mail:     messages up to %d bytes, attachments up to %d bytes",
 		c.MailLimits.MaxMessageBytes, c.MailLimits.MaxAttachmentBytes)
+	if c.Records.RetainDays > 0 {
+		line("records:  closed cases purged %d days after closing; admins warned %d days before",
+			c.Records.RetainDays, c.Records.PurgeWarningDays)
+	} else {
+		line("records:  off (records.retain_days = 0): closed cases are kept until an admin purges them")
+	}
 	return b.String()
 }
 

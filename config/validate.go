@@ -212,6 +212,22 @@ func (c *Config) Validate() error {
 		bad("mail_limits.max_attachment_bytes", "%d exceeds mail_limits.max_message_bytes (%d)", l.MaxAttachmentBytes, l.MaxMessageBytes)
 	}
 
+	// [records]
+	r := c.Records
+	if r.RetainDays < 0 {
+		bad("records.retain_days", "%d must not be negative (0 keeps closed cases)", r.RetainDays)
+	}
+	if r.PurgeWarningDays < 0 {
+		bad("records.purge_warning_days", "%d must not be negative", r.PurgeWarningDays)
+	}
+	if r.TemplatesDir != "" {
+		if fi, err := os.Stat(r.TemplatesDir); err != nil {
+			bad("records.templates_dir", "cannot read %s: %v", r.TemplatesDir, err)
+		} else if !fi.IsDir() {
+			bad("records.templates_dir", "%s is not a directory", r.TemplatesDir)
+		}
+	}
+
 	return errors.Join(errs...)
 }
 

@@ -91,6 +91,9 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 				return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: quarantine: %w", user, err)
 			}
 		}
+		if err := s.purgeLists(ctx, &d, now); err != nil {
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
 	}
 	if len(mine) > 0 {
 		if notes == nil {

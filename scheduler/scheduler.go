@@ -78,6 +78,14 @@ type Config struct {
 	// reminders and digests would pile up in the outbox and go out stale
 	// once Slack is configured); parties' email reminders still are.
 	NoSlack bool
+	// Purger runs the daily retention purge when RetainDays > 0: cases
+	// closed more than RetainDays days ago, not on hold, lose their content
+	// (SPEC §10). Nil or RetainDays 0: no retention purge.
+	Purger     casebot.Purger
+	RetainDays int
+	// PurgeWarningDays is how far ahead the admins' digest lists the cases
+	// the retention purge will take.
+	PurgeWarningDays int
 	// OnQueued is called with the number of reminders and digests each
 	// commit queued (metrics; waking the outbox worker).
 	OnQueued func(n int)
@@ -101,6 +109,9 @@ type Scheduler struct {
 	// usersAt is when the digest users were last read, digestNext the
 	// earliest next digest among them.
 	usersAt, digestNext time.Time
+	// purgedAt is when the retention purge last ran (zero: not yet since
+	// start; it runs at the first tick, then daily).
+	purgedAt time.Time
 }
 
 // persistEvery is how long an empty scan window may grow before the mark is
@@ -213,6 +224,10 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (time.Time, error) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	nextPurge, err := s.runRetention(ctx, now)
+	if err != nil {
+		return time.Time{}, err
+	}
 	nextDigest, err := s.runDigests(ctx, st, now, zones)
 	if err != nil {
 		return time.Time{}, err
@@ -221,7 +236,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (time.Time, error) 
 	if err != nil {
 		return time.Time{}, err
 	}
-	return earliest(next, nextOverdue, nextDigest), nil
+	return earliest(next, nextOverdue, nextDigest, nextPurge), nil
 }
 
 // earliest returns the earliest non-zero time, zero when all are zero.

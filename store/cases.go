@@ -72,7 +72,11 @@ func (db *DB) appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
 		return fmt.Errorf("audit sequence: %w", err)
 	}
 	key := be64(seq)
-	if err := b.Put(key, db.encodeAudit(key, &ev)); err != nil {
+	v, err := db.encodeAudit(tx, key, &ev)
+	if err != nil {
+		return fmt.Errorf("encode audit event: %w", err)
+	}
+	if err := b.Put(key, v); err != nil {
 		return fmt.Errorf("put audit event: %w", err)
 	}
 	if err := tx.Bucket(bucketAuditN).Put(append(prefixOf(ev.CaseID), be64(seq)...), []byte{}); err != nil {
@@ -144,6 +148,10 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 		if err := putCase(tx, nil, c); err != nil {
 			return err
 		}
+		// The case's data key is in the keyring before this commits.
+		if _, err := db.caseSealer(tx, c.ID); err != nil {
+			return err
+		}
 		return db.record(tx, c.ID, ch, now)
 	})
 	if err != nil {
@@ -179,6 +187,10 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 		old, err := getCase(tx, id)
 		if err != nil {
 			return err
+		}
+		if old.Purged != nil {
+			fnErr = casebot.ErrPurged(id)
+			return fnErr
 		}
 		c := cloneCase(old)
 		ch, err := fn(c)

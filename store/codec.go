@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/casebot/casebot"
 )
 
@@ -137,17 +139,31 @@ func putScratch(s *scratch) {
 }
 
 // sealFrame returns the binary record of the scratch's header and payload,
-// the payload sealed under key, in one allocation.
-func (db *DB) sealFrame(key []byte, s *scratch) []byte {
-	return db.appendFrame2(make([]byte, 0, db.frameSize(s.h.b, s.p.b)), key, s.h.b, s.p.b)
+// the payload sealed by sl under key, in one allocation.
+func sealFrame(sl *sealer, key []byte, s *scratch) []byte {
+	return appendFrame2(make([]byte, 0, frameSize(sl, s.h.b, s.p.b)), sl, key, s.h.b, s.p.b)
 }
 
+// encodeNote encodes a note sealed under the master key (or plain).
 func (db *DB) encodeNote(key []byte, n *casebot.Note) ([]byte, error) {
+	return encodeNoteWith(db.seal, key, n), nil
+}
+
+// encodeCaseNote encodes a note sealed under its case's data key in tx.
+func (db *DB) encodeCaseNote(tx *bolt.Tx, key []byte, n *casebot.Note) ([]byte, error) {
+	sl, err := db.caseSealer(tx, n.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	return encodeNoteWith(sl, key, n), nil
+}
+
+func encodeNoteWith(sl *sealer, key []byte, n *casebot.Note) []byte {
 	s := getScratch()
 	defer putScratch(s)
 	appendNoteHeader(&s.h, n)
 	appendNotePayload(&s.p, n.Body, n.Email)
-	return db.sealFrame(key, s), nil
+	return sealFrame(sl, key, s)
 }
 
 // decodeNoteMeta reads a note record's clear header (nothing is decrypted).
@@ -180,7 +196,7 @@ func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := db.seal.open(key, sealed)
+	plain, err := db.openCase(n.CaseID, key, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("note %s/%d: %w", n.CaseID, n.N, err)
 	}
@@ -204,7 +220,7 @@ func (db *DB) encodeOut(key []byte, m *casebot.OutMessage) ([]byte, error) {
 	defer putScratch(s)
 	appendOutHeader(&s.h, m)
 	appendOutPayload(&s.p, m)
-	return db.sealFrame(key, s), nil
+	return sealFrame(db.seal, key, s), nil
 }
 
 func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Binary records (format 2). Notes, outbox messages and audit events were
@@ -158,11 +159,11 @@ func (d *dec) count(min int) int {
 
 // appendFrame2 appends a binary record: binFormat, uvarint header length,
 // header, then the sealed payload.
-func (db *DB) appendFrame2(dst, key, header, payload []byte) []byte {
+func appendFrame2(dst []byte, sl *sealer, key, header, payload []byte) []byte {
 	dst = append(dst, binFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(header)))
 	dst = append(dst, header...)
-	return db.seal.appendSeal(dst, key, payload)
+	return sl.appendSeal(dst, key, payload)
 }
 
 // unframe2 splits a binary record into its header and sealed payload.
@@ -171,8 +172,8 @@ func unframe2(v []byte) (header, sealed []byte, err error) {
 }
 
 // frameSize is an upper bound of a binary record's size, for one allocation.
-func (db *DB) frameSize(header, payload []byte) int {
-	return 1 + binary.MaxVarintLen64 + len(header) + db.seal.sealedSize(len(payload))
+func frameSize(sl *sealer, header, payload []byte) int {
+	return 1 + binary.MaxVarintLen64 + len(header) + sl.sealedSize(len(payload))
 }
 
 // Note records.
@@ -312,8 +313,12 @@ func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 }
 
 // noticeFormat starts a notice in an outbox payload; a later layout of
-// the notice's fields would take the next value.
-const noticeFormat = 1
+// the notice's fields takes the next value. Format 1 had no purge lists
+// in its digest; it still decodes, without them.
+const (
+	noticeFormat1 = 1
+	noticeFormat  = 2
+)
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)
@@ -342,7 +347,8 @@ func appendNotice(e *enc, n *casebot.Notice) {
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
-	if f := d.b[0]; f != noticeFormat {
+	f := d.b[0]
+	if f != noticeFormat && f != noticeFormat1 {
 		d.fail(fmt.Errorf("unknown notice format %d", f))
 		return nil
 	}
@@ -352,7 +358,7 @@ func decodeNotice(d *dec) *casebot.Notice {
 	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
 	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
 	if d.bool() {
-		n.Digest = decodeDigest(d)
+		n.Digest = decodeDigest(d, f >= noticeFormat)
 	}
 	if d.err != nil {
 		return nil
@@ -399,6 +405,13 @@ func appendDigest(e *enc, g *casebot.Digest) {
 			e.int(int64(c.ByPriority[p]))
 		}
 	}
+	// The purge lists (notice format 2).
+	for _, items := range [...][]casebot.DigestItem{g.Purged, g.PurgeSoon} {
+		e.uint(uint64(len(items)))
+		for i := range items {
+			appendDigestItem(e, &items[i])
+		}
+	}
 }
 
 func appendDigestItem(e *enc, it *casebot.DigestItem) {
@@ -422,7 +435,7 @@ func appendDigestItem(e *enc, it *casebot.DigestItem) {
 	}
 }
 
-func decodeDigest(d *dec) *casebot.Digest {
+func decodeDigest(d *dec, purgeLists bool) *casebot.Digest {
 	g := &casebot.Digest{User: d.str(), Admin: d.bool(), At: d.time(), Zone: d.str(), Since: d.time(), OpenCases: int(d.int())}
 	for _, items := range [...]*[]casebot.DigestItem{&g.Sessions, &g.Deadlines, &g.Overdue, &g.Idle} {
 		if n := d.count(8); n > 0 {
@@ -459,6 +472,16 @@ func decodeDigest(d *dec) *casebot.Digest {
 			}
 		}
 	}
+	if purgeLists {
+		for _, items := range [...]*[]casebot.DigestItem{&g.Purged, &g.PurgeSoon} {
+			if n := d.count(8); n > 0 {
+				*items = make([]casebot.DigestItem, n)
+				for i := range *items {
+					decodeDigestItem(d, &(*items)[i])
+				}
+			}
+		}
+	}
 	return g
 }
 
@@ -478,8 +501,19 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 // About, which name case content (a note's first line, an email's subject).
 const auditSealed = 1
 
-// encodeAudit returns the sealed record of ev stored under key.
-func (db *DB) encodeAudit(key []byte, ev *casebot.AuditEvent) []byte {
+// encodeAudit returns the record of ev stored under key, its Detail and
+// About sealed under the case's own key (so a purge's destroyed key takes
+// them along). A purged case, whose key is destroyed and whose content is
+// gone, takes only content-free events (the purge, views), sealed under
+// the master key.
+func (db *DB) encodeAudit(tx *bolt.Tx, key []byte, ev *casebot.AuditEvent) ([]byte, error) {
+	sl := db.seal
+	if db.keys != nil && !keyDestroyedTx(tx, ev.CaseID) {
+		var err error
+		if sl, err = db.caseSealer(tx, ev.CaseID); err != nil {
+			return nil, err
+		}
+	}
 	s := getScratch()
 	defer putScratch(s)
 	s.h.str(ev.CaseID)
@@ -487,8 +521,8 @@ func (db *DB) encodeAudit(key []byte, ev *casebot.AuditEvent) []byte {
 	s.h.str(ev.Actor)
 	s.h.str(ev.Action)
 	appendAuditPayload(&s.p, ev)
-	v := append(make([]byte, 0, 1+db.frameSize(s.h.b, s.p.b)), auditSealed)
-	return db.appendFrame2(v, key, s.h.b, s.p.b)
+	v := append(make([]byte, 0, 1+frameSize(sl, s.h.b, s.p.b)), auditSealed)
+	return appendFrame2(v, sl, key, s.h.b, s.p.b), nil
 }
 
 func appendAuditPayload(e *enc, ev *casebot.AuditEvent) {
@@ -516,7 +550,7 @@ func (db *DB) decodeSealedAudit(key, v []byte) (casebot.AuditEvent, error) {
 	if d.err != nil {
 		return ev, fmt.Errorf("header: %w", d.err)
 	}
-	plain, err := db.seal.open(key, sealed)
+	plain, err := db.openCase(ev.CaseID, key, sealed)
 	if err != nil {
 		return ev, err
 	}

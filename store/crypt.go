@@ -11,7 +11,11 @@ import (
 // Sealed value versions: the first byte of every sealed value.
 const (
 	sealPlain  = 0 // no key: the plaintext follows
-	sealAESGCM = 1 // AES-256-GCM: 12-byte nonce, then ciphertext and tag
+	sealAESGCM = 1 // AES-256-GCM under the master key: 12-byte nonce, then ciphertext and tag
+	// sealCaseGCM is AES-256-GCM under the data key of the record's case
+	// (keyring.go), laid out as sealAESGCM. Content sealed before case keys
+	// existed stays sealAESGCM and readable.
+	sealCaseGCM = 2
 )
 
 // errNoKey is returned when an encrypted value is read without a key.
@@ -22,6 +26,9 @@ var errNoKey = errors.New("value is encrypted and no key is set")
 // data, so a sealed value cannot be moved to another record unnoticed.
 type sealer struct {
 	aead cipher.AEAD
+	// version is the first byte of what seal writes: sealAESGCM for the
+	// master key, sealCaseGCM for a case data key.
+	version byte
 }
 
 func newSealer(key []byte) (*sealer, error) {
@@ -39,7 +46,7 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: encryption key: %w", err)
 	}
-	return &sealer{aead: aead}, nil
+	return &sealer{aead: aead, version: sealAESGCM}, nil
 }
 
 func (s *sealer) encrypted() bool { return s.aead != nil }
@@ -55,7 +62,7 @@ func (s *sealer) seal(ad, plain []byte) []byte {
 	}
 	ns := s.aead.NonceSize()
 	out := make([]byte, 1+ns, 1+ns+len(plain)+s.aead.Overhead())
-	out[0] = sealAESGCM
+	out[0] = s.version
 	if _, err := rand.Read(out[1 : 1+ns]); err != nil {
 		panic("store: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
 	}
@@ -78,7 +85,7 @@ func (s *sealer) appendSeal(dst, ad, plain []byte) []byte {
 	}
 	ns := s.aead.NonceSize()
 	start := len(dst)
-	dst = append(dst, sealAESGCM)
+	dst = append(dst, s.version)
 	dst = append(dst, make([]byte, ns)...)
 	nonce := dst[start+1 : start+1+ns]
 	if _, err := rand.Read(nonce); err != nil {
@@ -96,9 +103,12 @@ func (s *sealer) open(ad, sealed []byte) ([]byte, error) {
 	switch sealed[0] {
 	case sealPlain:
 		return append([]byte(nil), sealed[1:]...), nil
-	case sealAESGCM:
+	case sealAESGCM, sealCaseGCM:
 		if s.aead == nil {
 			return nil, errNoKey
+		}
+		if sealed[0] != s.version {
+			return nil, fmt.Errorf("value is sealed under another key (version %d)", sealed[0])
 		}
 		ns := s.aead.NonceSize()
 		if len(sealed) < 1+ns+s.aead.Overhead() {

@@ -38,7 +38,7 @@ type docHeader struct {
 	kept bool
 }
 
-func (db *DB) encodeDoc(key []byte, d *casebot.Document) []byte {
+func encodeDoc(sl *sealer, key []byte, d *casebot.Document) []byte {
 	s := getScratch()
 	defer putScratch(s)
 	s.h.uint(uint64(d.N))
@@ -56,7 +56,7 @@ func (db *DB) encodeDoc(key []byte, d *casebot.Document) []byte {
 		p.uint(uint64(a.Note))
 		p.str(a.Name)
 	}
-	return db.sealFrame(key, s)
+	return sealFrame(sl, key, s)
 }
 
 // decodeDocHeader reads a document record's clear header; nothing is
@@ -84,7 +84,7 @@ func (db *DB) decodeDoc(caseID string, key, v []byte) (*casebot.Document, error)
 		return nil, err
 	}
 	db.docsDecoded.Add(1)
-	plain, err := db.seal.open(key, sealed)
+	plain, err := db.openCase(caseID, key, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("document %s/%d: %w", caseID, h.n, err)
 	}
@@ -118,6 +118,11 @@ func detectType(content []byte) string {
 // over the size limit (a.Truncated) is recorded without its content. It
 // returns the doc# and whether the document is new.
 func (db *DB) addDocumentTx(tx *bolt.Tx, caseID string, a casebot.Attachment, arr casebot.Arrival) (int, bool, error) {
+	// Documents are case content: sealed under the case's own key.
+	sl, err := db.caseSealer(tx, caseID)
+	if err != nil {
+		return 0, false, err
+	}
 	if a.Size < int64(len(a.Content)) {
 		a.Size = int64(len(a.Content)) // a size left unset
 	}
@@ -154,11 +159,11 @@ func (db *DB) addDocumentTx(tx *bolt.Tx, caseID string, a casebot.Attachment, ar
 		d.Arrivals = append(d.Arrivals, arr)
 		if kept && !d.Kept {
 			d.Kept, d.DetectedType = true, detectType(a.Content)
-			if err := tx.Bucket(bucketDocData).Put(key, db.seal.seal(key, a.Content)); err != nil {
+			if err := tx.Bucket(bucketDocData).Put(key, sl.seal(key, a.Content)); err != nil {
 				return 0, false, fmt.Errorf("put document %s/%d content: %w", caseID, d.N, err)
 			}
 		}
-		if err := meta.Put(key, db.encodeDoc(key, d)); err != nil {
+		if err := meta.Put(key, encodeDoc(sl, key, d)); err != nil {
 			return 0, false, fmt.Errorf("put document %s/%d: %w", caseID, d.N, err)
 		}
 		return d.N, false, nil
@@ -166,11 +171,11 @@ func (db *DB) addDocumentTx(tx *bolt.Tx, caseID string, a casebot.Attachment, ar
 	d := &casebot.Document{CaseID: caseID, N: last + 1, Name: arr.Name, DeclaredType: a.Type, DetectedType: detectType(a.Content),
 		Size: a.Size, SHA256: sum, Kept: kept, Arrivals: []casebot.Arrival{arr}}
 	key := numberedKey(caseID, d.N)
-	if err := meta.Put(key, db.encodeDoc(key, d)); err != nil {
+	if err := meta.Put(key, encodeDoc(sl, key, d)); err != nil {
 		return 0, false, fmt.Errorf("put document %s/%d: %w", caseID, d.N, err)
 	}
 	if kept {
-		if err := tx.Bucket(bucketDocData).Put(key, db.seal.seal(key, a.Content)); err != nil {
+		if err := tx.Bucket(bucketDocData).Put(key, sl.seal(key, a.Content)); err != nil {
 			return 0, false, fmt.Errorf("put document %s/%d content: %w", caseID, d.N, err)
 		}
 	}
@@ -273,7 +278,7 @@ func (db *DB) DocumentFile(ctx context.Context, caseID string, n int) (*casebot.
 			return fmt.Errorf("document %s/%d: content missing", caseID, n)
 		}
 		// open returns a copy: the content outlives the transaction.
-		if content, err = db.seal.open(key, sealed); err != nil {
+		if content, err = db.openCase(caseID, key, sealed); err != nil {
 			return fmt.Errorf("document %s/%d: %w", caseID, n, err)
 		}
 		return nil

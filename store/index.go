@@ -128,8 +128,10 @@ func reindex(tx *bolt.Tx) error {
 }
 
 // Check verifies, like `bbolt check` does for pages, that every index equals
-// what a rebuild from the case records would give. It returns nil when they
-// agree, else an error listing up to ten differences.
+// what a rebuild from the case records would give and, with an encryption
+// key, that the keyring holds the data key of every case whose content uses
+// one. It returns nil when all is well, else an error listing up to ten
+// problems.
 func (db *DB) Check(ctx context.Context) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
 		want := make(map[idxKey][]byte)
@@ -171,6 +173,11 @@ func (db *DB) Check(ctx context.Context) error {
 		for k := range want {
 			diffs = append(diffs, fmt.Sprintf("%s lacks key %q", k.bucket, k.key))
 		}
+		keys, err := db.checkKeys(tx)
+		if err != nil {
+			return fmt.Errorf("store: check data keys: %w", err)
+		}
+		diffs = append(diffs, keys...)
 		if len(diffs) == 0 {
 			return nil
 		}
@@ -178,6 +185,6 @@ func (db *DB) Check(ctx context.Context) error {
 		if n > 10 {
 			diffs = diffs[:10]
 		}
-		return fmt.Errorf("store: check: %d index differences: %w", n, errors.New(strings.Join(diffs, "; ")))
+		return fmt.Errorf("store: check: %d problems: %w", n, errors.New(strings.Join(diffs, "; ")))
 	})
 }

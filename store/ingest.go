@@ -221,6 +221,9 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 // content). It returns the note, its key in the notes bucket and the
 // documents' audit events, which the caller records after the note's.
 func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
+	if c.Purged != nil {
+		return nil, 0, nil, casebot.ErrPurged(c.ID)
+	}
 	n := *in
 	n.CaseID = c.ID
 	n.N = c.NoteCount + 1
@@ -240,7 +243,7 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	v, err := db.encodeNote(key, stored)
+	v, err := db.encodeCaseNote(tx, key, stored)
 	if err != nil {
 		return nil, 0, nil, err
 	}

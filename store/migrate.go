@@ -45,6 +45,13 @@ var migrations = []migration{
 		}
 		return db.notesToDocuments(tx)
 	}},
+	{5, "per-case data keys in the keyring beside the store (content sealed under the master key stays readable and is not rewritten)", func(db *DB, tx *bolt.Tx) error {
+		// The keys themselves are made after the migration commits
+		// (settleKeys); this version makes a casebot that knows only the
+		// master key refuse the file instead of failing on each new note.
+		_, err := tx.CreateBucketIfNotExists(bucketCaseKeys)
+		return err
+	}},
 }
 
 // currentVersion is the schema this code writes.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,6 +32,9 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		if err != nil {
 			return err
 		}
+		if old.Purged != nil {
+			return casebot.ErrPurged(old.ID)
+		}
 		now := db.now()
 		n := *in
 		n.N = old.NoteCount + 1
@@ -46,7 +50,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 			return fmt.Errorf("note sequence: %w", err)
 		}
 		key := be64(seq)
-		v, err := db.encodeNote(key, &n)
+		v, err := db.encodeCaseNote(tx, key, &n)
 		if err != nil {
 			return err
 		}
@@ -88,6 +92,9 @@ func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error)
 		}
 		var err error
 		out, err = db.caseNotes(tx, caseID)
+		if errors.Is(err, errKeyDestroyed) {
+			return casebot.Errorf(casebot.EUNAVAIL, "The notes of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID)
+		}
 		return err
 	})
 	if err != nil {
@@ -216,7 +223,9 @@ func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.
 				return nil
 			}
 			notes, err := db.caseNotes(tx, c.ID)
-			if err != nil {
+			if errors.Is(err, errKeyDestroyed) {
+				return nil // purged after this copy of the store was made
+			} else if err != nil {
 				return err
 			}
 			for _, n := range notes {

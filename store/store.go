@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,8 @@ var (
 	bucketSent      = []byte("sent")        // Key of a delivered message -> delivery time
 	bucketDead      = []byte("outbox_dead") // ID -> outbox record of a message that can never be delivered
 	bucketMsgID     = []byte("msgid")       // Message-ID of an email we sent -> case ID
+
+	bucketCaseKeys = []byte("case_keys") // case ID -> ID of its data key in the keyring; "" once purged (casekeys.go)
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
@@ -56,7 +59,7 @@ var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, 
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys}, indexBuckets...)
 
 // Meta keys.
 var (
@@ -73,7 +76,9 @@ type Options struct {
 	// CasePrefix starts case IDs (MED in MED-2026-0042); "MED" when empty.
 	CasePrefix string
 	// EncryptionKey, nil or 32 bytes, encrypts notes (bodies and email meta,
-	// including raw messages and attachments) and outbox bodies with AES-256-GCM.
+	// including raw messages and attachments) and outbox bodies with
+	// AES-256-GCM. Each case's content is encrypted under a data key of its
+	// own, wrapped by this key in the keyring <path>.keys (keyring.go).
 	EncryptionKey []byte
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -92,11 +97,15 @@ type DB struct {
 	prefix string
 	now    func() time.Time
 	seal   *sealer
+	keys   *keyring // nil without an encryption key
 	log    *slog.Logger
 
 	// docsDecoded counts document records decoded, for the benchmark that
 	// shows docs reads only its own case's documents.
 	docsDecoded atomic.Int64
+	// purgeTxHook, when set (tests, benchmarks), is told how long each
+	// write transaction of a purge took, commit included.
+	purgeTxHook func(time.Duration)
 }
 
 var _ casebot.CaseStore = (*DB)(nil)
@@ -156,9 +165,22 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
 		now: func() time.Time { return opts.Now().UTC() }}
+	if seal.encrypted() {
+		// Loaded under the file lock: one process writes the keyring.
+		if db.keys, err = loadKeyring(keyringPath(path), seal, opts.ReadOnly); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
+	}
 	if err := db.init(opts.ReadOnly); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := db.settleKeys(ctx); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -262,18 +284,51 @@ func (db *DB) Close() error {
 // Path returns the file the store was opened from.
 func (db *DB) Path() string { return db.path }
 
-// Backup writes a consistent copy of the whole file to w from one read
-// transaction, so it works while writers run. It returns the bytes written.
+// backupTxSize bounds each commit into a backup's compacted copy.
+const backupTxSize = 64 << 20
+
+// Backup writes a consistent, compacted copy of the store to w and returns
+// the bytes written. bbolt never clears freed pages, and a raw copy
+// (tx.WriteTo) carries them along, so deleted content (a purge) could live
+// on in backups; instead bbolt.Compact copies only live keys and values,
+// from one read transaction (so writers go on meanwhile), into a temporary
+// bbolt file beside the store (mode 0600, else in the system's temporary
+// folder), which is then copied to w and removed. The keyring is never
+// part of a backup. It fails when ctx is done before it starts or the copy
+// cannot be made.
 func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var n int64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	tmp, err := os.CreateTemp(filepath.Dir(db.path), filepath.Base(db.path)+".backup-*")
+	if err != nil {
+		tmp, err = os.CreateTemp("", "casebot-backup-*")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: temporary file: %w", err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: open copy: %w", err)
+	}
+	err = bolt.Compact(dst, db.bolt, backupTxSize)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: compact: %w", err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	defer f.Close()
+	n, err := io.Copy(w, f)
 	if err != nil {
 		return n, fmt.Errorf("store: backup: %w", err)
 	}

@@ -150,6 +150,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Quarantine:      d.quarantine(),
 		Digests:         d.sched,
 		Files:           d.slackFiles(),
+		Purger:          db,
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

@@ -43,6 +43,10 @@ func (d *Daemon) newScheduler() (*scheduler.Scheduler, error) {
 		Admins:    d.Config.Slack.Admins,
 		NoSlack:   !d.Config.SlackEnabled(),
 		Clock:     daemonClock{now: d.Now},
+		// The retention purge (records.retain_days; 0: off).
+		Purger:           d.DB,
+		RetainDays:       d.Config.Records.RetainDays,
+		PurgeWarningDays: d.Config.Records.PurgeWarningDays,
 		OnQueued: func(n int) {
 			d.Metrics.RemindersSent.Add(float64(n))
 			d.KickOutbox()

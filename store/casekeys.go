@@ -1,0 +1,185 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A case's content (note bodies, emails, raw messages, attachments, and
+// whatever else is sealed for a case) is sealed under the case's data key
+// when the store has an encryption key. bucketCaseKeys records, per case,
+// the ID of the key its content uses (written in the transaction that
+// first seals under it), and an empty value once a purge destroyed it.
+// Quarantined mail is sealed under the master key: it is nobody's case's
+// until accepted, and then it becomes a note under the case's key.
+
+// caseSealer returns the sealer for content of case id in tx: the case's
+// data key with an encryption key (made, and the keyring written, before
+// this transaction commits, when the case has none yet), the plain sealer
+// without. It refuses a case whose key was recorded but is missing from
+// the keyring rather than silently starting a new one.
+func (db *DB) caseSealer(tx *bolt.Tx, id string) (*sealer, error) {
+	if db.keys == nil {
+		return db.seal, nil
+	}
+	b := tx.Bucket(bucketCaseKeys)
+	mark := b.Get([]byte(id))
+	k, ok := db.keys.get(id)
+	if !ok {
+		if mark != nil {
+			return nil, fmt.Errorf("case %s: %w (the keyring was lost or replaced; restore it from its copy)", id, errKeyDestroyed)
+		}
+		if err := db.keys.ensure(id); err != nil {
+			return nil, err
+		}
+		k, _ = db.keys.get(id)
+	}
+	if !bytes.Equal(mark, k.id[:]) {
+		if mark != nil {
+			return nil, fmt.Errorf("case %s: the keyring holds another data key than the one its content uses", id)
+		}
+		if err := b.Put([]byte(id), k.id[:]); err != nil {
+			return nil, fmt.Errorf("put case key mark: %w", err)
+		}
+	}
+	return k.seal, nil
+}
+
+// openCase opens a value sealed for case caseID under record key ad: under
+// the case's data key, or, for content sealed before case keys (or without
+// an encryption key), under the master key. A destroyed key gives an error
+// wrapping errKeyDestroyed.
+func (db *DB) openCase(caseID string, ad, sealed []byte) ([]byte, error) {
+	if len(sealed) > 0 && sealed[0] == sealCaseGCM {
+		if db.keys == nil {
+			return nil, errNoKey
+		}
+		k, ok := db.keys.get(caseID)
+		if !ok {
+			return nil, fmt.Errorf("case %s: %w", caseID, errKeyDestroyed)
+		}
+		return k.seal.open(ad, sealed)
+	}
+	return db.seal.open(ad, sealed)
+}
+
+// settleKeys runs at a writable Open with an encryption key: it gives each
+// case that has no data key yet (cases from before per-case keys) its key,
+// in one write of the keyring and one commit, and destroys the keys of
+// purged cases that a crash kept in the keyring after the purge committed.
+func (db *DB) settleKeys(ctx context.Context) error {
+	if db.keys == nil {
+		return nil
+	}
+	var need, stale []string
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		marks := tx.Bucket(bucketCaseKeys)
+		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			m := marks.Get(k)
+			switch {
+			case m != nil && len(m) == 0:
+				if _, ok := db.keys.get(string(k)); ok {
+					stale = append(stale, string(k))
+				}
+			case m == nil:
+				c, err := decodeCase(k, v)
+				if err != nil {
+					return err
+				}
+				if c.Purged == nil {
+					need = append(need, c.ID)
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: settle data keys: %w", err)
+	}
+	if len(stale) > 0 {
+		if err := db.keys.remove(stale...); err != nil {
+			return err
+		}
+		db.log.Info("store: destroyed data keys of purged cases", slog.Int("cases", len(stale)))
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if err := db.keys.ensure(need...); err != nil {
+		return err
+	}
+	err = db.update(ctx, func(tx *bolt.Tx) error {
+		for _, id := range need {
+			if _, err := db.caseSealer(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record data keys: %w", err)
+	}
+	db.log.Info("store: gave cases their own data keys", slog.Int("cases", len(need)))
+	return nil
+}
+
+// checkKeys lists the cases whose recorded data key the keyring lacks (or
+// holds another key for), and live cases without a recorded key.
+func (db *DB) checkKeys(tx *bolt.Tx) ([]string, error) {
+	if db.keys == nil {
+		return nil, nil
+	}
+	var problems []string
+	marks := tx.Bucket(bucketCaseKeys)
+	err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		m := marks.Get(k)
+		if m != nil && len(m) == 0 {
+			return nil // purged: no key wanted
+		}
+		if m == nil {
+			c, err := decodeCase(k, v)
+			if err != nil {
+				return err
+			}
+			if c.Purged == nil {
+				problems = append(problems, fmt.Sprintf("case %s has no data key recorded", k))
+			}
+			return nil
+		}
+		id, _ := keyIDOf(m)
+		got, ok := db.keys.get(string(k))
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("case %s: its data key is missing from the keyring %s", k, db.keys.path))
+		case got.id != id:
+			problems = append(problems, fmt.Sprintf("case %s: the keyring holds another data key than its content uses", k))
+		}
+		return nil
+	})
+	return problems, err
+}
+
+// markKeyDestroyed records in tx that case id's data key is to be
+// destroyed: its content is gone with this transaction.
+// keyDestroyedTx reports whether case id's data key is destroyed in tx
+// (the case was purged), whether or not the keyring still holds it.
+func keyDestroyedTx(tx *bolt.Tx, id string) bool {
+	b := tx.Bucket(bucketCaseKeys)
+	if b == nil {
+		return false
+	}
+	mark := b.Get([]byte(id))
+	return mark != nil && len(mark) == 0
+}
+
+func markKeyDestroyed(tx *bolt.Tx, id string) error {
+	if err := tx.Bucket(bucketCaseKeys).Put([]byte(id), []byte{}); err != nil {
+		return fmt.Errorf("mark data key destroyed: %w", err)
+	}
+	return nil
+}
