@@ -101,6 +101,9 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 		if _, err := e.d.DB.FlagBouncing(ctx, "carl."+tag+"@x.example", id, "550 test"); err != nil {
 			e.t.Fatal(err)
 		}
+		// The store queued the mediator's notice of the bounce behind the
+		// worker's back (in the daemon the worker itself flags bounces).
+		e.d.KickOutbox()
 	}
 	if quarantine {
 		e.appendMail("From: eve@example.com\r\nTo: cases@practice.example\r\nSubject: [" + id + "] hi\r\nMessage-ID: <q-" + id + "@example.com>\r\n\r\nhi\r\n")
