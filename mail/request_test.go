@@ -53,3 +53,38 @@ func TestDocumentRequestMail(t *testing.T) {
 		t.Errorf("Reply-To %v, %v; want %s", rt, err, want)
 	}
 }
+
+// End to end through the IMAP intake: the claimant's reply with a document
+// meets the request to the claimant, and the mediator's notice says so.
+func TestRequestMetThroughIntake(t *testing.T) {
+	ctx := context.Background()
+	s := startIMAP(t)
+	db := openStore(t, nil)
+	c := newCase(t, db, ann, bob)
+	if _, err := db.UpdateCase(ctx, c.ID, func(c *casebot.Case) (casebot.Change, error) {
+		c.Deadlines = append(c.Deadlines, casebot.Deadline{N: 1, Due: time.Now().Add(72 * time.Hour), Text: "Written statement",
+			Role: casebot.RoleClaimant, Created: time.Now().Add(-time.Minute)})
+		return casebot.Change{Actor: "U1", Action: "deadline.add"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.append(t, "INBOX", mimeMail(c.ID, "r1@example.com", "Attached is our written statement.",
+		part{"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''Stellungnahme_M%C3%BCller.pdf\r\n", []byte("%PDF-1.4 statement")}))
+	if err := newIntake(t, s, db, nil).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Case(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Deadlines[0]; !d.Met || d.MetBy != ann.Email || d.MetDoc != 1 || d.MetNote != 1 {
+		t.Fatalf("deadline after the claimant's reply: %+v", d)
+	}
+	if _, err := db.FeedNotices(ctx, 16); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.OutboxDue(ctx, time.Now().Add(time.Minute), 0, casebot.OutSlack)
+	if err != nil || len(due) != 1 || due[0].Notice == nil || len(due[0].Notice.Met) != 1 || due[0].Notice.Met[0].N != 1 {
+		t.Fatalf("queued notices %+v, %v; want the note's notice naming deadline 1", due, err)
+	}
+}
