@@ -11,6 +11,25 @@ type Deadline struct {
 	MetAt   time.Time
 	MetBy   string
 	Created time.Time
+	// Role, when set, makes the deadline a document request (SPEC §10):
+	// a document is expected from the parties of that role, asked for at
+	// Created. The first kept document from one of them that reaches
+	// casebot after Created meets it by itself (MetBy is the sender).
+	Role Role `json:",omitempty"`
+	// MetNote and MetDoc are the note and the document that met a
+	// request by their arrival; zero when it was met otherwise.
+	MetNote int `json:",omitempty"`
+	MetDoc  int `json:",omitempty"`
+}
+
+// Request reports whether the deadline is a document request.
+func (d Deadline) Request() bool { return d.Role != "" }
+
+// MeetsRequest reports whether a document from a party of role, which
+// reached casebot at arrived, meets the deadline: an unmet request to
+// that role made before the arrival.
+func (d Deadline) MeetsRequest(role Role, arrived time.Time) bool {
+	return d.Role != "" && !d.Met && d.Role == role && arrived.After(d.Created)
 }
 
 // Overdue reports whether the deadline is unmet and past due at now.

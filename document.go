@@ -90,6 +90,16 @@ type FileSender interface {
 	SendFile(ctx context.Context, userID string, f File) error
 }
 
+// DocumentReader reads a document's content when it is needed, as the
+// SMTP sender does for the documents an email carries. store.DB
+// implements it.
+type DocumentReader interface {
+	// DocumentFile returns document n of the case and its content (nil
+	// when the document was not kept). ENOTFOUND for a missing case or
+	// document.
+	DocumentFile(ctx context.Context, caseID string, n int) (*Document, []byte, error)
+}
+
 // DocumentStore is what the docs, doc and show commands need of the
 // documents the store keeps beside each case.
 type DocumentStore interface {

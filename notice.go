@@ -71,6 +71,16 @@ type Notice struct {
 
 	// Digest is a digest's content.
 	Digest *Digest
+
+	// Met are the document requests a party's email note met by itself
+	// (see Deadline.MeetsRequest), oldest first.
+	Met []DeadlineMet
+}
+
+// DeadlineMet names a deadline in a notice: its number and text.
+type DeadlineMet struct {
+	N    int
+	Text string
 }
 
 // noticeMessage is notice n as a Slack direct message to user to.
@@ -80,7 +90,7 @@ func noticeMessage(key, to string, n *Notice) OutMessage {
 
 // EmailNoteNotice is the Slack direct message to a case's mediator about
 // a new party note n of c (SPEC §6: one per note): the sender, the subject
-// and the first lines. Its key, "email-note/<case>/<n>", makes it
+// and the first lines, and the document requests of c the note met. Its key, "email-note/<case>/<n>", makes it
 // idempotent in the outbox.
 func EmailNoteNotice(c *Case, n *Note) OutMessage {
 	// Built for every stored email note: few allocations.
@@ -90,6 +100,11 @@ func EmailNoteNotice(c *Case, n *Note) OutMessage {
 			nt.From = n.Email.FromName + " <" + n.Author + ">"
 		}
 		nt.Subject = n.Email.Subject
+	}
+	for _, d := range c.Deadlines {
+		if d.Met && d.MetNote == n.N {
+			nt.Met = append(nt.Met, DeadlineMet{N: d.N, Text: d.Text})
+		}
 	}
 	return noticeMessage("email-note/"+c.ID+"/"+strconv.Itoa(n.N), c.Mediator, nt)
 }

@@ -1,6 +1,7 @@
 package casebot_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +22,14 @@ func TestEmailNoteNotice(t *testing.T) {
 	}
 	want := casebot.Notice{Kind: casebot.NoticeEmailNote, CaseID: c.ID, CaseTitle: "Lease dispute", N: 3, From: "Ann Lee <ann@example.com>",
 		Subject: "Re: [MED-2026-0007] dates", Excerpt: "Reply number 3.\nSecond line.\nThird line.\n…"}
-	if m.Notice == nil || *m.Notice != want {
+	if m.Notice == nil || !reflect.DeepEqual(*m.Notice, want) {
 		t.Fatalf("notice %+v, want %+v", m.Notice, want)
+	}
+	// The document requests this note met, and only those, are named.
+	c.Deadlines = []casebot.Deadline{{N: 1, Text: "Met by hand", Met: true}, {N: 2, Text: "Statement", Role: casebot.RoleClaimant, Met: true, MetNote: 3, MetDoc: 1},
+		{N: 3, Text: "Other note", Role: casebot.RoleClaimant, Met: true, MetNote: 2, MetDoc: 2}}
+	if got := casebot.EmailNoteNotice(c, n).Notice.Met; !reflect.DeepEqual(got, []casebot.DeadlineMet{{N: 2, Text: "Statement"}}) {
+		t.Errorf("Met = %+v, want deadline 2 only", got)
 	}
 	n.Email = nil
 	if got := casebot.EmailNoteNotice(c, n).Notice; got.From != "ann@example.com" || got.Subject != "" {
@@ -69,7 +76,7 @@ func TestBounceNotice(t *testing.T) {
 		t.Fatalf("message %+v", m)
 	}
 	want := casebot.Notice{Kind: casebot.NoticeBounce, CaseID: c.ID, CaseTitle: c.Title, Party: "bob@example.com", Role: casebot.RoleRespondent, Reason: "550 no such user"}
-	if *m.Notice != want {
+	if !reflect.DeepEqual(*m.Notice, want) {
 		t.Fatalf("notice %+v, want %+v", *m.Notice, want)
 	}
 }

@@ -36,6 +36,10 @@ type Composer interface {
 	// session s of c (automatic mail, skipping bouncing addresses); key
 	// makes the messages idempotent as for CaseMail.
 	SessionReminder(c *Case, s Session, offset time.Duration, key string) ([]OutMessage, error)
+	// DocumentRequest returns the email asking the parties of c with role
+	// (not bouncing) for a document, what, by due; key makes the messages
+	// idempotent as for CaseMail. An empty list when no party qualifies.
+	DocumentRequest(c *Case, role Role, due time.Time, what, key string) ([]OutMessage, error)
 }
 
 // Outbox message kinds.
@@ -68,6 +72,10 @@ type OutMessage struct {
 	InReplyTo string
 	// Calendar is an iCalendar attachment (invitations and cancellations).
 	Calendar []byte
+	// Attach are documents of CaseID (doc#) to attach to an email. The
+	// message carries their numbers, not their bytes: the sender reads
+	// them when it sends, and fails the message for good when one is gone.
+	Attach []int
 	// Auto marks automatic mail (reminders): Auto-Submitted: auto-generated.
 	Auto      bool
 	Created   time.Time

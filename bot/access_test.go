@@ -78,6 +78,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"note {ID} more", [4]outcome{A, A, H, H}, true},
 		{"note {ID} --private caucus", [4]outcome{A, A, H, H}, true},
 		{"email {ID} hello", [4]outcome{U, U, U, U}, false},
+		{"email {ID} --attach 1 hello", [4]outcome{U, U, U, U}, false},
+		{"request {ID} claimant +5d Papers", [4]outcome{U, U, U, U}, false},
 		{"docs {ID}", [4]outcome{A, A, H, H}, true},
 		{"doc {ID} 1", [4]outcome{U, U, U, U}, false},
 		{"status {ID} active", [4]outcome{A, A, H, H}, true},

@@ -36,9 +36,14 @@ func builtins() []Command {
 			Help: "Keeps the session's length unless a new duration is given. Example: reschedule MED-2026-0001 1 \"2026-12-03 10:00\" 3h", Handle: handleReschedule},
 		{Usage: "cancel <ID> <session#>", Summary: "cancel a session; parties get a cancellation", Wakes: true, Handle: handleCancel},
 		{Usage: "note <ID> [--private] <text>", Summary: "add a note; --private marks a caucus note", Handle: handleNote},
-		{Usage: "email <ID> [--to ROLE] <text>", Summary: "email the parties (or one role)", Slow: true,
+		{Usage: "email <ID> [--to ROLE] [--attach DOC#[,DOC#…]] <text>", Summary: "email the parties (or one role), with case documents attached", Slow: true,
 			Help: "Parties get the text by email with the case ID in the subject; their replies come back as notes. " +
-				"--to narrows it to one role (claimant, respondent, counsel, interpreter, observer, other).", Handle: handleEmail},
+				"--to narrows it to one role (claimant, respondent, counsel, interpreter, observer, other). " +
+				"--attach 2,5 attaches documents 2 and 5 of the case (docs <ID> lists them).", Handle: handleEmail},
+		{Usage: "request <ID> <role> <when> <what>", Summary: "ask the parties of a role by email for a document by then; adds a deadline", Slow: true, Wakes: true,
+			Help: "The parties of that role get an email asking for <what> by <when>, and the case gets a deadline for it. " +
+				"The first document one of them sends after the request meets the deadline by itself, and your notice of that email says so. " +
+				"Example: request MED-2026-0001 respondent +10d \"Signed lease and payment records\"", Handle: handleRequest},
 		{Usage: "docs <ID>", Summary: "a case's documents: number, name, type, size, from whom, when",
 			Help: "Every attachment of a party's email is a document of its case; the same file sent again is one document with several arrivals. " +
 				"Files over the attachment size limit are listed but not kept.", Handle: handleDocs},

@@ -143,7 +143,12 @@ func handleShow(ctx context.Context, r *Request) Reply {
 	t.heading("Deadlines", len(c.Deadlines))
 	for _, d := range c.Deadlines {
 		s := fmt.Sprintf("  %d. %s  %s", d.N, formatTime(d.Due, loc), d.Text)
+		if d.Request() {
+			s += fmt.Sprintf(" (a document from %s)", d.Role)
+		}
 		switch {
+		case d.Met && d.MetDoc > 0:
+			s += fmt.Sprintf("  [met %s by %s, document #%d]", formatTime(d.MetAt, loc), d.MetBy, d.MetDoc)
 		case d.Met:
 			s += fmt.Sprintf("  [met %s by %s]", formatTime(d.MetAt, loc), d.MetBy)
 		case d.Overdue(r.Now):

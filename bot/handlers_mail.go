@@ -34,6 +34,12 @@ func handleEmail(ctx context.Context, r *Request) Reply {
 	if r.Args.To != "" {
 		roles = []casebot.Role{r.Args.To}
 	}
+	attach := r.Args.Attach
+	if len(attach) > 0 {
+		if err := r.checkAttach(ctx, r.Args.ID, attach); err != nil {
+			return r.Fail(err)
+		}
+	}
 	var n, skipped int
 	key := fmt.Sprintf("email/%s/%s/%d", r.Args.ID, r.Actor.ID, r.Now.UnixNano())
 	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
@@ -54,12 +60,15 @@ func handleEmail(ctx context.Context, r *Request) Reply {
 			return casebot.Change{}, casebot.Errorf(casebot.EINVALID, "%s has no %s to email (add one with party add, or check for bouncing addresses).", c.ID, who)
 		}
 		n = len(msgs)
-		return casebot.Change{Action: "email.send", Detail: sentTo(n, roles), About: emailAbout(msgs), Outbox: msgs}, nil
+		for i := range msgs {
+			msgs[i].Attach = attach
+		}
+		return casebot.Change{Action: "email.send", Detail: sentTo(n, roles) + attachedDocs(attach), About: emailAbout(msgs), Outbox: msgs}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
 	}
-	text := fmt.Sprintf("Queued to %s of %s.", plural(n, "party", "parties"), c.ID)
+	text := fmt.Sprintf("Queued to %s of %s%s.", plural(n, "party", "parties"), c.ID, attachedDocs(attach))
 	if skipped > 0 {
 		text += fmt.Sprintf(" %s skipped.", plural(skipped, "bouncing address", "bouncing addresses"))
 	}

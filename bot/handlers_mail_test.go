@@ -33,6 +33,12 @@ func (fakeComposer) SessionReminder(*casebot.Case, casebot.Session, time.Duratio
 	return nil, nil
 }
 
+// DocumentRequest mails the parties of the role; the wording is mail's
+// (mail.TestDocumentRequestMail).
+func (k fakeComposer) DocumentRequest(c *casebot.Case, role casebot.Role, due time.Time, what, key string) ([]casebot.OutMessage, error) {
+	return k.CaseMail(c, []casebot.Role{role}, "Document requested", what+" by "+due.UTC().Format(time.RFC3339), false, key)
+}
+
 // fakeQuarantine keeps quarantined mail in memory; AcceptMail checks
 // against the cases of a real store and records whether the mediator is
 // to be told.

@@ -45,7 +45,8 @@ func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
 }
 
 // emailNoteText is the notice of a party's email note: sender, case, note
-// number, subject and the first lines as a quote.
+// number, subject, the first lines as a quote, and the document requests
+// its attachments met.
 func emailNoteText(n *casebot.Notice) string {
 	var b strings.Builder
 	b.Grow(64 + len(n.From) + len(n.CaseID) + len(n.CaseTitle) + len(n.Subject) + len(n.Excerpt))
@@ -66,6 +67,9 @@ func emailNoteText(n *casebot.Notice) string {
 			}
 			rest = tail
 		}
+	}
+	for _, m := range n.Met {
+		fmt.Fprintf(&b, "\nIt meets deadline #%d: %s.", m.N, strings.TrimRight(casebot.Headline(m.Text), "."))
 	}
 	return b.String()
 }

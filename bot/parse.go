@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,6 +175,7 @@ var placeholders = map[string]kind{
 	"title":         kTitle,
 	"name":          kName,
 	"text":          kText,
+	"what":          kText,
 	"words":         kText,
 	"name or email": kQuery,
 	"command":       kQuery,
@@ -224,7 +226,7 @@ func parseUsage(usage string) (spec, error) {
 			if rest[0] == '[' {
 				closer = "]"
 			}
-			end := strings.Index(rest, closer)
+			end := closing(rest)
 			if end < 0 {
 				return sp, fmt.Errorf("bot: usage %q: unclosed %c", usage, rest[0])
 			}
@@ -260,6 +262,28 @@ func parseUsage(usage string) (spec, error) {
 	return sp, nil
 }
 
+// closing returns the index of the bracket that closes the one s starts
+// with, counting brackets of its kind nested inside ("[--attach
+// DOC#[,DOC#…]]"), or -1.
+func closing(s string) int {
+	open, close := s[0], byte('>')
+	if open == '[' {
+		close = ']'
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case open:
+			depth++
+		case close:
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // Args are a command's arguments, read and checked against its usage line.
 // Each field is set by the placeholder of that kind; commands have at most
 // one of each.
@@ -280,6 +304,7 @@ type Args struct {
 	Priority casebot.Priority  // --priority
 	Mediator string            // --mediator, a user ID
 	To       casebot.Role      // --to
+	Attach   []int             // --attach, doc#s in the order given, each once
 }
 
 // Flag reports whether the option name was given, and its value.
@@ -347,6 +372,8 @@ func (a *Args) setFlag(name, value string) error {
 		a.Mediator, err = ParseUser(value)
 	case "to":
 		a.To, err = casebot.ParseRole(value)
+	case "attach":
+		a.Attach, err = parseDocList(value)
 	case "type":
 		err = casebot.CheckLength("type", value, casebot.MaxTypeLen)
 	case "where":
@@ -472,6 +499,25 @@ func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) erro
 		a.N = n
 	}
 	return err
+}
+
+// parseDocList reads "2,5" or "#2, #5" as document numbers, each once.
+func parseDocList(v string) ([]int, error) {
+	var out []int
+	for _, w := range strings.Split(v, ",") {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			return nil, invalid("--attach: write the doc#s with commas and no spaces, like 2,5.")
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(w, "#"))
+		if err != nil || n <= 0 {
+			return nil, invalid("--attach: %q is not a document number; give doc#s like 2,5 (docs <ID> lists them).", w)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 func closedStatuses() string {

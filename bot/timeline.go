@@ -102,11 +102,15 @@ var eventPhrases = map[string]func(a casebot.About, detail string, when func(tim
 	"party.bounce": func(a casebot.About, _ string, _ func(time.Time) string) string {
 		return titled("flagged mail to "+a.Who+" as bouncing", a.Text)
 	},
-	"deadline.add": func(a casebot.About, _ string, when func(time.Time) string) string {
-		return titled(fmt.Sprintf("added deadline #%d due %s", a.N, when(a.When)), a.Text)
+	"deadline.add": func(a casebot.About, d string, when func(time.Time) string) string {
+		s := fmt.Sprintf("added deadline #%d due %s", a.N, when(a.When))
+		if a.Who != "" { // a document request: the role asked, and how
+			s = paren(s+", a document from "+a.Who, d)
+		}
+		return titled(s, a.Text)
 	},
-	"deadline.done": func(a casebot.About, _ string, when func(time.Time) string) string {
-		return titled(fmt.Sprintf("met deadline #%d (due %s)", a.N, when(a.When)), a.Text)
+	"deadline.done": func(a casebot.About, d string, when func(time.Time) string) string {
+		return paren(titled(fmt.Sprintf("met deadline #%d (due %s)", a.N, when(a.When)), a.Text), d)
 	},
 	"session.add": func(a casebot.About, _ string, when func(time.Time) string) string {
 		return titled(fmt.Sprintf("scheduled session #%d for %s, %s", a.N, when(a.When), formatDuration(a.Length)), a.Text)

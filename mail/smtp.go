@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"time"
 
@@ -31,6 +32,10 @@ type SMTPConfig struct {
 	Cases interface {
 		Case(ctx context.Context, id string) (*casebot.Case, error)
 	}
+	// Documents reads the case documents a message carries (OutMessage.
+	// Attach) at send time; a message with documents fails for good
+	// without it.
+	Documents casebot.DocumentReader
 	// OnReject, when set, is told that the server refused a recipient
 	// permanently (5xx to RCPT): flag the address and tell the mediator.
 	OnReject func(ctx context.Context, m casebot.OutMessage, reason string)
@@ -96,15 +101,31 @@ func (s *SMTPSender) Send(ctx context.Context, m casebot.OutMessage) error {
 			}
 		}
 	}
-	raw, err := s.Build(m, replyTo)
+	files, err := s.attachments(ctx, m)
 	if err != nil {
+		return err
+	}
+	// Check that the message builds before the server sees any of it.
+	if err := s.write(io.Discard, m, replyTo, nil); err != nil {
 		return permanentError{err}
 	}
-	return s.deliver(ctx, m, raw)
+	return s.deliver(ctx, m, func(w io.Writer) error { return s.write(w, m, replyTo, files) })
 }
 
-// Build returns the RFC 5322 message for m with the given Reply-To.
+// Build returns the RFC 5322 message for m with the given Reply-To,
+// without the documents it may carry.
 func (s *SMTPSender) Build(m casebot.OutMessage, replyTo string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := s.write(&buf, m, replyTo, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// write writes the RFC 5322 message for m with the given Reply-To to w:
+// the text alone, or multipart/mixed with the text (beside the calendar,
+// for an invitation), the calendar file and the documents as attachments.
+func (s *SMTPSender) write(w io.Writer, m casebot.OutMessage, replyTo string, files []docFile) error {
 	a := s.cfg.Addressing
 	var h gomail.Header
 	h.SetDate(s.cfg.Now())
@@ -115,7 +136,7 @@ func (s *SMTPSender) Build(m casebot.OutMessage, replyTo string) ([]byte, error)
 	if m.MessageID != "" {
 		h.SetMessageID(cleanHeader(m.MessageID))
 	} else if err := h.GenerateMessageIDWithHostname(a.Domain); err != nil {
-		return nil, fmt.Errorf("mail: message id: %w", err)
+		return fmt.Errorf("mail: message id: %w", err)
 	}
 	if m.InReplyTo != "" {
 		h.SetMsgIDList("In-Reply-To", []string{cleanHeader(m.InReplyTo)})
@@ -125,62 +146,82 @@ func (s *SMTPSender) Build(m casebot.OutMessage, replyTo string) ([]byte, error)
 		h.Set("Auto-Submitted", "auto-generated")
 		h.Set("X-Auto-Response-Suppress", "All")
 	}
-	var buf bytes.Buffer
-	textHeader := func() gomail.InlineHeader {
-		var th gomail.InlineHeader
-		th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-		th.Set("Content-Transfer-Encoding", "quoted-printable")
-		return th
-	}
-	if len(m.Calendar) == 0 {
+	if len(m.Calendar) == 0 && len(files) == 0 {
 		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 		h.Set("Content-Transfer-Encoding", "quoted-printable")
-		w, err := gomail.CreateSingleInlineWriter(&buf, h)
+		tw, err := gomail.CreateSingleInlineWriter(w, h)
 		if err != nil {
-			return nil, fmt.Errorf("mail: build message: %w", err)
+			return fmt.Errorf("mail: build message: %w", err)
 		}
-		if _, err := io.WriteString(w, m.Text); err != nil {
-			return nil, err
+		if _, err := io.WriteString(tw, m.Text); err != nil {
+			return err
 		}
-		if err := w.Close(); err != nil {
-			return nil, fmt.Errorf("mail: build message: %w", err)
+		if err := tw.Close(); err != nil {
+			return fmt.Errorf("mail: build message: %w", err)
 		}
-		return buf.Bytes(), nil
+		return nil
 	}
-	method := calendarMethod(m.Calendar)
-	mw, err := gomail.CreateWriter(&buf, h)
+	mw, err := gomail.CreateWriter(w, h)
 	if err != nil {
-		return nil, fmt.Errorf("mail: build message: %w", err)
+		return fmt.Errorf("mail: build message: %w", err)
 	}
+	var th gomail.InlineHeader
+	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	th.Set("Content-Transfer-Encoding", "quoted-printable")
+	if len(m.Calendar) == 0 {
+		tw, err := mw.CreateSingleInline(th)
+		if err != nil {
+			return fmt.Errorf("mail: build message: %w", err)
+		}
+		if err := writeClose(tw, []byte(m.Text)); err != nil {
+			return err
+		}
+	} else if err := writeCalendar(mw, th, m); err != nil {
+		return err
+	}
+	for _, f := range files {
+		var ah gomail.AttachmentHeader
+		ah.SetContentType(f.typ, nil)
+		// RFC 2231 for a name that is not ASCII (go-message's SetFilename
+		// would write RFC 2047 words inside the parameter instead).
+		ah.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.name}))
+		ah.Set("Content-Transfer-Encoding", "base64")
+		aw, err := mw.CreateAttachment(ah)
+		if err != nil {
+			return fmt.Errorf("mail: build message: %w", err)
+		}
+		if err := writeClose(aw, f.content); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// writeCalendar writes an invitation's parts into mw: the text beside the
+// calendar (multipart/alternative), then the calendar as invite.ics.
+func writeCalendar(mw *gomail.Writer, th gomail.InlineHeader, m casebot.OutMessage) error {
+	method := calendarMethod(m.Calendar)
 	iw, err := mw.CreateInline()
 	if err != nil {
-		return nil, fmt.Errorf("mail: build message: %w", err)
+		return fmt.Errorf("mail: build message: %w", err)
 	}
-	parts := []struct {
-		h    gomail.InlineHeader
-		body []byte
-	}{{textHeader(), []byte(m.Text)}}
 	var ch gomail.InlineHeader
 	ch.SetContentType("text/calendar", map[string]string{"charset": "utf-8", "method": method})
 	ch.Set("Content-Transfer-Encoding", "base64")
-	parts = append(parts, struct {
+	for _, p := range []struct {
 		h    gomail.InlineHeader
 		body []byte
-	}{ch, m.Calendar})
-	for _, p := range parts {
+	}{{th, []byte(m.Text)}, {ch, m.Calendar}} {
 		pw, err := iw.CreatePart(p.h)
 		if err != nil {
-			return nil, fmt.Errorf("mail: build message: %w", err)
+			return fmt.Errorf("mail: build message: %w", err)
 		}
-		if _, err := pw.Write(p.body); err != nil {
-			return nil, err
-		}
-		if err := pw.Close(); err != nil {
-			return nil, err
+		if err := writeClose(pw, p.body); err != nil {
+			return err
 		}
 	}
 	if err := iw.Close(); err != nil {
-		return nil, err
+		return err
 	}
 	var ah gomail.AttachmentHeader
 	ah.SetContentType("application/ics", map[string]string{"method": method})
@@ -188,18 +229,17 @@ func (s *SMTPSender) Build(m casebot.OutMessage, replyTo string) ([]byte, error)
 	ah.Set("Content-Transfer-Encoding", "base64")
 	aw, err := mw.CreateAttachment(ah)
 	if err != nil {
-		return nil, fmt.Errorf("mail: build message: %w", err)
+		return fmt.Errorf("mail: build message: %w", err)
 	}
-	if _, err := aw.Write(m.Calendar); err != nil {
-		return nil, err
+	return writeClose(aw, m.Calendar)
+}
+
+// writeClose writes p to a part and closes it.
+func writeClose(w io.WriteCloser, p []byte) error {
+	if _, err := w.Write(p); err != nil {
+		return err
 	}
-	if err := aw.Close(); err != nil {
-		return nil, err
-	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return w.Close()
 }
 
 // calendarMethod reads METHOD from an iCalendar object (REQUEST when absent).
@@ -260,7 +300,7 @@ func permanentSMTP(err error) bool {
 	return errors.As(err, &se) && se.Code >= 500
 }
 
-func (s *SMTPSender) deliver(ctx context.Context, m casebot.OutMessage, raw []byte) error {
+func (s *SMTPSender) deliver(ctx context.Context, m casebot.OutMessage, write func(io.Writer) error) error {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -283,7 +323,9 @@ func (s *SMTPSender) deliver(ctx context.Context, m casebot.OutMessage, raw []by
 	if err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
-	if _, err := w.Write(raw); err != nil {
+	// On an error the data is not ended ("."): closing the connection
+	// makes the server drop the partial message.
+	if err := write(w); err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {

@@ -34,6 +34,10 @@ func (testComposer) Invitation(c *casebot.Case, s casebot.Session, method string
 	return nil, nil
 }
 
+func (testComposer) DocumentRequest(*casebot.Case, casebot.Role, time.Time, string, string) ([]casebot.OutMessage, error) {
+	return nil, nil
+}
+
 // SessionReminder names the session and offset; the wording is mail's
 // (mail.TestSessionReminderMail).
 func (k testComposer) SessionReminder(c *casebot.Case, s casebot.Session, offset time.Duration, key string) ([]casebot.OutMessage, error) {

@@ -292,33 +292,57 @@ func decodeOutHeader(h []byte) (*casebot.OutMessage, error) {
 }
 
 // The sealed payload of an outbox message is its text and calendar, then
-// its notice when it has one: noticeFormat and the notice's fields. A
-// payload written before notices existed ends after the calendar, and
-// decodes as a message without a notice, sent with its text as before.
+// its notice when it has one: noticeFormat and the
+// notice's fields; then its attachments when it has some: outAttachTag
+// and the doc#s. A payload written before notices (or attachments)
+// existed ends earlier, and decodes as a message without them.
 func appendOutPayload(e *enc, m *casebot.OutMessage) {
 	e.str(m.Text)
 	e.bytes(m.Calendar)
 	if m.Notice != nil {
 		appendNotice(e, m.Notice)
 	}
+	if len(m.Attach) > 0 {
+		e.b = append(e.b, outAttachTag)
+		e.uint(uint64(len(m.Attach)))
+		for _, n := range m.Attach {
+			e.uint(uint64(n))
+		}
+	}
 }
 
 func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 	d := dec{b: p}
 	m.Text, m.Calendar = d.str(), d.bytes()
-	if d.err == nil && len(d.b) > 0 {
+	if d.err == nil && len(d.b) > 0 && d.b[0] != outAttachTag {
 		m.Notice = decodeNotice(&d)
+	}
+	if d.err == nil && len(d.b) > 0 {
+		if d.b[0] != outAttachTag {
+			return fmt.Errorf("unknown outbox payload part %d", d.b[0])
+		}
+		d.b = d.b[1:]
+		if n := d.count(1); n > 0 {
+			m.Attach = make([]int, n)
+			for i := range m.Attach {
+				m.Attach[i] = int(d.uint())
+			}
+		}
 	}
 	return d.err
 }
 
 // noticeFormat starts a notice in an outbox payload; a later layout of
-// the notice's fields takes the next value. Format 1 had no purge lists
-// in its digest; it still decodes, without them.
+// the notice's fields takes the next value. Format 1 had no purge lists in
+// its digest and no met deadlines; it still decodes, without them.
 const (
 	noticeFormat1 = 1
 	noticeFormat  = 2
 )
+
+// outAttachTag starts the attachments' part of an outbox payload; no
+// notice format takes its value.
+const outAttachTag = 0x41
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)
@@ -344,6 +368,11 @@ func appendNotice(e *enc, n *casebot.Notice) {
 	if n.Digest != nil {
 		appendDigest(e, n.Digest)
 	}
+	e.uint(uint64(len(n.Met)))
+	for _, m := range n.Met {
+		e.int(int64(m.N))
+		e.str(m.Text)
+	}
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
@@ -359,6 +388,14 @@ func decodeNotice(d *dec) *casebot.Notice {
 	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
 	if d.bool() {
 		n.Digest = decodeDigest(d, f >= noticeFormat)
+	}
+	if f >= noticeFormat {
+		if k := d.count(2); k > 0 {
+			n.Met = make([]casebot.DeadlineMet, k)
+			for i := range n.Met {
+				n.Met[i] = casebot.DeadlineMet{N: int(d.int()), Text: d.str()}
+			}
+		}
 	}
 	if d.err != nil {
 		return nil

@@ -109,9 +109,22 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 		if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, old) {
 			t.Errorf("outbox message without a notice: %+v, %v", got, err)
 		}
+		if len(m.Attach) == 0 || len(m.Notice.Met) == 0 {
+			t.Fatalf("fill left the attachments or the notice's met deadlines out: %+v", m)
+		}
+		// Without attachments, or without a notice but with attachments.
+		for _, o := range []casebot.OutMessage{{Text: "a", Notice: m.Notice}, {Text: "b", Attach: []int{3, 1}}} {
+			v, _ = db.encodeOut(k, &o)
+			if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, o) {
+				t.Errorf("outbox message %+v: got %+v, %v", o, got, err)
+			}
+		}
 		v, _ = db.encodeOut(k, &m)
+		// Without a key, a payload cut where an optional part starts reads
+		// as a message without that part (a key's AEAD refuses every cut).
+		tail := attachLen(&m)
 		for i := 1; i < len(v); i++ {
-			if _, err := db.decodeOut(k, v[:i]); err == nil && !(key == nil && i == len(v)-noticeLen(t, &m)) {
+			if _, err := db.decodeOut(k, v[:i]); err == nil && !(key == nil && (i == len(v)-tail || i == len(v)-tail-noticeLen(t, &m))) {
 				t.Errorf("outbox message truncated to %d of %d bytes decoded", i, len(v))
 			}
 		}
@@ -216,6 +229,12 @@ func TestJSONRecordsStillRead(t *testing.T) {
 }
 
 // noticeLen is how many bytes m's notice takes at the end of its record.
+func attachLen(m *casebot.OutMessage) int {
+	e := enc{}
+	appendOutPayload(&e, &casebot.OutMessage{Attach: m.Attach})
+	return len(e.b) - 2 // the empty text and calendar
+}
+
 func noticeLen(t *testing.T, m *casebot.OutMessage) int {
 	t.Helper()
 	var e enc

@@ -159,7 +159,7 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if e.c.Party(it.Note.Author) < 0 {
 			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
 		}
-		n, seq, docs, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now)
+		n, seq, docs, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now, in.now)
 		if err != nil {
 			return res, err
 		}
@@ -218,9 +218,11 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 // addNoteTx appends an email note to c (an edited copy, written by the
 // caller), numbering it and touching the case, and files its attachments
 // as the case's documents (the stored note keeps their metadata, not their
-// content). It returns the note, its key in the notes bucket and the
-// documents' audit events, which the caller records after the note's.
-func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
+// content), which may meet document requests of c (meetRequestsTx; arrived
+// is when the email reached casebot). It returns the note, its key in the
+// notes bucket and the audit events of the documents and the requests they
+// met, which the caller records after the note's.
+func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, arrived, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
 	if c.Purged != nil {
 		return nil, 0, nil, casebot.ErrPurged(c.ID)
 	}
@@ -255,7 +257,11 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	}
 	c.NoteCount = n.N
 	c.Updated, c.Activity = now, now
-	return stored, seq, docs, nil
+	met, err := db.meetRequestsTx(tx, c, stored, docs, arrived, now)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return stored, seq, append(docs, met...), nil
 }
 
 // numberRuns writes ascending numbers with runs collapsed: "4", "4-6, 9".

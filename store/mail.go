@@ -275,7 +275,13 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		}
 		now := db.now()
 		c := cloneCase(old)
-		note, _, docs, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
+		// The email reached casebot when it was quarantined: a document in it
+		// does not answer a request made after that.
+		arrived := q.Received
+		if arrived.IsZero() {
+			arrived = now
+		}
+		note, _, docs, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, arrived, now)
 		if err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (d *Daemon) mailSender() (outbox.Sender, error) {
 	db := d.DB
 	s, err := mail.NewSMTPSender(mail.SMTPConfig{
 		Addr: d.Config.SMTP.Addr, TLS: d.Config.SMTP.TLS, Username: d.Config.SMTP.Username, Password: d.Config.SMTP.Password,
-		Addressing: a, Cases: db, Now: d.Now, Logger: log,
+		Addressing: a, Cases: db, Documents: db, Now: d.Now, Logger: log,
 		OnReject: func(ctx context.Context, m casebot.OutMessage, reason string) {
 			if _, err := db.FlagBouncing(ctx, m.To, m.CaseID, reason); err != nil {
 				log.Error("smtp: flag bouncing address", slog.String("case", m.CaseID), slog.Any("error", err))

@@ -174,6 +174,8 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"note {ID} --private caucus", [4]secOutcome{A, A, H, H}, false, false},
 		{"email {ID} hello", [4]secOutcome{A, A, H, H}, false, false},
 		{"email {ID} --to claimant hello", [4]secOutcome{A, A, H, H}, false, false},
+		{"email {ID} --attach 1 exhibit attached", [4]secOutcome{A, A, H, H}, false, false},
+		{"request {ID} claimant +5d Signed lease", [4]secOutcome{A, A, H, H}, false, false},
 		{"docs {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"doc {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
 		{"status {ID} active", [4]secOutcome{A, A, H, H}, false, false},
