@@ -34,6 +34,16 @@ func (a Actor) CanAssignTo(user string) bool {
 	return a.ID != "" && (a.Admin || user == a.ID)
 }
 
+// Denied is the refusal for case id when the actor may not see it or it
+// does not exist: an admin, who sees every case, learns that it does not
+// exist (ErrNoSuchCase); anyone else gets ErrHidden, which reveals nothing.
+func (a Actor) Denied(id string) *Error {
+	if a.Admin {
+		return ErrNoSuchCase(id)
+	}
+	return ErrHidden(id)
+}
+
 // ErrHidden is the denial for a case the actor may not see. It is the same
 // sentence whether or not the case exists, so a denial reveals nothing.
 func ErrHidden(id string) *Error {

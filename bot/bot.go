@@ -342,12 +342,7 @@ func (r *Request) Case(ctx context.Context, id string) (*casebot.Case, error) {
 	return c, nil
 }
 
-func (r *Request) hidden(id string) error {
-	if r.Actor.Admin {
-		return casebot.ErrNoSuchCase(id)
-	}
-	return casebot.ErrHidden(id)
-}
+func (r *Request) hidden(id string) error { return r.Actor.Denied(id) }
 
 // UpdateCase changes case id through the store, checking access inside the
 // transaction (a case reassigned meanwhile is refused) and filling in the

@@ -241,11 +241,5 @@ func handleTimeline(ctx context.Context, r *Request) Reply {
 	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "the timeline"); err != nil {
 		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
 	}
-	loc := r.Actor.Location()
-	var t text
-	t.linef("%s: %s — %s", c.ID, c.Title, plural(len(events), "event", "events"))
-	for _, e := range events {
-		t.line("  " + timelineLine(e, loc))
-	}
-	return Reply{Text: t.String()}
+	return Reply{Text: TimelineText(c, events, r.Actor.Location())}
 }

@@ -8,6 +8,18 @@ import (
 	"github.com/casebot/casebot"
 )
 
+// TimelineText is the timeline command's text for case c: a heading, then
+// one line per event of its audit trail, times in loc. casebot export writes
+// the same text as the case file's timeline.txt.
+func TimelineText(c *casebot.Case, events []casebot.AuditEvent, loc *time.Location) string {
+	var t text
+	t.linef("%s: %s — %s", c.ID, c.Title, plural(len(events), "event", "events"))
+	for _, e := range events {
+		t.line("  " + timelineLine(e, loc))
+	}
+	return t.String()
+}
+
 // timelineLine renders one audit event as a line of the case's story:
 // "2026-03-02 09:14 CET  U01  added deadline #1 due Mon 9 Mar 17:00:
 // Position statements", times in loc. Events recorded before they named
@@ -67,6 +79,9 @@ var eventPhrases = map[string]func(a casebot.About, detail string, when func(tim
 	},
 	"doc.add": func(a casebot.About, d string, _ func(time.Time) string) string {
 		return paren(titled(fmt.Sprintf("filed document #%d from %s", a.N, a.Who), a.Text), d)
+	},
+	"case.export": func(a casebot.About, d string, _ func(time.Time) string) string {
+		return paren("exported "+a.Text, d)
 	},
 	"doc.view": func(a casebot.About, _ string, _ func(time.Time) string) string {
 		return fmt.Sprintf("viewed document #%d", a.N)

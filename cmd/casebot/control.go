@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/casebot/casebot"
 )
 
-// The control socket lets `casebot do` and `casebot backup` reach a running
+// The control socket lets `casebot do`, `backup` and `export` reach a running
 // daemon, which holds the store's file lock. It is a unix socket next to the
 // store (<store.path>.sock, mode 0600) speaking one JSON request and one JSON
 // response per connection.
@@ -26,10 +28,11 @@ const maxSocketPath = 107
 
 // controlRequest is what a client sends.
 type controlRequest struct {
-	Op   string `json:"op"`             // "do", "backup" or "ping"
-	As   string `json:"as,omitempty"`   // do: the acting Slack user ID
+	Op   string `json:"op"`             // "do", "backup", "export" or "ping"
+	As   string `json:"as,omitempty"`   // do, export: the acting Slack user ID
 	Text string `json:"text,omitempty"` // do: the command text
-	Path string `json:"path,omitempty"` // backup: absolute output path
+	ID   string `json:"id,omitempty"`   // export: the case ID
+	Path string `json:"path,omitempty"` // backup, export: absolute output path
 }
 
 // controlResponse is what the daemon answers.
@@ -181,6 +184,16 @@ func (s *controlServer) handle(conn net.Conn) {
 		}
 		s.d.Logger.Info("backup written", slog.String("path", req.Path), slog.Int64("bytes", n))
 		resp.Bytes = n
+	case "export":
+		res, err := s.d.Export(s.ctx, req.As, req.ID, req.Path)
+		if err != nil {
+			if casebot.ErrorCode(err) == casebot.EINTERNAL {
+				s.d.Logger.Error("export failed", slog.String("case", req.ID), slog.Any("error", err))
+			}
+			resp.Text, resp.Error = exportMessage(err), true
+			break
+		}
+		resp.Text, resp.Bytes = res.Summary.String(), res.Bytes
 	default:
 		resp.Text, resp.Error = fmt.Sprintf("unknown op %q", req.Op), true
 	}
@@ -215,44 +228,9 @@ func callControl(ctx context.Context, path string, req controlRequest) (controlR
 	return resp, nil
 }
 
-// writeFileAtomic writes a file through write into a temporary file beside
-// path (mode 0600), syncs it and renames it into place, so path never holds
-// a partial copy. It returns the bytes written.
+// writeFileAtomic writes a backup through write into a temporary file
+// beside path (mode 0600), syncs it and renames it into place, so path
+// never holds a partial copy. It returns the bytes written.
 func writeFileAtomic(path string, write func(w io.Writer) (int64, error)) (int64, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return 0, fmt.Errorf("backup: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) (int64, error) {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return 0, fmt.Errorf("backup: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	n, err := write(f)
-	if err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return 0, fmt.Errorf("backup: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable
-		_ = d.Close()
-	}
-	return n, nil
+	return writeAtomic(path, "backup", write, nil)
 }

@@ -1,6 +1,7 @@
 // Command casebot is the case-coordination daemon for mediation practices
 // (SPEC §2): `serve` runs it; `do` runs one command text against its store;
-// `backup` copies the store; `check-config` validates the configuration;
+// `backup` copies the store; `export` writes one case's file as a zip;
+// `check-config` validates the configuration;
 // `version` prints the version.
 package main
 
@@ -47,6 +48,9 @@ Usage:
                                                  run one command as a Slack user, e.g.
                                                  casebot do -as U01 list all
   casebot backup       [-config FILE] OUT        write a consistent copy of the store
+  casebot export       [-config FILE] -as USERID <ID> OUT
+                                                 write one case's whole file as a zip, e.g.
+                                                 casebot export -as U01 MED-2026-0042 case.zip
   casebot check-config [-config FILE]            validate the config and show what is on
   casebot version                                print the version
 
@@ -79,6 +83,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		return runDo(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
+	case "export":
+		return runExport(ctx, args, stdout, stderr)
 	case "check-config":
 		return runCheckConfig(args, stdout, stderr)
 	case "version", "-version", "--version":
