@@ -249,3 +249,66 @@ func TestFormsOpenAndSubmit(t *testing.T) {
 		t.Errorf("Slack refused views: %q", refused)
 	}
 }
+
+// The global shortcut opens New case; the message shortcut add_to_case
+// opens the Note form with the message's text, its case select suggests
+// only the user's open cases as they type, and the submitted note keeps
+// the message's permalink, written by the user.
+func TestShortcuts(t *testing.T) {
+	rd, slackAPI := slackDaemon(t, "")
+	ctx := context.Background()
+	mine := homeCaseRe.FindString(mustRun(t, rd, "U1", "new Lease dispute"))
+	mustRun(t, rd, "U1", "new Fence dispute")
+	other := homeCaseRe.FindString(mustRun(t, rd, "U2", "new Lease of another"))
+	drain(t, slackAPI)
+
+	base := func(typ, callback, trigger string) map[string]any {
+		return map[string]any{"type": typ, "callback_id": callback, "trigger_id": trigger,
+			"team": map[string]any{"id": testserver.Team}, "user": map[string]any{"id": "U1"}}
+	}
+	if code, body := interaction(t, rd, base("shortcut", "new_case", "trig-g")); code != http.StatusOK {
+		t.Fatalf("global shortcut: %d %s", code, body)
+	}
+	if v := nextView(t, slackAPI, "New case from the shortcut"); v.View["callback_id"] != "form:new" || v.TriggerID != "trig-g" {
+		t.Errorf("global shortcut opened %v", v.View["callback_id"])
+	}
+
+	msg := base("message_action", "add_to_case", "trig-m")
+	msg["channel"] = map[string]any{"id": "C0PUBLIC"}
+	msg["message"] = map[string]any{"type": "message", "text": "The landlord agreed &amp; will call", "ts": "1700000000.000200"}
+	if code, body := interaction(t, rd, msg); code != http.StatusOK {
+		t.Fatalf("message shortcut: %d %s", code, body)
+	}
+	v := nextView(t, slackAPI, "the Note form from add_to_case")
+	var meta struct{ Link string }
+	_ = json.Unmarshal([]byte(fmt.Sprint(v.View["private_metadata"])), &meta)
+	if v.View["callback_id"] != "form:note" || !strings.Contains(v.JSON, `"initial_value":"The landlord agreed \u0026 will call"`) || !strings.Contains(v.JSON, "external_select") ||
+		!strings.Contains(meta.Link, "/archives/C0PUBLIC/p1700000000000200") {
+		t.Fatalf("add_to_case form: %s", v.JSON)
+	}
+
+	sug := base("block_suggestion", "", "")
+	sug["block_id"], sug["action_id"], sug["value"] = "ID", "value", "lease"
+	sug["view"] = map[string]any{"id": "V1", "callback_id": "form:note"}
+	code, body := interaction(t, rd, sug)
+	if code != http.StatusOK || !strings.Contains(body, mine) || strings.Contains(body, other) || strings.Contains(body, "Fence") {
+		t.Fatalf("suggestions for %q: %d %s, want %s only", "lease", code, body, mine)
+	}
+
+	code, body = submit(t, rd, "U1", "note", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{
+		"ID":   {"type": "external_select", "selected_option": map[string]any{"value": mine}},
+		"text": text("The landlord agreed & will call"),
+	})
+	wantClosed(t, "add_to_case", code, body)
+	notes, _ := rd.d.DB.Notes(ctx, mine)
+	if len(notes) != 1 || notes[0].Author != "U1" || !strings.HasPrefix(notes[0].Body, "The landlord agreed & will call") || !strings.Contains(notes[0].Body, meta.Link) {
+		t.Fatalf("notes %+v, want U1's note with the message and its link", notes)
+	}
+	// Picking a case that is not the user's: refused at the case select.
+	code, body = submit(t, rd, "U1", "note", "", map[string]map[string]any{
+		"ID": {"type": "external_select", "selected_option": map[string]any{"value": other}}, "text": text("x")})
+	wantErrors(t, "another's case", code, body, "ID")
+	if ns, _ := rd.d.DB.Notes(ctx, other); len(ns) != 0 {
+		t.Errorf("a refused note reached %s", other)
+	}
+}
