@@ -24,10 +24,11 @@ var (
 	_ bot.DocumentFiler      = (*store.DB)(nil)
 )
 
-// setupSlack mounts POST /slack/commands and /slack/interactions (when a
-// signing secret is set), starts Socket Mode (when an app token is set),
-// registers the Slack sender for outbox direct messages, and keeps the user
-// directory (time zones, names) fresh. Off when slack.bot_token is empty.
+// setupSlack mounts POST /slack/commands, /slack/interactions and
+// /slack/events (when a signing secret is set), starts Socket Mode (when an
+// app token is set), registers the Slack senders for outbox direct messages
+// and Home refreshes, and keeps the user directory (time zones, names)
+// fresh. Off when slack.bot_token is empty.
 func (d *Daemon) setupSlack(ctx context.Context) error {
 	cfg := d.Config.Slack
 	if !d.Config.SlackEnabled() {
