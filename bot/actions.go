@@ -36,6 +36,10 @@ func ButtonText(actionID, value string) (string, bool) {
 		if numberRe.MatchString(a) && !cut {
 			return "reject " + a, true
 		}
+	case casebot.ActionListCases: // value: "mine"
+		if value == "mine" {
+			return "list mine", true
+		}
 	}
 	return "", false
 }

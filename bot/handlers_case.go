@@ -179,7 +179,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 	for _, n := range notes {
 		t.line("  " + noteHeader(n, loc) + ": " + indent(n.Body, "    "))
 	}
-	return Reply{Text: t.String(), Buttons: buttons}
+	return Reply{Text: t.String(), Buttons: append(buttons, formButtons(c)...)}
 }
 
 // noteHeader is "#3 2026-12-01 14:30 UTC U123 [private]" or, for an email,

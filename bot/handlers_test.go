@@ -92,7 +92,8 @@ func TestCaseLifecycle(t *testing.T) {
 			t.Errorf("show lacks %q:\n%s", want, show.Text)
 		}
 	}
-	if len(show.Buttons) != 1 || show.Buttons[0].Value != id+"/1" || show.Buttons[0].ActionID != casebot.ActionDeadlineDone {
+	if len(show.Buttons) < 2 || show.Buttons[0].Value != id+"/1" || show.Buttons[0].ActionID != casebot.ActionDeadlineDone ||
+		show.Buttons[1].ActionID != casebot.ActionOpenForm || show.Buttons[1].Value != "party add/"+id {
 		t.Errorf("buttons = %+v", show.Buttons)
 	}
 

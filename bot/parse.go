@@ -347,16 +347,16 @@ func parseArgs(sp spec, toks []token, now time.Time, loc *time.Location) (Args, 
 			return a, invalid("--%s takes no value.", name)
 		case fs.value != "" && !hasValue:
 			if i+1 >= len(toks) {
-				return a, invalid("--%s needs a value.", name)
+				return a, casebot.OnField(name, invalid("--%s needs a value.", name))
 			}
 			i++
 			value = toks[i].val
 		}
 		if fs.value != "" && strings.TrimSpace(value) == "" {
-			return a, invalid("--%s needs a value.", name)
+			return a, casebot.OnField(name, invalid("--%s needs a value.", name))
 		}
 		if err := a.setFlag(name, value); err != nil {
-			return a, err
+			return a, casebot.OnField(name, err)
 		}
 		a.Flags[name] = value
 	}
@@ -397,12 +397,12 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 			if p.optional {
 				continue
 			}
-			return invalid("Missing <%s>.", p.name)
+			return casebot.OnField(p.name, invalid("Missing <%s>.", p.name))
 		}
 		if p.kind.greedy() {
 			end := len(pos) - need
 			if err := a.setText(p, pos[i:end]); err != nil {
-				return err
+				return casebot.OnField(p.name, err)
 			}
 			i = end
 			continue
@@ -414,7 +414,7 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 			i++
 		}
 		if err := a.setOne(p, v, now, loc); err != nil {
-			return err
+			return casebot.OnField(p.name, err)
 		}
 	}
 	if i < len(pos) {

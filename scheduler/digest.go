@@ -22,11 +22,19 @@ const (
 // created since since. notes, when non-nil, are the notes created since at
 // most since (shared by many digests); nil reads them from the store.
 func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta) (casebot.Digest, error) {
+	return s.buildDigest(ctx, user, now, loc, since, notes, nil)
+}
+
+// buildDigest is BuildDigest over the user's open cases when the caller
+// has read them already (the Home does), else reading them.
+func (s *Scheduler) buildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta, cases []*casebot.Case) (casebot.Digest, error) {
 	st := s.cfg.Store
 	d := casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since}
-	cases, err := st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"})
-	if err != nil {
-		return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+	var err error
+	if cases == nil {
+		if cases, err = st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"}); err != nil {
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
 	}
 	d.OpenCases = len(cases)
 	y, m, dd := now.In(loc).Date()

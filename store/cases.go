@@ -58,6 +58,9 @@ func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Tim
 	if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: now, Actor: ch.Actor, Action: ch.Action, Detail: ch.Detail, About: ch.About}); err != nil {
 		return err
 	}
+	if err := db.homeRefreshTx(tx, caseID, now); err != nil {
+		return err
+	}
 	return db.enqueueTx(tx, now, ch.Outbox)
 }
 
@@ -215,6 +218,11 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 		}
 		if err := db.record(tx, id, ch, now); err != nil {
 			return err
+		}
+		if old.Mediator != c.Mediator {
+			if err := db.homeRefreshUsers(tx, now, old.Mediator); err != nil {
+				return err
+			}
 		}
 		out = c
 		return nil

@@ -213,6 +213,9 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
 		return fmt.Errorf("delete outbox key: %w", err)
 	}
+	if m.Kind == casebot.OutHome {
+		return nil // a Home refresh is due after its slot: its key never comes again
+	}
 	if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
 		return fmt.Errorf("put sent key: %w", err)
 	}

@@ -88,6 +88,10 @@ type Options struct {
 	ReadOnly bool
 	// Logger receives migration notices; slog.Default when nil.
 	Logger *slog.Logger
+	// HomeRefresh queues, with every change to a case, a refresh of its
+	// mediator's Slack Home (casebot.HomeRefresh); off when false (Slack
+	// off: nothing would deliver them).
+	HomeRefresh bool
 }
 
 // DB is casebot's bbolt store. It is safe for concurrent use.
@@ -99,6 +103,8 @@ type DB struct {
 	seal   *sealer
 	keys   *keyring // nil without an encryption key
 	log    *slog.Logger
+	// homeRefresh: see Options.HomeRefresh.
+	homeRefresh bool
 
 	// docsDecoded counts document records decoded, for the benchmark that
 	// shows docs reads only its own case's documents.
@@ -163,7 +169,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
+	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
 		now: func() time.Time { return opts.Now().UTC() }}
 	if seal.encrypted() {
 		// Loaded under the file lock: one process writes the keyring.

@@ -70,6 +70,24 @@ type Config struct {
 	// ignore retries and replays; 10 min and 10,000 when zero.
 	DedupTTL  time.Duration
 	DedupSize int
+	// Client is the bot-token Web API client for what the transport does
+	// on its own: opening forms (views.open), answering by direct message
+	// where Slack gives no response_url (Home buttons, form submissions),
+	// downloading shared files. When nil, forms and files are off and such
+	// answers are only logged as lost.
+	Client *slack.Client
+	// Home publishes a user's App Home when they open it and lists the
+	// cases a form's case select offers; nil: Home off.
+	Home *HomeView
+	// Forms derives forms from the command table and turns their
+	// submissions into command text; nil (or Client nil): forms are off.
+	Forms FormLanguage
+	// Files files what users share in the app's DM as case documents;
+	// nil (or Client nil): such files are refused.
+	Files DocumentFiler
+	// MaxFileBytes bounds a shared file (mail_limits.max_attachment_bytes);
+	// 10 MiB when zero.
+	MaxFileBytes int64
 }
 
 // Handler serves Slack slash commands and button presses, over HTTP
@@ -219,6 +237,10 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, herr)
 		return
 	}
+	if msg == nil { // a form opens instead
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	writeJSON(w, msg)
 	if len(rest) > 0 {
 		h.postLater(cmd.ResponseURL, rest)
@@ -266,6 +288,14 @@ func (h *Handler) command(cmd slack.SlashCommand, key, retry string) (first *sla
 	// Slack escapes &, < and > in what the user typed; the command table
 	// stores text as typed, and rendering escapes it again.
 	cmd.Text = unescapeSlack(cmd.Text)
+	if h.cfg.Forms != nil && h.cfg.Client != nil && cmd.TriggerID != "" {
+		if name, ok := h.cfg.Forms.FormCommand(cmd.Text); ok {
+			if e := h.openLater(cmd.TriggerID, cmd.UserID, name, formMeta{}, nil, key); e != nil {
+				return nil, nil, e
+			}
+			return nil, nil, nil
+		}
+	}
 	r, isNew := h.dedup.claim(key)
 	if !isNew {
 		h.log.Info("slack: duplicate delivery not run again", slog.String("user", cmd.UserID),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/casebot/casebot/internal/backoff"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -118,10 +119,27 @@ func (h *Handler) socketEvent(ctx context.Context, smc *socketmode.Client, evt s
 		if !ok || evt.Request == nil {
 			return
 		}
-		if herr := h.interaction(cb, "body:"+hashHex(evt.Request.Payload)); herr != nil {
+		resp, herr := h.interaction(ctx, cb, "body:"+hashHex(evt.Request.Payload))
+		if herr != nil {
 			h.log.Warn("slack: socket mode interaction refused", slog.Int("status", herr.status), slog.String("reason", herr.msg))
 		}
+		h.ack(ctx, smc, evt.Request.EnvelopeID, resp)
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok || evt.Request == nil {
+			return
+		}
 		h.ack(ctx, smc, evt.Request.EnvelopeID, nil)
+		if ev.Type != slackevents.CallbackEvent {
+			return
+		}
+		retry := ""
+		if evt.Request.RetryAttempt > 0 {
+			retry = itoa(evt.Request.RetryAttempt)
+		}
+		if herr := h.event(ev, retry); herr != nil {
+			h.log.Warn("slack: socket mode event refused", slog.Int("status", herr.status), slog.String("reason", herr.msg))
+		}
 	}
 }
 
@@ -137,6 +155,10 @@ func (h *Handler) socketCommand(ctx context.Context, smc *socketmode.Client, req
 	first, rest, herr := h.command(cmd, key, retry)
 	if herr != nil {
 		h.log.Warn("slack: socket mode command refused", slog.Int("status", herr.status), slog.String("reason", herr.msg))
+		h.ack(ctx, smc, req.EnvelopeID, nil)
+		return
+	}
+	if first == nil { // a form opens instead
 		h.ack(ctx, smc, req.EnvelopeID, nil)
 		return
 	}

@@ -126,6 +126,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Now:           d.Now,
 		Timeout:       lockWait,
 		Logger:        d.Logger.With("component", "store"),
+		HomeRefresh:   cfg.SlackEnabled(),
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Path, err)

@@ -118,6 +118,9 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 			return false
 		})
 	}
+	// Home refreshes fall due at the end of their slot on the daemon's clock.
+	e.clk.Advance(casebot.HomeSlot)
+	e.d.KickOutbox()
 	waitFor(e.t, "outbox empty", func() bool { n, err := e.d.DB.OutboxDepth(ctx); return err == nil && n == 0 })
 	return id, q, tag
 }

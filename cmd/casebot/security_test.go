@@ -137,6 +137,9 @@ func runSession(t *testing.T, e *secEnv) *session {
 	} {
 		s.views = append(s.views, e.slash(v.user, v.text))
 	}
+	// Home refreshes fall due at the end of their slot on the daemon's clock.
+	e.clk.Advance(casebot.HomeSlot)
+	e.d.KickOutbox()
 	waitFor(t, "outbox empty", func() bool { n, err := e.d.DB.OutboxDepth(ctx); return err == nil && n == 0 })
 	return s
 }

@@ -9,16 +9,26 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/casebot/casebot/store"
 	"github.com/slack-go/slack"
 )
 
 // The command language is what the Slack transport asks it to be.
 var _ slackbot.Language = (*bot.Bot)(nil)
 
-// setupSlack mounts POST /slack/commands and /slack/interactions (when a
-// signing secret is set), starts Socket Mode (when an app token is set),
-// registers the Slack sender for outbox direct messages, and keeps the user
-// directory (time zones, names) fresh. Off when slack.bot_token is empty.
+// The command language derives the Slack forms from its table and files
+// what users share in the app's DM.
+var (
+	_ slackbot.FormLanguage  = (*bot.Bot)(nil)
+	_ slackbot.DocumentFiler = (*bot.Bot)(nil)
+	_ bot.DocumentFiler      = (*store.DB)(nil)
+)
+
+// setupSlack mounts POST /slack/commands, /slack/interactions and
+// /slack/events (when a signing secret is set), starts Socket Mode (when an
+// app token is set), registers the Slack senders for outbox direct messages
+// and Home refreshes, and keeps the user directory (time zones, names)
+// fresh. Off when slack.bot_token is empty.
 func (d *Daemon) setupSlack(ctx context.Context) error {
 	cfg := d.Config.Slack
 	if !d.Config.SlackEnabled() {
@@ -41,6 +51,10 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 	d.Go("slack users", func(ctx context.Context) error { return users.Run(ctx, time.Minute) })
 
 	d.AddSender(casebot.OutSlack, d.slackClient().sender)
+	// App Home: published when a user opens it, and republished from the
+	// outbox (casebot.OutHome, queued by the store with each case change).
+	home := slackbot.NewHomeView(client, d.sched, d.Now, true)
+	d.AddSender(casebot.OutHome, home)
 
 	// Commands and button presses run through d.Command, as the control
 	// socket and `casebot do` do: one place counts and logs them.
@@ -51,10 +65,16 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 		TeamID:        team,
 		Command:       cfg.Command,
 		Logger:        log,
+		Client:        client,
+		Home:          home,
+		Forms:         d.Bot,
+		Files:         d.Bot,
+		MaxFileBytes:  d.Config.MailLimits.MaxAttachmentBytes,
 	})
 	if cfg.SigningSecret != "" {
 		d.Handle("POST /slack/commands", h.Commands())
 		d.Handle("POST /slack/interactions", h.Interactions())
+		d.Handle("POST /slack/events", h.Events())
 	}
 	if d.Config.SocketMode() {
 		d.Go("slack socket mode", func(ctx context.Context) error {

@@ -21,7 +21,7 @@ import "context"
 // delivery, scheduler), each defined in its own file in this package.
 func (d *Daemon) extensions() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
-		d.setupSlack,     // POST /slack/commands, /slack/interactions, Socket Mode, DM sender
+		d.setupSlack,     // POST /slack/commands, /slack/interactions, /slack/events, Socket Mode, DM and Home senders
 		d.setupMail,      // IMAP intake worker, SMTP sender (mail.go)
 		d.setupScheduler, // reminders, overdue notices, digests: starts the scheduler openCore built
 	}

@@ -56,6 +56,10 @@ type Slack struct {
 	methods map[string]int     // Web API calls by method, "upload" for upload URL POSTs
 	pending map[string]*Upload // file ID -> upload not completed yet
 	uploads []Upload           // completed uploads, oldest first
+	views   []View             // accepted views.publish and views.open
+	viewed  chan View
+	refused []string // view calls refused, with the reason
+	files   map[string]SharedFile
 }
 
 // Upload is one file that went through Slack's external upload: announced
@@ -88,7 +92,7 @@ func NewSlack(tb testing.TB, token string, opts ...SlackOption) *Slack {
 	tb.Helper()
 	s := &Slack{token: token, tz: "UTC", posted: make(chan Post, 256),
 		channel: map[string][]Post{}, resp: map[string][][]byte{}, waiting: map[string]chan []byte{},
-		methods: map[string]int{}, pending: map[string]*Upload{}}
+		methods: map[string]int{}, pending: map[string]*Upload{}, viewed: make(chan View, 256), files: map[string]SharedFile{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -162,6 +166,10 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 		s.upload(w, r, id)
 		return
 	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/files/"); ok {
+		s.download(w, r, id)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -181,6 +189,13 @@ func (s *Slack) serve(w http.ResponseWriter, r *http.Request) {
 		s.getUploadURL(w, r)
 	case "files.completeUploadExternal":
 		s.completeUpload(w, r)
+	case "views.publish", "views.open":
+		s.viewCall(w, r, method)
+	case "files.info":
+		s.fileInfo(w, r)
+	case "chat.getPermalink":
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"permalink":"https://practice.slack.com/archives/%s/p%s"}`,
+			r.Form.Get("channel"), r.Form.Get("channel"), strings.ReplaceAll(r.Form.Get("message_ts"), ".", ""))
 	case "auth.test":
 		fmt.Fprintf(w, `{"ok":true,"team_id":%q,"user_id":"UBOT"}`, Team)
 	case "conversations.open":

@@ -43,6 +43,11 @@ var goals = []goal{
 	// listed, in a store with 10,000 other documents.
 	{"store BenchmarkDocs/case-of-1000-docs", "docs_read/listed", true, 1},
 	{"store BenchmarkDocs/case-of-10-docs", "docs_read/listed", true, 1},
+	// App Home of a mediator with 500 open cases and 2,000 deadlines,
+	// event to views.publish, against help over the same signed path; and
+	// the views.publish a burst of 1,000 changes to their cases costs.
+	{"slackbot BenchmarkHome", "home/help_p99", true, 3},
+	{"slackbot BenchmarkHome", "publishes/1000_changes", true, 10},
 }
 
 // withRawRatios adds to every sub-benchmark a "x_raw" metric: its time per

@@ -1,0 +1,226 @@
+package slackbot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casebot/casebot"
+	"github.com/slack-go/slack"
+)
+
+// Slack's limits on a view (views.publish, views.open).
+const (
+	maxViewBlocks   = 100
+	maxHeaderChars  = 150
+	maxHomeOverdue  = 15 // overdue deadlines listed one by one, with Mark met
+	homeTimeLayout  = "Mon 2 Jan 15:04"
+	homeDateLayout  = "Mon 2 Jan"
+	homeCaseLabel   = "Show"
+	homeListAllText = "List them"
+)
+
+// ActionOpenForm is the action ID of a button that opens a form.
+const ActionOpenForm = casebot.ActionOpenForm
+
+// ActionListCases is the action ID of Home's "and N more" button; the
+// language turns it into "list mine" (bot.ButtonText).
+const ActionListCases = casebot.ActionListCases
+
+// HomeView builds a user's App Home from the domain (casebot.HomeService)
+// and publishes it (views.publish). It is also the outbox's sender of
+// casebot.OutHome messages, which republish a Home when the user's cases
+// change.
+type HomeView struct {
+	client *slack.Client
+	svc    casebot.HomeService
+	now    func() time.Time
+	forms  bool
+}
+
+// NewHomeView returns a HomeView publishing with client (bot token) what
+// svc builds at now (time.Now when nil). With forms, Home offers the New
+// case button.
+func NewHomeView(client *slack.Client, svc casebot.HomeService, now func() time.Time, forms bool) *HomeView {
+	if now == nil {
+		now = time.Now
+	}
+	return &HomeView{client: client, svc: svc, now: now, forms: forms}
+}
+
+// Publish builds user's Home now and publishes it. Errors are classified as
+// the DM sender's are (a rate limit carries Retry-After).
+func (v *HomeView) Publish(ctx context.Context, user string) error {
+	h, err := v.svc.HomeNow(ctx, user, v.now())
+	if err != nil {
+		return fmt.Errorf("slackbot: home of %s: %w", user, err)
+	}
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderHome(&h, v.forms)}}
+	if _, err := v.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view}); err != nil {
+		return classify("views.publish", err)
+	}
+	return nil
+}
+
+// Send publishes the Home of the user a casebot.OutHome message names, as
+// it is now (so one message shows every change before it).
+func (v *HomeView) Send(ctx context.Context, m casebot.OutMessage) error {
+	user, ok := casebot.HomeUser(m.To)
+	if m.Kind != casebot.OutHome || !ok {
+		return permanentErr{fmt.Errorf("slackbot: home sender given a %q message to %q", m.Kind, m.To)}
+	}
+	return v.Publish(ctx, user)
+}
+
+// RenderHome returns the blocks of a Home, within Slack's view limits:
+// overdue deadlines first (each with Mark met), today's sessions, the next
+// 7 days' deadlines, party emails since the last digest, for admins the
+// quarantine and caseload balance, then the open cases by priority (each
+// with Show) as far as the block limit allows, then "and N more" with a
+// button listing them. Someone with no cases gets one line saying so.
+func RenderHome(h *casebot.Home, forms bool) []slack.Block {
+	loc := zone(h.Zone)
+	var bs []slack.Block
+	bs = append(bs, slack.NewHeaderBlock(plain("Your caseload", maxHeaderChars)))
+	if forms {
+		bs = append(bs, actions([]casebot.Button{{ActionID: ActionOpenForm, Label: "New case", Value: "new"}}))
+	}
+	if len(h.Cases) == 0 && !h.Admin {
+		return append(bs, section("You have no cases. Cases you open or are assigned appear here."))
+	}
+	if h.Admin {
+		var t strings.Builder
+		fmt.Fprintf(&t, "*Quarantine:* %s waiting to be filed or rejected.", plural(h.Quarantine, "email", "emails"))
+		if len(h.Caseloads) > 0 {
+			t.WriteString("\n*Caseload balance* (open cases):")
+			for _, c := range h.Caseloads {
+				fmt.Fprintf(&t, "\n• <@%s>: %d (urgent %d, high %d)", escapeSlack(c.Mediator), c.Open,
+					c.ByPriority[casebot.PriorityUrgent], c.ByPriority[casebot.PriorityHigh])
+			}
+		}
+		bs = append(bs, textSections(t.String(), 2)...)
+	}
+	if len(h.Overdue) > 0 {
+		bs = append(bs, slack.NewDividerBlock(), section("*Overdue deadlines*"))
+		for i, it := range h.Overdue {
+			if i == maxHomeOverdue {
+				bs = append(bs, section(fmt.Sprintf("_… and %d more overdue; /case list overdue shows them all._", len(h.Overdue)-i)))
+				break
+			}
+			line := fmt.Sprintf("*%s* #%d, due %s: %s\n%s", escapeSlack(it.CaseID), it.N, it.When.In(loc).Format(homeTimeLayout),
+				escapeSlack(oneLine(it.Text, 200)), escapeSlack(oneLine(it.Title, 200)))
+			btn := slack.NewButtonBlockElement(casebot.ActionDeadlineDone, fmt.Sprintf("%s/%d", it.CaseID, it.N), plain("Mark met", maxButtonLabel))
+			bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+		}
+	}
+	var t strings.Builder
+	if len(h.Sessions) > 0 {
+		t.WriteString("*Today's sessions*")
+		for _, it := range h.Sessions {
+			where := ""
+			if it.Session != nil && it.Session.Where != "" {
+				where = ", " + it.Session.Where
+			}
+			title := it.Title
+			if it.Session != nil {
+				title = it.Session.Title
+			}
+			fmt.Fprintf(&t, "\n• %s *%s* %s%s", it.When.In(loc).Format("15:04"), escapeSlack(it.CaseID), escapeSlack(oneLine(title, 200)), escapeSlack(where))
+		}
+		t.WriteString("\n")
+	}
+	if len(h.Deadlines) > 0 {
+		t.WriteString("*Deadlines in the next 7 days*")
+		for _, it := range h.Deadlines {
+			fmt.Fprintf(&t, "\n• %s *%s* #%d: %s", it.When.In(loc).Format(homeTimeLayout), escapeSlack(it.CaseID), it.N, escapeSlack(oneLine(it.Text, 200)))
+		}
+		t.WriteString("\n")
+	}
+	if len(h.Emails) > 0 {
+		fmt.Fprintf(&t, "*Party emails since %s*", h.Since.In(loc).Format(homeTimeLayout))
+		for _, e := range h.Emails {
+			fmt.Fprintf(&t, "\n• *%s* %s: %d", escapeSlack(e.CaseID), escapeSlack(oneLine(e.Title, 200)), e.Count)
+		}
+	}
+	if s := strings.TrimSpace(t.String()); s != "" {
+		bs = append(bs, slack.NewDividerBlock())
+		bs = append(bs, textSections(s, 3)...)
+	}
+	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", len(h.Cases))))
+	// Room for the cases, keeping two blocks for "and N more" and its button.
+	room := maxViewBlocks - len(bs) - 2
+	for i, c := range h.Cases {
+		if i == room && i < len(h.Cases) {
+			bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", len(h.Cases)-i)),
+				actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
+			break
+		}
+		line := fmt.Sprintf("*%s* %s\n%s, %s", escapeSlack(c.ID), escapeSlack(oneLine(c.Title, 200)), c.Priority, c.Status)
+		if c.Next.N > 0 {
+			line += fmt.Sprintf("; next deadline %s", c.Next.Due.In(loc).Format(homeDateLayout))
+		}
+		btn := slack.NewButtonBlockElement(casebot.ActionShowCase, c.ID, plain(homeCaseLabel, maxButtonLabel))
+		bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+	}
+	return bs
+}
+
+// textSections cuts escaped mrkdwn into at most max sections, the last one
+// saying what was cut.
+func textSections(s string, max int) []slack.Block {
+	chunks := splitText(s, maxSectionChars)
+	var out []slack.Block
+	for i, c := range chunks {
+		if i == max-1 && len(chunks) > max {
+			out = append(out, section(splitText(c, maxSectionChars-60)[0]+"\n_… more not shown; /case digest shows it all._"))
+			break
+		}
+		out = append(out, section(c))
+	}
+	return out
+}
+
+// plain is a plain_text object of at most max characters.
+func plain(s string, max int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, cutRunes(s, max), false, false)
+}
+
+// mrkdwn is a verbatim mrkdwn object of already escaped text.
+func mrkdwn(escaped string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, escaped, false, true)
+}
+
+// cutRunes shortens s to at most max runes, ending in "…" when cut.
+func cutRunes(s string, max int) string {
+	rs := []rune(s)
+	if len(rs) <= max {
+		return s
+	}
+	return string(rs[:max-1]) + "…"
+}
+
+// oneLine folds s onto one line of at most max runes.
+func oneLine(s string, max int) string {
+	return cutRunes(strings.Join(strings.Fields(s), " "), max)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// zone loads an IANA zone name, UTC when empty or unknown.
+func zone(name string) *time.Location {
+	if name == "" || name == "UTC" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
