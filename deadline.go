@@ -11,7 +11,12 @@ type Deadline struct {
 	MetAt   time.Time
 	MetBy   string
 	Created time.Time
+	// Moved is when the due time was last changed; zero if never.
+	Moved time.Time
 }
+
+// Made returns when the deadline got its due time: made or last moved.
+func (d Deadline) Made() time.Time { return later(d.Created, d.Moved) }
 
 // Overdue reports whether the deadline is unmet and past due at now.
 func (d Deadline) Overdue(now time.Time) bool { return !d.Met && now.After(d.Due) }
@@ -27,6 +32,22 @@ type Session struct {
 	Sequence  int
 	Cancelled bool
 	Created   time.Time
+	// Moved is when the session was last rescheduled; zero if never.
+	Moved time.Time
+	// Agenda is the session's agenda, numbered from 1 in order.
+	Agenda []string `json:",omitempty"`
+}
+
+// Made returns when the session got its time: made or last moved. A
+// reminder that would fire at or before then is never sent (SPEC §7): the
+// invitation said it.
+func (s Session) Made() time.Time { return later(s.Created, s.Moved) }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // End returns when the session ends.

@@ -92,6 +92,7 @@ func handleReschedule(ctx context.Context, r *Request) Reply {
 			c.Sessions[i].Duration = a.Duration
 		}
 		c.Sessions[i].Sequence++ // calendars replace the event with the higher SEQUENCE
+		c.Sessions[i].Moved = r.Now
 		s = c.Sessions[i]
 		ch := casebot.Change{Action: "session.move", About: sessionAbout(s)}
 		return r.invite(c, s, casebot.MethodRequest, ch)

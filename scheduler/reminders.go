@@ -110,8 +110,8 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	// fire in (start, now] means due in about (start+o, now+o]; [from, to) ranges.
 	lo, hi := start.Add(o-slack).Add(time.Nanosecond), now.Add(o+slack).Add(time.Nanosecond)
 	var out []fire
-	due := func(at, item, created time.Time) bool {
-		return at.After(start) && !at.After(now) && item.After(now) && !at.Before(created)
+	due := func(at, item, made time.Time) bool {
+		return at.After(start) && !at.After(now) && item.After(now) && firesAfterMade(at, item, made, o)
 	}
 	ds, err := s.cfg.Store.DeadlinesBetween(ctx, lo, hi)
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	for _, r := range ds {
 		loc := zone(r.Mediator)
 		at := fireTime(r.Deadline.Due, o, loc)
-		if !due(at, r.Deadline.Due, r.Deadline.Created) {
+		if !due(at, r.Deadline.Due, r.Deadline.Made()) {
 			continue
 		}
 		key := fmt.Sprintf("rem/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), offsetLabel(o))
@@ -139,7 +139,7 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	for _, r := range ss {
 		loc := zone(r.Mediator)
 		at := fireTime(r.Session.Start, o, loc)
-		if !due(at, r.Session.Start, r.Session.Created) {
+		if !due(at, r.Session.Start, r.Session.Made()) {
 			continue
 		}
 		key := fmt.Sprintf("rem/%s/s%d/seq%d/%d/%s", r.CaseID, r.Session.N, r.Session.Sequence, r.Session.Start.Unix(), offsetLabel(o))
@@ -162,6 +162,15 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		out = append(out, fire{at: at, rem: rem})
 	}
 	return out, nil
+}
+
+// firesAfterMade reports whether the reminder at offset o before due,
+// firing at at, is still news when the item was made (or last moved) at
+// made: it must fire after made, and the item must have been made more than
+// o ahead. A session made "+7d" with a 7d reminder otherwise fired right
+// after its invitation (and, across a DST change, an hour either side).
+func firesAfterMade(at, due, made time.Time, o time.Duration) bool {
+	return at.After(made) && due.Sub(made) > o
 }
 
 // partyMails builds the parties' reminder emails for a session.
@@ -226,8 +235,8 @@ func (s *Scheduler) nextReminder(ctx context.Context, now time.Time, zone func(s
 		return time.Time{}, err
 	}
 	type item struct {
-		due, created time.Time
-		mediator     string
+		due, made time.Time
+		mediator  string
 	}
 	for _, o := range s.cfg.Reminders {
 		slack := slackOf(o)
@@ -247,19 +256,19 @@ func (s *Scheduler) nextReminder(ctx context.Context, now time.Time, zone func(s
 		}
 		from := now.Add(o - slack)
 		if err := s.cfg.Store.EachDeadlineFrom(ctx, from, func(r casebot.DeadlineRef) bool {
-			return collect(r.Deadline.Due, r.Deadline.Created, r.Mediator)
+			return collect(r.Deadline.Due, r.Deadline.Made(), r.Mediator)
 		}); err != nil {
 			return time.Time{}, err
 		}
 		stop = time.Time{}
 		if err := s.cfg.Store.EachSessionFrom(ctx, from, func(r casebot.SessionRef) bool {
-			return collect(r.Session.Start, r.Session.Created, r.Mediator)
+			return collect(r.Session.Start, r.Session.Made(), r.Mediator)
 		}); err != nil {
 			return time.Time{}, err
 		}
 		for _, it := range band {
 			at := fireTime(it.due, o, zone(it.mediator))
-			if at.After(now) && !at.Before(it.created) {
+			if at.After(now) && firesAfterMade(at, it.due, it.made, o) {
 				next = earliest(next, at)
 			}
 		}

@@ -62,6 +62,9 @@ func b2u(v bool) byte {
 type dec struct {
 	b   []byte
 	err error
+	// ver is the layout version of the record being read, where a record
+	// type has several (notices: noticeFormat).
+	ver byte
 }
 
 var errShort = errors.New("record truncated")
@@ -312,8 +315,9 @@ func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 }
 
 // noticeFormat starts a notice in an outbox payload; a later layout of
-// the notice's fields would take the next value.
-const noticeFormat = 1
+// the notice's fields takes the next value. Format 2 adds a digest
+// session's Moved time and agenda; format 1 stays readable.
+const noticeFormat = 2
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)
@@ -342,11 +346,11 @@ func appendNotice(e *enc, n *casebot.Notice) {
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
-	if f := d.b[0]; f != noticeFormat {
+	if f := d.b[0]; f < 1 || f > noticeFormat {
 		d.fail(fmt.Errorf("unknown notice format %d", f))
 		return nil
 	}
-	d.b = d.b[1:]
+	d.ver, d.b = d.b[0], d.b[1:]
 	n := &casebot.Notice{Kind: casebot.NoticeKind(d.uint()), CaseID: d.str(), CaseTitle: d.str(), Zone: d.str(), N: int(d.int()),
 		From: d.str(), Subject: d.str(), Excerpt: d.str(), Party: d.str(), Role: casebot.Role(d.str()), Reason: d.str()}
 	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
@@ -419,6 +423,11 @@ func appendDigestItem(e *enc, it *casebot.DigestItem) {
 		e.int(int64(s.Sequence))
 		e.bool(s.Cancelled)
 		e.time(s.Created)
+		e.time(s.Moved)
+		e.uint(uint64(len(s.Agenda)))
+		for _, a := range s.Agenda {
+			e.str(a)
+		}
 	}
 }
 
@@ -468,6 +477,15 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 	if d.bool() {
 		it.Session = &casebot.Session{N: int(d.int()), Start: d.time(), Duration: time.Duration(d.int()), Title: d.str(), Where: d.str(),
 			Sequence: int(d.int()), Cancelled: d.bool(), Created: d.time()}
+		if d.ver >= 2 {
+			it.Session.Moved = d.time()
+			if n := d.count(1); n > 0 {
+				it.Session.Agenda = make([]string, n)
+				for i := range it.Session.Agenda {
+					it.Session.Agenda[i] = d.str()
+				}
+			}
+		}
 	}
 }
 
