@@ -93,11 +93,12 @@ func joinStrings[T ~string](xs []T) string {
 // Limits on user-supplied text, in characters. CheckLength words the one
 // message for each; the command parser checks them through it too.
 const (
-	MaxTitleLen = 200
-	MaxTypeLen  = 50    // a case's type (--type)
-	MaxWhereLen = 200   // a session's place (--where)
-	MaxTextLen  = 10000 // a note, deadline text or email typed in Slack
-	MaxNameLen  = 200
+	MaxTitleLen  = 200
+	MaxTypeLen   = 50    // a case's type (--type)
+	MaxSourceLen = 50    // a case's referral source (--source)
+	MaxWhereLen  = 200   // a session's place (--where)
+	MaxTextLen   = 10000 // a note, deadline text or email typed in Slack
+	MaxNameLen   = 200
 )
 
 // CheckLength returns an EINVALID error, worded alike for every limit, when s
@@ -113,9 +114,11 @@ func CheckLength(what, s string, limit int) error {
 // Case is a dispute under mediation. Notes and the audit trail are stored
 // beside it, not inside it, since they grow without bound.
 type Case struct {
-	ID       string
-	Title    string
-	Type     string
+	ID    string
+	Title string
+	Type  string
+	// Source is the referral source (court, agency, self, …) reports group by.
+	Source   string `json:",omitempty"`
 	Priority Priority
 	Status   Status
 	Mediator string // Slack user ID
@@ -150,6 +153,9 @@ func (c *Case) Validate() error {
 		return err
 	}
 	if err := CheckLength("type", c.Type, MaxTypeLen); err != nil {
+		return err
+	}
+	if err := CheckLength("source", c.Source, MaxSourceLen); err != nil {
 		return err
 	}
 	if c.Mediator == "" {

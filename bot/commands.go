@@ -11,8 +11,9 @@ import (
 func builtins() []Command {
 	return []Command{
 		{Usage: "help [command]", Summary: "list the commands, or explain one", Handle: handleHelp},
-		{Usage: "new <title> [--type T] [--priority P] [--mediator USER]", Summary: "open a case; you become its mediator", Wakes: true,
-			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator.", Handle: handleNew},
+		{Usage: "new <title> [--type T] [--priority P] [--mediator USER] [--source S]", Summary: "open a case; you become its mediator", Wakes: true,
+			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator. " +
+				"--source is the referral source (court, agency, self, …) that reports group by.", Handle: handleNew},
 		{Usage: "list [mine|all|open|closed|overdue]", Summary: "your caseload, most urgent first",
 			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due.", Handle: handleList},
 		{Usage: "show <ID>", Summary: "everything about a case", Handle: handleShow},

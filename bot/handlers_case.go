@@ -22,7 +22,7 @@ func handleNew(ctx context.Context, r *Request) Reply {
 		prio = casebot.PriorityNormal
 	}
 	c := &casebot.Case{
-		Title: a.Text, Type: a.Flags["type"], Priority: prio, Status: casebot.StatusIntake,
+		Title: a.Text, Type: a.Flags["type"], Source: a.Flags["source"], Priority: prio, Status: casebot.StatusIntake,
 		Mediator: mediator, CreatedBy: r.Actor.ID,
 	}
 	if err := c.Validate(); err != nil {
@@ -122,6 +122,9 @@ func handleShow(ctx context.Context, r *Request) Reply {
 		typ = "-"
 	}
 	t.linef("Status %s · priority %s · type %s", c.Status, c.Priority, typ)
+	if c.Source != "" {
+		t.linef("Referral source %s", c.Source)
+	}
 	t.linef("Mediator %s · opened %s by %s · updated %s", c.Mediator, formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
 	if c.Status.Closed() {
 		s := fmt.Sprintf("Closed %s: %s", formatTime(c.Closed, loc), c.Outcome)

@@ -349,6 +349,8 @@ func (a *Args) setFlag(name, value string) error {
 		a.To, err = casebot.ParseRole(value)
 	case "type":
 		err = casebot.CheckLength("type", value, casebot.MaxTypeLen)
+	case "source":
+		err = casebot.CheckLength("source", value, casebot.MaxSourceLen)
 	case "where":
 		err = casebot.CheckLength("place", value, casebot.MaxWhereLen)
 	}
