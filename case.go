@@ -122,6 +122,9 @@ type Case struct {
 	Priority Priority
 	Status   Status
 	Mediator string // Slack user ID
+	// CoMediators share the case with its mediator (assign +USER): they
+	// see and change it and get its reminders, notices and digest items.
+	CoMediators []string `json:",omitempty"`
 	// Token is the per-case secret carried in the Reply-To plus address.
 	Token     string
 	Parties   []Party
@@ -228,10 +231,14 @@ type CaseFilter struct {
 }
 
 // Caseload is one mediator's open cases by priority, for assign auto.
+// Open and ByPriority count every open case they mediate or co-mediate;
+// Shared counts, by priority, those of them shared with a co-mediator,
+// which weigh half a case each in the balance (CaseloadWeight).
 type Caseload struct {
 	Mediator   string
 	ByPriority map[Priority]int
 	Open       int
+	Shared     map[Priority]int
 }
 
 // Stats are caseload figures.

@@ -57,15 +57,19 @@ func (s Session) End() time.Time { return s.Start.Add(s.Duration) }
 type DeadlineRef struct {
 	CaseID   string
 	Mediator string
-	Priority Priority
-	Title    string
-	Deadline Deadline
+	// CoMediators get the deadline's reminders and notices too.
+	CoMediators []string `json:",omitempty"`
+	Priority    Priority
+	Title       string
+	Deadline    Deadline
 }
 
 // SessionRef is a session with its case, for reminders and digests.
 type SessionRef struct {
 	CaseID   string
 	Mediator string
-	Title    string
-	Session  Session
+	// CoMediators get the session's reminders too.
+	CoMediators []string `json:",omitempty"`
+	Title       string
+	Session     Session
 }

@@ -33,6 +33,7 @@ func setupMatrix(e *env) string {
 	e.must(uMed, "note "+id+" hello secret words")
 	e.must(uMed, "session "+id+" +4d 2h Opening")
 	e.newCase(uOther, "Other mediator's own case") // a mediator, unlike the stranger
+	e.must(uAdmin, "assign "+id+" +"+uCo)          // a co-mediator, who may do what the mediator may
 	// Carl's mail bounced, so party clear has something to clear.
 	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
 		c.Parties[0].Bouncing = true
@@ -43,8 +44,12 @@ func setupMatrix(e *env) string {
 	return id
 }
 
+// uCo is the co-mediator of the case under test.
+const uCo = "UCOM1"
+
 // TestAccessMatrix runs every command as an admin, the case's mediator,
-// another mediator and a stranger. Denials reveal nothing: their text is
+// another mediator, a stranger and the case's co-mediator (who gets what
+// the mediator gets). Denials reveal nothing: their text is
 // byte-identical to the reply for a case that does not exist, and they
 // store nothing.
 func TestAccessMatrix(t *testing.T) {
@@ -69,6 +74,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"cancel {ID} 1", [4]outcome{A, A, H, H}, true},
 		{"assign {ID} " + uOther, [4]outcome{A, F, F, F}, true},
 		{"assign {ID} auto", [4]outcome{A, F, F, F}, true},
+		{"assign {ID} +" + uOther, [4]outcome{A, F, F, F}, true},
+		{"assign {ID} -" + uCo, [4]outcome{A, F, F, F}, true},
 		{"conflicts Carl Claimant", [4]outcome{A, A, A, F}, false},
 		{"conflicts carl@x.example", [4]outcome{A, A, A, F}, false},
 		{"deadline {ID} +5d Replies", [4]outcome{A, A, H, H}, true},
@@ -90,14 +97,20 @@ func TestAccessMatrix(t *testing.T) {
 		{"stats", [4]outcome{A, A, A, A}, false},
 	}
 	covered := map[string]bool{}
-	users := [4]string{uAdmin, uMed, uOther, uStranger}
+	users := [5]string{uAdmin, uMed, uOther, uStranger, uCo}
 	for _, row := range rows {
 		covered[strings.Fields(row.text)[0]] = true
 		if strings.HasPrefix(row.text, "party ") {
 			covered[strings.Join(strings.Fields(row.text)[:2], " ")] = true
 		}
+		if f := strings.Fields(row.text); f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
+			covered["assign co"] = true
+		}
 		for i, user := range users {
-			want := row.want[i]
+			want := row.want[min(i, 3)]
+			if user == uCo {
+				want = row.want[1] // the co-mediator: as the mediator
+			}
 			t.Run(row.text+"/"+user, func(t *testing.T) {
 				e := newEnv(t)
 				id := setupMatrix(e)

@@ -25,7 +25,10 @@ func builtins() []Command {
 		{Usage: "assign <ID> <USER|auto>", Summary: "give a case to a mediator (admins)", AdminOnly: true, Wakes: true,
 			Help: "auto picks the mediator with the lightest weighted open caseload who has no conflict " +
 				"(none of this case's parties appears in another of their cases). Weights: urgent 4, high 3, normal 2, low 1; " +
-				"this case itself is not counted; ties go to the lower user ID.", Handle: handleAssign},
+				"this case itself is not counted; a case shared with co-mediators counts half for each; ties go to the lower user ID.", Handle: handleAssign},
+		{Usage: "assign <ID> <+USER|-USER>", Variant: "co", Summary: "add (+) or remove (-) a co-mediator (admins)", AdminOnly: true, Wakes: true,
+			Help: "A co-mediator sees and changes the case like its mediator and gets its reminders, notices and digest items. " +
+				"Example: assign MED-2026-0001 +<@U123>", Handle: handleCoMediator},
 		{Usage: "conflicts <name or email>", Summary: "every case in which a person appears",
 			Help: "Admins see every case; a mediator sees their own cases and a count of the others.", Handle: handleConflicts},
 		{Usage: "deadline <ID> <when> <text>", Summary: "add a deadline", Wakes: true,

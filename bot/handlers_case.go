@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -60,7 +61,7 @@ func handleList(ctx context.Context, r *Request) Reply {
 		var t text
 		n := 0
 		for _, d := range refs {
-			if !r.Actor.Admin && (d.Mediator != r.Actor.ID || r.Actor.ID == "") {
+			if !r.Actor.Admin && (r.Actor.ID == "" || d.Mediator != r.Actor.ID && !slices.Contains(d.CoMediators, r.Actor.ID)) {
 				continue
 			}
 			n++
@@ -86,7 +87,7 @@ func handleList(ctx context.Context, r *Request) Reply {
 	var t text
 	n := 0
 	for _, c := range cases {
-		if !r.Actor.CanSee(c) || (what == "mine" && c.Mediator != r.Actor.ID) {
+		if !r.Actor.CanSee(c) || (what == "mine" && !c.IsMediator(r.Actor.ID)) {
 			continue
 		}
 		n++
@@ -125,7 +126,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 	if c.Source != "" {
 		t.linef("Referral source %s", c.Source)
 	}
-	t.linef("Mediator %s · opened %s by %s · updated %s", c.Mediator, formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
+	t.linef("Mediator %s%s · opened %s by %s · updated %s", c.Mediator, coList(c.CoMediators), formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
 	if c.Status.Closed() {
 		s := fmt.Sprintf("Closed %s: %s", formatTime(c.Closed, loc), c.Outcome)
 		if c.OutcomeText != "" {

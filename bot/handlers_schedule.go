@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -292,7 +293,7 @@ func caseStats(cases []*casebot.Case, overdue []casebot.DeadlineRef, mediator st
 	st := casebot.Stats{OpenByStatus: map[casebot.Status]int{}, OpenByPriority: map[casebot.Priority]int{}}
 	var days []float64
 	for _, c := range cases {
-		if c.Mediator != mediator {
+		if !c.IsMediator(mediator) {
 			continue
 		}
 		if c.Open() {
@@ -307,7 +308,7 @@ func caseStats(cases []*casebot.Case, overdue []casebot.DeadlineRef, mediator st
 		days = append(days, c.Closed.Sub(c.Created).Hours()/24)
 	}
 	for _, d := range overdue {
-		if d.Mediator == mediator {
+		if d.Mediator == mediator || slices.Contains(d.CoMediators, mediator) {
 			st.Overdue++
 		}
 	}

@@ -157,7 +157,11 @@ func RenderDigest(d *casebot.Digest) string {
 						parts = append(parts, fmt.Sprintf("%s %d", p, n))
 					}
 				}
-				line("  %s: %d open (%s)", c.Mediator, c.Open, strings.Join(parts, ", "))
+				shared := ""
+				if n := sumCounts(c.Shared); n > 0 {
+					shared = fmt.Sprintf(", %d shared with co-mediators (half each)", n)
+				}
+				line("  %s: %d open (%s)%s", c.Mediator, c.Open, strings.Join(parts, ", "), shared)
 			}
 		}
 	}

@@ -125,12 +125,17 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		}
 		key := fmt.Sprintf("rem/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
-			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), casebot.DurationWords(o))}})
+			m := casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
+				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), casebot.DurationWords(o))}
+			out = append(out, missedFires(at, m, r.CoMediators)...)
 			continue
 		}
-		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{casebot.DeadlineReminderNotice(r, o, key, loc)}}})
+		rem := &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
+			Msgs: []casebot.OutMessage{casebot.DeadlineReminderNotice(r, o, key, loc)}}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.DeadlineReminderNotice(r, o, key, zone(u)), u))
+		}
+		out = append(out, fire{at: at, rem: rem})
 	}
 	ss, err := s.cfg.Store.SessionsBetween(ctx, lo, hi)
 	if err != nil {
@@ -144,13 +149,17 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		}
 		key := fmt.Sprintf("rem/%s/s%d/seq%d/%d/%s", r.CaseID, r.Session.N, r.Session.Sequence, r.Session.Start.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
-			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), casebot.DurationWords(o))}})
+			m := casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
+				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), casebot.DurationWords(o))}
+			out = append(out, missedFires(at, m, r.CoMediators)...)
 			continue
 		}
 		rem := &casebot.Reminder{CaseID: r.CaseID, Session: r.Session.N, Due: r.Session.Start, Sequence: r.Session.Sequence}
 		if r.Mediator != "" {
 			rem.Msgs = append(rem.Msgs, casebot.SessionReminderNotice(r, o, key, loc))
+		}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.SessionReminderNotice(r, o, key, zone(u)), u))
 		}
 		if s.cfg.Composer != nil {
 			mails, err := s.partyMails(ctx, r, o, key, cases)
@@ -171,6 +180,24 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 // after its invitation (and, across a DST change, an hour either side).
 func firesAfterMade(at, due, made time.Time, o time.Duration) bool {
 	return at.After(made) && due.Sub(made) > o
+}
+
+// missedFires records m, a reminder missed while down, for the mediator
+// and each co-mediator (keyed apart), for their next digests.
+func missedFires(at time.Time, m casebot.MissedReminder, co []string) []fire {
+	out := []fire{{at: at, missed: &m}}
+	for _, u := range co {
+		c := m
+		c.User, c.Key = u, m.Key+"/co/"+u
+		out = append(out, fire{at: at, missed: &c})
+	}
+	return out
+}
+
+// coCopy is m, a notice built for a case's mediator, sent to the
+// co-mediator u instead (worded in u's zone by its builder).
+func coCopy(m casebot.OutMessage, u string) casebot.OutMessage {
+	return casebot.CoMediatorCopies(m, []string{u})[0]
 }
 
 // partyMails builds the parties' reminder emails for a session.
@@ -216,8 +243,12 @@ func (s *Scheduler) overdueFires(ctx context.Context, start, now, catchFrom time
 			continue
 		}
 		key := fmt.Sprintf("overdue/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), at.In(loc).Format("2006-01-02"))
-		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{casebot.OverdueNotice(r, k, key, loc)}}})
+		rem := &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
+			Msgs: []casebot.OutMessage{casebot.OverdueNotice(r, k, key, loc)}}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.OverdueNotice(r, k, key, zone(u)), u))
+		}
+		out = append(out, fire{at: at, rem: rem})
 	}
 	return out, next, nil
 }

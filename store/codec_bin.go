@@ -402,6 +402,11 @@ func appendDigest(e *enc, g *casebot.Digest) {
 			e.str(string(p))
 			e.int(int64(c.ByPriority[p]))
 		}
+		e.uint(uint64(len(c.Shared)))
+		for _, p := range slices.Sorted(maps.Keys(c.Shared)) {
+			e.str(string(p))
+			e.int(int64(c.Shared[p]))
+		}
 	}
 }
 
@@ -464,6 +469,16 @@ func decodeDigest(d *dec) *casebot.Digest {
 				for range k {
 					p := casebot.Priority(d.str())
 					c.ByPriority[p] = int(d.int())
+				}
+			}
+			if d.ver < 2 {
+				continue
+			}
+			if k := d.count(2); k > 0 {
+				c.Shared = make(map[casebot.Priority]int, k)
+				for range k {
+					p := casebot.Priority(d.str())
+					c.Shared[p] = int(d.int())
 				}
 			}
 		}

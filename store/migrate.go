@@ -45,6 +45,9 @@ var migrations = []migration{
 		}
 		return db.notesToDocuments(tx)
 	}},
+	{5, "co-mediators: an index of the cases each co-mediator shares; deadline and session index entries rebuilt (co-mediators, moved times)", func(db *DB, tx *bolt.Tx) error {
+		return reindex(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

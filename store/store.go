@@ -36,6 +36,7 @@ var (
 	bucketAuditN = []byte("audit_idx") // case ID \x00 event sequence -> ""
 
 	bucketIdxMediator = []byte("idx_mediator") // mediator \x00 case ID -> sort value
+	bucketIdxCoMed    = []byte("idx_comed")    // co-mediator \x00 case ID -> sort value
 	bucketIdxStatus   = []byte("idx_status")   // status \x00 case ID -> sort value
 	bucketIdxEmail    = []byte("idx_email")    // email \x00 case ID -> ""
 	bucketIdxName     = []byte("idx_name")     // normalised name \x00 case ID -> ""
@@ -52,7 +53,7 @@ var (
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
-var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,

@@ -82,6 +82,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	ctx := context.Background()
 	tag = letters(int(e.triggers.Add(1)))
 	id = caseIDRe.FindString(e.run(secAdmin, "new Secret Title T"+tag+" --mediator "+secMed))
+	e.run(secAdmin, "assign "+id+" +"+secCo)
 	e.run(secMed, "party add "+id+" claimant \"Carl P"+tag+"\" carl."+tag+"@x.example")
 	e.run(secMed, "deadline "+id+" +3d Papers")
 	e.run(secMed, "session "+id+" +4d 2h Opening")
@@ -131,8 +132,12 @@ func letters(n int) string {
 	}
 }
 
+// secCo is the co-mediator of every matrix case.
+const secCo = "UCOMED"
+
 // TestSecurityAccessMatrixOverSlack runs every command word as an admin, the
-// case's mediator, another mediator and a stranger as correctly signed
+// case's mediator, another mediator, a stranger and the case's co-mediator
+// (who gets what the mediator gets) as correctly signed
 // POST /slack/commands requests to the whole daemon (Slack, IMAP, SMTP on).
 // A denial is counted as refused, reads exactly like the denial for a case
 // (or quarantined mail) that does not exist, reveals nothing of the case,
@@ -159,6 +164,8 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"party clear {ID} carl.{TAG}@x.example", [4]secOutcome{A, A, H, H}, true, false},
 		{"assign {ID} " + secOther, [4]secOutcome{A, D, D, D}, false, false},
 		{"assign {ID} auto", [4]secOutcome{A, D, D, D}, false, false},
+		{"assign {ID} +" + secOther, [4]secOutcome{A, D, D, D}, false, false},
+		{"assign {ID} -" + secCo, [4]secOutcome{A, D, D, D}, false, false},
 		{"conflicts Carl P{TAG}", [4]secOutcome{A, A, A, D}, false, false},
 		{"conflicts carl.{TAG}@x.example", [4]secOutcome{A, A, A, D}, false, false},
 		{"deadline {ID} +5d Replies", [4]secOutcome{A, A, H, H}, false, false},
@@ -184,7 +191,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		// Last: it makes the stranger a mediator.
 		{"new Another case", [4]secOutcome{A, A, A, A}, false, false},
 	}
-	users := [4]string{secAdmin, secMed, secOther, secStranger}
+	users := [5]string{secAdmin, secMed, secOther, secStranger, secCo}
 	covered := map[string]bool{}
 	for _, row := range rows {
 		// The other mediator and the stranger cannot change the case (the
@@ -198,14 +205,20 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		if f[0] == "party" {
 			covered["party "+f[1]] = true
 		}
+		if f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
+			covered["assign co"] = true
+		}
 		for i, user := range users {
-			want := row.want[i]
+			want := row.want[min(i, 3)]
+			if user == secCo {
+				want = row.want[1] // as the mediator
+			}
 			t.Run(row.text+"/"+user, func(t *testing.T) {
 				e.t = t
 				var id, tag string
 				var q uint64
 				switch {
-				case i < 2:
+				case i < 2 || user == secCo:
 					id, q, tag = e.matrixCase(row.bounce, row.quarantine)
 				case shared.id == "":
 					shared.id, shared.q, shared.tag = e.matrixCase(row.bounce, row.quarantine)
