@@ -258,6 +258,8 @@ type Stats struct {
 type CaseStore interface {
 	// DocumentStore keeps each case's documents (document.go).
 	DocumentStore
+	// OfferStore keeps each case's settlement offers (offer.go).
+	OfferStore
 	// CreateCase stores a new case, giving it an ID (never reused, even across
 	// crashes), a secret token and its timestamps. It returns the stored case.
 	CreateCase(ctx context.Context, c *Case, ch Change) (*Case, error)

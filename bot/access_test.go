@@ -34,6 +34,7 @@ func setupMatrix(e *env) string {
 	e.must(uMed, "session "+id+" +4d 2h Opening")
 	e.newCase(uOther, "Other mediator's own case") // a mediator, unlike the stranger
 	e.must(uAdmin, "assign "+id+" +"+uCo)          // a co-mediator, who may do what the mediator may
+	e.must(uMed, "offer "+id+" claimant secret offer terms")
 	// Carl's mail bounced, so party clear has something to clear.
 	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
 		c.Parties[0].Bouncing = true
@@ -86,6 +87,9 @@ func TestAccessMatrix(t *testing.T) {
 		{"email {ID} hello", [4]outcome{U, U, U, U}, false},
 		{"docs {ID}", [4]outcome{A, A, H, H}, true},
 		{"doc {ID} 1", [4]outcome{U, U, U, U}, false},
+		{"offer {ID}", [4]outcome{A, A, H, H}, true},
+		{"offer {ID} claimant 6000 now", [4]outcome{A, A, H, H}, true},
+		{"offer {ID} 1 rejected", [4]outcome{A, A, H, H}, true},
 		{"status {ID} active", [4]outcome{A, A, H, H}, true},
 		{"close {ID} settled", [4]outcome{A, A, H, H}, true},
 		{"timeline {ID}", [4]outcome{A, A, H, H}, true},
@@ -103,9 +107,7 @@ func TestAccessMatrix(t *testing.T) {
 		if strings.HasPrefix(row.text, "party ") {
 			covered[strings.Join(strings.Fields(row.text)[:2], " ")] = true
 		}
-		if f := strings.Fields(row.text); f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
-			covered["assign co"] = true
-		}
+		covered[commandName(t, row.text)] = true
 		for i, user := range users {
 			want := row.want[min(i, 3)]
 			if user == uCo {
@@ -159,7 +161,7 @@ func TestAccessMatrix(t *testing.T) {
 					}
 				}
 				if user == uOther || user == uStranger {
-					secrets := []string{"Secret Title", "Carl", "carl@", "secret words"}
+					secrets := []string{"Secret Title", "Carl", "carl@", "secret words", "secret offer"}
 					if strings.HasPrefix(text, "conflicts ") && user == uOther {
 						// The query is echoed; the case is only counted.
 						secrets = secrets[:1]
@@ -184,4 +186,22 @@ func TestAccessMatrix(t *testing.T) {
 			t.Errorf("command %q is not in the access matrix", c.Name())
 		}
 	}
+}
+
+// commandName is the name of the command (variant included) that text runs.
+func commandName(t *testing.T, text string) string {
+	t.Helper()
+	toks, err := tokenize(strings.ReplaceAll(text, "{ID}", "MED-2026-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, rest, err := New(Config{}).lookup(toks)
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	cmd, _, err := choose(cands, rest, testNow, testLoc)
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	return cmd.Name()
 }

@@ -214,17 +214,40 @@ func handleStatus(ctx context.Context, r *Request) Reply {
 }
 
 func handleClose(ctx context.Context, r *Request) Reply {
-	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+	var accepted *casebot.Offer
+	_, err := r.UpdateOffers(ctx, r.Args.ID, func(c *casebot.Case, offers []casebot.Offer) ([]casebot.Offer, casebot.Change, error) {
 		if c.Status.Closed() {
-			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
+			return nil, casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
 		}
 		c.Status, c.Outcome, c.OutcomeText, c.Closed = r.Args.Status, r.Args.Status, r.Args.Text, r.Now
-		return casebot.Change{Action: "case.close", Detail: casebot.Headline(r.Args.Text), About: casebot.About{Text: string(r.Args.Status)}}, nil
+		detail := casebot.Headline(r.Args.Text)
+		if o := casebot.Accepted(offers); o != nil && (c.Status == casebot.StatusSettled || c.Status == casebot.StatusPartial) {
+			accepted = o
+			// The record names the offer by number and side; its terms
+			// stay sealed in the offer log and the (sealed) audit detail.
+			c.OutcomeText = joinNonEmpty(c.OutcomeText, fmt.Sprintf("accepted offer #%d from the %s", o.N, o.Role))
+			detail = joinNonEmpty(detail, fmt.Sprintf("accepted offer #%d from the %s: %s", o.N, o.Role, casebot.Headline(o.Terms)))
+		}
+		return offers, casebot.Change{Action: "case.close", Detail: detail, About: casebot.About{Text: string(r.Args.Status)}}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
 	}
-	return Reply{Text: fmt.Sprintf("Closed %s: %s.", c.ID, c.Outcome)}
+	if accepted != nil {
+		return Reply{Text: fmt.Sprintf("Closed %s: %s, on accepted offer #%d from the %s.", r.Args.ID, r.Args.Status, accepted.N, accepted.Role)}
+	}
+	return Reply{Text: fmt.Sprintf("Closed %s: %s.", r.Args.ID, r.Args.Status)}
+}
+
+// joinNonEmpty joins the non-empty of a and b with "; ".
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func handleTimeline(ctx context.Context, r *Request) Reply {

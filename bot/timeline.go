@@ -62,6 +62,18 @@ func paren(s, detail string) string {
 // eventPhrases say, by action, what an event did, from the facts it
 // recorded (see the handlers and the store for what each records).
 var eventPhrases = map[string]func(a casebot.About, detail string, when func(time.Time) string) string{
+	"offer.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return titled(fmt.Sprintf("logged offer #%d from the %s", a.N, a.Who), a.Text)
+	},
+	"offer.close": func(a casebot.About, d string, _ func(time.Time) string) string {
+		return fmt.Sprintf("marked offer #%d (from the %s) %s", a.N, a.Who, d)
+	},
+	"case.comediator.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return "made " + a.Who + " a co-mediator"
+	},
+	"case.comediator.remove": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return a.Who + " is no longer a co-mediator"
+	},
 	"case.create": func(a casebot.About, d string, _ func(time.Time) string) string {
 		return paren(titled("opened the case", a.Text), d)
 	},

@@ -45,7 +45,10 @@ var migrations = []migration{
 		}
 		return db.notesToDocuments(tx)
 	}},
-	{5, "co-mediators: an index of the cases each co-mediator shares; deadline and session index entries rebuilt (co-mediators, moved times)", func(db *DB, tx *bolt.Tx) error {
+	{5, "co-mediators (an index of the cases each co-mediator shares; deadline and session index entries rebuilt) and settlement offers (sealed terms)", func(db *DB, tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketOffers); err != nil {
+			return err
+		}
 		return reindex(tx)
 	}},
 }

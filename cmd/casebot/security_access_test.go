@@ -87,6 +87,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	e.run(secMed, "deadline "+id+" +3d Papers")
 	e.run(secMed, "session "+id+" +4d 2h Opening")
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
+	e.run(secMed, "offer "+id+" claimant offer O"+tag)
 	// Carl's email brings a document, its name tagged.
 	doc := []byte("%PDF-1.4 exhibit " + tag)
 	sum := sha256.Sum256(doc)
@@ -101,6 +102,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 		if _, err := e.d.DB.FlagBouncing(ctx, "carl."+tag+"@x.example", id, "550 test"); err != nil {
 			e.t.Fatal(err)
 		}
+		e.d.KickOutbox() // written past the daemon: wake the worker for the notices
 	}
 	if quarantine {
 		e.appendMail("From: eve@example.com\r\nTo: cases@practice.example\r\nSubject: [" + id + "] hi\r\nMessage-ID: <q-" + id + "@example.com>\r\n\r\nhi\r\n")
@@ -179,6 +181,9 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"email {ID} --to claimant hello", [4]secOutcome{A, A, H, H}, false, false},
 		{"docs {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"doc {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID} claimant 6000", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID} 1 rejected", [4]secOutcome{A, A, H, H}, false, false},
 		{"status {ID} active", [4]secOutcome{A, A, H, H}, false, false},
 		{"close {ID} settled", [4]secOutcome{A, A, H, H}, false, false},
 		{"timeline {ID}", [4]secOutcome{A, A, H, H}, false, false},
@@ -207,6 +212,9 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		}
 		if f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
 			covered["assign co"] = true
+		}
+		if f[0] == "offer" && len(f) > 2 { // the variants: offer add, offer close
+			covered[map[bool]string{true: "offer close", false: "offer add"}[f[2] == "1"]] = true
 		}
 		for i, user := range users {
 			want := row.want[min(i, 3)]
@@ -267,7 +275,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 					}
 				}
 				if user == secOther || user == secStranger {
-					secrets := []string{"T" + tag, "N" + tag, "D" + tag, "eve@"}
+					secrets := []string{"T" + tag, "N" + tag, "D" + tag, "O" + tag, "eve@"}
 					if f[0] != "conflicts" { // the query is echoed
 						secrets = append(secrets, "Carl P"+tag, "carl."+tag)
 					} else if user == secOther && !strings.Contains(got, "and 1 case assigned to other mediators.") {
