@@ -1,6 +1,9 @@
 package casebot
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Deadline is something due in a case. N numbers deadlines from 1 within a case.
 type Deadline struct {
@@ -36,7 +39,29 @@ type Session struct {
 	Moved time.Time
 	// Agenda is the session's agenda, numbered from 1 in order.
 	Agenda []string `json:",omitempty"`
+	// AgendaChanged is when the agenda last changed; zero if never.
+	AgendaChanged time.Time `json:",omitzero"`
 }
+
+// AgendaUpdate reports whether the session's latest revision was sent for
+// its agenda rather than a new time: the agenda changed after the session
+// was made or moved, and the invitation was sent again for it.
+func (s Session) AgendaUpdate() bool {
+	return s.Sequence > 0 && !s.AgendaChanged.IsZero() && !s.AgendaChanged.Before(s.Made())
+}
+
+// AgendaText is the agenda as numbered lines, one per item
+// ("1. Opening statements"); empty when there is none.
+func AgendaText(agenda []string) string {
+	var b []byte
+	for i, a := range agenda {
+		b = fmt.Appendf(b, "%d. %s\n", i+1, a)
+	}
+	return string(b)
+}
+
+// MaxAgendaItems caps a session's agenda.
+const MaxAgendaItems = 30
 
 // Made returns when the session got its time: made or last moved. A
 // reminder that would fire at or before then is never sent (SPEC §7): the

@@ -57,7 +57,7 @@ type Notice struct {
 
 	// At is a deadline's due time or a session's start.
 	At time.Time
-	// Text is a deadline's text.
+	// Text is a deadline's text, or a session's agenda (AgendaText).
 	Text string
 	// Title, Duration and Where describe a session.
 	Title    string
@@ -122,7 +122,7 @@ func OverdueNotice(r DeadlineRef, days int, key string, loc *time.Location) OutM
 func SessionReminderNotice(r SessionRef, offset time.Duration, key string, loc *time.Location) OutMessage {
 	s := r.Session
 	return noticeMessage(key, r.Mediator, &Notice{Kind: NoticeSessionReminder, CaseID: r.CaseID, CaseTitle: r.Title, Zone: loc.String(),
-		N: s.N, At: s.Start, Title: s.Title, Duration: s.Duration, Where: s.Where, Offset: offset})
+		N: s.N, At: s.Start, Title: s.Title, Duration: s.Duration, Where: s.Where, Offset: offset, Text: AgendaText(s.Agenda)})
 }
 
 // DigestNotice is d as the daily digest message to its user.

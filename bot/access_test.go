@@ -35,6 +35,7 @@ func setupMatrix(e *env) string {
 	e.newCase(uOther, "Other mediator's own case") // a mediator, unlike the stranger
 	e.must(uAdmin, "assign "+id+" +"+uCo)          // a co-mediator, who may do what the mediator may
 	e.must(uMed, "offer "+id+" claimant secret offer terms")
+	e.must(uMed, "agenda "+id+" 1 add Introductions")
 	// Carl's mail bounced, so party clear has something to clear.
 	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
 		c.Parties[0].Bouncing = true
@@ -87,6 +88,9 @@ func TestAccessMatrix(t *testing.T) {
 		{"email {ID} hello", [4]outcome{U, U, U, U}, false},
 		{"docs {ID}", [4]outcome{A, A, H, H}, true},
 		{"doc {ID} 1", [4]outcome{U, U, U, U}, false},
+		{"agenda {ID} 1", [4]outcome{A, A, H, H}, true},
+		{"agenda {ID} 1 add Remedies", [4]outcome{A, A, H, H}, true},
+		{"agenda {ID} 1 remove 1", [4]outcome{A, A, H, H}, true},
 		{"offer {ID}", [4]outcome{A, A, H, H}, true},
 		{"offer {ID} claimant 6000 now", [4]outcome{A, A, H, H}, true},
 		{"offer {ID} 1 rejected", [4]outcome{A, A, H, H}, true},

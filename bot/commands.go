@@ -39,6 +39,11 @@ func builtins() []Command {
 		{Usage: "reschedule <ID> <session#> <when> [duration]", Summary: "move a session; parties get an updated invitation", Wakes: true,
 			Help: "Keeps the session's length unless a new duration is given. Example: reschedule MED-2026-0001 1 \"2026-12-03 10:00\" 3h", Handle: handleReschedule},
 		{Usage: "cancel <ID> <session#>", Summary: "cancel a session; parties get a cancellation", Wakes: true, Handle: handleCancel},
+		{Usage: "agenda <ID> <session#>", Summary: "a session's agenda", Handle: handleAgenda,
+			Help: "Invitations, their calendar files and the reminders carry the agenda."},
+		{Usage: "agenda <ID> <session#> add <text>", Variant: "add", Summary: "add an item to a session's agenda", Wakes: true, Handle: handleAgendaAdd,
+			Help: "Within a week of the session the parties get an updated invitation at once; further off, the next reminder carries the agenda."},
+		{Usage: "agenda <ID> <session#> remove <item#>", Variant: "remove", Summary: "take an item off a session's agenda", Wakes: true, Handle: handleAgendaRemove},
 		{Usage: "note <ID> [--private] <text>", Summary: "add a note; --private marks a caucus note", Handle: handleNote},
 		{Usage: "email <ID> [--to ROLE] <text>", Summary: "email the parties (or one role)", Slow: true,
 			Help: "Parties get the text by email with the case ID in the subject; their replies come back as notes. " +

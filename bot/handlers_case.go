@@ -167,6 +167,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 			line += "  [cancelled]"
 		}
 		t.line(line)
+		agendaLines(&t, s)
 	}
 	t.heading("Documents", ndocs)
 	if ndocs > len(docs) {

@@ -294,6 +294,7 @@ type Args struct {
 	Priority casebot.Priority  // --priority
 	Mediator string            // --mediator, a user ID
 	To       casebot.Role      // --to
+	Item     int               // <item#>, beside <session#>
 	Co       byte              // <+USER|-USER>: '+' or '-' (User is the user)
 	Whens    []time.Time       // <when…>: several times, in the actor's zone, never in the past
 
@@ -516,7 +517,11 @@ func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) erro
 		if perr != nil || n <= 0 {
 			return invalid("%q is not a number like 1, 2, 3.", v)
 		}
-		a.N = n
+		if p.name == "item#" {
+			a.Item = n
+		} else {
+			a.N = n
+		}
 	}
 	return err
 }

@@ -68,6 +68,12 @@ var eventPhrases = map[string]func(a casebot.About, detail string, when func(tim
 	"offer.close": func(a casebot.About, d string, _ func(time.Time) string) string {
 		return fmt.Sprintf("marked offer #%d (from the %s) %s", a.N, a.Who, d)
 	},
+	"agenda.add": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return titled(fmt.Sprintf("added agenda item #%d to the session at %s", a.N, when(a.When)), a.Text)
+	},
+	"agenda.remove": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return titled(fmt.Sprintf("removed agenda item #%d from the session at %s", a.N, when(a.When)), a.Text)
+	},
 	"case.comediator.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
 		return "made " + a.Who + " a co-mediator"
 	},

@@ -433,6 +433,7 @@ func appendDigestItem(e *enc, it *casebot.DigestItem) {
 		for _, a := range s.Agenda {
 			e.str(a)
 		}
+		e.time(s.AgendaChanged)
 	}
 }
 
@@ -500,6 +501,7 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 					it.Session.Agenda[i] = d.str()
 				}
 			}
+			it.Session.AgendaChanged = d.time()
 		}
 	}
 }

@@ -88,6 +88,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	e.run(secMed, "session "+id+" +4d 2h Opening")
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
 	e.run(secMed, "offer "+id+" claimant offer O"+tag)
+	e.run(secMed, "agenda "+id+" 1 add Introductions")
 	// Carl's email brings a document, its name tagged.
 	doc := []byte("%PDF-1.4 exhibit " + tag)
 	sum := sha256.Sum256(doc)
@@ -181,6 +182,9 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"email {ID} --to claimant hello", [4]secOutcome{A, A, H, H}, false, false},
 		{"docs {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"doc {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1 add Remedies", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1 remove 1", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID} claimant 6000", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID} 1 rejected", [4]secOutcome{A, A, H, H}, false, false},
@@ -212,6 +216,9 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		}
 		if f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
 			covered["assign co"] = true
+		}
+		if f[0] == "agenda" && len(f) > 3 { // the variants: agenda add, agenda remove
+			covered["agenda "+f[3]] = true
 		}
 		if f[0] == "offer" && len(f) > 2 { // the variants: offer add, offer close
 			covered[map[bool]string{true: "offer close", false: "offer add"}[f[2] == "1"]] = true
