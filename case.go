@@ -130,6 +130,8 @@ type Case struct {
 	Parties   []Party
 	Deadlines []Deadline
 	Sessions  []Session
+	// Poll is the case's open availability poll, nil when none.
+	Poll *Poll `json:",omitempty"`
 	// Outcome and OutcomeText are set by close.
 	Outcome     Status
 	OutcomeText string
