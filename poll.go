@@ -145,3 +145,13 @@ type PollComposer interface {
 	// to answer. key is extended per recipient.
 	PollMail(c *Case, p *Poll, to []string, key string) ([]OutMessage, error)
 }
+
+// Why a party's reply to a poll was not read as an answer (Notice.Reason).
+const (
+	// PollUnreadable: the reply reads as no answer; it is a note and
+	// needs the mediator's look.
+	PollUnreadable = "unreadable"
+	// PollOutOfRange: the reply names numbers the poll has no time for
+	// (Notice.Text lists them).
+	PollOutOfRange = "out-of-range"
+)

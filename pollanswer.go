@@ -34,6 +34,8 @@ var (
 	pollFiller = wordSet("i", "can", "could", "do", "make", "work", "works", "suit", "suits", "me", "for", "fine", "ok", "okay",
 		"are", "is", "good", "great", "option", "options", "slot", "slots", "time", "times", "number", "numbers", "nr", "no.",
 		"the", "of", "them", "both", "available", "am", "yes", "dates", "date", "thanks", "thank", "you",
+		"only", "just", "now", "actually", "instead", "sorry", "please", "then", "after", "hi", "hello", "dear", "best", "regards",
+		"nur", "doch", "jetzt", "lieber", "seulement", "finalement", "plutôt", "solo", "sólo", "ahora", "mejor",
 		"ich", "kann", "könnte", "passt", "passen", "mir", "gut", "geht", "gehen", "termin", "termine", "nummer", "nummern", "die", "der",
 		"ja", "danke", "beide", "möglich",
 		"je", "peux", "pourrais", "conviennent", "convient", "me", "moi", "pour", "les", "le", "la", "créneau", "créneaux", "option",
@@ -86,8 +88,10 @@ func parseAnswerLine(line string, n int) (PollAnswer, bool) {
 	all, none, but := false, false, false
 	var except []int
 	meaning := false
-	for _, t := range toks {
+	for i, t := range toks {
 		switch {
+		case t == "all" && i > 0 && (toks[i-1] == "after" || toks[i-1] == "at"):
+			// "after all", "at all": not the slots
 		case t == "&" || t == "+" || pollAnd[t]:
 		case pollAll[t]:
 			if but || none {

@@ -27,6 +27,7 @@ func TestParsePollAnswer(t *testing.T) {
 		{"hash", "#2 and #4", 4, []int{2, 4}, nil, true},
 		{"repeated", "2, 2 and 1", 3, []int{1, 2}, nil, true},
 		{"fillers", "1 and 3 work for me", 3, []int{1, 3}, nil, true},
+		{"change of mind", "Sorry, only 3 works after all.", 3, []int{3}, nil, true},
 		{"greeting first", "Hello,\n\n2 and 3 suit me.\nThanks, Ann", 3, []int{2, 3}, nil, true},
 		{"german und", "1 und 3", 3, []int{1, 3}, nil, true},
 		{"german alle", "alle", 3, []int{1, 2, 3}, nil, true},

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casebot/casebot"
 )
@@ -36,6 +37,13 @@ func setupMatrix(e *env) string {
 	e.must(uAdmin, "assign "+id+" +"+uCo)          // a co-mediator, who may do what the mediator may
 	e.must(uMed, "offer "+id+" claimant secret offer terms")
 	e.must(uMed, "agenda "+id+" 1 add Introductions")
+	// An open poll (asking needs outbound mail, off here: see TestPoll).
+	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
+		c.Poll = &casebot.Poll{Slots: []time.Time{e.now.Add(72 * time.Hour), e.now.Add(96 * time.Hour)}, Duration: time.Hour, Created: e.now}
+		return casebot.Change{Actor: uMed, Action: "poll.create"}, nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 	// Carl's mail bounced, so party clear has something to clear.
 	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
 		c.Parties[0].Bouncing = true
@@ -91,6 +99,9 @@ func TestAccessMatrix(t *testing.T) {
 		{"agenda {ID} 1", [4]outcome{A, A, H, H}, true},
 		{"agenda {ID} 1 add Remedies", [4]outcome{A, A, H, H}, true},
 		{"agenda {ID} 1 remove 1", [4]outcome{A, A, H, H}, true},
+		{"poll {ID}", [4]outcome{A, A, H, H}, true},
+		{"poll {ID} +5d +6d", [4]outcome{U, U, U, U}, false},
+		{"session {ID} poll 2 Opening", [4]outcome{A, A, H, H}, true},
 		{"offer {ID}", [4]outcome{A, A, H, H}, true},
 		{"offer {ID} claimant 6000 now", [4]outcome{A, A, H, H}, true},
 		{"offer {ID} 1 rejected", [4]outcome{A, A, H, H}, true},

@@ -38,6 +38,8 @@ func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
 		}
 		return fmt.Sprintf("Session reminder\nReminder: session #%d of %s (%s) starts in %s:\n%s%s",
 			n.N, n.CaseID, n.CaseTitle, casebot.DurationWords(n.Offset), noticeSessionLine(n.Title, n.At, n.Duration, n.Where, loc), agenda), showCaseButton(n.CaseID)
+	case casebot.NoticePollAnswer:
+		return pollNoticeText(n), showCaseButton(n.CaseID)
 	case casebot.NoticeDigest:
 		if n.Digest != nil {
 			return "Daily digest\n" + RenderDigest(n.Digest), nil

@@ -74,6 +74,15 @@ var eventPhrases = map[string]func(a casebot.About, detail string, when func(tim
 	"agenda.remove": func(a casebot.About, _ string, when func(time.Time) string) string {
 		return titled(fmt.Sprintf("removed agenda item #%d from the session at %s", a.N, when(a.When)), a.Text)
 	},
+	"poll.create": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return fmt.Sprintf("asked the parties which of %d times suit them, the first %s", a.N, when(a.When))
+	},
+	"poll.answer": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return fmt.Sprintf("%s answered the poll (note #%d): %s", a.Who, a.N, a.Text)
+	},
+	"poll.unread": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return fmt.Sprintf("%s replied to the poll (note #%d), not read as an answer (%s)", a.Who, a.N, a.Text)
+	},
 	"case.comediator.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
 		return "made " + a.Who + " a co-mediator"
 	},

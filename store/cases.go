@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,6 +224,11 @@ func cloneCase(c *casebot.Case) *casebot.Case {
 	d.Deadlines = slices.Clone(c.Deadlines)
 	d.Sessions = slices.Clone(c.Sessions)
 	d.CoMediators = slices.Clone(c.CoMediators)
+	if c.Poll != nil {
+		p := *c.Poll
+		p.Slots, p.Answers = slices.Clone(p.Slots), maps.Clone(p.Answers)
+		d.Poll = &p
+	}
 	for i := range d.Sessions {
 		d.Sessions[i].Agenda = slices.Clone(d.Sessions[i].Agenda)
 	}

@@ -343,6 +343,10 @@ func appendNotice(e *enc, n *casebot.Notice) {
 	if n.Digest != nil {
 		appendDigest(e, n.Digest)
 	}
+	e.bool(n.Poll != nil)
+	if n.Poll != nil {
+		appendPollTally(e, n.Poll)
+	}
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
@@ -357,6 +361,9 @@ func decodeNotice(d *dec) *casebot.Notice {
 	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
 	if d.bool() {
 		n.Digest = decodeDigest(d)
+	}
+	if d.ver >= 2 && d.bool() {
+		n.Poll = decodePollTally(d)
 	}
 	if d.err != nil {
 		return nil

@@ -54,6 +54,9 @@ func caseEntries(c *casebot.Case) (map[idxKey][]byte, error) {
 	if !c.Open() {
 		return e, nil
 	}
+	if p := c.Poll; p != nil && !p.Reminded {
+		put(bucketIdxPoll, append(timeKey(p.ReminderAt()), c.ID...), nil)
+	}
 	for _, d := range c.Deadlines {
 		if d.Met {
 			continue

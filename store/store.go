@@ -43,6 +43,7 @@ var (
 	bucketIdxWord     = []byte("idx_word")     // name word \x00 case ID \x00 normalised name -> ""
 	bucketIdxDeadline = []byte("idx_deadline") // due (8) case ID \x00 N (4) -> JSON DeadlineRef; unmet deadlines of open cases
 	bucketIdxSession  = []byte("idx_session")  // start (8) case ID \x00 N (4) -> JSON SessionRef; live sessions of open cases
+	bucketIdxPoll     = []byte("idx_poll")     // reminder time (8) case ID -> ""; open polls of open cases not yet reminded
 
 	bucketOutbox    = []byte("outbox")      // ID (uint64) -> outbox record
 	bucketOutboxKey = []byte("outbox_key")  // Key -> ID of the pending message
@@ -53,7 +54,7 @@ var (
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
-var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,

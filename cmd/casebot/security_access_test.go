@@ -89,6 +89,7 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
 	e.run(secMed, "offer "+id+" claimant offer O"+tag)
 	e.run(secMed, "agenda "+id+" 1 add Introductions")
+	e.run(secMed, "poll "+id+" +5d +6d")
 	// Carl's email brings a document, its name tagged.
 	doc := []byte("%PDF-1.4 exhibit " + tag)
 	sum := sha256.Sum256(doc)
@@ -185,6 +186,9 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"agenda {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
 		{"agenda {ID} 1 add Remedies", [4]secOutcome{A, A, H, H}, false, false},
 		{"agenda {ID} 1 remove 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"poll {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"poll {ID} +7d +8d", [4]secOutcome{A, A, H, H}, false, false},
+		{"session {ID} poll 2 Opening", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID} claimant 6000", [4]secOutcome{A, A, H, H}, false, false},
 		{"offer {ID} 1 rejected", [4]secOutcome{A, A, H, H}, false, false},
@@ -216,6 +220,12 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		}
 		if f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
 			covered["assign co"] = true
+		}
+		if f[0] == "poll" && len(f) > 2 {
+			covered["poll ask"] = true
+		}
+		if f[0] == "session" && f[2] == "poll" {
+			covered["session poll"] = true
 		}
 		if f[0] == "agenda" && len(f) > 3 { // the variants: agenda add, agenda remove
 			covered["agenda "+f[3]] = true
