@@ -37,7 +37,7 @@ func builtins() []Command {
 		{Usage: "session <ID> <when> <duration> <title> [--where W]", Summary: "schedule a session", Wakes: true,
 			Help: "Duration: 90m, 1h30m, 2h. Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\"", Handle: handleSession},
 		{Usage: "session <ID> poll <slot#> <title> [--where W]", Variant: "poll", Summary: "schedule a session at a time from the case's poll", Wakes: true,
-			Help: "The parties get the invitation, the poll closes, and the reply names who cannot come. Example: session MED-2026-0001 poll 2 Opening --where \"Room 4\"",
+			Help:   "The parties get the invitation, the poll closes, and the reply names who cannot come. Example: session MED-2026-0001 poll 2 Opening --where \"Room 4\"",
 			Handle: handleSessionPoll},
 		{Usage: "poll <ID>", Summary: "the open poll: each time with who can come, and who has not answered", Handle: handlePollShow},
 		{Usage: "poll <ID> <when…> [--duration D]", Variant: "ask", Summary: "ask every party by email which of these times suit them", Wakes: true,
