@@ -262,6 +262,8 @@ type CaseStore interface {
 	DocumentStore
 	// OfferStore keeps each case's settlement offers (offer.go).
 	OfferStore
+	// DocumentFiler files documents casebot makes (agreement.go).
+	DocumentFiler
 	// CreateCase stores a new case, giving it an ID (never reused, even across
 	// crashes), a secret token and its timestamps. It returns the stored case.
 	CreateCase(ctx context.Context, c *Case, ch Change) (*Case, error)

@@ -99,6 +99,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"agenda {ID} 1", [4]outcome{A, A, H, H}, true},
 		{"agenda {ID} 1 add Remedies", [4]outcome{A, A, H, H}, true},
 		{"agenda {ID} 1 remove 1", [4]outcome{A, A, H, H}, true},
+		{"agreement {ID}", [4]outcome{U, U, U, U}, false},
 		{"poll {ID}", [4]outcome{A, A, H, H}, true},
 		{"poll {ID} +5d +6d", [4]outcome{U, U, U, U}, false},
 		{"session {ID} poll 2 Opening", [4]outcome{A, A, H, H}, true},

@@ -43,6 +43,9 @@ type Config struct {
 	// direct messages; when nil (Slack is off), doc says so and points to
 	// casebot export.
 	Files casebot.FileSender
+	// Agreements fills the agreement command's templates; when nil it
+	// answers that agreements are not configured.
+	Agreements casebot.Agreements
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.

@@ -67,6 +67,10 @@ func builtins() []Command {
 			Help: "The role is the side making the offer and must be a party of the case. Example: offer MED-2026-0001 respondent 12,000 in two instalments"},
 		{Usage: "offer <ID> <offer#> <accepted|rejected|withdrawn>", Variant: "close", Summary: "close an offer", Handle: handleOfferClose,
 			Help: "close <ID> settled names the accepted offer in the closing record."},
+		{Usage: "agreement <ID> [template]", Summary: "fill an agreement template with the case's data and file it as a PDF document", Slow: true,
+			Help: "Templates: settlement (default: a memorandum of settlement, with the accepted offer's terms) and agreement-to-mediate; " +
+				"more from records.templates_dir. The PDF is a document of the case: doc fetches it, email --attach sends it.",
+			Handle: handleAgreement},
 		{Usage: "status <ID> <status>", Summary: "move an open case (intake, scheduled, active); reopens a closed one",
 			Wakes: true, Handle: handleStatus},
 		{Usage: "close <ID> <outcome> [text]", Summary: "close a case: settled, partial, impasse or withdrawn", Wakes: true, Handle: handleClose},

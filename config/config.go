@@ -41,6 +41,7 @@ type Config struct {
 	SMTP       SMTP       `toml:"smtp"`
 	Schedule   Schedule   `toml:"schedule"`
 	MailLimits MailLimits `toml:"mail_limits"`
+	Records    Records    `toml:"records"`
 
 	// File is the file the config was read from; "" for built-in defaults.
 	File string `toml:"-"`
@@ -115,6 +116,13 @@ type Schedule struct {
 	ReminderOffsets []time.Duration `toml:"-"`
 	// CatchupAge is Catchup parsed.
 	CatchupAge time.Duration `toml:"-"`
+}
+
+// Records is the [records] section.
+type Records struct {
+	// TemplatesDir holds extra agreement templates (*.md); built-ins
+	// always exist. Each is checked at start-up.
+	TemplatesDir string `toml:"templates_dir"`
 }
 
 // MailLimits is the [mail_limits] section.

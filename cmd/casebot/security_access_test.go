@@ -186,6 +186,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"agenda {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
 		{"agenda {ID} 1 add Remedies", [4]secOutcome{A, A, H, H}, false, false},
 		{"agenda {ID} 1 remove 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agreement {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"poll {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"poll {ID} +7d +8d", [4]secOutcome{A, A, H, H}, false, false},
 		{"session {ID} poll 2 Opening", [4]secOutcome{A, A, H, H}, false, false},
