@@ -38,7 +38,7 @@ func TestAgreementCommand(t *testing.T) {
 	if !strings.Contains(r.Text, "Document #1 of "+id+": "+id+" settlement 2026-03-02.pdf") {
 		t.Errorf("reply %q", r.Text)
 	}
-	if docs := e.must(uMed, "docs "+id); !strings.Contains(docs.Text, "settlement") {
+	if docs := e.must(uMed, "docs "+id); !strings.Contains(docs.Text, "settlement") || !strings.Contains(docs.Text, "(made by casebot)") {
 		t.Errorf("docs:\n%s", docs.Text)
 	}
 	d, pdf, err := e.db.DocumentFile(context.Background(), id, 1)

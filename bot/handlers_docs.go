@@ -65,7 +65,11 @@ func docLine(d *casebot.Document, loc *time.Location) string {
 		} else {
 			b.WriteString("; again from ")
 		}
-		fmt.Fprintf(&b, "%s %s (note #%d", a.From, formatTime(a.At, loc), a.Note)
+		if a.Note == 0 { // made by casebot (an agreement), not brought by an email
+			fmt.Fprintf(&b, "%s %s (made by casebot", a.From, formatTime(a.At, loc))
+		} else {
+			fmt.Fprintf(&b, "%s %s (note #%d", a.From, formatTime(a.At, loc), a.Note)
+		}
 		if i > 0 && a.Name != d.Name {
 			fmt.Fprintf(&b, ", as %s", a.Name)
 		}
