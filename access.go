@@ -20,12 +20,13 @@ func (a Actor) Location() *time.Location {
 
 // CanSee reports whether the actor may see and change case c.
 // This is the one access rule every command goes through: admins see every
-// case, a mediator only the cases assigned to them, anyone else nothing.
+// case, a mediator only the cases assigned to them as mediator or
+// co-mediator, anyone else nothing.
 func (a Actor) CanSee(c *Case) bool {
 	if a.ID == "" || c == nil {
 		return false
 	}
-	return a.Admin || c.Mediator == a.ID
+	return a.Admin || c.IsMediator(a.ID)
 }
 
 // CanAssignTo reports whether the actor may make user the mediator of a case:

@@ -93,11 +93,12 @@ func joinStrings[T ~string](xs []T) string {
 // Limits on user-supplied text, in characters. CheckLength words the one
 // message for each; the command parser checks them through it too.
 const (
-	MaxTitleLen = 200
-	MaxTypeLen  = 50    // a case's type (--type)
-	MaxWhereLen = 200   // a session's place (--where)
-	MaxTextLen  = 10000 // a note, deadline text or email typed in Slack
-	MaxNameLen  = 200
+	MaxTitleLen  = 200
+	MaxTypeLen   = 50    // a case's type (--type)
+	MaxSourceLen = 50    // a case's referral source (--source)
+	MaxWhereLen  = 200   // a session's place (--where)
+	MaxTextLen   = 10000 // a note, deadline text or email typed in Slack
+	MaxNameLen   = 200
 )
 
 // CheckLength returns an EINVALID error, worded alike for every limit, when s
@@ -113,17 +114,24 @@ func CheckLength(what, s string, limit int) error {
 // Case is a dispute under mediation. Notes and the audit trail are stored
 // beside it, not inside it, since they grow without bound.
 type Case struct {
-	ID       string
-	Title    string
-	Type     string
+	ID    string
+	Title string
+	Type  string
+	// Source is the referral source (court, agency, self, …) reports group by.
+	Source   string `json:",omitempty"`
 	Priority Priority
 	Status   Status
 	Mediator string // Slack user ID
+	// CoMediators share the case with its mediator (assign +USER): they
+	// see and change it and get its reminders, notices and digest items.
+	CoMediators []string `json:",omitempty"`
 	// Token is the per-case secret carried in the Reply-To plus address.
 	Token     string
 	Parties   []Party
 	Deadlines []Deadline
 	Sessions  []Session
+	// Poll is the case's open availability poll, nil when none.
+	Poll *Poll `json:",omitempty"`
 	// Outcome and OutcomeText are set by close.
 	Outcome     Status
 	OutcomeText string
@@ -155,6 +163,9 @@ func (c *Case) Validate() error {
 		return err
 	}
 	if err := CheckLength("type", c.Type, MaxTypeLen); err != nil {
+		return err
+	}
+	if err := CheckLength("source", c.Source, MaxSourceLen); err != nil {
 		return err
 	}
 	if c.Mediator == "" {
@@ -227,10 +238,14 @@ type CaseFilter struct {
 }
 
 // Caseload is one mediator's open cases by priority, for assign auto.
+// Open and ByPriority count every open case they mediate or co-mediate;
+// Shared counts, by priority, those of them shared with a co-mediator,
+// which weigh half a case each in the balance (CaseloadWeight).
 type Caseload struct {
 	Mediator   string
 	ByPriority map[Priority]int
 	Open       int
+	Shared     map[Priority]int
 }
 
 // Stats are caseload figures.
@@ -250,6 +265,10 @@ type Stats struct {
 type CaseStore interface {
 	// DocumentStore keeps each case's documents (document.go).
 	DocumentStore
+	// OfferStore keeps each case's settlement offers (offer.go).
+	OfferStore
+	// DocumentFiler files documents casebot makes (agreement.go).
+	DocumentFiler
 	// CreateCase stores a new case, giving it an ID (never reused, even across
 	// crashes), a secret token and its timestamps. It returns the stored case.
 	CreateCase(ctx context.Context, c *Case, ch Change) (*Case, error)

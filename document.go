@@ -35,11 +35,20 @@ type Document struct {
 
 // Arrival is one email that brought a document.
 type Arrival struct {
-	From string // the sender's email address
+	From string // the sender's email address, or the user who filed it
 	At   time.Time
-	Note int    // the note the email became
+	Note int    // the note the email became; 0 when it came otherwise
 	Name string // the (safe) name it carried this time
+	// Via says how a document came that no party's email brought:
+	// ViaSlack or ViaCasebot; "" for an email's attachment.
+	Via string
 }
+
+// How a document came when no email brought it (Arrival.Via).
+const (
+	ViaSlack   = "slack"   // a user shared it in the app's Slack DM
+	ViaCasebot = "casebot" // casebot made it (an agreement)
+)
 
 // Last returns the document's newest arrival.
 func (d *Document) Last() Arrival {

@@ -25,6 +25,9 @@ const (
 	NoticeSessionReminder
 	// NoticeDigest is a user's daily digest.
 	NoticeDigest
+	// NoticePollAnswer tells a mediator of a party's answer to the case's
+	// poll, with the running tally; or that a reply needs a look.
+	NoticePollAnswer
 )
 
 // Notice is a message to a person about the domain, as values: what
@@ -57,7 +60,7 @@ type Notice struct {
 
 	// At is a deadline's due time or a session's start.
 	At time.Time
-	// Text is a deadline's text.
+	// Text is a deadline's text, or a session's agenda (AgendaText).
 	Text string
 	// Title, Duration and Where describe a session.
 	Title    string
@@ -71,6 +74,11 @@ type Notice struct {
 
 	// Digest is a digest's content.
 	Digest *Digest
+	// Poll is a poll's tally after a party's answer (NoticePollAnswer).
+	// Reason then says why the reply was not read as an answer ("" when it
+	// was), Party and From name the party, N is the note and Excerpt its
+	// first lines.
+	Poll *PollTally
 
 	// Met are the document requests a party's email note met by itself
 	// (see Deadline.MeetsRequest), oldest first.
@@ -137,7 +145,7 @@ func OverdueNotice(r DeadlineRef, days int, key string, loc *time.Location) OutM
 func SessionReminderNotice(r SessionRef, offset time.Duration, key string, loc *time.Location) OutMessage {
 	s := r.Session
 	return noticeMessage(key, r.Mediator, &Notice{Kind: NoticeSessionReminder, CaseID: r.CaseID, CaseTitle: r.Title, Zone: loc.String(),
-		N: s.N, At: s.Start, Title: s.Title, Duration: s.Duration, Where: s.Where, Offset: offset})
+		N: s.N, At: s.Start, Title: s.Title, Duration: s.Duration, Where: s.Where, Offset: offset, Text: AgendaText(s.Agenda)})
 }
 
 // DigestNotice is d as the daily digest message to its user.
@@ -177,4 +185,19 @@ func firstLines(s string, n, max int) string {
 		b = append(b, "\n…"...)
 	}
 	return string(b)
+}
+
+// PollAnswerNotices are the notices to c's mediator and co-mediators of
+// party p's reply (note n) to the case's poll: the running tally, or when
+// problem is set, why the reply was not read as an answer.
+func PollAnswerNotices(c *Case, p Party, n *Note, problem string) []OutMessage {
+	nt := &Notice{Kind: NoticePollAnswer, CaseID: c.ID, CaseTitle: c.Title, N: n.N, Party: p.Email, From: p.Name,
+		Excerpt: firstLines(n.Body, 3, 300), Reason: problem}
+	if c.Poll != nil {
+		nt.Poll = c.Poll.Tally(c)
+	}
+	if c.Mediator == "" {
+		return nil
+	}
+	return ToMediators(c, noticeMessage("poll-answer/"+c.ID+"/"+strconv.Itoa(n.N), c.Mediator, nt))
 }

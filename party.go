@@ -103,7 +103,9 @@ func isSpaceOrPunct(r rune) bool {
 type PartyMatch struct {
 	CaseID   string
 	Mediator string
-	Status   Status
-	Title    string
-	Party    Party
+	// CoMediators of the case, who count as its mediators in a conflict check.
+	CoMediators []string `json:",omitempty"`
+	Status      Status
+	Title       string
+	Party       Party
 }

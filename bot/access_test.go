@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casebot/casebot"
 )
@@ -34,6 +35,16 @@ func setupMatrix(e *env) string {
 	e.must(uMed, "note "+id+" hello secret words")
 	e.must(uMed, "session "+id+" +4d 2h Opening")
 	e.newCase(uOther, "Other mediator's own case") // a mediator, unlike the stranger
+	e.must(uAdmin, "assign "+id+" +"+uCo)          // a co-mediator, who may do what the mediator may
+	e.must(uMed, "offer "+id+" claimant secret offer terms")
+	e.must(uMed, "agenda "+id+" 1 add Introductions")
+	// An open poll (asking needs outbound mail, off here: see TestPoll).
+	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
+		c.Poll = &casebot.Poll{Slots: []time.Time{e.now.Add(72 * time.Hour), e.now.Add(96 * time.Hour)}, Duration: time.Hour, Created: e.now}
+		return casebot.Change{Actor: uMed, Action: "poll.create"}, nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 	// Carl's mail bounced, so party clear has something to clear.
 	if _, err := e.db.UpdateCase(context.Background(), id, func(c *casebot.Case) (casebot.Change, error) {
 		c.Parties[0].Bouncing = true
@@ -44,8 +55,12 @@ func setupMatrix(e *env) string {
 	return id
 }
 
+// uCo is the co-mediator of the case under test.
+const uCo = "UCOM1"
+
 // TestAccessMatrix runs every command as an admin, the case's mediator,
-// another mediator and a stranger. Denials reveal nothing: their text is
+// another mediator, a stranger and the case's co-mediator (who gets what
+// the mediator gets). Denials reveal nothing: their text is
 // byte-identical to the reply for a case that does not exist, and they
 // store nothing.
 func TestAccessMatrix(t *testing.T) {
@@ -70,6 +85,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"cancel {ID} 1", [4]outcome{A, A, H, H}, true},
 		{"assign {ID} " + uOther, [4]outcome{A, F, F, F}, true},
 		{"assign {ID} auto", [4]outcome{A, F, F, F}, true},
+		{"assign {ID} +" + uOther, [4]outcome{A, F, F, F}, true},
+		{"assign {ID} -" + uCo, [4]outcome{A, F, F, F}, true},
 		{"conflicts Carl Claimant", [4]outcome{A, A, A, F}, false},
 		{"conflicts carl@x.example", [4]outcome{A, A, A, F}, false},
 		{"deadline {ID} +5d Replies", [4]outcome{A, A, H, H}, true},
@@ -82,6 +99,16 @@ func TestAccessMatrix(t *testing.T) {
 		{"request {ID} claimant +5d Papers", [4]outcome{U, U, U, U}, false},
 		{"docs {ID}", [4]outcome{A, A, H, H}, true},
 		{"doc {ID} 1", [4]outcome{U, U, U, U}, false},
+		{"agenda {ID} 1", [4]outcome{A, A, H, H}, true},
+		{"agenda {ID} 1 add Remedies", [4]outcome{A, A, H, H}, true},
+		{"agenda {ID} 1 remove 1", [4]outcome{A, A, H, H}, true},
+		{"agreement {ID}", [4]outcome{U, U, U, U}, false},
+		{"poll {ID}", [4]outcome{A, A, H, H}, true},
+		{"poll {ID} +5d +6d", [4]outcome{U, U, U, U}, false},
+		{"session {ID} poll 2 Opening", [4]outcome{A, A, H, H}, true},
+		{"offer {ID}", [4]outcome{A, A, H, H}, true},
+		{"offer {ID} claimant 6000 now", [4]outcome{A, A, H, H}, true},
+		{"offer {ID} 1 rejected", [4]outcome{A, A, H, H}, true},
 		{"status {ID} active", [4]outcome{A, A, H, H}, true},
 		{"close {ID} settled", [4]outcome{A, A, H, H}, true},
 		{"timeline {ID}", [4]outcome{A, A, H, H}, true},
@@ -95,14 +122,18 @@ func TestAccessMatrix(t *testing.T) {
 		{"purge {ID}", [4]outcome{C, F, F, F}, false}, // the case is open
 	}
 	covered := map[string]bool{}
-	users := [4]string{uAdmin, uMed, uOther, uStranger}
+	users := [5]string{uAdmin, uMed, uOther, uStranger, uCo}
 	for _, row := range rows {
 		covered[strings.Fields(row.text)[0]] = true
 		if strings.HasPrefix(row.text, "party ") {
 			covered[strings.Join(strings.Fields(row.text)[:2], " ")] = true
 		}
+		covered[commandName(t, row.text)] = true
 		for i, user := range users {
-			want := row.want[i]
+			want := row.want[min(i, 3)]
+			if user == uCo {
+				want = row.want[1] // the co-mediator: as the mediator
+			}
 			t.Run(row.text+"/"+user, func(t *testing.T) {
 				e := newEnv(t)
 				id := setupMatrix(e)
@@ -159,7 +190,7 @@ func TestAccessMatrix(t *testing.T) {
 					}
 				}
 				if user == uOther || user == uStranger {
-					secrets := []string{"Secret Title", "Carl", "carl@", "secret words"}
+					secrets := []string{"Secret Title", "Carl", "carl@", "secret words", "secret offer"}
 					if strings.HasPrefix(text, "conflicts ") && user == uOther {
 						// The query is echoed; the case is only counted.
 						secrets = secrets[:1]
@@ -184,4 +215,22 @@ func TestAccessMatrix(t *testing.T) {
 			t.Errorf("command %q is not in the access matrix", c.Name())
 		}
 	}
+}
+
+// commandName is the name of the command (variant included) that text runs.
+func commandName(t *testing.T, text string) string {
+	t.Helper()
+	toks, err := tokenize(strings.ReplaceAll(text, "{ID}", "MED-2026-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, rest, err := New(Config{}).lookup(toks)
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	cmd, _, err := choose(cands, rest, testNow, testLoc)
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	return cmd.Name()
 }

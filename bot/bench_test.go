@@ -10,8 +10,8 @@ func BenchmarkParse(b *testing.B) {
 	text := `session MED-2026-0001 "2026-12-01 14:30" 2h Opening session --where "Room 4"`
 	for b.Loop() {
 		toks, _ := tokenize(text)
-		cmd, rest, _ := bot.lookup(toks)
-		if _, err := parseArgs(cmd.sp, rest, testNow, testLoc); err != nil {
+		cands, rest, _ := bot.lookup(toks)
+		if _, _, err := choose(cands, rest, testNow, testLoc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type Config struct {
 	// Purger serves the purge command; when nil it answers that purging is
 	// not available.
 	Purger casebot.Purger
+	// Agreements fills the agreement command's templates; when nil it
+	// answers that agreements are not configured.
+	Agreements casebot.Agreements
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.
@@ -75,6 +79,11 @@ type Command struct {
 	// Config.Wake. Reads leave it unset, so a busy caseload does not make
 	// the scheduler rescan after every show or list.
 	Wakes bool
+	// Variant names one of several usages that share the command words
+	// (offer, offer add, offer close): the parser tries each and takes the
+	// one the words fit. Name is the words and the variant; the metric
+	// label is the words alone.
+	Variant string
 	// Handle runs the command.
 	Handle func(ctx context.Context, r *Request) Reply
 
@@ -82,7 +91,15 @@ type Command struct {
 }
 
 // Name returns the command words, e.g. "party add".
-func (c *Command) Name() string { return strings.Join(c.sp.words, " ") }
+func (c *Command) Name() string {
+	if c.Variant != "" {
+		return c.label() + " " + c.Variant
+	}
+	return c.label()
+}
+
+// label is the command's metric label: its words.
+func (c *Command) label() string { return strings.Join(c.sp.words, " ") }
 
 // Request is one command being run: who runs it, when, and its arguments
 // already read and checked against the usage line.
@@ -198,14 +215,14 @@ func (b *Bot) Run(ctx context.Context, userID, text string) (rep Reply) {
 	if len(toks) == 0 {
 		return Reply{Text: b.helpText()}
 	}
-	cmd, rest, err := b.lookup(toks)
+	cands, rest, err := b.lookup(toks)
 	if err != nil {
 		return b.usageReply(err, b.group(strings.ToLower(toks[0].val)))
 	}
+	cmd, args, err := choose(cands, rest, now, actor.Location())
 	name = cmd.Name()
-	args, err := parseArgs(cmd.sp, rest, now, actor.Location())
 	if err != nil {
-		return b.usageReply(err, []*Command{cmd})
+		return b.usageReply(err, cands)
 	}
 	if cmd.AdminOnly && !actor.Admin {
 		err := casebot.Errorf(casebot.EFORBIDDEN, "Only admins may use %s.", cmd.Name())
@@ -247,8 +264,8 @@ func (b *Bot) Label(text string) string {
 	if len(toks) == 0 {
 		return "help"
 	}
-	if cmd, _, err := b.lookup(toks); err == nil {
-		return cmd.Name()
+	if cands, _, err := b.lookup(toks); err == nil {
+		return cands[0].label()
 	}
 	return "unknown"
 }
@@ -260,7 +277,9 @@ func (b *Bot) Labels() []string {
 	defer b.mu.RUnlock()
 	out := make([]string, 0, len(b.cmds)+1)
 	for _, c := range b.cmds {
-		out = append(out, c.Name())
+		if !slices.Contains(out, c.label()) {
+			out = append(out, c.label())
+		}
 	}
 	return append(out, "unknown")
 }
@@ -286,22 +305,29 @@ func (b *Bot) group(w string) []*Command {
 	return g
 }
 
-// lookup finds the command named by the first word (and, for a group, the
-// second) and returns the remaining words.
-func (b *Bot) lookup(toks []token) (*Command, []token, error) {
+// lookup finds the commands named by the first word (and, for a group, the
+// second): one, or the variants sharing those words, in table order; and
+// returns the remaining words.
+func (b *Bot) lookup(toks []token) ([]*Command, []token, error) {
 	w := strings.ToLower(toks[0].val)
 	g := b.group(w)
 	if len(g) == 0 {
 		return nil, nil, invalid("%q is not a command.", toks[0].val)
 	}
-	if len(g) == 1 && len(g[0].sp.words) == 1 {
-		return g[0], toks[1:], nil
+	var one []*Command
+	for _, c := range g {
+		if len(c.sp.words) == 1 {
+			one = append(one, c)
+		}
+	}
+	if len(one) == len(g) {
+		return one, toks[1:], nil
 	}
 	var subs []string
 	for _, c := range g {
 		subs = append(subs, c.sp.words[1])
 		if len(toks) > 1 && strings.EqualFold(toks[1].val, c.sp.words[1]) {
-			return c, toks[2:], nil
+			return []*Command{c}, toks[2:], nil
 		}
 	}
 	if len(toks) > 1 {

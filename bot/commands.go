@@ -11,8 +11,9 @@ import (
 func builtins() []Command {
 	return []Command{
 		{Usage: "help [command]", Summary: "list the commands, or explain one", Handle: handleHelp},
-		{Usage: "new <title> [--type T] [--priority P] [--mediator USER]", Summary: "open a case; you become its mediator", Wakes: true,
-			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator.", Handle: handleNew},
+		{Usage: "new <title> [--type T] [--priority P] [--mediator USER] [--source S]", Summary: "open a case; you become its mediator", Wakes: true,
+			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator. " +
+				"--source is the referral source (court, agency, self, …) that reports group by.", Handle: handleNew},
 		{Usage: "list [mine|all|open|closed|overdue]", Summary: "your caseload, most urgent first",
 			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due.", Handle: handleList},
 		{Usage: "show <ID>", Summary: "everything about a case", Handle: handleShow},
@@ -24,7 +25,10 @@ func builtins() []Command {
 		{Usage: "assign <ID> <USER|auto>", Summary: "give a case to a mediator (admins)", AdminOnly: true, Wakes: true,
 			Help: "auto picks the mediator with the lightest weighted open caseload who has no conflict " +
 				"(none of this case's parties appears in another of their cases). Weights: urgent 4, high 3, normal 2, low 1; " +
-				"this case itself is not counted; ties go to the lower user ID.", Handle: handleAssign},
+				"this case itself is not counted; a case shared with co-mediators counts half for each; ties go to the lower user ID.", Handle: handleAssign},
+		{Usage: "assign <ID> <+USER|-USER>", Variant: "co", Summary: "add (+) or remove (-) a co-mediator (admins)", AdminOnly: true, Wakes: true,
+			Help: "A co-mediator sees and changes the case like its mediator and gets its reminders, notices and digest items. " +
+				"Example: assign MED-2026-0001 +<@U123>", Handle: handleCoMediator},
 		{Usage: "conflicts <name or email>", Summary: "every case in which a person appears",
 			Help: "Admins see every case; a mediator sees their own cases and a count of the others.", Handle: handleConflicts},
 		{Usage: "deadline <ID> <when> <text>", Summary: "add a deadline", Wakes: true,
@@ -32,9 +36,22 @@ func builtins() []Command {
 		{Usage: "done <ID> <deadline#>", Summary: "mark a deadline met", Wakes: true, Handle: handleDone},
 		{Usage: "session <ID> <when> <duration> <title> [--where W]", Summary: "schedule a session", Wakes: true,
 			Help: "Duration: 90m, 1h30m, 2h. Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\"", Handle: handleSession},
+		{Usage: "session <ID> poll <slot#> <title> [--where W]", Variant: "poll", Summary: "schedule a session at a time from the case's poll", Wakes: true,
+			Help:   "The parties get the invitation, the poll closes, and the reply names who cannot come. Example: session MED-2026-0001 poll 2 Opening --where \"Room 4\"",
+			Handle: handleSessionPoll},
+		{Usage: "poll <ID>", Summary: "the open poll: each time with who can come, and who has not answered", Handle: handlePollShow},
+		{Usage: "poll <ID> <when…> [--duration D]", Variant: "ask", Summary: "ask every party by email which of these times suit them", Wakes: true,
+			Help: "Two to ten times, numbered 1, 2, …; parties answer by replying (1, 3 / all / none / all but 2, also in German, French or Spanish). " +
+				"--duration is the session's length (default 2h). Example: poll MED-2026-0001 \"2026-12-01 14:30\" \"2026-12-02 10:00\" +5bd --duration 3h",
+			Handle: handlePollAsk},
 		{Usage: "reschedule <ID> <session#> <when> [duration]", Summary: "move a session; parties get an updated invitation", Wakes: true,
 			Help: "Keeps the session's length unless a new duration is given. Example: reschedule MED-2026-0001 1 \"2026-12-03 10:00\" 3h", Handle: handleReschedule},
 		{Usage: "cancel <ID> <session#>", Summary: "cancel a session; parties get a cancellation", Wakes: true, Handle: handleCancel},
+		{Usage: "agenda <ID> <session#>", Summary: "a session's agenda", Handle: handleAgenda,
+			Help: "Invitations, their calendar files and the reminders carry the agenda."},
+		{Usage: "agenda <ID> <session#> add <text>", Variant: "add", Summary: "add an item to a session's agenda", Wakes: true, Handle: handleAgendaAdd,
+			Help: "Within a week of the session the parties get an updated invitation at once; further off, the next reminder carries the agenda."},
+		{Usage: "agenda <ID> <session#> remove <item#>", Variant: "remove", Summary: "take an item off a session's agenda", Wakes: true, Handle: handleAgendaRemove},
 		{Usage: "note <ID> [--private] <text>", Summary: "add a note; --private marks a caucus note", Handle: handleNote},
 		{Usage: "email <ID> [--to ROLE] [--attach DOC#[,DOC#…]] <text>", Summary: "email the parties (or one role), with case documents attached", Slow: true,
 			Help: "Parties get the text by email with the case ID in the subject; their replies come back as notes. " +
@@ -49,6 +66,16 @@ func builtins() []Command {
 				"Files over the attachment size limit are listed but not kept.", Handle: handleDocs},
 		{Usage: "doc <ID> <doc#>", Summary: "send a document to your Slack direct messages", Slow: true,
 			Help: "The file goes to your own direct messages with casebot, never to a channel, and the view is in the case's audit trail.", Handle: handleDoc},
+		{Usage: "offer <ID>", Summary: "a case's confidential log of settlement offers", Handle: handleOffers,
+			Help: "Offers are caucus material: never emailed, shown only to those who may see the case, encrypted at rest."},
+		{Usage: "offer <ID> <role> <terms>", Variant: "add", Summary: "log an offer from one side (never emailed)", Handle: handleOfferAdd,
+			Help: "The role is the side making the offer and must be a party of the case. Example: offer MED-2026-0001 respondent 12,000 in two instalments"},
+		{Usage: "offer <ID> <offer#> <accepted|rejected|withdrawn>", Variant: "close", Summary: "close an offer", Handle: handleOfferClose,
+			Help: "close <ID> settled names the accepted offer in the closing record."},
+		{Usage: "agreement <ID> [template]", Summary: "fill an agreement template with the case's data and file it as a PDF document", Slow: true,
+			Help: "Templates: settlement (default: a memorandum of settlement, with the accepted offer's terms) and agreement-to-mediate; " +
+				"more from records.templates_dir. The PDF is a document of the case: doc fetches it, email --attach sends it.",
+			Handle: handleAgreement},
 		{Usage: "status <ID> <status>", Summary: "move an open case (intake, scheduled, active); reopens a closed one",
 			Wakes: true, Handle: handleStatus},
 		{Usage: "close <ID> <outcome> [text]", Summary: "close a case: settled, partial, impasse or withdrawn", Wakes: true, Handle: handleClose},

@@ -8,15 +8,6 @@ import (
 	"github.com/casebot/casebot"
 )
 
-// DocumentFiler is what filing a file a user shared in Slack needs of the
-// store beyond casebot.CaseStore (store.DB implements it).
-type DocumentFiler interface {
-	// FileDocument files a as a document of case caseID with arrival arr,
-	// after check accepts the case as stored, in one transaction. It
-	// returns the doc# and whether the document is new.
-	FileDocument(ctx context.Context, caseID string, a casebot.Attachment, arr casebot.Arrival, check func(*casebot.Case) error) (int, bool, error)
-}
-
 // MayFile returns nil when userID may add documents to case caseID (the
 // access rule: admins, and the case's mediator), else the refusal show
 // would give, which reveals nothing of a case they may not see.
@@ -53,12 +44,8 @@ func (b *Bot) FileDocument(ctx context.Context, userID, caseID string, a casebot
 	if len(a.Content) == 0 {
 		return fail(casebot.Errorf(casebot.EINVALID, "%s is empty; nothing was filed.", orDash(a.Name)))
 	}
-	filer, ok := b.cfg.Store.(DocumentFiler)
-	if !ok {
-		return fail(casebot.Errorf(casebot.EUNAVAIL, "This store cannot file documents from Slack."))
-	}
 	a.Size = int64(len(a.Content))
-	n, isNew, err := filer.FileDocument(ctx, id, a, casebot.Arrival{From: userID, At: b.cfg.Now(), Name: a.Name},
+	n, isNew, err := b.cfg.Store.FileDocument(ctx, id, a, casebot.Arrival{From: userID, At: b.cfg.Now(), Name: a.Name, Via: casebot.ViaSlack},
 		func(c *casebot.Case) error {
 			if !actor.CanSee(c) {
 				return hidden

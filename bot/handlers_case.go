@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -22,7 +23,7 @@ func handleNew(ctx context.Context, r *Request) Reply {
 		prio = casebot.PriorityNormal
 	}
 	c := &casebot.Case{
-		Title: a.Text, Type: a.Flags["type"], Priority: prio, Status: casebot.StatusIntake,
+		Title: a.Text, Type: a.Flags["type"], Source: a.Flags["source"], Priority: prio, Status: casebot.StatusIntake,
 		Mediator: mediator, CreatedBy: r.Actor.ID,
 	}
 	if err := c.Validate(); err != nil {
@@ -60,7 +61,7 @@ func handleList(ctx context.Context, r *Request) Reply {
 		var t text
 		n := 0
 		for _, d := range refs {
-			if !r.Actor.Admin && (d.Mediator != r.Actor.ID || r.Actor.ID == "") {
+			if !r.Actor.Admin && (r.Actor.ID == "" || d.Mediator != r.Actor.ID && !slices.Contains(d.CoMediators, r.Actor.ID)) {
 				continue
 			}
 			n++
@@ -86,7 +87,7 @@ func handleList(ctx context.Context, r *Request) Reply {
 	var t text
 	n := 0
 	for _, c := range cases {
-		if !r.Actor.CanSee(c) || (what == "mine" && c.Mediator != r.Actor.ID) {
+		if !r.Actor.CanSee(c) || (what == "mine" && !c.IsMediator(r.Actor.ID)) {
 			continue
 		}
 		n++
@@ -122,7 +123,10 @@ func handleShow(ctx context.Context, r *Request) Reply {
 		typ = "-"
 	}
 	t.linef("Status %s · priority %s · type %s", c.Status, c.Priority, typ)
-	t.linef("Mediator %s · opened %s by %s · updated %s", c.Mediator, formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
+	if c.Source != "" {
+		t.linef("Referral source %s", c.Source)
+	}
+	t.linef("Mediator %s%s · opened %s by %s · updated %s", c.Mediator, coList(c.CoMediators), formatTime(c.Created, loc), c.CreatedBy, formatTime(c.Updated, loc))
 	if c.Status.Closed() {
 		s := fmt.Sprintf("Closed %s: %s", formatTime(c.Closed, loc), c.Outcome)
 		if c.OutcomeText != "" {
@@ -169,6 +173,7 @@ func handleShow(ctx context.Context, r *Request) Reply {
 			line += "  [cancelled]"
 		}
 		t.line(line)
+		agendaLines(&t, s)
 	}
 	t.heading("Documents", ndocs)
 	if ndocs > len(docs) {
@@ -216,17 +221,40 @@ func handleStatus(ctx context.Context, r *Request) Reply {
 }
 
 func handleClose(ctx context.Context, r *Request) Reply {
-	c, err := r.UpdateCase(ctx, r.Args.ID, func(c *casebot.Case) (casebot.Change, error) {
+	var accepted *casebot.Offer
+	_, err := r.UpdateOffers(ctx, r.Args.ID, func(c *casebot.Case, offers []casebot.Offer) ([]casebot.Offer, casebot.Change, error) {
 		if c.Status.Closed() {
-			return casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
+			return nil, casebot.Change{}, casebot.Errorf(casebot.ECONFLICT, "%s is already closed (%s); status %s active reopens it.", c.ID, c.Status, c.ID)
 		}
 		c.Status, c.Outcome, c.OutcomeText, c.Closed = r.Args.Status, r.Args.Status, r.Args.Text, r.Now
-		return casebot.Change{Action: "case.close", Detail: casebot.Headline(r.Args.Text), About: casebot.About{Text: string(r.Args.Status)}}, nil
+		detail := casebot.Headline(r.Args.Text)
+		if o := casebot.Accepted(offers); o != nil && (c.Status == casebot.StatusSettled || c.Status == casebot.StatusPartial) {
+			accepted = o
+			// The record names the offer by number and side; its terms
+			// stay sealed in the offer log and the (sealed) audit detail.
+			c.OutcomeText = joinNonEmpty(c.OutcomeText, fmt.Sprintf("accepted offer #%d from the %s", o.N, o.Role))
+			detail = joinNonEmpty(detail, fmt.Sprintf("accepted offer #%d from the %s: %s", o.N, o.Role, casebot.Headline(o.Terms)))
+		}
+		return offers, casebot.Change{Action: "case.close", Detail: detail, About: casebot.About{Text: string(r.Args.Status)}}, nil
 	})
 	if err != nil {
 		return r.Fail(err)
 	}
-	return Reply{Text: fmt.Sprintf("Closed %s: %s.", c.ID, c.Outcome)}
+	if accepted != nil {
+		return Reply{Text: fmt.Sprintf("Closed %s: %s, on accepted offer #%d from the %s.", r.Args.ID, r.Args.Status, accepted.N, accepted.Role)}
+	}
+	return Reply{Text: fmt.Sprintf("Closed %s: %s.", r.Args.ID, r.Args.Status)}
+}
+
+// joinNonEmpty joins the non-empty of a and b with "; ".
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func handleTimeline(ctx context.Context, r *Request) Reply {

@@ -65,7 +65,14 @@ func docLine(d *casebot.Document, loc *time.Location) string {
 		} else {
 			b.WriteString("; again from ")
 		}
-		fmt.Fprintf(&b, "%s %s (note #%d", a.From, formatTime(a.At, loc), a.Note)
+		switch {
+		case a.Via == casebot.ViaCasebot: // an agreement casebot made
+			fmt.Fprintf(&b, "%s %s (made by casebot", a.From, formatTime(a.At, loc))
+		case a.Via == casebot.ViaSlack:
+			fmt.Fprintf(&b, "%s %s (shared in Slack", a.From, formatTime(a.At, loc))
+		default:
+			fmt.Fprintf(&b, "%s %s (note #%d", a.From, formatTime(a.At, loc), a.Note)
+		}
 		if i > 0 && a.Name != d.Name {
 			fmt.Fprintf(&b, ", as %s", a.Name)
 		}

@@ -161,7 +161,7 @@ func handleAccept(ctx context.Context, r *Request) Reply {
 		return r.Fail(noMail(n))
 	}
 	// The mediator who files it needs no notice of it.
-	notify := target.Mediator != r.Actor.ID
+	notify := !target.IsMediator(r.Actor.ID)
 	note, err := qs.AcceptMail(ctx, n, id, r.Actor.ID, func(_ *casebot.Quarantined, c *casebot.Case) error {
 		if !r.Actor.CanSee(c) {
 			return casebot.ErrHidden(id)

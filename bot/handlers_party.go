@@ -41,14 +41,14 @@ func (r *Request) conflictReport(ctx context.Context, t *text, ms []casebot.Part
 	others := map[string]bool{}
 	var viewed []string
 	for _, m := range ms {
-		if !r.Actor.Admin && (m.Mediator != r.Actor.ID || r.Actor.ID == "") {
+		if !r.Actor.Admin && !matchMediates(m, r.Actor.ID) {
 			others[m.CaseID] = true
 			continue
 		}
 		if len(viewed) == 0 || viewed[len(viewed)-1] != m.CaseID {
 			viewed = append(viewed, m.CaseID)
 		}
-		t.linef("  %s  %s: %s <%s>  — %s, mediator %s, %s", m.CaseID, m.Party.Role, m.Party.Name, m.Party.Email, m.Title, m.Mediator, m.Status)
+		t.linef("  %s  %s: %s <%s>  — %s, mediator %s%s, %s", m.CaseID, m.Party.Role, m.Party.Name, m.Party.Email, m.Title, m.Mediator, coList(m.CoMediators), m.Status)
 	}
 	if len(others) > 0 {
 		t.linef("  and %s assigned to other mediators.", plural(len(others), "case", "cases"))
@@ -91,6 +91,7 @@ func handlePartyAdd(ctx context.Context, r *Request) Reply {
 	}
 	var t text
 	t.linef("Added %s %s <%s> to %s.", p.Role, p.Name, p.Email, c.ID)
+	coConflicts(&t, c, ms)
 	if len(ms) == 0 {
 		t.line("Conflict check: no other case names this person.")
 	} else {
@@ -199,6 +200,9 @@ func handleAssign(ctx context.Context, r *Request) Reply {
 	c, err = r.UpdateCase(ctx, c.ID, func(c *casebot.Case) (casebot.Change, error) {
 		from := c.Mediator
 		c.Mediator = target
+		if c.RemoveCoMediator(target) == nil && from != "" {
+			_ = c.AddCoMediator(from) // a co-mediator made mediator: the two swap places
+		}
 		return casebot.Change{
 			Action: "case.assign", Detail: fmt.Sprintf("%s, was %s", how, from), About: casebot.About{Who: target},
 			Outbox: []casebot.OutMessage{{
@@ -232,19 +236,19 @@ func pickMediator(ctx context.Context, s casebot.CaseStore, c *casebot.Case) (st
 		}
 		for _, m := range ms {
 			conflicted[m.Mediator] = true
+			for _, u := range m.CoMediators {
+				conflicted[u] = true
+			}
 		}
 	}
-	best, bestLoad := "", 0
+	best, bestLoad := "", 0.0
 	for _, l := range loads {
 		if l.Mediator == "" || conflicted[l.Mediator] {
 			continue
 		}
-		load := 0
-		for p, n := range l.ByPriority {
-			load += n * priorityWeight(p)
-		}
-		if l.Mediator == c.Mediator && c.Open() {
-			load -= priorityWeight(c.Priority)
+		load := caseloadWeight(l)
+		if c.IsMediator(l.Mediator) && c.Open() {
+			load -= casebot.CaseloadWeight(len(c.CoMediators) > 0) * float64(priorityWeight(c.Priority))
 		}
 		if best == "" || load < bestLoad || load == bestLoad && l.Mediator < best {
 			best, bestLoad = l.Mediator, load

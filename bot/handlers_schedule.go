@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ func handleReschedule(ctx context.Context, r *Request) Reply {
 			c.Sessions[i].Duration = a.Duration
 		}
 		c.Sessions[i].Sequence++ // calendars replace the event with the higher SEQUENCE
+		c.Sessions[i].Moved = r.Now
 		s = c.Sessions[i]
 		ch := casebot.Change{Action: "session.move", About: sessionAbout(s)}
 		return r.invite(c, s, casebot.MethodRequest, ch)
@@ -291,7 +293,7 @@ func caseStats(cases []*casebot.Case, overdue []casebot.DeadlineRef, mediator st
 	st := casebot.Stats{OpenByStatus: map[casebot.Status]int{}, OpenByPriority: map[casebot.Priority]int{}}
 	var days []float64
 	for _, c := range cases {
-		if c.Mediator != mediator {
+		if !c.IsMediator(mediator) {
 			continue
 		}
 		if c.Open() {
@@ -306,7 +308,7 @@ func caseStats(cases []*casebot.Case, overdue []casebot.DeadlineRef, mediator st
 		days = append(days, c.Closed.Sub(c.Created).Hours()/24)
 	}
 	for _, d := range overdue {
-		if d.Mediator == mediator {
+		if d.Mediator == mediator || slices.Contains(d.CoMediators, mediator) {
 			st.Overdue++
 		}
 	}

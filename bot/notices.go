@@ -32,8 +32,14 @@ func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
 		return fmt.Sprintf("Overdue deadline\nDeadline #%d of %s (%s) %s, %s, and is not marked met:\n%s",
 			n.N, n.CaseID, n.CaseTitle, when, noticeTime(n.At, loc), n.Text), deadlineButtons(n)
 	case casebot.NoticeSessionReminder:
-		return fmt.Sprintf("Session reminder\nReminder: session #%d of %s (%s) starts in %s:\n%s",
-			n.N, n.CaseID, n.CaseTitle, casebot.DurationWords(n.Offset), noticeSessionLine(n.Title, n.At, n.Duration, n.Where, loc)), showCaseButton(n.CaseID)
+		agenda := ""
+		if n.Text != "" {
+			agenda = "\nAgenda:\n" + strings.TrimSuffix(n.Text, "\n")
+		}
+		return fmt.Sprintf("Session reminder\nReminder: session #%d of %s (%s) starts in %s:\n%s%s",
+			n.N, n.CaseID, n.CaseTitle, casebot.DurationWords(n.Offset), noticeSessionLine(n.Title, n.At, n.Duration, n.Where, loc), agenda), showCaseButton(n.CaseID)
+	case casebot.NoticePollAnswer:
+		return pollNoticeText(n), showCaseButton(n.CaseID)
 	case casebot.NoticeDigest:
 		if n.Digest != nil {
 			return "Daily digest\n" + RenderDigest(n.Digest), nil
@@ -161,7 +167,11 @@ func RenderDigest(d *casebot.Digest) string {
 						parts = append(parts, fmt.Sprintf("%s %d", p, n))
 					}
 				}
-				line("  %s: %d open (%s)", c.Mediator, c.Open, strings.Join(parts, ", "))
+				shared := ""
+				if n := sumCounts(c.Shared); n > 0 {
+					shared = fmt.Sprintf(", %d shared with co-mediators (half each)", n)
+				}
+				line("  %s: %d open (%s)%s", c.Mediator, c.Open, strings.Join(parts, ", "), shared)
 			}
 		}
 		if section("Purged since "+noticeTime(d.Since, loc), len(d.Purged)) {

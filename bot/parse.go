@@ -145,11 +145,14 @@ const (
 	kEmail
 	kUser
 	kUserOrAuto
-	kNumber // a positive whole number
-	kTitle  // free text, at most MaxTitleLen characters
-	kName   // free text, a person's name
-	kText   // free text, at most MaxTextLen characters
-	kQuery  // free text, a name or an email
+	kNumber  // a positive whole number
+	kLiteral // a word of the usage after its arguments (session <ID> poll ...)
+	kCoUser  // +USER or -USER: a co-mediator to add or remove
+	kTitle   // free text, at most MaxTitleLen characters
+	kName    // free text, a person's name
+	kText    // free text, at most MaxTextLen characters
+	kQuery   // free text, a name or an email
+	kWhens   // free text read as several times (poll)
 )
 
 // greedy kinds take as many words as the arguments after them leave.
@@ -179,6 +182,13 @@ var placeholders = map[string]kind{
 	"words":         kText,
 	"name or email": kQuery,
 	"command":       kQuery,
+	"+USER|-USER":   kCoUser,
+	"offer#":        kNumber,
+	"item#":         kNumber,
+	"slot#":         kNumber,
+	"terms":         kText,
+	"template":      kWord,
+	"when…":         kWhens,
 }
 
 // flagKinds says what each option accepts; an option not listed is a switch
@@ -249,10 +259,14 @@ func parseUsage(usage string) (spec, error) {
 			sp.params = append(sp.params, p)
 		default:
 			w, r, _ := strings.Cut(rest, " ")
-			if len(sp.params) > 0 || len(sp.flags) > 0 {
-				return sp, fmt.Errorf("bot: usage %q: word %q after arguments", usage, w)
+			if len(sp.flags) > 0 {
+				return sp, fmt.Errorf("bot: usage %q: word %q after options", usage, w)
 			}
-			sp.words = append(sp.words, w)
+			if len(sp.params) > 0 {
+				sp.params = append(sp.params, param{name: w, kind: kLiteral})
+			} else {
+				sp.words = append(sp.words, w)
+			}
 			rest = r
 		}
 	}
@@ -305,6 +319,14 @@ type Args struct {
 	Mediator string            // --mediator, a user ID
 	To       casebot.Role      // --to
 	Attach   []int             // --attach, doc#s in the order given, each once
+	Item     int               // <item#>, beside <session#>
+	Co       byte              // <+USER|-USER>: '+' or '-' (User is the user)
+	Whens    []time.Time       // <when…>: several times, in the actor's zone, never in the past
+
+	// score is how far reading got before an error: two for each
+	// argument read, one more when a value was wrong (not a literal
+	// word missing or words left over). choose picks by it.
+	score int
 }
 
 // Flag reports whether the option name was given, and its value.
@@ -376,8 +398,12 @@ func (a *Args) setFlag(name, value string) error {
 		a.Attach, err = parseDocList(value)
 	case "type":
 		err = casebot.CheckLength("type", value, casebot.MaxTypeLen)
+	case "source":
+		err = casebot.CheckLength("source", value, casebot.MaxSourceLen)
 	case "where":
 		err = casebot.CheckLength("place", value, casebot.MaxWhereLen)
+	case "duration":
+		a.Duration, err = casebot.ParseDuration(value)
 	}
 	return err
 }
@@ -401,9 +427,11 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 		}
 		if p.kind.greedy() {
 			end := len(pos) - need
-			if err := a.setText(p, pos[i:end]); err != nil {
+			if err := a.setText(p, pos[i:end], now, loc); err != nil {
+				a.score++
 				return casebot.OnField(p.name, err)
 			}
+			a.score += 2
 			i = end
 			continue
 		}
@@ -414,8 +442,12 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 			i++
 		}
 		if err := a.setOne(p, v, now, loc); err != nil {
+			if p.kind != kLiteral {
+				a.score++
+			}
 			return casebot.OnField(p.name, err)
 		}
+		a.score += 2
 	}
 	if i < len(pos) {
 		return invalid("Unexpected %q.", joinText(pos[i:]))
@@ -423,9 +455,15 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 	return nil
 }
 
-func (a *Args) setText(p param, toks []token) error {
+func (a *Args) setText(p param, toks []token, now time.Time, loc *time.Location) error {
 	text := joinText(toks)
 	switch p.kind {
+	case kWhens:
+		ws, err := parseWhens(toks, now, loc)
+		if err != nil {
+			return err
+		}
+		a.Whens = ws
 	case kTitle:
 		if strings.TrimSpace(text) == "" {
 			return invalid("Missing <%s>.", p.name)
@@ -491,12 +529,26 @@ func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) erro
 		} else {
 			a.User, err = ParseUser(v)
 		}
+	case kLiteral:
+		if !strings.EqualFold(v, p.name) {
+			return invalid("Expected %q, not %q.", p.name, v)
+		}
+	case kCoUser:
+		if v == "" || (v[0] != '+' && v[0] != '-') {
+			return invalid("%q does not add (+USER) or remove (-USER) a co-mediator.", v)
+		}
+		a.Co = v[0]
+		a.User, err = ParseUser(v[1:])
 	case kNumber:
 		n, perr := strconv.Atoi(strings.TrimPrefix(v, "#"))
 		if perr != nil || n <= 0 {
 			return invalid("%q is not a number like 1, 2, 3.", v)
 		}
-		a.N = n
+		if p.name == "item#" {
+			a.Item = n
+		} else {
+			a.N = n
+		}
 	}
 	return err
 }
@@ -541,4 +593,49 @@ func contains(xs []string, x string) bool {
 
 func invalid(format string, args ...any) *casebot.Error {
 	return casebot.Errorf(casebot.EINVALID, format, args...)
+}
+
+// choose reads the words after the command words against each candidate
+// (one command, or the variants sharing its words) and returns the first
+// that fits. When none fits it returns the error of the candidate that
+// read furthest: a wrong value after several right ones says more than a
+// missing literal word or words left over.
+func choose(cands []*Command, toks []token, now time.Time, loc *time.Location) (*Command, Args, error) {
+	var best *Command
+	var bestArgs Args
+	var bestErr error
+	bestScore := -1
+	for _, c := range cands {
+		a, err := parseArgs(c.sp, toks, now, loc)
+		if err == nil {
+			a.score = 0
+			return c, a, nil
+		}
+		if a.score > bestScore {
+			best, bestArgs, bestErr, bestScore = c, a, err, a.score
+		}
+	}
+	return best, bestArgs, bestErr
+}
+
+// parseWhens reads several times (a date may be followed by its HH:MM as
+// the next word), each in the future.
+func parseWhens(toks []token, now time.Time, loc *time.Location) ([]time.Time, error) {
+	var out []time.Time
+	for i := 0; i < len(toks); i++ {
+		v := toks[i].val
+		if dateOnly.MatchString(v) && i+1 < len(toks) && clockTime.MatchString(toks[i+1].val) {
+			v += " " + toks[i+1].val
+			i++
+		}
+		w, err := casebot.ParseWhen(v, now, loc)
+		if err != nil {
+			return nil, err
+		}
+		if !w.After(now) {
+			return nil, invalid("%s is in the past.", formatTime(w, loc))
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }

@@ -23,11 +23,11 @@ func parse(t *testing.T, text string) (string, Args, error) {
 	if err != nil {
 		return "", Args{}, err
 	}
-	cmd, rest, err := b.lookup(toks)
+	cands, rest, err := b.lookup(toks)
 	if err != nil {
 		return "", Args{}, err
 	}
-	a, err := parseArgs(cmd.sp, rest, testNow, testLoc)
+	cmd, a, err := choose(cands, rest, testNow, testLoc)
 	return cmd.Name(), a, err
 }
 
@@ -383,7 +383,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := parseArgs(cmd.sp, rest, testNow, testLoc); err != nil && casebot.ErrorMessage(err) == "" {
+		if _, _, err := choose(cmd, rest, testNow, testLoc); err != nil && casebot.ErrorMessage(err) == "" {
 			t.Fatal("empty message")
 		}
 	})

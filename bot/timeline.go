@@ -74,6 +74,33 @@ func paren(s, detail string) string {
 // eventPhrases say, by action, what an event did, from the facts it
 // recorded (see the handlers and the store for what each records).
 var eventPhrases = map[string]func(a casebot.About, detail string, when func(time.Time) string) string{
+	"offer.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return titled(fmt.Sprintf("logged offer #%d from the %s", a.N, a.Who), a.Text)
+	},
+	"offer.close": func(a casebot.About, d string, _ func(time.Time) string) string {
+		return fmt.Sprintf("marked offer #%d (from the %s) %s", a.N, a.Who, d)
+	},
+	"agenda.add": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return titled(fmt.Sprintf("added agenda item #%d to the session at %s", a.N, when(a.When)), a.Text)
+	},
+	"agenda.remove": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return titled(fmt.Sprintf("removed agenda item #%d from the session at %s", a.N, when(a.When)), a.Text)
+	},
+	"poll.create": func(a casebot.About, _ string, when func(time.Time) string) string {
+		return fmt.Sprintf("asked the parties which of %d times suit them, the first %s", a.N, when(a.When))
+	},
+	"poll.answer": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return fmt.Sprintf("%s answered the poll (note #%d): %s", a.Who, a.N, a.Text)
+	},
+	"poll.unread": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return fmt.Sprintf("%s replied to the poll (note #%d), not read as an answer (%s)", a.Who, a.N, a.Text)
+	},
+	"case.comediator.add": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return "made " + a.Who + " a co-mediator"
+	},
+	"case.comediator.remove": func(a casebot.About, _ string, _ func(time.Time) string) string {
+		return a.Who + " is no longer a co-mediator"
+	},
 	"case.create": func(a casebot.About, d string, _ func(time.Time) string) string {
 		return paren(titled("opened the case", a.Text), d)
 	},

@@ -134,7 +134,7 @@ type Records struct {
 	// admins' digest to list it.
 	PurgeWarningDays int `toml:"purge_warning_days"`
 	// TemplatesDir holds extra agreement templates (*.md); "" for the
-	// built-ins only.
+	// built-ins only (which always exist). Each is checked at start-up.
 	TemplatesDir string `toml:"templates_dir"`
 }
 

@@ -102,6 +102,9 @@ func (k *Composer) Invitation(c *casebot.Case, s casebot.Session, method string)
 	case method == casebot.MethodCancel:
 		subject = "Cancelled: " + title + " — " + when
 		fmt.Fprintf(&body, "The mediation session %q of %s on %s is cancelled.\n", title, c.ID, when)
+	case s.AgendaUpdate():
+		subject = "Updated agenda: " + title + " — " + when
+		fmt.Fprintf(&body, "The agenda of the mediation session %q of %s on %s (%s) has changed.\n", title, c.ID, when, durationText(s.Duration))
 	case s.Sequence > 0:
 		subject = "Rescheduled: " + title + " — " + when
 		fmt.Fprintf(&body, "The mediation session %q of %s has moved to %s (%s).\n", title, c.ID, when, durationText(s.Duration))
@@ -111,6 +114,9 @@ func (k *Composer) Invitation(c *casebot.Case, s casebot.Session, method string)
 	}
 	if s.Where != "" && method == casebot.MethodRequest {
 		fmt.Fprintf(&body, "Where: %s\n", s.Where)
+	}
+	if len(s.Agenda) > 0 && method == casebot.MethodRequest {
+		fmt.Fprintf(&body, "\nAgenda:\n%s", casebot.AgendaText(s.Agenda))
 	}
 	body.WriteString("\nThe attached calendar file adds it to your calendar. Reply to this email to write to the mediator.\n")
 	var out []casebot.OutMessage
@@ -148,6 +154,9 @@ func (k *Composer) SessionReminder(c *casebot.Case, s casebot.Session, offset ti
 	fmt.Fprintf(&b, "Length:   %s\n", reminderLength(s.Duration))
 	if s.Where != "" {
 		fmt.Fprintf(&b, "Where:    %s\n", s.Where)
+	}
+	if len(s.Agenda) > 0 {
+		fmt.Fprintf(&b, "\nAgenda:\n%s", casebot.AgendaText(s.Agenda))
 	}
 	fmt.Fprintf(&b, "\nCalendar invitation: %s. The invitation you received for this revision is current;\n", CalendarRef(c.ID, s))
 	b.WriteString("if the session changes you will receive an updated invitation.\n\n")
@@ -220,6 +229,9 @@ func (k *Composer) ICS(c *casebot.Case, s casebot.Session, method string, attend
 	ev.Props.SetText(ical.PropSummary, fmt.Sprintf("[%s] %s", c.ID, s.Title))
 	if s.Where != "" {
 		ev.Props.SetText(ical.PropLocation, s.Where)
+	}
+	if len(s.Agenda) > 0 {
+		ev.Props.SetText(ical.PropDescription, "Agenda:\n"+casebot.AgendaText(s.Agenda))
 	}
 	if method == casebot.MethodCancel {
 		ev.SetStatus(ical.EventCancelled)

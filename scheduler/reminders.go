@@ -110,8 +110,8 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	// fire in (start, now] means due in about (start+o, now+o]; [from, to) ranges.
 	lo, hi := start.Add(o-slack).Add(time.Nanosecond), now.Add(o+slack).Add(time.Nanosecond)
 	var out []fire
-	due := func(at, item, created time.Time) bool {
-		return at.After(start) && !at.After(now) && item.After(now) && !at.Before(created)
+	due := func(at, item, made time.Time) bool {
+		return at.After(start) && !at.After(now) && item.After(now) && firesAfterMade(at, item, made, o)
 	}
 	ds, err := s.cfg.Store.DeadlinesBetween(ctx, lo, hi)
 	if err != nil {
@@ -120,17 +120,22 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	for _, r := range ds {
 		loc := zone(r.Mediator)
 		at := fireTime(r.Deadline.Due, o, loc)
-		if !due(at, r.Deadline.Due, r.Deadline.Created) {
+		if !due(at, r.Deadline.Due, r.Deadline.Made()) {
 			continue
 		}
 		key := fmt.Sprintf("rem/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
-			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), casebot.DurationWords(o))}})
+			m := casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
+				What: fmt.Sprintf("%s deadline #%d due %s (%s before)", r.CaseID, r.Deadline.N, fmtTime(r.Deadline.Due, loc), casebot.DurationWords(o))}
+			out = append(out, missedFires(at, m, r.CoMediators)...)
 			continue
 		}
-		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{casebot.DeadlineReminderNotice(r, o, key, loc)}}})
+		rem := &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
+			Msgs: []casebot.OutMessage{casebot.DeadlineReminderNotice(r, o, key, loc)}}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.DeadlineReminderNotice(r, o, key, zone(u)), u))
+		}
+		out = append(out, fire{at: at, rem: rem})
 	}
 	ss, err := s.cfg.Store.SessionsBetween(ctx, lo, hi)
 	if err != nil {
@@ -139,18 +144,22 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 	for _, r := range ss {
 		loc := zone(r.Mediator)
 		at := fireTime(r.Session.Start, o, loc)
-		if !due(at, r.Session.Start, r.Session.Created) {
+		if !due(at, r.Session.Start, r.Session.Made()) {
 			continue
 		}
 		key := fmt.Sprintf("rem/%s/s%d/seq%d/%d/%s", r.CaseID, r.Session.N, r.Session.Sequence, r.Session.Start.Unix(), offsetLabel(o))
 		if !at.After(catchFrom) {
-			out = append(out, fire{at: at, missed: &casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
-				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), casebot.DurationWords(o))}})
+			m := casebot.MissedReminder{Key: key, User: r.Mediator, CaseID: r.CaseID, Fire: at,
+				What: fmt.Sprintf("%s session #%d at %s (%s before)", r.CaseID, r.Session.N, fmtTime(r.Session.Start, loc), casebot.DurationWords(o))}
+			out = append(out, missedFires(at, m, r.CoMediators)...)
 			continue
 		}
 		rem := &casebot.Reminder{CaseID: r.CaseID, Session: r.Session.N, Due: r.Session.Start, Sequence: r.Session.Sequence}
 		if r.Mediator != "" {
 			rem.Msgs = append(rem.Msgs, casebot.SessionReminderNotice(r, o, key, loc))
+		}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.SessionReminderNotice(r, o, key, zone(u)), u))
 		}
 		if s.cfg.Composer != nil {
 			mails, err := s.partyMails(ctx, r, o, key, cases)
@@ -162,6 +171,33 @@ func (s *Scheduler) offsetFires(ctx context.Context, o time.Duration, start, now
 		out = append(out, fire{at: at, rem: rem})
 	}
 	return out, nil
+}
+
+// firesAfterMade reports whether the reminder at offset o before due,
+// firing at at, is still news when the item was made (or last moved) at
+// made: it must fire after made, and the item must have been made more than
+// o ahead. A session made "+7d" with a 7d reminder otherwise fired right
+// after its invitation (and, across a DST change, an hour either side).
+func firesAfterMade(at, due, made time.Time, o time.Duration) bool {
+	return at.After(made) && due.Sub(made) > o
+}
+
+// missedFires records m, a reminder missed while down, for the mediator
+// and each co-mediator (keyed apart), for their next digests.
+func missedFires(at time.Time, m casebot.MissedReminder, co []string) []fire {
+	out := []fire{{at: at, missed: &m}}
+	for _, u := range co {
+		c := m
+		c.User, c.Key = u, m.Key+"/co/"+u
+		out = append(out, fire{at: at, missed: &c})
+	}
+	return out
+}
+
+// coCopy is m, a notice built for a case's mediator, sent to the
+// co-mediator u instead (worded in u's zone by its builder).
+func coCopy(m casebot.OutMessage, u string) casebot.OutMessage {
+	return casebot.CoMediatorCopies(m, []string{u})[0]
 }
 
 // partyMails builds the parties' reminder emails for a session.
@@ -207,8 +243,12 @@ func (s *Scheduler) overdueFires(ctx context.Context, start, now, catchFrom time
 			continue
 		}
 		key := fmt.Sprintf("overdue/%s/d%d/%d/%s", r.CaseID, r.Deadline.N, r.Deadline.Due.Unix(), at.In(loc).Format("2006-01-02"))
-		out = append(out, fire{at: at, rem: &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
-			Msgs: []casebot.OutMessage{casebot.OverdueNotice(r, k, key, loc)}}})
+		rem := &casebot.Reminder{CaseID: r.CaseID, Deadline: r.Deadline.N, Due: r.Deadline.Due,
+			Msgs: []casebot.OutMessage{casebot.OverdueNotice(r, k, key, loc)}}
+		for _, u := range r.CoMediators {
+			rem.Msgs = append(rem.Msgs, coCopy(casebot.OverdueNotice(r, k, key, zone(u)), u))
+		}
+		out = append(out, fire{at: at, rem: rem})
 	}
 	return out, next, nil
 }
@@ -226,8 +266,8 @@ func (s *Scheduler) nextReminder(ctx context.Context, now time.Time, zone func(s
 		return time.Time{}, err
 	}
 	type item struct {
-		due, created time.Time
-		mediator     string
+		due, made time.Time
+		mediator  string
 	}
 	for _, o := range s.cfg.Reminders {
 		slack := slackOf(o)
@@ -247,19 +287,19 @@ func (s *Scheduler) nextReminder(ctx context.Context, now time.Time, zone func(s
 		}
 		from := now.Add(o - slack)
 		if err := s.cfg.Store.EachDeadlineFrom(ctx, from, func(r casebot.DeadlineRef) bool {
-			return collect(r.Deadline.Due, r.Deadline.Created, r.Mediator)
+			return collect(r.Deadline.Due, r.Deadline.Made(), r.Mediator)
 		}); err != nil {
 			return time.Time{}, err
 		}
 		stop = time.Time{}
 		if err := s.cfg.Store.EachSessionFrom(ctx, from, func(r casebot.SessionRef) bool {
-			return collect(r.Session.Start, r.Session.Created, r.Mediator)
+			return collect(r.Session.Start, r.Session.Made(), r.Mediator)
 		}); err != nil {
 			return time.Time{}, err
 		}
 		for _, it := range band {
 			at := fireTime(it.due, o, zone(it.mediator))
-			if at.After(now) && !at.Before(it.created) {
+			if at.After(now) && firesAfterMade(at, it.due, it.made, o) {
 				next = earliest(next, at)
 			}
 		}

@@ -31,6 +31,9 @@ type Store interface {
 	CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, error)
 	Missed(ctx context.Context, user string) ([]casebot.MissedReminder, error)
 	NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error)
+	// PollsDue and UpdateCase serve the poll reminders.
+	PollsDue(ctx context.Context, now time.Time) ([]string, time.Time, error)
+	UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case) (casebot.Change, error)) (*casebot.Case, error)
 }
 
 // Clock is the scheduler's time source. Tests pass a fake that they advance.
@@ -232,11 +235,15 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (time.Time, error) 
 	if err != nil {
 		return time.Time{}, err
 	}
+	nextPoll, err := s.remindPolls(ctx, now)
+	if err != nil {
+		return time.Time{}, err
+	}
 	next, err := s.nextReminder(ctx, now, zones)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return earliest(next, nextOverdue, nextDigest, nextPurge), nil
+	return earliest(next, nextOverdue, nextDigest, nextPurge, nextPoll), nil
 }
 
 // earliest returns the earliest non-zero time, zero when all are zero.

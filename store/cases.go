@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,11 +243,20 @@ func cloneCase(c *casebot.Case) *casebot.Case {
 	d.Parties = slices.Clone(c.Parties)
 	d.Deadlines = slices.Clone(c.Deadlines)
 	d.Sessions = slices.Clone(c.Sessions)
+	d.CoMediators = slices.Clone(c.CoMediators)
+	if c.Poll != nil {
+		p := *c.Poll
+		p.Slots, p.Answers = slices.Clone(p.Slots), maps.Clone(p.Answers)
+		d.Poll = &p
+	}
+	for i := range d.Sessions {
+		d.Sessions[i].Agenda = slices.Clone(d.Sessions[i].Agenda)
+	}
 	return &d
 }
 
-// Cases lists cases through the mediator index (when f.Mediator is set) or
-// the status index, most urgent first: priority, then earliest open
+// Cases lists cases through the mediator and co-mediator indexes (when
+// f.Mediator is set: the cases they mediate or co-mediate) or the status index, most urgent first: priority, then earliest open
 // deadline, then ID. Only the records it returns are read.
 func (db *DB) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case, error) {
 	want := func(s casebot.Status) bool {
@@ -281,6 +291,9 @@ func (db *DB) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case,
 		}
 		if f.Mediator != "" {
 			if err := collect(tx.Bucket(bucketIdxMediator), prefixOf(f.Mediator)); err != nil {
+				return err
+			}
+			if err := collect(tx.Bucket(bucketIdxCoMed), prefixOf(f.Mediator)); err != nil {
 				return err
 			}
 		} else {

@@ -63,6 +63,9 @@ func b2u(v bool) byte {
 type dec struct {
 	b   []byte
 	err error
+	// ver is the layout version of the record being read, where a record
+	// type has several (notices: noticeFormat).
+	ver byte
 }
 
 var errShort = errors.New("record truncated")
@@ -333,8 +336,9 @@ func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 }
 
 // noticeFormat starts a notice in an outbox payload; a later layout of
-// the notice's fields takes the next value. Format 1 had no purge lists in
-// its digest and no met deadlines; it still decodes, without them.
+// the notice's fields takes the next value. Format 1 had no purge lists,
+// session Moved times, agendas or shared caseloads in its digest, and no
+// met deadlines or poll tally; it still decodes, without them.
 const (
 	noticeFormat1 = 1
 	noticeFormat  = 2
@@ -373,6 +377,10 @@ func appendNotice(e *enc, n *casebot.Notice) {
 		e.int(int64(m.N))
 		e.str(m.Text)
 	}
+	e.bool(n.Poll != nil)
+	if n.Poll != nil {
+		appendPollTally(e, n.Poll)
+	}
 }
 
 func decodeNotice(d *dec) *casebot.Notice {
@@ -381,7 +389,7 @@ func decodeNotice(d *dec) *casebot.Notice {
 		d.fail(fmt.Errorf("unknown notice format %d", f))
 		return nil
 	}
-	d.b = d.b[1:]
+	d.ver, d.b = d.b[0], d.b[1:]
 	n := &casebot.Notice{Kind: casebot.NoticeKind(d.uint()), CaseID: d.str(), CaseTitle: d.str(), Zone: d.str(), N: int(d.int()),
 		From: d.str(), Subject: d.str(), Excerpt: d.str(), Party: d.str(), Role: casebot.Role(d.str()), Reason: d.str()}
 	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
@@ -396,6 +404,9 @@ func decodeNotice(d *dec) *casebot.Notice {
 				n.Met[i] = casebot.DeadlineMet{N: int(d.int()), Text: d.str()}
 			}
 		}
+	}
+	if d.ver >= 2 && d.bool() {
+		n.Poll = decodePollTally(d)
 	}
 	if d.err != nil {
 		return nil
@@ -441,6 +452,11 @@ func appendDigest(e *enc, g *casebot.Digest) {
 			e.str(string(p))
 			e.int(int64(c.ByPriority[p]))
 		}
+		e.uint(uint64(len(c.Shared)))
+		for _, p := range slices.Sorted(maps.Keys(c.Shared)) {
+			e.str(string(p))
+			e.int(int64(c.Shared[p]))
+		}
 	}
 	// The purge lists (notice format 2).
 	for _, items := range [...][]casebot.DigestItem{g.Purged, g.PurgeSoon} {
@@ -469,6 +485,12 @@ func appendDigestItem(e *enc, it *casebot.DigestItem) {
 		e.int(int64(s.Sequence))
 		e.bool(s.Cancelled)
 		e.time(s.Created)
+		e.time(s.Moved)
+		e.uint(uint64(len(s.Agenda)))
+		for _, a := range s.Agenda {
+			e.str(a)
+		}
+		e.time(s.AgendaChanged)
 	}
 }
 
@@ -507,6 +529,16 @@ func decodeDigest(d *dec, purgeLists bool) *casebot.Digest {
 					c.ByPriority[p] = int(d.int())
 				}
 			}
+			if d.ver < 2 {
+				continue
+			}
+			if k := d.count(2); k > 0 {
+				c.Shared = make(map[casebot.Priority]int, k)
+				for range k {
+					p := casebot.Priority(d.str())
+					c.Shared[p] = int(d.int())
+				}
+			}
 		}
 	}
 	if purgeLists {
@@ -528,6 +560,16 @@ func decodeDigestItem(d *dec, it *casebot.DigestItem) {
 	if d.bool() {
 		it.Session = &casebot.Session{N: int(d.int()), Start: d.time(), Duration: time.Duration(d.int()), Title: d.str(), Where: d.str(),
 			Sequence: int(d.int()), Cancelled: d.bool(), Created: d.time()}
+		if d.ver >= 2 {
+			it.Session.Moved = d.time()
+			if n := d.count(1); n > 0 {
+				it.Session.Agenda = make([]string, n)
+				for i := range it.Session.Agenda {
+					it.Session.Agenda[i] = d.str()
+				}
+			}
+			it.Session.AgendaChanged = d.time()
+		}
 	}
 }
 

@@ -55,6 +55,7 @@ func encodeDoc(sl *sealer, key []byte, d *casebot.Document) []byte {
 		p.time(a.At)
 		p.uint(uint64(a.Note))
 		p.str(a.Name)
+		p.str(a.Via)
 	}
 	return sealFrame(sl, key, s)
 }
@@ -94,7 +95,7 @@ func (db *DB) decodeDoc(caseID string, key, v []byte) (*casebot.Document, error)
 	if n := d.count(4); n > 0 {
 		doc.Arrivals = make([]casebot.Arrival, n)
 		for i := range doc.Arrivals {
-			doc.Arrivals[i] = casebot.Arrival{From: d.str(), At: d.time(), Note: int(d.uint()), Name: d.str()}
+			doc.Arrivals[i] = casebot.Arrival{From: d.str(), At: d.time(), Note: int(d.uint()), Name: d.str(), Via: d.str()}
 		}
 	}
 	if d.err != nil {

@@ -68,8 +68,16 @@ func (db *DB) FileDocument(ctx context.Context, caseID string, a casebot.Attachm
 			return err
 		}
 		detail := "shared in Slack"
+		if arr.Via == casebot.ViaCasebot {
+			detail = "made by casebot"
+		}
 		if !isNew {
-			detail = "again, shared in Slack"
+			detail = "again, " + detail
+		}
+		old := cloneCase(c)
+		c.Updated, c.Activity = now, now
+		if err := putCase(tx, old, c); err != nil {
+			return err
 		}
 		return db.record(tx, caseID, casebot.Change{Actor: arr.From, Action: "doc.add", Detail: detail,
 			About: casebot.About{N: n, Who: arr.From, Text: casebot.Headline(casebot.SafeFileName(arr.Name))}}, now)

@@ -34,6 +34,9 @@ func caseEntries(c *casebot.Case) (map[idxKey][]byte, error) {
 	if c.Mediator != "" {
 		put(bucketIdxMediator, keyOf(c.Mediator, c.ID), sv)
 	}
+	for _, u := range c.CoMediators {
+		put(bucketIdxCoMed, keyOf(u, c.ID), sv)
+	}
 	put(bucketIdxStatus, keyOf(string(c.Status), c.ID), sv)
 	for _, p := range c.Parties {
 		if p.Email != "" {
@@ -51,11 +54,14 @@ func caseEntries(c *casebot.Case) (map[idxKey][]byte, error) {
 	if !c.Open() {
 		return e, nil
 	}
+	if p := c.Poll; p != nil && !p.Reminded {
+		put(bucketIdxPoll, append(timeKey(p.ReminderAt()), c.ID...), nil)
+	}
 	for _, d := range c.Deadlines {
 		if d.Met {
 			continue
 		}
-		v, err := json.Marshal(casebot.DeadlineRef{CaseID: c.ID, Mediator: c.Mediator, Priority: c.Priority, Title: c.Title, Deadline: d})
+		v, err := json.Marshal(casebot.DeadlineRef{CaseID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators, Priority: c.Priority, Title: c.Title, Deadline: d})
 		if err != nil {
 			return nil, fmt.Errorf("encode deadline ref: %w", err)
 		}
@@ -65,7 +71,7 @@ func caseEntries(c *casebot.Case) (map[idxKey][]byte, error) {
 		if s.Cancelled {
 			continue
 		}
-		v, err := json.Marshal(casebot.SessionRef{CaseID: c.ID, Mediator: c.Mediator, Title: c.Title, Session: s})
+		v, err := json.Marshal(casebot.SessionRef{CaseID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators, Title: c.Title, Session: s})
 		if err != nil {
 			return nil, fmt.Errorf("encode session ref: %w", err)
 		}

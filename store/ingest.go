@@ -174,7 +174,13 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 			in.authorOrder = append(in.authorOrder, k)
 		}
 		in.byAuthor[k] = append(in.byAuthor[k], n.N)
-		if in.batch.NoticeFeed {
+		polled := false
+		if e.c.Poll != nil { // a case with an open poll: is the reply an answer?
+			if polled, err = in.pollAnswer(e.c, n); err != nil {
+				return res, err
+			}
+		}
+		if in.batch.NoticeFeed && !polled {
 			in.feed.add(e.c.Mediator, seq)
 		}
 		res.Outcome, res.CaseID, res.N = casebot.OutcomeNote, n.CaseID, n.N

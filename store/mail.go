@@ -291,7 +291,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d", n),
 			About: casebot.About{N: note.N, Who: casebot.Mailbox(q.FromName, q.From), Text: casebot.Headline(q.Subject)}}
 		if notify {
-			ch.Outbox = []casebot.OutMessage{casebot.EmailNoteNotice(c, note)}
+			ch.Outbox = casebot.ToMediators(c, casebot.EmailNoteNotice(c, note))
 		}
 		if err := db.record(tx, c.ID, ch, now); err != nil {
 			return err
@@ -413,7 +413,7 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 		e.c.Updated = now
 		ch := casebot.Change{Actor: "casebot", Action: "party.bounce",
 			About:  casebot.About{Who: casebot.Mailbox(e.c.Parties[i].Name, email), Text: casebot.Headline(reason)},
-			Outbox: []casebot.OutMessage{casebot.BounceNotice(e.c, e.c.Parties[i], reason, now)}}
+			Outbox: casebot.ToMediators(e.c, casebot.BounceNotice(e.c, e.c.Parties[i], reason, now))}
 		if err := db.record(tx, id, ch, now); err != nil {
 			return nil, err
 		}

@@ -52,6 +52,12 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketCaseKeys)
 		return err
 	}},
+	{6, "co-mediators (an index of the cases each co-mediator shares; deadline and session index entries rebuilt) and settlement offers (sealed terms)", func(db *DB, tx *bolt.Tx) error {
+		if err := createBuckets(tx, bucketOffers); err != nil {
+			return err
+		}
+		return reindex(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

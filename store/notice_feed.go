@@ -274,5 +274,10 @@ func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*
 	if m.To == "" {
 		return false, nil
 	}
+	for _, cm := range casebot.CoMediatorCopies(m, c.CoMediators) {
+		if _, err := db.enqueueOne(tx, now, cm); err != nil {
+			return false, err
+		}
+	}
 	return db.enqueueOne(tx, now, m)
 }

@@ -36,6 +36,7 @@ var purgeCaseSteps = []struct {
 	{"notes", purgeIndexed(bucketNoteN, bucketNotes)},
 	{"documents", purgePrefix(bucketDocMeta)},
 	{"document contents", purgePrefix(bucketDocData)},
+	{"offers", purgePrefix(bucketOffers)},
 	{"audit details", scrubAudit},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -82,7 +83,7 @@ func (db *DB) FindParty(ctx context.Context, query string) ([]casebot.PartyMatch
 				match := byEmail != "" && strings.EqualFold(p.Email, byEmail) ||
 					byEmail == "" && hits[id][casebot.NormalizeName(p.Name)]
 				if match {
-					out = append(out, casebot.PartyMatch{CaseID: c.ID, Mediator: c.Mediator, Status: c.Status, Title: c.Title, Party: p})
+					out = append(out, casebot.PartyMatch{CaseID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators, Status: c.Status, Title: c.Title, Party: p})
 				}
 			}
 		}
@@ -134,7 +135,7 @@ func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]ca
 	var out []casebot.DeadlineRef
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		return deadlineRange(tx, time.Time{}, now, func(r casebot.DeadlineRef) bool {
-			if (mediator == "" || r.Mediator == mediator) && !r.Deadline.Met {
+			if (mediator == "" || r.Mediator == mediator || slices.Contains(r.CoMediators, mediator)) && !r.Deadline.Met {
 				out = append(out, r)
 			}
 			return true
@@ -184,34 +185,62 @@ func (db *DB) SessionsBetween(ctx context.Context, from, to time.Time) ([]casebo
 	return out, nil
 }
 
-// Caseloads returns, for every mediator who has a case, the open cases by
-// priority, read from the mediator index alone; ordered by mediator.
+// Caseloads returns, for every mediator or co-mediator who has a case, the
+// open cases by priority, read from the mediator and co-mediator indexes
+// alone; ordered by mediator. A case with co-mediators is counted in
+// Shared too, for each of its mediators.
 func (db *DB) Caseloads(ctx context.Context) ([]casebot.Caseload, error) {
-	var out []casebot.Caseload
+	byMed := map[string]*casebot.Caseload{}
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketIdxMediator).ForEach(func(k, v []byte) error {
-			i := strings.IndexByte(string(k), sep)
-			if i < 0 {
-				return fmt.Errorf("bad mediator index key %q", k)
+		shared := map[string]bool{} // open case IDs with co-mediators
+		each := func(b []byte, fn func(med, id string, si sortInfo)) error {
+			return tx.Bucket(b).ForEach(func(k, v []byte) error {
+				i := strings.IndexByte(string(k), sep)
+				if i < 0 {
+					return fmt.Errorf("bad %s key %q", b, k)
+				}
+				med, id := string(k[:i]), string(k[i+1:])
+				si, err := decodeSortValue(id, v)
+				if err != nil {
+					return err
+				}
+				fn(med, id, si)
+				return nil
+			})
+		}
+		count := func(med string, si sortInfo, isShared bool) {
+			cl := byMed[med]
+			if cl == nil {
+				cl = &casebot.Caseload{Mediator: med, ByPriority: make(map[casebot.Priority]int)}
+				byMed[med] = cl
 			}
-			med, id := string(k[:i]), string(k[i+1:])
-			si, err := decodeSortValue(id, v)
-			if err != nil {
-				return err
+			if si.status.Closed() {
+				return
 			}
-			if len(out) == 0 || out[len(out)-1].Mediator != med {
-				out = append(out, casebot.Caseload{Mediator: med, ByPriority: make(map[casebot.Priority]int)})
+			p := casebot.Priorities[min(si.rank, len(casebot.Priorities)-1)]
+			cl.Open++
+			cl.ByPriority[p]++
+			if isShared {
+				if cl.Shared == nil {
+					cl.Shared = make(map[casebot.Priority]int)
+				}
+				cl.Shared[p]++
 			}
-			if !si.status.Closed() {
-				cl := &out[len(out)-1]
-				cl.Open++
-				cl.ByPriority[casebot.Priorities[min(si.rank, len(casebot.Priorities)-1)]]++
-			}
-			return nil
-		})
+		}
+		if err := each(bucketIdxCoMed, func(med, id string, si sortInfo) {
+			shared[id] = true
+			count(med, si, true)
+		}); err != nil {
+			return err
+		}
+		return each(bucketIdxMediator, func(med, id string, si sortInfo) { count(med, si, shared[id]) })
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: caseloads: %w", err)
+	}
+	out := make([]casebot.Caseload, 0, len(byMed))
+	for _, m := range slices.Sorted(maps.Keys(byMed)) {
+		out = append(out, *byMed[m])
 	}
 	return out, nil
 }

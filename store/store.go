@@ -37,12 +37,14 @@ var (
 	bucketAuditN = []byte("audit_idx") // case ID \x00 event sequence -> ""
 
 	bucketIdxMediator = []byte("idx_mediator") // mediator \x00 case ID -> sort value
+	bucketIdxCoMed    = []byte("idx_comed")    // co-mediator \x00 case ID -> sort value
 	bucketIdxStatus   = []byte("idx_status")   // status \x00 case ID -> sort value
 	bucketIdxEmail    = []byte("idx_email")    // email \x00 case ID -> ""
 	bucketIdxName     = []byte("idx_name")     // normalised name \x00 case ID -> ""
 	bucketIdxWord     = []byte("idx_word")     // name word \x00 case ID \x00 normalised name -> ""
 	bucketIdxDeadline = []byte("idx_deadline") // due (8) case ID \x00 N (4) -> JSON DeadlineRef; unmet deadlines of open cases
 	bucketIdxSession  = []byte("idx_session")  // start (8) case ID \x00 N (4) -> JSON SessionRef; live sessions of open cases
+	bucketIdxPoll     = []byte("idx_poll")     // reminder time (8) case ID -> ""; open polls of open cases not yet reminded
 
 	bucketOutbox    = []byte("outbox")      // ID (uint64) -> outbox record
 	bucketOutboxKey = []byte("outbox_key")  // Key -> ID of the pending message
@@ -55,7 +57,7 @@ var (
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
-var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/casebot/casebot/agreement"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/outbox"
@@ -120,6 +121,12 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	// Templates first: one naming an unknown field refuses the start-up,
+	// with its file and line, before anything is opened.
+	agreements, err := agreement.New(cfg.Records.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
 	db, err := store.Open(ctx, cfg.Store.Path, store.Options{
 		CasePrefix:    cfg.Store.CasePrefix,
 		EncryptionKey: cfg.Store.Key,
@@ -152,6 +159,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Digests:         d.sched,
 		Files:           d.slackFiles(),
 		Purger:          db,
+		Agreements:      agreements,
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

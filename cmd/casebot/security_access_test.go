@@ -83,10 +83,14 @@ func (e *secEnv) matrixCase(bounce, quarantine bool) (id string, q uint64, tag s
 	ctx := context.Background()
 	tag = letters(int(e.triggers.Add(1)))
 	id = caseIDRe.FindString(e.run(secAdmin, "new Secret Title T"+tag+" --mediator "+secMed))
+	e.run(secAdmin, "assign "+id+" +"+secCo)
 	e.run(secMed, "party add "+id+" claimant \"Carl P"+tag+"\" carl."+tag+"@x.example")
 	e.run(secMed, "deadline "+id+" +3d Papers")
 	e.run(secMed, "session "+id+" +4d 2h Opening")
 	e.run(secMed, "note "+id+" hello secret words N"+tag)
+	e.run(secMed, "offer "+id+" claimant offer O"+tag)
+	e.run(secMed, "agenda "+id+" 1 add Introductions")
+	e.run(secMed, "poll "+id+" +5d +6d")
 	// Carl's email brings a document, its name tagged.
 	doc := []byte("%PDF-1.4 exhibit " + tag)
 	sum := sha256.Sum256(doc)
@@ -138,8 +142,12 @@ func letters(n int) string {
 	}
 }
 
+// secCo is the co-mediator of every matrix case.
+const secCo = "UCOMED"
+
 // TestSecurityAccessMatrixOverSlack runs every command word as an admin, the
-// case's mediator, another mediator and a stranger as correctly signed
+// case's mediator, another mediator, a stranger and the case's co-mediator
+// (who gets what the mediator gets) as correctly signed
 // POST /slack/commands requests to the whole daemon (Slack, IMAP, SMTP on).
 // A denial is counted as refused, reads exactly like the denial for a case
 // (or quarantined mail) that does not exist, reveals nothing of the case,
@@ -166,6 +174,8 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"party clear {ID} carl.{TAG}@x.example", [4]secOutcome{A, A, H, H}, true, false},
 		{"assign {ID} " + secOther, [4]secOutcome{A, D, D, D}, false, false},
 		{"assign {ID} auto", [4]secOutcome{A, D, D, D}, false, false},
+		{"assign {ID} +" + secOther, [4]secOutcome{A, D, D, D}, false, false},
+		{"assign {ID} -" + secCo, [4]secOutcome{A, D, D, D}, false, false},
 		{"conflicts Carl P{TAG}", [4]secOutcome{A, A, A, D}, false, false},
 		{"conflicts carl.{TAG}@x.example", [4]secOutcome{A, A, A, D}, false, false},
 		{"deadline {ID} +5d Replies", [4]secOutcome{A, A, H, H}, false, false},
@@ -181,6 +191,16 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"request {ID} claimant +5d Signed lease", [4]secOutcome{A, A, H, H}, false, false},
 		{"docs {ID}", [4]secOutcome{A, A, H, H}, false, false},
 		{"doc {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1 add Remedies", [4]secOutcome{A, A, H, H}, false, false},
+		{"agenda {ID} 1 remove 1", [4]secOutcome{A, A, H, H}, false, false},
+		{"agreement {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"poll {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"poll {ID} +7d +8d", [4]secOutcome{A, A, H, H}, false, false},
+		{"session {ID} poll 2 Opening", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID}", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID} claimant 6000", [4]secOutcome{A, A, H, H}, false, false},
+		{"offer {ID} 1 rejected", [4]secOutcome{A, A, H, H}, false, false},
 		{"status {ID} active", [4]secOutcome{A, A, H, H}, false, false},
 		{"close {ID} settled", [4]secOutcome{A, A, H, H}, false, false},
 		{"timeline {ID}", [4]secOutcome{A, A, H, H}, false, false},
@@ -195,7 +215,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		// Last: it makes the stranger a mediator.
 		{"new Another case", [4]secOutcome{A, A, A, A}, false, false},
 	}
-	users := [4]string{secAdmin, secMed, secOther, secStranger}
+	users := [5]string{secAdmin, secMed, secOther, secStranger, secCo}
 	covered := map[string]bool{}
 	for _, row := range rows {
 		// The other mediator and the stranger cannot change the case (the
@@ -209,14 +229,32 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		if f[0] == "party" {
 			covered["party "+f[1]] = true
 		}
+		if f[0] == "assign" && strings.ContainsAny(f[2][:1], "+-") {
+			covered["assign co"] = true
+		}
+		if f[0] == "poll" && len(f) > 2 {
+			covered["poll ask"] = true
+		}
+		if f[0] == "session" && f[2] == "poll" {
+			covered["session poll"] = true
+		}
+		if f[0] == "agenda" && len(f) > 3 { // the variants: agenda add, agenda remove
+			covered["agenda "+f[3]] = true
+		}
+		if f[0] == "offer" && len(f) > 2 { // the variants: offer add, offer close
+			covered[map[bool]string{true: "offer close", false: "offer add"}[f[2] == "1"]] = true
+		}
 		for i, user := range users {
-			want := row.want[i]
+			want := row.want[min(i, 3)]
+			if user == secCo {
+				want = row.want[1] // as the mediator
+			}
 			t.Run(row.text+"/"+user, func(t *testing.T) {
 				e.t = t
 				var id, tag string
 				var q uint64
 				switch {
-				case i < 2:
+				case i < 2 || user == secCo:
 					id, q, tag = e.matrixCase(row.bounce, row.quarantine)
 				case shared.id == "":
 					shared.id, shared.q, shared.tag = e.matrixCase(row.bounce, row.quarantine)
@@ -268,7 +306,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 					}
 				}
 				if user == secOther || user == secStranger {
-					secrets := []string{"T" + tag, "N" + tag, "D" + tag, "eve@"}
+					secrets := []string{"T" + tag, "N" + tag, "D" + tag, "O" + tag, "eve@"}
 					if f[0] != "conflicts" { // the query is echoed
 						secrets = append(secrets, "Carl P"+tag, "carl."+tag)
 					} else if user == secOther && !strings.Contains(got, "and 1 case assigned to other mediators.") {

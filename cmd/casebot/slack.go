@@ -21,7 +21,7 @@ var _ slackbot.Language = (*bot.Bot)(nil)
 var (
 	_ slackbot.FormLanguage  = (*bot.Bot)(nil)
 	_ slackbot.DocumentFiler = (*bot.Bot)(nil)
-	_ bot.DocumentFiler      = (*store.DB)(nil)
+	_ casebot.DocumentFiler  = (*store.DB)(nil)
 )
 
 // setupSlack mounts POST /slack/commands, /slack/interactions and
