@@ -220,10 +220,15 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 		if err := db.record(tx, id, ch, now); err != nil {
 			return err
 		}
-		if old.Mediator != c.Mediator {
-			if err := db.homeRefreshUsers(tx, now, old.Mediator); err != nil {
-				return err
+		// Those who lost the case see it leave their Home too.
+		var gone []string
+		for _, u := range append([]string{old.Mediator}, old.CoMediators...) {
+			if !c.IsMediator(u) {
+				gone = append(gone, u)
 			}
+		}
+		if err := db.homeRefreshUsers(tx, now, gone...); err != nil {
+			return err
 		}
 		out = c
 		return nil

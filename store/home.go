@@ -11,7 +11,7 @@ import (
 )
 
 // homeRefreshTx queues, in tx, a refresh of the Slack Home of the mediator
-// of case caseID after a change at now (Options.HomeRefresh). The refresh
+// and co-mediators of case caseID after a change at now (Options.HomeRefresh). The refresh
 // is keyed by user and time slot, so a burst of changes is one message.
 func (db *DB) homeRefreshTx(tx *bolt.Tx, caseID string, now time.Time) error {
 	if !db.homeRefresh {
@@ -21,7 +21,7 @@ func (db *DB) homeRefreshTx(tx *bolt.Tx, caseID string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return db.homeRefreshUsers(tx, now, c.Mediator)
+	return db.homeRefreshUsers(tx, now, append([]string{c.Mediator}, c.CoMediators...)...)
 }
 
 // homeRefreshUsers queues a refresh of each user's Home, as homeRefreshTx.
