@@ -86,7 +86,7 @@ func (db *DB) settleKeys(ctx context.Context) error {
 					stale = append(stale, string(k))
 				}
 			case m == nil:
-				c, err := decodeCase(k, v)
+				c, _, err := decodeCaseHeader(k, v)
 				if err != nil {
 					return err
 				}
@@ -142,7 +142,7 @@ func (db *DB) checkKeys(tx *bolt.Tx) ([]string, error) {
 			return nil // purged: no key wanted
 		}
 		if m == nil {
-			c, err := decodeCase(k, v)
+			c, _, err := decodeCaseHeader(k, v)
 			if err != nil {
 				return err
 			}

@@ -178,19 +178,46 @@ func frameSize(sl *sealer, header, payload []byte) int {
 
 // Note records.
 
+// Note header flags, a trailing field (headers written before it end
+// after Created).
+const (
+	// noteAuthorSealed: the author is an email address (a party's), kept
+	// as the payload's first field; the header says partyAuthor.
+	noteAuthorSealed = 1 << iota
+)
+
+// partyAuthor stands in the clear for a note author that is a party's
+// email address, as a purged audit trail names them (casebot.Anonymize).
+const partyAuthor = "party"
+
+// sealsAuthor reports whether a note's author goes into its sealed payload.
+func sealsAuthor(n *casebot.Note) bool { return casebot.Anonymize(n.Author) != n.Author }
+
 func appendNoteHeader(e *enc, n *casebot.Note) {
 	e.str(n.CaseID)
 	e.uint(uint64(n.N))
-	e.str(n.Author)
+	var flags uint64
+	if sealsAuthor(n) {
+		flags |= noteAuthorSealed
+		e.str(partyAuthor)
+	} else {
+		e.str(n.Author)
+	}
 	e.str(string(n.Source))
 	e.bool(n.Private)
 	e.time(n.Created)
+	e.uint(flags)
 }
 
-func decodeNoteHeader(h []byte) (*casebot.Note, error) {
+// decodeNoteHeader reads a note's clear header and its flags.
+func decodeNoteHeader(h []byte) (*casebot.Note, uint64, error) {
 	d := dec{b: h}
 	n := &casebot.Note{CaseID: d.str(), N: int(d.uint()), Author: d.str(), Source: casebot.NoteSource(d.str()), Private: d.bool(), Created: d.time()}
-	return n, d.err
+	var flags uint64
+	if len(d.b) > 0 {
+		flags = d.uint()
+	}
+	return n, flags, d.err
 }
 
 // Email meta flags.
@@ -555,9 +582,20 @@ func (db *DB) encodeAudit(tx *bolt.Tx, key []byte, ev *casebot.AuditEvent) ([]by
 	defer putScratch(s)
 	s.h.str(ev.CaseID)
 	s.h.time(ev.At)
-	s.h.str(ev.Actor)
+	// An actor that is a party's email address (an email's sender) is
+	// sealed with the details: the header says "party", as a purged trail
+	// does, and the payload ends with the address.
+	partyActor := casebot.Anonymize(ev.Actor) != ev.Actor
+	if partyActor {
+		s.h.str(casebot.Anonymize(ev.Actor))
+	} else {
+		s.h.str(ev.Actor)
+	}
 	s.h.str(ev.Action)
 	appendAuditPayload(&s.p, ev)
+	if partyActor {
+		s.p.str(ev.Actor)
+	}
 	v := append(make([]byte, 0, 1+frameSize(sl, s.h.b, s.p.b)), auditSealed)
 	return appendFrame2(v, sl, key, s.h.b, s.p.b), nil
 }
@@ -594,6 +632,9 @@ func (db *DB) decodeSealedAudit(key, v []byte) (casebot.AuditEvent, error) {
 	d = dec{b: plain}
 	ev.Detail = d.str()
 	ev.About = casebot.About{N: int(d.uint()), When: d.time(), Length: time.Duration(d.int()), Who: d.str(), Text: d.str(), Private: d.bool()}
+	if len(d.b) > 0 && d.err == nil {
+		ev.Actor = d.str() // a party's address, sealed
+	}
 	if d.err != nil {
 		return ev, fmt.Errorf("payload: %w", d.err)
 	}

@@ -264,7 +264,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err != nil {
 			return err
 		}
-		old, err := getCase(tx, caseID)
+		old, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -285,7 +285,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err != nil {
 			return err
 		}
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d", n),
@@ -359,7 +359,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([
 			if e := edits[id]; e != nil {
 				return e, nil
 			}
-			old, err := getCase(tx, id)
+			old, err := db.getCase(tx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -373,7 +373,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([
 			return err
 		}
 		for _, id := range order {
-			if err := putCase(tx, edits[id].old, edits[id].c); err != nil {
+			if err := db.putCase(tx, edits[id].old, edits[id].c); err != nil {
 				return err
 			}
 		}
@@ -391,7 +391,7 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 	if caseID != "" {
 		cands = []string{caseID}
 	} else {
-		prefix := prefixOf(email)
+		prefix := prefixOf(db.partyTerm("email", email))
 		c := tx.Bucket(bucketIdxEmail).Cursor()
 		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
 			cands = append(cands, string(k[len(prefix):]))

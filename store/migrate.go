@@ -31,7 +31,7 @@ var migrations = []migration{
 		if err := moveAuditV1(tx); err != nil {
 			return err
 		}
-		return reindex(tx)
+		return db.reindex(tx)
 	}},
 	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx *bolt.Tx) error {
 		// Nothing to convert: this version exists so that a casebot which

@@ -28,7 +28,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 	// Batch may run this more than once: it reads everything it needs from
 	// the transaction and only assigns out.
 	err := db.batch(ctx, func(tx *bolt.Tx) error {
-		old, err := getCase(tx, in.CaseID)
+		old, err := db.getCase(tx, in.CaseID)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		c := cloneCase(old)
 		c.NoteCount = n.N
 		c.Updated, c.Activity = now, now
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		rec := ch
@@ -197,8 +197,9 @@ func viewed(what string) casebot.About { return casebot.About{Text: casebot.Head
 
 // Search returns the notes that contain every word (case-insensitive) in
 // their body or email subject, from the cases for which visible returns
-// true, newest first, at most limit (0: no limit). Notes of other cases are
-// neither read nor decrypted.
+// true, newest first, at most limit (0: no limit). visible sees a case's
+// clear part (no title or parties). Notes of other cases are neither read
+// nor decrypted.
 func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
 	var lower []string
 	for _, w := range words {
@@ -215,7 +216,7 @@ func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			c, err := decodeCase(k, v)
+			c, _, err := decodeCaseHeader(k, v) // what visible needs; nothing decrypted
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -106,7 +105,7 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 				if m.Key != "" && (seen[m.Key] || known(tx, m.Key)) {
 					continue
 				}
-				if m.Kind == casebot.OutEmail && tx.Bucket(bucketIdxEmail).Get(keyOf(strings.ToLower(m.To), r.CaseID)) == nil {
+				if m.Kind == casebot.OutEmail && tx.Bucket(bucketIdxEmail).Get(db.emailIndexKey(m.To, r.CaseID)) == nil {
 					continue // no longer a party
 				}
 				seen[m.Key] = true
@@ -145,8 +144,12 @@ func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
 		if v == nil {
 			return false, nil
 		}
-		var ref casebot.SessionRef
-		if err := json.Unmarshal(v, &ref); err != nil {
+		clear, _, err := splitRef(nil, v)
+		if err != nil {
+			return false, fmt.Errorf("decode session entry of %s: %w", r.CaseID, err)
+		}
+		ref, err := sessionRefClear(clear)
+		if err != nil {
 			return false, fmt.Errorf("decode session entry of %s: %w", r.CaseID, err)
 		}
 		return ref.Session.Sequence == r.Sequence, nil
@@ -297,7 +300,7 @@ func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMe
 // fn runs inside a read transaction and must not call the store.
 func (db *DB) EachDeadlineFrom(ctx context.Context, from time.Time, fn func(casebot.DeadlineRef) bool) error {
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return deadlineRange(tx, from, farFuture, fn)
+		return db.deadlineRange(tx, from, farFuture, nil, fn)
 	})
 	if err != nil {
 		return fmt.Errorf("store: deadlines from %s: %w", from.Format(time.RFC3339), err)
@@ -311,9 +314,12 @@ func (db *DB) EachSessionFrom(ctx context.Context, from time.Time, fn func(caseb
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketIdxSession).Cursor()
 		for k, v := c.Seek(timeKey(from)); k != nil; k, v = c.Next() {
-			var ref casebot.SessionRef
-			if err := json.Unmarshal(v, &ref); err != nil {
-				return fmt.Errorf("decode session entry %q: %w", k, err)
+			ref, skip, err := db.sessionRef(k, v)
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
 			}
 			if !fn(ref) {
 				return nil
@@ -360,7 +366,7 @@ func (db *DB) ImportCases(ctx context.Context, cases []*casebot.Case, actor stri
 			if c.Activity.IsZero() {
 				c.Activity = c.Updated
 			}
-			if err := putCase(tx, nil, c); err != nil {
+			if err := db.putCase(tx, nil, c); err != nil {
 				return err
 			}
 			if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: c.ID, At: now, Actor: actor, Action: "case.import", About: casebot.About{Text: casebot.Headline(c.Title)}}); err != nil {

@@ -30,7 +30,7 @@ import (
 var (
 	bucketMeta   = []byte("meta")
 	bucketSeq    = []byte("seq")       // year -> last case sequence (big-endian uint64)
-	bucketCases  = []byte("cases")     // case ID -> JSON case
+	bucketCases  = []byte("cases")     // case ID -> case record (casecodec.go; JSON before schema 6)
 	bucketNotes  = []byte("note_data") // global note sequence (uint64) -> note record
 	bucketNoteN  = []byte("note_idx")  // case ID \x00 N (uint32) -> global note sequence
 	bucketAudit  = []byte("audit_log") // global event sequence (uint64) -> audit event
@@ -97,7 +97,8 @@ type DB struct {
 	prefix string
 	now    func() time.Time
 	seal   *sealer
-	keys   *keyring // nil without an encryption key
+	keys   *keyring    // nil without an encryption key
+	terms  *indexTerms // hashes index terms; nil without an encryption key
 	log    *slog.Logger
 
 	// docsDecoded counts document records decoded, for the benchmark that
@@ -165,6 +166,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
 		now: func() time.Time { return opts.Now().UTC() }}
+	if db.terms, err = newIndexTerms(opts.EncryptionKey); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
 	if seal.encrypted() {
 		// Loaded under the file lock: one process writes the keyring.
 		if db.keys, err = loadKeyring(keyringPath(path), seal, opts.ReadOnly); err != nil {
