@@ -131,8 +131,12 @@ func (db *DB) applyIndexes(tx *bolt.Tx, old, c *casebot.Case) error {
 }
 
 // readCaseForIndex reads a case for reindex and Check: whole, or, when its
-// data key is destroyed, its clear part only (headerOnly).
-func (db *DB) readCaseForIndex(k, v []byte) (c *casebot.Case, headerOnly bool, err error) {
+// data key is destroyed or missing, its clear part only (headerOnly).
+func (db *DB) readCaseForIndex(tx *bolt.Tx, k, v []byte) (c *casebot.Case, headerOnly bool, err error) {
+	if db.caseKeyMissing(tx, string(k)) {
+		c, _, err = decodeCaseHeader(k, v)
+		return c, true, err
+	}
 	c, err = db.decodeCase(k, v)
 	if errors.Is(err, errKeyDestroyed) {
 		c, _, err = decodeCaseHeader(k, v)
@@ -154,7 +158,7 @@ func (db *DB) reindex(tx *bolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-		c, headerOnly, err := db.readCaseForIndex(k, v)
+		c, headerOnly, err := db.readCaseForIndex(tx, k, v)
 		if err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
 		}
@@ -187,7 +191,7 @@ func (db *DB) Check(ctx context.Context) error {
 		want := make(map[idxKey]idxVal)
 		unreadable := map[string]bool{}
 		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			c, headerOnly, err := db.readCaseForIndex(k, v)
+			c, headerOnly, err := db.readCaseForIndex(tx, k, v)
 			if err != nil {
 				return err
 			}

@@ -28,10 +28,9 @@ var migrations = []migration{
 		if err := db.moveNotesV1(tx); err != nil {
 			return err
 		}
-		if err := moveAuditV1(tx); err != nil {
-			return err
-		}
-		return db.reindex(tx)
+		// The indexes are built by migration 6 (reindex), in the layout
+		// this casebot reads.
+		return moveAuditV1(tx)
 	}},
 	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx *bolt.Tx) error {
 		// Nothing to convert: this version exists so that a casebot which
@@ -51,6 +50,9 @@ var migrations = []migration{
 		// master key refuse the file instead of failing on each new note.
 		_, err := tx.CreateBucketIfNotExists(bucketCaseKeys)
 		return err
+	}},
+	{6, "case records with their content sealed under the case's data key, party indexes of keyed hashes (with a key), time-index entries with their content sealed, and party addresses sealed in note headers and audit events", func(db *DB, tx *bolt.Tx) error {
+		return db.sealCaseRecords(tx)
 	}},
 }
 
