@@ -20,7 +20,9 @@ import (
 //   - every index is rebuilt: party indexes of keyed hashes with a key,
 //     time-index entries with their content sealed (timeref.go);
 //   - email notes and audit events whose author or actor is an email
-//     address (a party's) are rewritten with it sealed.
+//     address (a party's) are rewritten with it sealed;
+//   - outbox and sent-message keys (which can name a party's address)
+//     are stored hashed (outKey).
 //
 // Without a key the records are rewritten the same way with their content
 // plain, and the indexes keep plain terms. A case whose data key the
@@ -77,7 +79,35 @@ func (db *DB) sealCaseRecords(tx *bolt.Tx) error {
 	if err := db.resealPartyNotes(tx); err != nil {
 		return err
 	}
-	return db.resealPartyActors(tx)
+	if err := db.resealPartyActors(tx); err != nil {
+		return err
+	}
+	return db.hashOutKeys(tx)
+}
+
+// hashOutKeys rewrites the outbox_key and sent keys, which were message
+// keys in the clear, as outKey hashes.
+func (db *DB) hashOutKeys(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketOutboxKey, bucketSent} {
+		b := tx.Bucket(name)
+		var keys, vals [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return fmt.Errorf("delete %s key: %w", name, err)
+			}
+			if err := b.Put(db.outKey(string(k)), vals[i]); err != nil {
+				return fmt.Errorf("put %s key: %w", name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // caseKeyMissing reports whether case id's content uses a data key that

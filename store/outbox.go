@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/sha256"
 	"cmp"
 	"context"
 	"fmt"
@@ -41,7 +42,7 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool, error) {
 	var key []byte
 	if m.Key != "" {
-		key = []byte(m.Key)
+		key = db.outKey(m.Key)
 		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
 			return false, nil
 		}
@@ -210,10 +211,11 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	if m.Key == "" {
 		return nil
 	}
-	if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
+	key := db.outKey(m.Key)
+	if err := tx.Bucket(bucketOutboxKey).Delete(key); err != nil {
 		return fmt.Errorf("delete outbox key: %w", err)
 	}
-	if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
+	if err := tx.Bucket(bucketSent).Put(key, timeKey(db.now())); err != nil {
 		return fmt.Errorf("put sent key: %w", err)
 	}
 	return nil
@@ -343,4 +345,17 @@ func (db *DB) OutboxDeadCount(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: outbox dead count: %w", err)
 	}
 	return n, nil
+}
+
+// outKey is the outbox_key and sent key of a message key. Message keys
+// name what a message is about, party addresses included
+// ("session/<case>/…/ann@example.com"), and sent keys are kept for good,
+// also after a purge: they are stored hashed, under the index key with an
+// encryption key (termKey, domain "outbox key"), with SHA-256 without.
+func (db *DB) outKey(key string) []byte {
+	if db.hashedTerms() {
+		return db.termKey("outbox key", key)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
 }

@@ -102,7 +102,7 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 				continue
 			}
 			for _, m := range r.Msgs {
-				if m.Key != "" && (seen[m.Key] || known(tx, m.Key)) {
+				if m.Key != "" && (seen[m.Key] || db.known(tx, m.Key)) {
 					continue
 				}
 				if m.Kind == casebot.OutEmail && tx.Bucket(bucketIdxEmail).Get(db.emailIndexKey(m.To, r.CaseID)) == nil {
@@ -117,7 +117,7 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 		}
 		queued = len(msgs)
 		for _, m := range b.Missed {
-			if known(tx, m.Key) {
+			if db.known(tx, m.Key) {
 				continue
 			}
 			if err := putMissed(sb, m); err != nil {
@@ -158,8 +158,12 @@ func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
 }
 
 // known reports whether an outbox key is queued or was sent.
-func known(tx *bolt.Tx, key string) bool {
-	return key != "" && (tx.Bucket(bucketOutboxKey).Get([]byte(key)) != nil || tx.Bucket(bucketSent).Get([]byte(key)) != nil)
+func (db *DB) known(tx *bolt.Tx, key string) bool {
+	if key == "" {
+		return false
+	}
+	k := db.outKey(key)
+	return tx.Bucket(bucketOutboxKey).Get(k) != nil || tx.Bucket(bucketSent).Get(k) != nil
 }
 
 func putMissed(sb *bolt.Bucket, m casebot.MissedReminder) error {
@@ -223,7 +227,7 @@ func (db *DB) CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, e
 			return fmt.Errorf("create schedule bucket: %w", err)
 		}
 		msg, clear := d.Msg, d.Clear
-		if msg != nil && known(tx, msg.Key) {
+		if msg != nil && db.known(tx, msg.Key) {
 			// Queued before (with its mark): only make sure the mark moved.
 			msg, clear = nil, nil
 		}

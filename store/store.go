@@ -45,9 +45,9 @@ var (
 	bucketIdxSession  = []byte("idx_session")  // start (8) case ID \x00 N (4) -> JSON SessionRef; live sessions of open cases
 
 	bucketOutbox    = []byte("outbox")      // ID (uint64) -> outbox record
-	bucketOutboxKey = []byte("outbox_key")  // Key -> ID of the pending message
+	bucketOutboxKey = []byte("outbox_key")  // hashed Key (outKey) -> ID of the pending message
 	bucketOutboxTo  = []byte("outbox_to")   // To \x00 ID -> ""
-	bucketSent      = []byte("sent")        // Key of a delivered message -> delivery time
+	bucketSent      = []byte("sent")        // hashed Key (outKey) of a delivered message -> delivery time
 	bucketDead      = []byte("outbox_dead") // ID -> outbox record of a message that can never be delivered
 	bucketMsgID     = []byte("msgid")       // Message-ID of an email we sent -> case ID
 
