@@ -281,14 +281,28 @@ func decodeNotePayload(p []byte) (string, *casebot.EmailMeta, error) {
 
 // Outbox records.
 
+// partyRecipient reports whether an outbox message goes to an email
+// address (a party's): its key, recipient, name and subject then go into
+// the sealed payload (outAddrTag) and the header holds stand-ins.
+func partyRecipient(m *casebot.OutMessage) bool { return casebot.Anonymize(m.To) != m.To }
+
 func appendOutHeader(e *enc, m *casebot.OutMessage) {
 	e.uint(m.ID)
-	e.str(m.Key)
-	e.str(m.Kind)
-	e.str(m.To)
-	e.str(m.ToName)
-	e.str(m.CaseID)
-	e.str(m.Subject)
+	if partyRecipient(m) {
+		e.str("")
+		e.str(m.Kind)
+		e.str(partyAuthor)
+		e.str("")
+		e.str(m.CaseID)
+		e.str("")
+	} else {
+		e.str(m.Key)
+		e.str(m.Kind)
+		e.str(m.To)
+		e.str(m.ToName)
+		e.str(m.CaseID)
+		e.str(m.Subject)
+	}
 	e.uint(uint64(len(m.Buttons)))
 	for _, b := range m.Buttons {
 		e.str(b.ActionID)
@@ -336,24 +350,36 @@ func appendOutPayload(e *enc, m *casebot.OutMessage) {
 			e.uint(uint64(n))
 		}
 	}
+	if partyRecipient(m) {
+		e.b = append(e.b, outAddrTag)
+		e.str(m.Key)
+		e.str(m.To)
+		e.str(m.ToName)
+		e.str(m.Subject)
+	}
 }
 
 func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 	d := dec{b: p}
 	m.Text, m.Calendar = d.str(), d.bytes()
-	if d.err == nil && len(d.b) > 0 && d.b[0] != outAttachTag {
+	if d.err == nil && len(d.b) > 0 && d.b[0] != outAttachTag && d.b[0] != outAddrTag {
 		m.Notice = decodeNotice(&d)
 	}
-	if d.err == nil && len(d.b) > 0 {
-		if d.b[0] != outAttachTag {
-			return fmt.Errorf("unknown outbox payload part %d", d.b[0])
-		}
+	for d.err == nil && len(d.b) > 0 {
+		tag := d.b[0]
 		d.b = d.b[1:]
-		if n := d.count(1); n > 0 {
-			m.Attach = make([]int, n)
-			for i := range m.Attach {
-				m.Attach[i] = int(d.uint())
+		switch tag {
+		case outAttachTag:
+			if n := d.count(1); n > 0 {
+				m.Attach = make([]int, n)
+				for i := range m.Attach {
+					m.Attach[i] = int(d.uint())
+				}
 			}
+		case outAddrTag:
+			m.Key, m.To, m.ToName, m.Subject = d.str(), d.str(), d.str(), d.str()
+		default:
+			return fmt.Errorf("unknown outbox payload part %d", tag)
 		}
 	}
 	return d.err
@@ -368,8 +394,12 @@ const (
 )
 
 // outAttachTag starts the attachments' part of an outbox payload; no
-// notice format takes its value.
+// notice format takes its value (nor outAddrTag's).
 const outAttachTag = 0x41
+
+// outAddrTag starts the part of an outbox payload that holds the key,
+// recipient, name and subject of a message to an email address.
+const outAddrTag = 0x42
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)

@@ -22,7 +22,10 @@ import (
 //   - email notes and audit events whose author or actor is an email
 //     address (a party's) are rewritten with it sealed;
 //   - outbox and sent-message keys (which can name a party's address)
-//     are stored hashed (outKey).
+//     are stored hashed (outKey), and messages to an address keep it,
+//     their key, name and subject in their sealed payload (outTo hashes
+//     the address in outbox_to with a key);
+//   - with a key, quarantined mail keeps its sender's address sealed.
 //
 // Without a key the records are rewritten the same way with their content
 // plain, and the indexes keep plain terms. A case whose data key the
@@ -82,7 +85,78 @@ func (db *DB) sealCaseRecords(tx *bolt.Tx) error {
 	if err := db.resealPartyActors(tx); err != nil {
 		return err
 	}
-	return db.hashOutKeys(tx)
+	if err := db.hashOutKeys(tx); err != nil {
+		return err
+	}
+	if err := db.resealOutbox(tx); err != nil {
+		return err
+	}
+	return db.resealQuarantine(tx)
+}
+
+// resealQuarantine rewrites the quarantined mails with their sender's
+// address sealed (with a key).
+func (db *DB) resealQuarantine(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketMailQuar)
+	if b == nil || !db.seal.encrypted() {
+		return nil
+	}
+	var qs []*casebot.Quarantined
+	err := b.ForEach(func(k, v []byte) error {
+		q, err := db.decodeQuarantine(k, v)
+		qs = append(qs, q)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read quarantine: %w", err)
+	}
+	for _, q := range qs {
+		if err := db.writeQuarantine(b, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resealOutbox rewrites pending and undeliverable messages to an email
+// address with their key, recipient, name and subject sealed, and the
+// recipients' outbox_to keys (hashed for an address with a key).
+func (db *DB) resealOutbox(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketOutbox, bucketDead} {
+		b := tx.Bucket(name)
+		if b == nil {
+			continue // made after the migrations (outbox_dead)
+		}
+		var ms []*casebot.OutMessage
+		err := b.ForEach(func(k, v []byte) error {
+			m, err := db.decodeOut(k, v)
+			ms = append(ms, m)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		for _, m := range ms {
+			v, err := db.encodeOut(be64(m.ID), m)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(be64(m.ID), v); err != nil {
+				return fmt.Errorf("put %s message: %w", name, err)
+			}
+			if !bytes.Equal(name, bucketOutbox) {
+				continue
+			}
+			to := tx.Bucket(bucketOutboxTo)
+			if err := to.Delete(append(prefixOf(m.To), be64(m.ID)...)); err != nil {
+				return fmt.Errorf("delete outbox recipient: %w", err)
+			}
+			if err := to.Put(append(append(db.outTo(m.To), sep), be64(m.ID)...), []byte{}); err != nil {
+				return fmt.Errorf("put outbox recipient: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // hashOutKeys rewrites the outbox_key and sent keys, which were message

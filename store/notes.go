@@ -138,7 +138,9 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 				return fmt.Errorf("audit event %q missing", k)
 			}
 			ev, err := db.decodeAudit(k[len(prefix):], v)
-			if err != nil {
+			if errors.Is(err, errKeyDestroyed) {
+				return fmt.Errorf("%w%.0w", casebot.Errorf(casebot.EUNAVAIL, "The audit trail of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID), err)
+			} else if err != nil {
 				return fmt.Errorf("decode audit event %q: %w", k, err)
 			}
 			out = append(out, ev)

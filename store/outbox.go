@@ -1,11 +1,12 @@
 package store
 
 import (
-	"crypto/sha256"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,8 +74,9 @@ func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool
 			return false, fmt.Errorf("put outbox key: %w", err)
 		}
 	}
-	to := make([]byte, 0, len(m.To)+9)
-	to = append(append(append(to, m.To...), sep), k...)
+	rcpt := db.outTo(m.To)
+	to := make([]byte, 0, len(rcpt)+9)
+	to = append(append(append(to, rcpt...), sep), k...)
 	if err := tx.Bucket(bucketOutboxTo).Put(to, []byte{}); err != nil {
 		return false, fmt.Errorf("put outbox recipient: %w", err)
 	}
@@ -205,7 +207,7 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 			return fmt.Errorf("delete in-flight mark: %w", err)
 		}
 	}
-	if err := tx.Bucket(bucketOutboxTo).Delete(append(prefixOf(m.To), k...)); err != nil {
+	if err := tx.Bucket(bucketOutboxTo).Delete(append(append(db.outTo(m.To), sep), k...)); err != nil {
 		return fmt.Errorf("delete outbox recipient: %w", err)
 	}
 	if m.Key == "" {
@@ -358,4 +360,15 @@ func (db *DB) outKey(key string) []byte {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return sum[:]
+}
+
+// outTo is a recipient's part of its outbox_to keys: with an encryption
+// key an email address (a party's) is hashed (termKey, domain "outbox
+// recipient"); Slack user IDs, and everything without a key, stay as they
+// are.
+func (db *DB) outTo(to string) []byte {
+	if db.hashedTerms() && strings.Contains(to, "@") {
+		return db.termKey("outbox recipient", to)
+	}
+	return []byte(to)
 }

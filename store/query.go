@@ -115,7 +115,9 @@ func (db *DB) deadlineRange(tx *bolt.Tx, from, to time.Time, keep func(*casebot.
 func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		keep := func(r *casebot.DeadlineRef) bool { return (mediator == "" || r.Mediator == mediator) && !r.Deadline.Met }
+		keep := func(r *casebot.DeadlineRef) bool {
+			return (mediator == "" || r.Mediator == mediator) && !r.Deadline.Met
+		}
 		return db.deadlineRange(tx, time.Time{}, now, keep, func(r casebot.DeadlineRef) bool {
 			out = append(out, r)
 			return true

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -122,6 +124,52 @@ func TestNoKeyLeavesCaseRecordPlain(t *testing.T) {
 	for _, field := range []string{"title", "party name", "party address", "deadline", "session where", "outcome"} {
 		if !found(raw, caseMarkers[field]) {
 			t.Errorf("the plain store file lacks the %s marker: the check cannot see plaintext", field)
+		}
+	}
+}
+
+// Every field of a case survives its record, with and without a key, and
+// a record's clear header holds nothing of its content.
+func TestCaseRecordCoversEveryField(t *testing.T) {
+	for _, key := range [][]byte{nil, testKey} {
+		s, err := newSealer(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := &DB{seal: s}
+		n := 0
+		var c casebot.Case
+		fill(t, reflect.ValueOf(&c).Elem(), &n)
+		if c.Purged == nil || len(c.Parties) == 0 || len(c.Deadlines) == 0 || len(c.Sessions) == 0 {
+			t.Fatalf("fill left parts of the case out: %+v", c)
+		}
+		// Content fields get strings of their own (fill's repeat).
+		c.Title, c.Token, c.OutcomeText = "QQtitle", "QQtoken", "QQoutcome"
+		for i := range c.Parties {
+			c.Parties[i].Name, c.Parties[i].Email, c.Parties[i].Role = "QQname", "QQemail", "QQrole"
+		}
+		for i := range c.Deadlines {
+			c.Deadlines[i].Text, c.Deadlines[i].MetBy = "QQtext", "QQmetby"
+		}
+		for i := range c.Sessions {
+			c.Sessions[i].Title, c.Sessions[i].Where = "QQstitle", "QQwhere"
+		}
+		v := encodeCase(s, &c)
+		got, err := db.decodeCase([]byte(c.ID), v)
+		if err != nil || !reflect.DeepEqual(*got, c) {
+			t.Errorf("case round trip (key %v):\n got %+v, %v\nwant %+v", key != nil, got, err, c)
+		}
+		h, _, err := unframe2(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(h, []byte("QQ")); i >= 0 {
+			t.Errorf("the clear header holds content: %q", h[i:min(len(h), i+10)])
+		}
+		hc, _, err := decodeCaseHeader([]byte(c.ID), v)
+		if err != nil || hc.ID != c.ID || hc.Mediator != c.Mediator || hc.Title != "" || len(hc.Parties) != len(c.Parties) ||
+			!hc.Deadlines[0].Due.Equal(c.Deadlines[0].Due) || hc.Deadlines[0].Text != "" {
+			t.Errorf("header only = %+v, %v", hc, err)
 		}
 	}
 }
