@@ -147,7 +147,7 @@ func bigFixture(b *testing.B) string {
 							{N: 1, Due: fixtureNow.Add(-10 * 24 * time.Hour), Text: "statement", Met: true},
 							{N: 2, Due: fixtureNow.Add(time.Duration((i*7919)%(100*24)-24) * time.Hour), Text: "exhibits"}},
 					}
-					if err := putCase(tx, nil, c); err != nil {
+					if err := db.putCase(tx, nil, c); err != nil {
 						return err
 					}
 				}

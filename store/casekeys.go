@@ -27,6 +27,11 @@ func (db *DB) caseSealer(tx *bolt.Tx, id string) (*sealer, error) {
 		return db.seal, nil
 	}
 	b := tx.Bucket(bucketCaseKeys)
+	if b == nil {
+		// A migration from before case keys (schema < 5) writing content:
+		// it is sealed under the master key, which openCase still reads.
+		return db.seal, nil
+	}
 	mark := b.Get([]byte(id))
 	k, ok := db.keys.get(id)
 	if !ok {
@@ -86,7 +91,7 @@ func (db *DB) settleKeys(ctx context.Context) error {
 					stale = append(stale, string(k))
 				}
 			case m == nil:
-				c, err := decodeCase(k, v)
+				c, _, err := decodeCaseHeader(k, v)
 				if err != nil {
 					return err
 				}
@@ -142,7 +147,7 @@ func (db *DB) checkKeys(tx *bolt.Tx) ([]string, error) {
 			return nil // purged: no key wanted
 		}
 		if m == nil {
-			c, err := decodeCase(k, v)
+			c, _, err := decodeCaseHeader(k, v)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,38 +20,6 @@ import (
 // message names the case, and errors.Is(err, casebot.ErrNotFound) holds.
 func errNoCase(id string) error {
 	return fmt.Errorf("%w%.0w", casebot.ErrNoSuchCase(id), casebot.ErrNotFound)
-}
-
-func decodeCase(k, v []byte) (*casebot.Case, error) {
-	var c casebot.Case
-	if err := json.Unmarshal(v, &c); err != nil {
-		return nil, fmt.Errorf("decode case %s: %w", k, err)
-	}
-	return &c, nil
-}
-
-// getCase reads a case in tx, or returns errNoCase.
-func getCase(tx *bolt.Tx, id string) (*casebot.Case, error) {
-	v := tx.Bucket(bucketCases).Get([]byte(id))
-	if v == nil {
-		return nil, errNoCase(id)
-	}
-	return decodeCase([]byte(id), v)
-}
-
-// putCase writes c and moves its index entries from what old implied.
-func putCase(tx *bolt.Tx, old, c *casebot.Case) error {
-	v, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encode case %s: %w", c.ID, err)
-	}
-	if err := tx.Bucket(bucketCases).Put([]byte(c.ID), v); err != nil {
-		return fmt.Errorf("put case %s: %w", c.ID, err)
-	}
-	if err := applyIndexes(tx, old, c); err != nil {
-		return fmt.Errorf("index case %s: %w", c.ID, err)
-	}
-	return nil
 }
 
 // record appends the change's audit event and queues its outbox messages.
@@ -149,7 +117,7 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 		if c.Status.Closed() && c.Closed.IsZero() {
 			c.Closed = now
 		}
-		if err := putCase(tx, nil, c); err != nil {
+		if err := db.putCase(tx, nil, c); err != nil {
 			return err
 		}
 		// The case's data key is in the keyring before this commits.
@@ -169,7 +137,7 @@ func (db *DB) Case(ctx context.Context, id string) (*casebot.Case, error) {
 	var c *casebot.Case
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		var err error
-		c, err = getCase(tx, id)
+		c, err = db.getCase(tx, id)
 		return err
 	})
 	if err != nil {
@@ -188,7 +156,7 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 	var out *casebot.Case
 	var fnErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getCase(tx, id)
+		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err
 		}
@@ -214,7 +182,7 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case
 		if ch.Action == "" {
 			ch.Action = "case.update"
 		}
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		if err := db.record(tx, id, ch, now); err != nil {
@@ -321,13 +289,19 @@ func (db *DB) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case,
 			}
 			return strings.Compare(a.id, b.id)
 		})
-		if f.Limit > 0 && len(infos) > f.Limit {
-			infos = infos[:f.Limit]
+		n := len(infos)
+		if f.Limit > 0 {
+			n = min(n, f.Limit)
 		}
-		out = make([]*casebot.Case, 0, len(infos))
+		out = make([]*casebot.Case, 0, n)
 		for _, si := range infos {
-			c, err := getCase(tx, si.id)
-			if err != nil {
+			if f.Limit > 0 && len(out) == f.Limit {
+				break
+			}
+			c, err := db.getCase(tx, si.id)
+			if errors.Is(err, errKeyDestroyed) {
+				continue // purged after this copy of the file was made
+			} else if err != nil {
 				return err
 			}
 			out = append(out, c)

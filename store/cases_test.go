@@ -259,7 +259,13 @@ func TestCasesOrder(t *testing.T) {
 }
 
 func TestFindParty(t *testing.T) {
-	db, _ := openTest(t)
+	t.Run("no key", func(t *testing.T) { testFindParty(t, nil) })
+	// With a key the indexes hold keyed hashes: the answers are the same.
+	t.Run("key", func(t *testing.T) { testFindParty(t, testKey) })
+}
+
+func testFindParty(t *testing.T, key []byte) {
+	db := openAt(t, filepath.Join(t.TempDir(), "casebot.db"), newClock(), Options{EncryptionKey: key})
 	ctx := context.Background()
 	p := func(name, email string) casebot.Party {
 		return casebot.Party{Role: casebot.RoleClaimant, Name: name, Email: email}
@@ -277,6 +283,11 @@ func TestFindParty(t *testing.T) {
 		{"Smith", []string{c1.ID + "/John Smith", c2.ID + "/Smith, John", c3.ID + "/John Paul Smith"}},
 		{"john", []string{c1.ID + "/John Smith", c2.ID + "/Smith, John", c3.ID + "/John Paul Smith", c3.ID + "/Johnny Walker"}},
 		{"walker", []string{c3.ID + "/Johnny Walker"}},
+		{"jo", []string{c1.ID + "/John Smith", c1.ID + "/Mary Jones", c2.ID + "/Smith, John", c3.ID + "/John Paul Smith", c3.ID + "/Johnny Walker"}},
+		{"john paul smi", []string{c3.ID + "/John Paul Smith"}},
+		{"john paul smith", []string{c3.ID + "/John Paul Smith"}},
+		{"paul", []string{c3.ID + "/John Paul Smith"}},
+		{"pau", nil},
 		{"nobody", nil},
 		{"nobody@example.com", nil},
 	}

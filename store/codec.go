@@ -162,43 +162,60 @@ func encodeNoteWith(sl *sealer, key []byte, n *casebot.Note) []byte {
 	s := getScratch()
 	defer putScratch(s)
 	appendNoteHeader(&s.h, n)
+	if sealsAuthor(n) {
+		s.p.str(n.Author)
+	}
 	appendNotePayload(&s.p, n.Body, n.Email)
 	return sealFrame(sl, key, s)
 }
 
-// decodeNoteMeta reads a note record's clear header (nothing is decrypted).
+// decodeNoteMeta reads a note record's clear header (nothing is
+// decrypted): an author that is a party's address reads as partyAuthor.
 func decodeNoteMeta(key, v []byte) (*casebot.Note, []byte, error) {
+	n, _, sealed, err := decodeNoteFrame(key, v)
+	return n, sealed, err
+}
+
+// decodeNoteFrame is decodeNoteMeta with the header's flags.
+func decodeNoteFrame(key, v []byte) (*casebot.Note, uint64, []byte, error) {
 	if isBinary(v) {
 		h, sealed, err := unframe2(v)
 		if err != nil {
-			return nil, nil, fmt.Errorf("note %x: %w", key, err)
+			return nil, 0, nil, fmt.Errorf("note %x: %w", key, err)
 		}
-		n, err := decodeNoteHeader(h)
+		n, flags, err := decodeNoteHeader(h)
 		if err != nil {
-			return nil, nil, fmt.Errorf("note %x header: %w", key, err)
+			return nil, 0, nil, fmt.Errorf("note %x header: %w", key, err)
 		}
-		return n, sealed, nil
+		return n, flags, sealed, nil
 	}
 	h, sealed, err := unframe(v)
 	if err != nil {
-		return nil, nil, fmt.Errorf("note %x: %w", key, err)
+		return nil, 0, nil, fmt.Errorf("note %x: %w", key, err)
 	}
 	var nh noteHeader
 	if err := json.Unmarshal(h, &nh); err != nil {
-		return nil, nil, fmt.Errorf("note %x header: %w", key, err)
+		return nil, 0, nil, fmt.Errorf("note %x header: %w", key, err)
 	}
-	return &casebot.Note{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created}, sealed, nil
+	return &casebot.Note{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created}, 0, sealed, nil
 }
 
 // decodeNote reads and decrypts a note record stored under key.
 func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
-	n, sealed, err := decodeNoteMeta(key, v)
+	n, flags, sealed, err := decodeNoteFrame(key, v)
 	if err != nil {
 		return nil, err
 	}
 	plain, err := db.openCase(n.CaseID, key, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("note %s/%d: %w", n.CaseID, n.N, err)
+	}
+	if flags&noteAuthorSealed != 0 {
+		d := dec{b: plain}
+		if n.Author = d.str(); d.err != nil {
+			return nil, fmt.Errorf("note %s/%d author: %w", n.CaseID, n.N, d.err)
+		}
+		plain = d.b
 	}
 	if isBinary(v) {
 		n.Body, n.Email, err = decodeNotePayload(plain)

@@ -181,19 +181,46 @@ func frameSize(sl *sealer, header, payload []byte) int {
 
 // Note records.
 
+// Note header flags, a trailing field (headers written before it end
+// after Created).
+const (
+	// noteAuthorSealed: the author is an email address (a party's), kept
+	// as the payload's first field; the header says partyAuthor.
+	noteAuthorSealed = 1 << iota
+)
+
+// partyAuthor stands in the clear for a note author that is a party's
+// email address, as a purged audit trail names them (casebot.Anonymize).
+const partyAuthor = "party"
+
+// sealsAuthor reports whether a note's author goes into its sealed payload.
+func sealsAuthor(n *casebot.Note) bool { return casebot.Anonymize(n.Author) != n.Author }
+
 func appendNoteHeader(e *enc, n *casebot.Note) {
 	e.str(n.CaseID)
 	e.uint(uint64(n.N))
-	e.str(n.Author)
+	var flags uint64
+	if sealsAuthor(n) {
+		flags |= noteAuthorSealed
+		e.str(partyAuthor)
+	} else {
+		e.str(n.Author)
+	}
 	e.str(string(n.Source))
 	e.bool(n.Private)
 	e.time(n.Created)
+	e.uint(flags)
 }
 
-func decodeNoteHeader(h []byte) (*casebot.Note, error) {
+// decodeNoteHeader reads a note's clear header and its flags.
+func decodeNoteHeader(h []byte) (*casebot.Note, uint64, error) {
 	d := dec{b: h}
 	n := &casebot.Note{CaseID: d.str(), N: int(d.uint()), Author: d.str(), Source: casebot.NoteSource(d.str()), Private: d.bool(), Created: d.time()}
-	return n, d.err
+	var flags uint64
+	if len(d.b) > 0 {
+		flags = d.uint()
+	}
+	return n, flags, d.err
 }
 
 // Email meta flags.
@@ -257,14 +284,28 @@ func decodeNotePayload(p []byte) (string, *casebot.EmailMeta, error) {
 
 // Outbox records.
 
+// partyRecipient reports whether an outbox message goes to an email
+// address (a party's): its key, recipient, name and subject then go into
+// the sealed payload (outAddrTag) and the header holds stand-ins.
+func partyRecipient(m *casebot.OutMessage) bool { return casebot.Anonymize(m.To) != m.To }
+
 func appendOutHeader(e *enc, m *casebot.OutMessage) {
 	e.uint(m.ID)
-	e.str(m.Key)
-	e.str(m.Kind)
-	e.str(m.To)
-	e.str(m.ToName)
-	e.str(m.CaseID)
-	e.str(m.Subject)
+	if partyRecipient(m) {
+		e.str("")
+		e.str(m.Kind)
+		e.str(partyAuthor)
+		e.str("")
+		e.str(m.CaseID)
+		e.str("")
+	} else {
+		e.str(m.Key)
+		e.str(m.Kind)
+		e.str(m.To)
+		e.str(m.ToName)
+		e.str(m.CaseID)
+		e.str(m.Subject)
+	}
 	e.uint(uint64(len(m.Buttons)))
 	for _, b := range m.Buttons {
 		e.str(b.ActionID)
@@ -312,24 +353,36 @@ func appendOutPayload(e *enc, m *casebot.OutMessage) {
 			e.uint(uint64(n))
 		}
 	}
+	if partyRecipient(m) {
+		e.b = append(e.b, outAddrTag)
+		e.str(m.Key)
+		e.str(m.To)
+		e.str(m.ToName)
+		e.str(m.Subject)
+	}
 }
 
 func decodeOutPayload(p []byte, m *casebot.OutMessage) error {
 	d := dec{b: p}
 	m.Text, m.Calendar = d.str(), d.bytes()
-	if d.err == nil && len(d.b) > 0 && d.b[0] != outAttachTag {
+	if d.err == nil && len(d.b) > 0 && d.b[0] != outAttachTag && d.b[0] != outAddrTag {
 		m.Notice = decodeNotice(&d)
 	}
-	if d.err == nil && len(d.b) > 0 {
-		if d.b[0] != outAttachTag {
-			return fmt.Errorf("unknown outbox payload part %d", d.b[0])
-		}
+	for d.err == nil && len(d.b) > 0 {
+		tag := d.b[0]
 		d.b = d.b[1:]
-		if n := d.count(1); n > 0 {
-			m.Attach = make([]int, n)
-			for i := range m.Attach {
-				m.Attach[i] = int(d.uint())
+		switch tag {
+		case outAttachTag:
+			if n := d.count(1); n > 0 {
+				m.Attach = make([]int, n)
+				for i := range m.Attach {
+					m.Attach[i] = int(d.uint())
+				}
 			}
+		case outAddrTag:
+			m.Key, m.To, m.ToName, m.Subject = d.str(), d.str(), d.str(), d.str()
+		default:
+			return fmt.Errorf("unknown outbox payload part %d", tag)
 		}
 	}
 	return d.err
@@ -345,8 +398,12 @@ const (
 )
 
 // outAttachTag starts the attachments' part of an outbox payload; no
-// notice format takes its value.
+// notice format takes its value (nor outAddrTag's).
 const outAttachTag = 0x41
+
+// outAddrTag starts the part of an outbox payload that holds the key,
+// recipient, name and subject of a message to an email address.
+const outAddrTag = 0x42
 
 func appendNotice(e *enc, n *casebot.Notice) {
 	e.b = append(e.b, noticeFormat)
@@ -597,9 +654,20 @@ func (db *DB) encodeAudit(tx *bolt.Tx, key []byte, ev *casebot.AuditEvent) ([]by
 	defer putScratch(s)
 	s.h.str(ev.CaseID)
 	s.h.time(ev.At)
-	s.h.str(ev.Actor)
+	// An actor that is a party's email address (an email's sender) is
+	// sealed with the details: the header says "party", as a purged trail
+	// does, and the payload ends with the address.
+	partyActor := casebot.Anonymize(ev.Actor) != ev.Actor
+	if partyActor {
+		s.h.str(casebot.Anonymize(ev.Actor))
+	} else {
+		s.h.str(ev.Actor)
+	}
 	s.h.str(ev.Action)
 	appendAuditPayload(&s.p, ev)
+	if partyActor {
+		s.p.str(ev.Actor)
+	}
 	v := append(make([]byte, 0, 1+frameSize(sl, s.h.b, s.p.b)), auditSealed)
 	return appendFrame2(v, sl, key, s.h.b, s.p.b), nil
 }
@@ -636,6 +704,9 @@ func (db *DB) decodeSealedAudit(key, v []byte) (casebot.AuditEvent, error) {
 	d = dec{b: plain}
 	ev.Detail = d.str()
 	ev.About = casebot.About{N: int(d.uint()), When: d.time(), Length: time.Duration(d.int()), Who: d.str(), Text: d.str(), Private: d.bool()}
+	if len(d.b) > 0 && d.err == nil {
+		ev.Actor = d.str() // a party's address, sealed
+	}
 	if d.err != nil {
 		return ev, fmt.Errorf("payload: %w", d.err)
 	}

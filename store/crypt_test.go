@@ -24,6 +24,11 @@ var markers = map[string]string{
 	// The audit trail names notes by their first line or email subject.
 	"firstline": "MARKERFIRSTLINE8h2k",
 	"subject":   "MARKERSUBJECT4m9p",
+	// The case record and the party indexes: sealed under the case's data
+	// key, or hashed.
+	"title":         "MARKERCASETITLE6w2e",
+	"party name":    "Markerparty Nameq3z",
+	"party address": "markerparty5u@example.com",
 }
 
 // plantMarkers writes a note with an email and an outbox message carrying
@@ -34,13 +39,14 @@ func plantMarkers(t *testing.T, key []byte) []byte {
 	path := filepath.Join(t.TempDir(), "enc.db")
 	db := openAt(t, path, newClock(), Options{EncryptionKey: key})
 	ctx := context.Background()
-	c := newCase(t, db, "secret case", "U1")
-	note := &casebot.Note{CaseID: c.ID, Author: "a@example.com", Source: casebot.SourceEmail, Body: "reply " + markers["body"],
-		Email: &casebot.EmailMeta{From: "a@example.com", Subject: "Re: offer " + markers["subject"], FullText: "full " + markers["fulltext"],
+	addr := markers["party address"]
+	c := newCase(t, db, "secret case "+markers["title"], "U1", casebot.Party{Role: casebot.RoleClaimant, Name: markers["party name"], Email: addr})
+	note := &casebot.Note{CaseID: c.ID, Author: addr, Source: casebot.SourceEmail, Body: "reply " + markers["body"],
+		Email: &casebot.EmailMeta{From: addr, Subject: "Re: offer " + markers["subject"], FullText: "full " + markers["fulltext"],
 			Raw:         []byte(markers["raw"]),
 			Attachments: []casebot.Attachment{{Name: "offer.txt", Type: "text/plain", Content: []byte(markers["attachment"])}}}}
-	out := casebot.OutMessage{Key: "k1", Kind: casebot.OutEmail, To: "a@example.com", CaseID: c.ID, Text: "dear party " + markers["outbox"], Calendar: []byte(markers["calendar"])}
-	if _, err := db.AddNote(ctx, note, casebot.Change{Actor: "a@example.com", Outbox: []casebot.OutMessage{out}}); err != nil {
+	out := casebot.OutMessage{Key: "k1/" + addr, Kind: casebot.OutEmail, To: addr, ToName: markers["party name"], CaseID: c.ID, Text: "dear party " + markers["outbox"], Calendar: []byte(markers["calendar"])}
+	if _, err := db.AddNote(ctx, note, casebot.Change{Actor: addr, Outbox: []casebot.OutMessage{out}}); err != nil {
 		t.Fatal(err)
 	}
 	caucus := &casebot.Note{CaseID: c.ID, Author: "U1", Private: true, Body: markers["firstline"] + " of the caucus\nand more"}

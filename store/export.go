@@ -18,7 +18,7 @@ import (
 func (db *DB) RecordExport(ctx context.Context, caseID, actor, detail string, about casebot.About, check func(c *casebot.Case) error) error {
 	var checkErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		c, err := getCase(tx, caseID)
+		c, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err
 		}

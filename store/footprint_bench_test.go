@@ -51,7 +51,7 @@ func buildFootprint(b *testing.B, path string) {
 						{Role: casebot.RoleRespondent, Name: fmt.Sprintf("Respondent %d", i), Email: fmt.Sprintf("r%d@example.com", i)}},
 					Deadlines: []casebot.Deadline{{N: 1, Due: fixtureNow.Add(time.Duration(i%2400-24) * time.Hour), Text: "exhibits"}},
 				}
-				if err := putCase(tx, nil, c); err != nil {
+				if err := db.putCase(tx, nil, c); err != nil {
 					return err
 				}
 				for n := 1; n <= footprintNotesPerCase; n++ {

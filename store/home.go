@@ -17,7 +17,7 @@ func (db *DB) homeRefreshTx(tx *bolt.Tx, caseID string, now time.Time) error {
 	if !db.homeRefresh {
 		return nil
 	}
-	c, err := getCase(tx, caseID)
+	c, err := db.getCase(tx, caseID)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (db *DB) FileDocument(ctx context.Context, caseID string, a casebot.Attachm
 	var isNew bool
 	var checkErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		c, err := getCase(tx, caseID)
+		c, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (db *DB) FileDocument(ctx context.Context, caseID string, a casebot.Attachm
 		}
 		old := cloneCase(c)
 		c.Updated, c.Activity = now, now
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		return db.record(tx, caseID, casebot.Change{Actor: arr.From, Action: "doc.add", Detail: detail,

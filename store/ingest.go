@@ -99,7 +99,7 @@ func (in *ingester) edit(id string) (*caseEdit, error) {
 	if e := in.cases[id]; e != nil {
 		return e, nil
 	}
-	old, err := getCase(in.tx, id)
+	old, err := in.db.getCase(in.tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (in *ingester) flush() error {
 	}
 	for _, id := range in.order {
 		e := in.cases[id]
-		if err := putCase(in.tx, e.old, e.c); err != nil {
+		if err := in.db.putCase(in.tx, e.old, e.c); err != nil {
 			return err
 		}
 	}

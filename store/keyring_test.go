@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -142,10 +143,14 @@ func TestMasterSealedNotesStayReadable(t *testing.T) {
 		if err := tx.Bucket(bucketNotes).SetSequence(1); err != nil {
 			return err
 		}
-		cs, _ := getCase(tx, c.ID)
-		old := cloneCase(cs)
+		// The case record as stores before schema 6 kept it: JSON.
+		cs, _ := db.getCase(tx, c.ID)
 		cs.NoteCount = 1
-		if err := putCase(tx, old, cs); err != nil {
+		rec, err := json.Marshal(cs)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCases).Put([]byte(c.ID), rec); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketCaseKeys).Delete([]byte(c.ID))

@@ -39,6 +39,9 @@ type quarHeader struct {
 }
 
 type quarPayload struct {
+	// From is the sender's address when a key is set (the header's From
+	// is then empty): it names a person.
+	From     string `json:",omitempty"`
 	FromName string
 	Subject  string
 	Body     string
@@ -144,12 +147,16 @@ func (db *DB) putQuarantineTx(tx *bolt.Tx, q casebot.Quarantined, now time.Time)
 
 func (db *DB) writeQuarantine(b *bolt.Bucket, q *casebot.Quarantined) error {
 	key := be64(q.N)
-	h, err := json.Marshal(quarHeader{N: q.N, Reason: q.Reason, From: q.From, MessageID: q.MessageID, Date: q.Date, CaseID: q.CaseID,
+	from, sealedFrom := q.From, ""
+	if db.seal.encrypted() {
+		from, sealedFrom = "", q.From
+	}
+	h, err := json.Marshal(quarHeader{N: q.N, Reason: q.Reason, From: from, MessageID: q.MessageID, Date: q.Date, CaseID: q.CaseID,
 		Received: q.Received, State: q.State, Decided: q.Decided, DecidedBy: q.DecidedBy, Note: q.Note})
 	if err != nil {
 		return fmt.Errorf("encode quarantine header: %w", err)
 	}
-	p, err := json.Marshal(quarPayload{FromName: q.FromName, Subject: q.Subject, Body: q.Body, Email: q.Email})
+	p, err := json.Marshal(quarPayload{From: sealedFrom, FromName: q.FromName, Subject: q.Subject, Body: q.Body, Email: q.Email})
 	if err != nil {
 		return fmt.Errorf("encode quarantine body: %w", err)
 	}
@@ -175,6 +182,9 @@ func (db *DB) decodeQuarantine(key, v []byte) (*casebot.Quarantined, error) {
 	var p quarPayload
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return nil, fmt.Errorf("quarantine %d body: %w", u64(key), err)
+	}
+	if p.From != "" {
+		qh.From = p.From
 	}
 	return &casebot.Quarantined{N: qh.N, Reason: qh.Reason, From: qh.From, MessageID: qh.MessageID, Date: qh.Date, CaseID: qh.CaseID,
 		Received: qh.Received, State: qh.State, Decided: qh.Decided, DecidedBy: qh.DecidedBy, Note: qh.Note,
@@ -264,7 +274,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err != nil {
 			return err
 		}
-		old, err := getCase(tx, caseID)
+		old, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -285,7 +295,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if err != nil {
 			return err
 		}
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		ch := casebot.Change{Actor: actor, Action: "mail.accept", Detail: fmt.Sprintf("mail #%d", n),
@@ -359,7 +369,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([
 			if e := edits[id]; e != nil {
 				return e, nil
 			}
-			old, err := getCase(tx, id)
+			old, err := db.getCase(tx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -373,7 +383,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([
 			return err
 		}
 		for _, id := range order {
-			if err := putCase(tx, edits[id].old, edits[id].c); err != nil {
+			if err := db.putCase(tx, edits[id].old, edits[id].c); err != nil {
 				return err
 			}
 		}
@@ -391,7 +401,7 @@ func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), 
 	if caseID != "" {
 		cands = []string{caseID}
 	} else {
-		prefix := prefixOf(email)
+		prefix := prefixOf(db.partyTerm("email", email))
 		c := tx.Bucket(bucketIdxEmail).Cursor()
 		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
 			cands = append(cands, string(k[len(prefix):]))

@@ -28,10 +28,9 @@ var migrations = []migration{
 		if err := db.moveNotesV1(tx); err != nil {
 			return err
 		}
-		if err := moveAuditV1(tx); err != nil {
-			return err
-		}
-		return reindex(tx)
+		// The indexes are built by migration 6 (reindex), in the layout
+		// this casebot reads.
+		return moveAuditV1(tx)
 	}},
 	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx *bolt.Tx) error {
 		// Nothing to convert: this version exists so that a casebot which
@@ -52,11 +51,11 @@ var migrations = []migration{
 		_, err := tx.CreateBucketIfNotExists(bucketCaseKeys)
 		return err
 	}},
-	{6, "co-mediators (an index of the cases each co-mediator shares; deadline and session index entries rebuilt) and settlement offers (sealed terms)", func(db *DB, tx *bolt.Tx) error {
-		if err := createBuckets(tx, bucketOffers); err != nil {
-			return err
-		}
-		return reindex(tx)
+	{6, "co-mediators (an index of the cases each co-mediator shares) and settlement offers (sealed terms); the indexes are rebuilt by migration 7", func(db *DB, tx *bolt.Tx) error {
+		return createBuckets(tx, bucketOffers)
+	}},
+	{7, "case records with their content sealed under the case's data key, party indexes of keyed hashes (with a key), time-index entries with their content sealed, and party addresses sealed in note headers and audit events", func(db *DB, tx *bolt.Tx) error {
+		return db.sealCaseRecords(tx)
 	}},
 }
 

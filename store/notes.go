@@ -28,7 +28,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 	// Batch may run this more than once: it reads everything it needs from
 	// the transaction and only assigns out.
 	err := db.batch(ctx, func(tx *bolt.Tx) error {
-		old, err := getCase(tx, in.CaseID)
+		old, err := db.getCase(tx, in.CaseID)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		c := cloneCase(old)
 		c.NoteCount = n.N
 		c.Updated, c.Activity = now, now
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		rec := ch
@@ -138,7 +138,9 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 				return fmt.Errorf("audit event %q missing", k)
 			}
 			ev, err := db.decodeAudit(k[len(prefix):], v)
-			if err != nil {
+			if errors.Is(err, errKeyDestroyed) {
+				return fmt.Errorf("%w%.0w", casebot.Errorf(casebot.EUNAVAIL, "The audit trail of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID), err)
+			} else if err != nil {
 				return fmt.Errorf("decode audit event %q: %w", k, err)
 			}
 			out = append(out, ev)
@@ -197,8 +199,9 @@ func viewed(what string) casebot.About { return casebot.About{Text: casebot.Head
 
 // Search returns the notes that contain every word (case-insensitive) in
 // their body or email subject, from the cases for which visible returns
-// true, newest first, at most limit (0: no limit). Notes of other cases are
-// neither read nor decrypted.
+// true, newest first, at most limit (0: no limit). visible sees a case's
+// clear part (no title or parties). Notes of other cases are neither read
+// nor decrypted.
 func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
 	var lower []string
 	for _, w := range words {
@@ -215,7 +218,7 @@ func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			c, err := decodeCase(k, v)
+			c, _, err := decodeCaseHeader(k, v) // what visible needs; nothing decrypted
 			if err != nil {
 				return err
 			}

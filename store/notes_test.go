@@ -188,7 +188,7 @@ func TestCheckDetectsDrift(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Check: got %v, want %q", err, tt.want)
 			}
-			if err := db.bolt.Update(reindex); err != nil {
+			if err := db.bolt.Update(db.reindex); err != nil {
 				t.Fatal(err)
 			}
 			mustCheck(t, db, "reindex")

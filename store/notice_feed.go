@@ -259,7 +259,7 @@ func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*
 	}
 	c, ok := cases[n.CaseID]
 	if !ok {
-		c, err = getCase(tx, n.CaseID)
+		c, err = db.getCase(tx, n.CaseID)
 		if casebot.ErrorCode(err) == casebot.ENOTFOUND {
 			c, err = nil, nil
 		} else if err != nil {

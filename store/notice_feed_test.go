@@ -178,13 +178,13 @@ func TestNoticeFeedSkipsWhatCannotOrNeedNotBeSent(t *testing.T) {
 	// record from before mediators were required): the notice has no one
 	// to go to.
 	if err := db.bolt.Update(func(tx *bolt.Tx) error {
-		old, err := getCase(tx, b.ID)
+		old, err := db.getCase(tx, b.ID)
 		if err != nil {
 			return err
 		}
 		c := cloneCase(old)
 		c.Mediator = ""
-		return putCase(tx, old, c)
+		return db.putCase(tx, old, c)
 	}); err != nil {
 		t.Fatal(err)
 	}

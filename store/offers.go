@@ -98,7 +98,7 @@ func (db *DB) UpdateOffers(ctx context.Context, id string, fn func(c *casebot.Ca
 	var out []casebot.Offer
 	var fnErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getCase(tx, id)
+		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (db *DB) UpdateOffers(ctx context.Context, id string, fn func(c *casebot.Ca
 		now := db.now()
 		c.ID, c.Token, c.Created = old.ID, old.Token, old.Created
 		c.Updated, c.Activity = now, now
-		if err := putCase(tx, old, c); err != nil {
+		if err := db.putCase(tx, old, c); err != nil {
 			return err
 		}
 		if ch.Action == "" {

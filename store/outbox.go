@@ -3,8 +3,10 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,7 +43,7 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool, error) {
 	var key []byte
 	if m.Key != "" {
-		key = []byte(m.Key)
+		key = db.outKey(m.Key)
 		if tx.Bucket(bucketOutboxKey).Get(key) != nil || tx.Bucket(bucketSent).Get(key) != nil {
 			return false, nil
 		}
@@ -72,8 +74,9 @@ func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool
 			return false, fmt.Errorf("put outbox key: %w", err)
 		}
 	}
-	to := make([]byte, 0, len(m.To)+9)
-	to = append(append(append(to, m.To...), sep), k...)
+	rcpt := db.outTo(m.To)
+	to := make([]byte, 0, len(rcpt)+9)
+	to = append(append(append(to, rcpt...), sep), k...)
 	if err := tx.Bucket(bucketOutboxTo).Put(to, []byte{}); err != nil {
 		return false, fmt.Errorf("put outbox recipient: %w", err)
 	}
@@ -204,19 +207,20 @@ func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 			return fmt.Errorf("delete in-flight mark: %w", err)
 		}
 	}
-	if err := tx.Bucket(bucketOutboxTo).Delete(append(prefixOf(m.To), k...)); err != nil {
+	if err := tx.Bucket(bucketOutboxTo).Delete(append(append(db.outTo(m.To), sep), k...)); err != nil {
 		return fmt.Errorf("delete outbox recipient: %w", err)
 	}
 	if m.Key == "" {
 		return nil
 	}
-	if err := tx.Bucket(bucketOutboxKey).Delete([]byte(m.Key)); err != nil {
+	key := db.outKey(m.Key)
+	if err := tx.Bucket(bucketOutboxKey).Delete(key); err != nil {
 		return fmt.Errorf("delete outbox key: %w", err)
 	}
 	if m.Kind == casebot.OutHome {
 		return nil // a Home refresh is due after its slot: its key never comes again
 	}
-	if err := tx.Bucket(bucketSent).Put([]byte(m.Key), timeKey(db.now())); err != nil {
+	if err := tx.Bucket(bucketSent).Put(key, timeKey(db.now())); err != nil {
 		return fmt.Errorf("put sent key: %w", err)
 	}
 	return nil
@@ -346,4 +350,28 @@ func (db *DB) OutboxDeadCount(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: outbox dead count: %w", err)
 	}
 	return n, nil
+}
+
+// outKey is the outbox_key and sent key of a message key. Message keys
+// name what a message is about, party addresses included
+// ("session/<case>/…/ann@example.com"), and sent keys are kept for good,
+// also after a purge: they are stored hashed, under the index key with an
+// encryption key (termKey, domain "outbox key"), with SHA-256 without.
+func (db *DB) outKey(key string) []byte {
+	if db.hashedTerms() {
+		return db.termKey("outbox key", key)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
+}
+
+// outTo is a recipient's part of its outbox_to keys: with an encryption
+// key an email address (a party's) is hashed (termKey, domain "outbox
+// recipient"); Slack user IDs, and everything without a key, stay as they
+// are.
+func (db *DB) outTo(to string) []byte {
+	if db.hashedTerms() && strings.Contains(to, "@") {
+		return db.termKey("outbox recipient", to)
+	}
+	return []byte(to)
 }

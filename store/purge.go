@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -239,7 +240,7 @@ func (db *DB) deleteShared(tx *bolt.Tx, id string, refs []sharedRef) error {
 // shared buckets) and records the purge. It returns CanPurge's refusal,
 // with nothing written, for a case that may not be purged.
 func (db *DB) purgeTx(tx *bolt.Tx, id, actor, detail string, refs []sharedRef, now time.Time) (*casebot.Case, error) {
-	old, err := getCase(tx, id)
+	old, err := db.getCase(tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +258,7 @@ func (db *DB) purgeTx(tx *bolt.Tx, id, actor, detail string, refs []sharedRef, n
 	c := cloneCase(old)
 	c.Purge(now, actor)
 	c.Updated = now
-	if err := putCase(tx, old, c); err != nil {
+	if err := db.putCase(tx, old, c); err != nil {
 		return nil, err
 	}
 	if db.keys != nil {
@@ -296,7 +297,7 @@ func (db *DB) PurgeCase(ctx context.Context, id, actor string) (*casebot.Case, e
 	var out *casebot.Case
 	var refusal error
 	err := db.timedUpdate(ctx, func(tx *bolt.Tx) error {
-		old, err := getCase(tx, id)
+		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err
 		}
@@ -356,7 +357,7 @@ func (db *DB) PurgeExpired(ctx context.Context, closedBefore time.Time, actor, w
 			}
 			p := prefixOf(string(s))
 			for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-				cs, err := getCase(tx, string(k[len(p):]))
+				cs, err := getCaseHeader(tx, string(k[len(p):])) // dates and marks: nothing decrypted
 				if err != nil {
 					return err
 				}
@@ -387,9 +388,9 @@ func (db *DB) PurgeExpired(ctx context.Context, closedBefore time.Time, actor, w
 				if len(batch) > 0 && time.Since(start) >= purgeBatchWork {
 					break
 				}
-				old, err := getCase(tx, id)
-				if casebot.ErrorCode(err) == casebot.ENOTFOUND {
-					batch = append(batch, "")
+				old, err := db.getCase(tx, id)
+				if casebot.ErrorCode(err) == casebot.ENOTFOUND || errors.Is(err, errKeyDestroyed) {
+					batch = append(batch, "") // gone, or purged after this copy of the file was made
 					continue
 				} else if err != nil {
 					return err

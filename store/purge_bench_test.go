@@ -68,7 +68,7 @@ func fillClosed(tb testing.TB, db *DB, n int) {
 					Closed: now.AddDate(0, -6, 0), Parties: []casebot.Party{
 						{Role: casebot.RoleClaimant, Name: "Ann " + id, Email: "ann-" + id + "@example.com"},
 						{Role: casebot.RoleRespondent, Name: "Bob " + id, Email: "bob-" + id + "@example.com"}}}
-				if err := putCase(tx, nil, c); err != nil {
+				if err := db.putCase(tx, nil, c); err != nil {
 					return err
 				}
 				old := cloneCase(c)
@@ -80,7 +80,7 @@ func fillClosed(tb testing.TB, db *DB, n int) {
 						return err
 					}
 				}
-				if err := putCase(tx, old, c); err != nil {
+				if err := db.putCase(tx, old, c); err != nil {
 					return err
 				}
 			}

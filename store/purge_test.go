@@ -109,7 +109,10 @@ func TestPurge(t *testing.T) {
 					}
 				}
 			} else {
-				mustNotContain(t, "backup before the purge (encrypted)", before, markNote, markEmail, markDoc)
+				// Everything of the case is sealed under its data key (or
+				// hashed): the purge, destroying the key, takes it all.
+				mustNotContain(t, "backup before the purge (encrypted)", before, allMarkers...)
+				mustNotContain(t, "backup before the purge (encrypted)", before, "Dispute of", "brief from", "paid ", "Bob Keep", "bob@example.com")
 			}
 
 			got, err := db.PurgeCase(ctx, a.ID, "UADMIN")
@@ -169,8 +172,9 @@ func TestPurge(t *testing.T) {
 
 			after := backupBytes(t, db)
 			mustNotContain(t, "backup after the purge", after, allMarkers...)
-			if !bytes.Contains(after, []byte("Bob Keep")) {
-				t.Error("backup after the purge lacks the other case")
+			// With a key the other case's record is sealed: its ID shows it is there.
+			if keep := map[bool]string{true: "Bob Keep", false: b.ID}[tt.key == nil]; !bytes.Contains(after, []byte(keep)) {
+				t.Errorf("backup after the purge lacks the other case (%s)", keep)
 			}
 
 			if tt.key == nil {
@@ -206,6 +210,34 @@ func TestPurge(t *testing.T) {
 			}
 			if hits, err := odb.Search(ctx, []string{"keepme"}, func(*casebot.Case) bool { return true }, 0); err != nil || len(hits) != 1 {
 				t.Errorf("old backup: Search(keepme) = %d, %v", len(hits), err)
+			}
+			// show, conflicts, list, timeline: nothing of the purged case;
+			// the other case whole.
+			if _, err := odb.Case(ctx, a.ID); casebot.ErrorCode(err) != casebot.EUNAVAIL || !strings.Contains(casebot.ErrorMessage(err), "purged") {
+				t.Errorf("old backup: Case(purged) = %v; want EUNAVAIL saying it was purged", err)
+			}
+			if oc, err := odb.Case(ctx, b.ID); err != nil || oc.Title != "Other" || len(oc.Parties) != 1 || oc.Parties[0].Name != "Bob Keep" {
+				t.Errorf("old backup: Case(other) = %+v, %v", oc, err)
+			}
+			for _, q := range []string{markName, markName + " Smith", markAddr, "smith"} {
+				if m, err := odb.FindParty(ctx, q); err != nil || len(m) != 0 {
+					t.Errorf("old backup: FindParty(%q) = %+v, %v; want nothing", q, m, err)
+				}
+			}
+			if m, err := odb.FindParty(ctx, "bob keep"); err != nil || len(m) != 1 || m[0].CaseID != b.ID {
+				t.Errorf("old backup: FindParty(bob keep) = %+v, %v", m, err)
+			}
+			if cs, err := odb.Cases(ctx, casebot.CaseFilter{State: "all"}); err != nil || len(cs) != 1 || cs[0].ID != b.ID {
+				t.Errorf("old backup: list all = %v, %v; want the other case only", ids(cs), err)
+			}
+			if evs, err := odb.Audit(ctx, a.ID); casebot.ErrorCode(err) != casebot.EUNAVAIL {
+				t.Errorf("old backup: timeline of the purged case = %+v, %v; want EUNAVAIL", evs, err)
+			}
+			if evs, err := odb.Audit(ctx, b.ID); err != nil || len(evs) < 2 {
+				t.Errorf("old backup: timeline of the other case = %+v, %v", evs, err)
+			}
+			if st, err := odb.Stats(ctx, odb.now()); err != nil || st.Closed != 1 {
+				t.Errorf("old backup: stats = %+v, %v; want the purged case still counted", st, err)
 			}
 			if err := odb.Check(ctx); err == nil || !strings.Contains(err.Error(), a.ID) {
 				t.Errorf("old backup: Check = %v; want the purged case's missing key reported", err)

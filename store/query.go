@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,56 +33,23 @@ func (db *DB) FindParty(ctx context.Context, query string) ([]casebot.PartyMatch
 		return nil, casebot.Errorf(casebot.EINVALID, "Give a name or an email address to look for.")
 	}
 	var out []casebot.PartyMatch
+	words := strings.Fields(byName)
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		// case ID -> the normalised names (or "" for the email) that matched
-		hits := make(map[string]map[string]bool)
-		add := func(id, name string) {
-			if hits[id] == nil {
-				hits[id] = make(map[string]bool)
-			}
-			hits[id][name] = true
-		}
-		if byEmail != "" {
-			p := prefixOf(byEmail)
-			c := tx.Bucket(bucketIdxEmail).Cursor()
-			for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-				add(string(k[len(p):]), "")
-			}
-		} else {
-			c := tx.Bucket(bucketIdxName).Cursor()
-			p := []byte(byName)
-			for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-				if i := strings.IndexByte(string(k), sep); i > 0 {
-					add(string(k[i+1:]), string(k[:i]))
-				}
-			}
-			words := strings.Fields(byName)
-			// Scan the entries of the longest (likely rarest) word and keep
-			// names that hold all the others.
-			rare := slices.MaxFunc(words, func(a, b string) int { return len(a) - len(b) })
-			wp := prefixOf(rare)
-			c = tx.Bucket(bucketIdxWord).Cursor()
-			for k, _ := c.Seek(wp); hasPrefix(k, wp); k, _ = c.Next() {
-				parts := strings.SplitN(string(k[len(wp):]), string(rune(sep)), 2)
-				if len(parts) == 2 && allWords(parts[1], words) {
-					add(parts[0], parts[1])
-				}
-			}
-		}
-		ids := make([]string, 0, len(hits))
-		for id := range hits {
+		cands := db.partyCandidates(tx, byEmail, byName, words)
+		ids := make([]string, 0, len(cands))
+		for id := range cands {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
 		for _, id := range ids {
-			c, err := getCase(tx, id)
-			if err != nil {
+			c, err := db.getCase(tx, id)
+			if errors.Is(err, errKeyDestroyed) {
+				continue // purged after this copy of the file was made
+			} else if err != nil {
 				return err
 			}
 			for _, p := range c.Parties {
-				match := byEmail != "" && strings.EqualFold(p.Email, byEmail) ||
-					byEmail == "" && hits[id][casebot.NormalizeName(p.Name)]
-				if match {
+				if partyMatches(p, byEmail, byName, words) {
 					out = append(out, casebot.PartyMatch{CaseID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators, Status: c.Status, Title: c.Title, Party: p})
 				}
 			}
@@ -108,8 +75,11 @@ func allWords(name string, words []string) bool {
 
 // deadlineRange returns the index entries with from <= due < to: unmet
 // deadlines of open cases, earliest first. A zero from starts at the
-// beginning; fn may stop early by returning false.
-func deadlineRange(tx *bolt.Tx, from, to time.Time, fn func(casebot.DeadlineRef) bool) error {
+// beginning. keep (nil: all) picks entries by their clear part (no title
+// or text yet) before their content is opened; fn may stop early by
+// returning false. Entries of a case whose data key is destroyed (a copy
+// of the file from before its purge) are passed over.
+func (db *DB) deadlineRange(tx *bolt.Tx, from, to time.Time, keep func(*casebot.DeadlineRef) bool, fn func(casebot.DeadlineRef) bool) error {
 	end := timeKey(to)
 	c := tx.Bucket(bucketIdxDeadline).Cursor()
 	k, v := c.First()
@@ -117,9 +87,21 @@ func deadlineRange(tx *bolt.Tx, from, to time.Time, fn func(casebot.DeadlineRef)
 		k, v = c.Seek(timeKey(from))
 	}
 	for ; k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-		var ref casebot.DeadlineRef
-		if err := json.Unmarshal(v, &ref); err != nil {
+		clear, sealed, err := splitRef(k, v)
+		if err != nil {
+			return err
+		}
+		ref, err := deadlineRefClear(clear)
+		if err != nil {
 			return fmt.Errorf("decode deadline entry %q: %w", k, err)
+		}
+		if keep != nil && !keep(&ref) {
+			continue
+		}
+		if skip, err := db.openDeadlineRef(&ref, k, sealed); err != nil {
+			return err
+		} else if skip {
+			continue
 		}
 		if !fn(ref) {
 			return nil
@@ -134,10 +116,11 @@ func deadlineRange(tx *bolt.Tx, from, to time.Time, fn func(casebot.DeadlineRef)
 func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return deadlineRange(tx, time.Time{}, now, func(r casebot.DeadlineRef) bool {
-			if (mediator == "" || r.Mediator == mediator || slices.Contains(r.CoMediators, mediator)) && !r.Deadline.Met {
-				out = append(out, r)
-			}
+		keep := func(r *casebot.DeadlineRef) bool {
+			return (mediator == "" || r.Mediator == mediator || slices.Contains(r.CoMediators, mediator)) && !r.Deadline.Met
+		}
+		return db.deadlineRange(tx, time.Time{}, now, keep, func(r casebot.DeadlineRef) bool {
+			out = append(out, r)
 			return true
 		})
 	})
@@ -152,7 +135,7 @@ func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]ca
 func (db *DB) DeadlinesBetween(ctx context.Context, from, to time.Time) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return deadlineRange(tx, from, to, func(r casebot.DeadlineRef) bool {
+		return db.deadlineRange(tx, from, to, nil, func(r casebot.DeadlineRef) bool {
 			out = append(out, r)
 			return true
 		})
@@ -171,11 +154,13 @@ func (db *DB) SessionsBetween(ctx context.Context, from, to time.Time) ([]casebo
 		end := timeKey(to)
 		c := tx.Bucket(bucketIdxSession).Cursor()
 		for k, v := c.Seek(timeKey(from)); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
-			var ref casebot.SessionRef
-			if err := json.Unmarshal(v, &ref); err != nil {
-				return fmt.Errorf("decode session entry %q: %w", k, err)
+			ref, skip, err := db.sessionRef(k, v)
+			if err != nil {
+				return err
 			}
-			out = append(out, ref)
+			if !skip {
+				out = append(out, ref)
+			}
 		}
 		return nil
 	})
@@ -266,7 +251,7 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (casebot.Stats, error) {
 					st.OpenByPriority[casebot.Priorities[min(si.rank, len(casebot.Priorities)-1)]]++
 					continue
 				}
-				cs, err := getCase(tx, id)
+				cs, err := getCaseHeader(tx, id) // dates only: nothing decrypted
 				if err != nil {
 					return err
 				}
@@ -282,10 +267,11 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (casebot.Stats, error) {
 			}
 		}
 		st.MedianDaysToClose = median(days)
-		return deadlineRange(tx, time.Time{}, now, func(casebot.DeadlineRef) bool {
+		// Counted from the entries' clear parts: nothing is decrypted.
+		return db.deadlineRange(tx, time.Time{}, now, func(*casebot.DeadlineRef) bool {
 			st.Overdue++
-			return true
-		})
+			return false
+		}, nil)
 	})
 	if err != nil {
 		return casebot.Stats{}, fmt.Errorf("store: stats: %w", err)

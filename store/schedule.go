@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -103,10 +102,10 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 				continue
 			}
 			for _, m := range r.Msgs {
-				if m.Key != "" && (seen[m.Key] || known(tx, m.Key)) {
+				if m.Key != "" && (seen[m.Key] || db.known(tx, m.Key)) {
 					continue
 				}
-				if m.Kind == casebot.OutEmail && tx.Bucket(bucketIdxEmail).Get(keyOf(strings.ToLower(m.To), r.CaseID)) == nil {
+				if m.Kind == casebot.OutEmail && tx.Bucket(bucketIdxEmail).Get(db.emailIndexKey(m.To, r.CaseID)) == nil {
 					continue // no longer a party
 				}
 				seen[m.Key] = true
@@ -118,7 +117,7 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 		}
 		queued = len(msgs)
 		for _, m := range b.Missed {
-			if known(tx, m.Key) {
+			if db.known(tx, m.Key) {
 				continue
 			}
 			if err := putMissed(sb, m); err != nil {
@@ -145,8 +144,12 @@ func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
 		if v == nil {
 			return false, nil
 		}
-		var ref casebot.SessionRef
-		if err := json.Unmarshal(v, &ref); err != nil {
+		clear, _, err := splitRef(nil, v)
+		if err != nil {
+			return false, fmt.Errorf("decode session entry of %s: %w", r.CaseID, err)
+		}
+		ref, err := sessionRefClear(clear)
+		if err != nil {
 			return false, fmt.Errorf("decode session entry of %s: %w", r.CaseID, err)
 		}
 		return ref.Session.Sequence == r.Sequence, nil
@@ -155,8 +158,12 @@ func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
 }
 
 // known reports whether an outbox key is queued or was sent.
-func known(tx *bolt.Tx, key string) bool {
-	return key != "" && (tx.Bucket(bucketOutboxKey).Get([]byte(key)) != nil || tx.Bucket(bucketSent).Get([]byte(key)) != nil)
+func (db *DB) known(tx *bolt.Tx, key string) bool {
+	if key == "" {
+		return false
+	}
+	k := db.outKey(key)
+	return tx.Bucket(bucketOutboxKey).Get(k) != nil || tx.Bucket(bucketSent).Get(k) != nil
 }
 
 func putMissed(sb *bolt.Bucket, m casebot.MissedReminder) error {
@@ -220,7 +227,7 @@ func (db *DB) CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, e
 			return fmt.Errorf("create schedule bucket: %w", err)
 		}
 		msg, clear := d.Msg, d.Clear
-		if msg != nil && known(tx, msg.Key) {
+		if msg != nil && db.known(tx, msg.Key) {
 			// Queued before (with its mark): only make sure the mark moved.
 			msg, clear = nil, nil
 		}
@@ -297,7 +304,7 @@ func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMe
 // fn runs inside a read transaction and must not call the store.
 func (db *DB) EachDeadlineFrom(ctx context.Context, from time.Time, fn func(casebot.DeadlineRef) bool) error {
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return deadlineRange(tx, from, farFuture, fn)
+		return db.deadlineRange(tx, from, farFuture, nil, fn)
 	})
 	if err != nil {
 		return fmt.Errorf("store: deadlines from %s: %w", from.Format(time.RFC3339), err)
@@ -311,9 +318,12 @@ func (db *DB) EachSessionFrom(ctx context.Context, from time.Time, fn func(caseb
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketIdxSession).Cursor()
 		for k, v := c.Seek(timeKey(from)); k != nil; k, v = c.Next() {
-			var ref casebot.SessionRef
-			if err := json.Unmarshal(v, &ref); err != nil {
-				return fmt.Errorf("decode session entry %q: %w", k, err)
+			ref, skip, err := db.sessionRef(k, v)
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
 			}
 			if !fn(ref) {
 				return nil
@@ -360,7 +370,7 @@ func (db *DB) ImportCases(ctx context.Context, cases []*casebot.Case, actor stri
 			if c.Activity.IsZero() {
 				c.Activity = c.Updated
 			}
-			if err := putCase(tx, nil, c); err != nil {
+			if err := db.putCase(tx, nil, c); err != nil {
 				return err
 			}
 			if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: c.ID, At: now, Actor: actor, Action: "case.import", About: casebot.About{Text: casebot.Headline(c.Title)}}); err != nil {

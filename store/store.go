@@ -30,7 +30,7 @@ import (
 var (
 	bucketMeta   = []byte("meta")
 	bucketSeq    = []byte("seq")       // year -> last case sequence (big-endian uint64)
-	bucketCases  = []byte("cases")     // case ID -> JSON case
+	bucketCases  = []byte("cases")     // case ID -> case record (casecodec.go; JSON before schema 6)
 	bucketNotes  = []byte("note_data") // global note sequence (uint64) -> note record
 	bucketNoteN  = []byte("note_idx")  // case ID \x00 N (uint32) -> global note sequence
 	bucketAudit  = []byte("audit_log") // global event sequence (uint64) -> audit event
@@ -47,9 +47,9 @@ var (
 	bucketIdxPoll     = []byte("idx_poll")     // reminder time (8) case ID -> ""; open polls of open cases not yet reminded
 
 	bucketOutbox    = []byte("outbox")      // ID (uint64) -> outbox record
-	bucketOutboxKey = []byte("outbox_key")  // Key -> ID of the pending message
+	bucketOutboxKey = []byte("outbox_key")  // hashed Key (outKey) -> ID of the pending message
 	bucketOutboxTo  = []byte("outbox_to")   // To \x00 ID -> ""
-	bucketSent      = []byte("sent")        // Key of a delivered message -> delivery time
+	bucketSent      = []byte("sent")        // hashed Key (outKey) of a delivered message -> delivery time
 	bucketDead      = []byte("outbox_dead") // ID -> outbox record of a message that can never be delivered
 	bucketMsgID     = []byte("msgid")       // Message-ID of an email we sent -> case ID
 
@@ -103,7 +103,8 @@ type DB struct {
 	prefix string
 	now    func() time.Time
 	seal   *sealer
-	keys   *keyring // nil without an encryption key
+	keys   *keyring    // nil without an encryption key
+	terms  *indexTerms // hashes index terms; nil without an encryption key
 	log    *slog.Logger
 	// homeRefresh: see Options.HomeRefresh.
 	homeRefresh bool
@@ -173,6 +174,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
 		now: func() time.Time { return opts.Now().UTC() }}
+	if db.terms, err = newIndexTerms(opts.EncryptionKey); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
 	if seal.encrypted() {
 		// Loaded under the file lock: one process writes the keyring.
 		if db.keys, err = loadKeyring(keyringPath(path), seal, opts.ReadOnly); err != nil {

@@ -225,11 +225,16 @@ func TestSecuritySessionWithKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, leak := range findMarkers(raw, slices.Concat(sealedMarkers, secrets)) {
+		for _, leak := range findMarkers(raw, slices.Concat(sealedMarkers, secrets, caseRecordMarkers)) {
 			t.Errorf("the encrypted db file holds %s", leak)
 		}
 	})
 }
+
+// caseRecordMarkers are what a case record and its party indexes hold:
+// with a key they are sealed under the case's data key or hashed, so that
+// a purge, destroying the key, takes them from every copy of the file.
+var caseRecordMarkers = []string{mTitle, mDeadline, "Ann Lee", "ann@example.com", "ann lee"}
 
 // TestSecuritySessionWithoutKey is the control: the same session without a
 // key leaves the sealed markers readable in the db file, so the grep above
