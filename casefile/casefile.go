@@ -42,6 +42,8 @@ type File struct {
 	Timeline string
 	// Documents are the case's documents in doc# order, without content.
 	Documents []casebot.Document
+	// Offers are the case's offers in order.
+	Offers []casebot.Offer
 	// Content returns the content of kept document n. Write reads it to
 	// its end before asking for the next one. It may be nil when no
 	// document is kept.

@@ -250,3 +250,25 @@ func TestCheckEntry(t *testing.T) {
 		}
 	}
 }
+
+// Offers, the source, co-mediators and agendas are in case.json.
+func TestCaseJSONOffersAndWorkflow(t *testing.T) {
+	f := testFile(nil, nil)
+	made := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	f.Case.Source, f.Case.CoMediators = "court", []string{"U2"}
+	f.Case.Sessions[0].Agenda = []string{"Opening statements", "Repairs"}
+	f.Offers = []casebot.Offer{{CaseID: f.Case.ID, N: 1, Role: casebot.RoleRespondent, Terms: "pay 5,000 by May",
+		Status: casebot.OfferStatus("accepted"), By: "U1", Made: made, ClosedBy: "U1", Closed: made.Add(time.Hour)}}
+	zr, _ := write(t, f)
+	var cj CaseJSON
+	if err := json.Unmarshal(read(t, zr, "case.json"), &cj); err != nil {
+		t.Fatal(err)
+	}
+	if len(cj.Offers) != 1 || cj.Offers[0].Terms != "pay 5,000 by May" || cj.Offers[0].Role != "respondent" || cj.Offers[0].Status != "accepted" ||
+		cj.Offers[0].Made == nil || !cj.Offers[0].Made.Equal(made) {
+		t.Errorf("offers %+v", cj.Offers)
+	}
+	if cj.Source != "court" || len(cj.CoMediators) != 1 || cj.CoMediators[0] != "U2" || len(cj.Sessions[0].Agenda) != 2 {
+		t.Errorf("case.json %+v", cj)
+	}
+}

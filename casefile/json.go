@@ -35,9 +35,23 @@ type CaseJSON struct {
 	Deadlines   []DeadlineJSON `json:"deadlines"`
 	Sessions    []SessionJSON  `json:"sessions"`
 	Documents   []DocumentJSON `json:"documents"`
-	// Offers is the case's offer history; empty until casebot keeps
-	// offers.
-	Offers []json.RawMessage `json:"offers"`
+	// Offers is the case's confidential log of settlement offers.
+	Offers []OfferJSON `json:"offers"`
+	// Source is the referral source; CoMediators share the case.
+	Source      string   `json:"source,omitempty"`
+	CoMediators []string `json:"co_mediators,omitempty"`
+}
+
+// OfferJSON is an offer in case.json.
+type OfferJSON struct {
+	N        int        `json:"n"`
+	Role     string     `json:"role"`
+	Terms    string     `json:"terms"`
+	Status   string     `json:"status"`
+	By       string     `json:"by"`
+	Made     *time.Time `json:"made"`
+	ClosedBy string     `json:"closed_by,omitempty"`
+	Closed   *time.Time `json:"closed,omitempty"`
 }
 
 // PartyJSON is a party in case.json.
@@ -69,6 +83,7 @@ type SessionJSON struct {
 	Where     string     `json:"where,omitempty"`
 	Cancelled bool       `json:"cancelled,omitempty"`
 	Created   *time.Time `json:"created,omitempty"`
+	Agenda    []string   `json:"agenda,omitempty"`
 }
 
 // DocumentJSON is a document in case.json. File is its entry in the zip,
@@ -111,7 +126,11 @@ func caseDocument(f *File) ([]byte, error) {
 		Outcome: string(c.Outcome), OutcomeText: c.OutcomeText, CreatedBy: c.CreatedBy,
 		Created: ts(c.Created), Updated: ts(c.Updated), Closed: ts(c.Closed), Notes: len(f.Notes),
 		Parties: []PartyJSON{}, Deadlines: []DeadlineJSON{}, Sessions: []SessionJSON{}, Documents: []DocumentJSON{},
-		Offers: []json.RawMessage{},
+		Offers: []OfferJSON{}, Source: c.Source, CoMediators: c.CoMediators,
+	}
+	for _, o := range f.Offers {
+		out.Offers = append(out.Offers, OfferJSON{N: o.N, Role: string(o.Role), Terms: o.Terms, Status: string(o.Status), By: o.By,
+			Made: ts(o.Made), ClosedBy: o.ClosedBy, Closed: ts(o.Closed)})
 	}
 	for _, p := range c.Parties {
 		out.Parties = append(out.Parties, PartyJSON{Role: string(p.Role), Name: p.Name, Email: p.Email, Bouncing: p.Bouncing, Added: ts(p.Added)})
@@ -121,7 +140,7 @@ func caseDocument(f *File) ([]byte, error) {
 	}
 	for _, s := range c.Sessions {
 		out.Sessions = append(out.Sessions, SessionJSON{N: s.N, Start: ts(s.Start), Minutes: int(s.Duration / time.Minute), Title: s.Title,
-			Where: s.Where, Cancelled: s.Cancelled, Created: ts(s.Created)})
+			Where: s.Where, Cancelled: s.Cancelled, Created: ts(s.Created), Agenda: s.Agenda})
 	}
 	for i := range f.Documents {
 		d := &f.Documents[i]

@@ -124,9 +124,13 @@ func (d *Daemon) caseFile(ctx context.Context, actor casebot.Actor, c *casebot.C
 		return casefile.File{}, fmt.Errorf("export: %w", err)
 	}
 	slices.Reverse(docs) // newest first → doc# order
+	offers, err := d.DB.Offers(ctx, c.ID)
+	if err != nil {
+		return casefile.File{}, fmt.Errorf("export: %w", err)
+	}
 	loc := actor.Location()
 	return casefile.File{
-		Case: c, Notes: notes, Timeline: bot.TimelineText(c, events, loc), Documents: docs,
+		Case: c, Notes: notes, Timeline: bot.TimelineText(c, events, loc), Documents: docs, Offers: offers,
 		Content: func(ctx context.Context, n int) (io.Reader, error) {
 			_, content, err := d.DB.DocumentFile(ctx, c.ID, n)
 			return bytes.NewReader(content), err
