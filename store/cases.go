@@ -50,6 +50,9 @@ func putCase(tx *bolt.Tx, old, c *casebot.Case) error {
 	if err := applyIndexes(tx, old, c); err != nil {
 		return fmt.Errorf("index case %s: %w", c.ID, err)
 	}
+	if err := applyAggregates(tx, old, c); err != nil {
+		return fmt.Errorf("count case %s: %w", c.ID, err)
+	}
 	return nil
 }
 

@@ -35,6 +35,7 @@ func caseEntries(c *casebot.Case) (map[idxKey][]byte, error) {
 		put(bucketIdxMediator, keyOf(c.Mediator, c.ID), sv)
 	}
 	put(bucketIdxStatus, keyOf(string(c.Status), c.ID), sv)
+	insightEntries(c, sv, put)
 	for _, p := range c.Parties {
 		if p.Email != "" {
 			put(bucketIdxEmail, keyOf(strings.ToLower(p.Email), c.ID), nil)
@@ -171,6 +172,11 @@ func (db *DB) Check(ctx context.Context) error {
 		for k := range want {
 			diffs = append(diffs, fmt.Sprintf("%s lacks key %q", k.bucket, k.key))
 		}
+		more, err := checkInsight(tx, db)
+		if err != nil {
+			return err
+		}
+		diffs = append(diffs, more...)
 		if len(diffs) == 0 {
 			return nil
 		}

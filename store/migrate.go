@@ -45,6 +45,15 @@ var migrations = []migration{
 		}
 		return db.notesToDocuments(tx)
 	}},
+	{5, "list pages and reports: the urgency and closed-case indexes, and aggregates (counts by status, priority, mediator, month, type, source and outcome, days-to-close histograms, sessions by day)", func(db *DB, tx *bolt.Tx) error {
+		if err := reindex(tx); err != nil {
+			return err
+		}
+		return rebuildAggregates(tx)
+	}},
+	{6, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx *bolt.Tx) error {
+		return db.indexAllNotes(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

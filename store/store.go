@@ -52,11 +52,12 @@ var (
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
-var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession}
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession,
+	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketAgg, bucketTerms}, indexBuckets...)
 
 // Meta keys.
 var (
@@ -83,6 +84,10 @@ type Options struct {
 	ReadOnly bool
 	// Logger receives migration notices; slog.Default when nil.
 	Logger *slog.Logger
+	// Zone is the programme's zone, in which reports count months; nil
+	// keeps the stored one (UTC for a new store). A change rebuilds the
+	// aggregates.
+	Zone *time.Location
 }
 
 // DB is casebot's bbolt store. It is safe for concurrent use.
@@ -93,6 +98,10 @@ type DB struct {
 	now    func() time.Time
 	seal   *sealer
 	log    *slog.Logger
+
+	// zone is Options.Zone; terms keys the search index (search_index.go).
+	zone  *time.Location
+	terms []byte
 
 	// docsDecoded counts document records decoded, for the benchmark that
 	// shows docs reads only its own case's documents.
@@ -155,7 +164,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger,
-		now: func() time.Time { return opts.Now().UTC() }}
+		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone, terms: newTermKey(opts.EncryptionKey)}
 	if err := db.init(opts.ReadOnly); err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -194,6 +203,9 @@ func (db *DB) init(readOnly bool) error {
 			if err := meta.Put(metaCreated, []byte(db.now().Format(time.RFC3339Nano))); err != nil {
 				return fmt.Errorf("store: put created: %w", err)
 			}
+		}
+		if err := setReportZone(tx, db.zone); err != nil {
+			return err
 		}
 		if err := db.migrate(tx, v); err != nil {
 			return err

@@ -1,0 +1,497 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Aggregates (schema 5): counters kept in the transaction of every change
+// to a case, so that list pages, stats and reports read a number of keys
+// that grows with months and groups, not with cases. Like the indexes,
+// every counter but the purge count is a pure function of the case
+// records (caseCounters): a write applies the difference between what the
+// old and the new record imply, the migration and a zone change rebuild
+// them, and Check recomputes and compares them.
+//
+// bucketAgg: counter key -> uint64 (big-endian) count, never zero:
+//
+//	s \0 status \0 priority                        cases now, by status and priority
+//	m \0 mediator \0 status \0 priority            the same per mediator
+//	a \0 month \0 type \0 priority \0 source \0 mediator        cases opened
+//	c \0 month \0 type \0 priority \0 source \0 mediator \0 outcome \0 tenths(4)
+//	                                               cases closed: a histogram of tenths of days to close
+//	h \0 day \0 mediator                           sessions (not cancelled) by start day
+//	p \0 month                                     cases purged (not derived: Check leaves it alone)
+//
+// Months ("2006-01") and days ("2006-01-02") are read in the programme's
+// zone (Options.Zone, kept in meta as report_zone).
+var bucketAgg = []byte("aggregates")
+
+// metaReportZone names the zone of the aggregates' months and days.
+var metaReportZone = []byte("report_zone")
+
+// Counter kinds: the first byte of a counter key.
+const (
+	aggStatus   = 's'
+	aggMediator = 'm'
+	aggOpened   = 'a'
+	aggClosed   = 'c'
+	aggSessions = 'h'
+	aggPurged   = 'p'
+)
+
+// zones caches loaded zones by name (loading one reads the zone database).
+var zones sync.Map
+
+// loadZone returns the named zone, UTC for "" or an unknown name.
+func loadZone(name string) *time.Location {
+	if name == "" || name == "UTC" {
+		return time.UTC
+	}
+	if z, ok := zones.Load(name); ok {
+		return z.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	zones.Store(name, loc)
+	return loc
+}
+
+// reportZone returns the zone the aggregates are kept in.
+func reportZone(tx *bolt.Tx) *time.Location {
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		return loadZone(string(meta.Get(metaReportZone)))
+	}
+	return time.UTC
+}
+
+// dim makes user text safe as a part of a counter key.
+func dim(s string) string { return strings.ReplaceAll(s, "\x00", " ") }
+
+// settled reports whether an outcome counts as a settlement.
+func settled(s casebot.Status) bool { return s == casebot.StatusSettled || s == casebot.StatusPartial }
+
+// closedAt returns when the case closed (its last update for records from
+// before Closed was kept).
+func closedAt(c *casebot.Case) time.Time {
+	if c.Closed.IsZero() {
+		return c.Updated
+	}
+	return c.Closed
+}
+
+// tenthsToClose returns the days from opening to closing in tenths.
+func tenthsToClose(c *casebot.Case) uint32 {
+	d := closedAt(c).Sub(c.Created).Hours() / 24
+	return uint32(max(0, math.Round(d*10)))
+}
+
+// heldSessions counts the case's sessions not cancelled that started by t.
+func heldSessions(c *casebot.Case, t time.Time) int {
+	n := 0
+	for _, s := range c.Sessions {
+		if !s.Cancelled && !s.Start.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// caseCounters returns the counters case c adds to, with how much. It is
+// the one definition of the derived aggregates.
+func caseCounters(c *casebot.Case, loc *time.Location) map[string]uint64 {
+	out := make(map[string]uint64, 6)
+	if c == nil {
+		return out
+	}
+	st, pr, med := string(c.Status), string(c.Priority), dim(c.Mediator)
+	group := dim(c.Type) + "\x00" + pr + "\x00" + dim(c.Source) + "\x00" + med
+	out["s\x00"+st+"\x00"+pr]++
+	out["m\x00"+med+"\x00"+st+"\x00"+pr]++
+	out["a\x00"+c.Created.In(loc).Format("2006-01")+"\x00"+group]++
+	if c.Status.Closed() {
+		k := "c\x00" + closedAt(c).In(loc).Format("2006-01") + "\x00" + group + "\x00" + st + "\x00"
+		out[string(binary.BigEndian.AppendUint32([]byte(k), tenthsToClose(c)))]++
+	}
+	for _, s := range c.Sessions {
+		if !s.Cancelled {
+			out["h\x00"+s.Start.In(loc).Format("2006-01-02")+"\x00"+med]++
+		}
+	}
+	return out
+}
+
+// sameCounters reports whether nothing the counters depend on differs
+// between a and b (a note only touches NoteCount and times).
+func sameCounters(a, b *casebot.Case) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Status != b.Status || a.Priority != b.Priority || a.Mediator != b.Mediator || a.Type != b.Type ||
+		a.Source != b.Source || !a.Created.Equal(b.Created) || len(a.Sessions) != len(b.Sessions) {
+		return false
+	}
+	if a.Status.Closed() && !closedAt(a).Equal(closedAt(b)) {
+		return false
+	}
+	for i := range a.Sessions {
+		if a.Sessions[i].Cancelled != b.Sessions[i].Cancelled || !a.Sessions[i].Start.Equal(b.Sessions[i].Start) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyAggregates moves the counters from what old implies to what c
+// implies, in tx. old is nil for a new case, c nil for a case removed.
+func applyAggregates(tx *bolt.Tx, old, c *casebot.Case) error {
+	if old != nil && c != nil && sameCounters(old, c) {
+		return nil
+	}
+	loc := reportZone(tx)
+	delta := make(map[string]int64)
+	for k, n := range caseCounters(old, loc) {
+		delta[k] -= int64(n)
+	}
+	for k, n := range caseCounters(c, loc) {
+		delta[k] += int64(n)
+	}
+	b := tx.Bucket(bucketAgg)
+	for _, k := range slices.Sorted(maps.Keys(delta)) {
+		if delta[k] != 0 {
+			if err := addCounter(b, []byte(k), delta[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addCounter adds d to the counter k, deleting it at zero. A count that
+// would fall below zero stops at zero (Check reports the difference).
+func addCounter(b *bolt.Bucket, k []byte, d int64) error {
+	var n int64
+	if v := b.Get(k); len(v) == 8 {
+		n = int64(u64(v))
+	}
+	n += d
+	if n <= 0 {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("delete counter %q: %w", k, err)
+		}
+		return nil
+	}
+	if err := b.Put(k, be64(uint64(n))); err != nil {
+		return fmt.Errorf("put counter %q: %w", k, err)
+	}
+	return nil
+}
+
+// countPurgedTx counts a case purged at t in its month. Purge calls it in
+// the purge's transaction: the count cannot be rebuilt from the records,
+// which purge removes, so rebuilds and Check leave it as it is.
+func countPurgedTx(tx *bolt.Tx, at time.Time) error {
+	k := "p\x00" + at.In(reportZone(tx)).Format("2006-01")
+	return addCounter(tx.Bucket(bucketAgg), []byte(k), 1)
+}
+
+// wantCounters recomputes every derived counter from the case records.
+func wantCounters(tx *bolt.Tx) (map[string]uint64, error) {
+	loc := reportZone(tx)
+	want := make(map[string]uint64)
+	err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		c, err := decodeCase(k, v)
+		if err != nil {
+			return err
+		}
+		for ck, n := range caseCounters(c, loc) {
+			want[ck] += n
+		}
+		return nil
+	})
+	return want, err
+}
+
+// rebuildAggregates recomputes the derived counters from the case records,
+// keeping the purge counts.
+func rebuildAggregates(tx *bolt.Tx) error {
+	kept := map[string][]byte{}
+	if b := tx.Bucket(bucketAgg); b != nil {
+		err := b.ForEach(func(k, v []byte) error {
+			if k[0] == aggPurged {
+				kept[string(k)] = bytes.Clone(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketAgg); err != nil {
+			return fmt.Errorf("drop aggregates: %w", err)
+		}
+	}
+	b, err := tx.CreateBucket(bucketAgg)
+	if err != nil {
+		return fmt.Errorf("create aggregates: %w", err)
+	}
+	want, err := wantCounters(tx)
+	if err != nil {
+		return fmt.Errorf("rebuild aggregates: %w", err)
+	}
+	for k, n := range want {
+		kept[k] = be64(n)
+	}
+	for _, k := range slices.Sorted(maps.Keys(kept)) {
+		if err := b.Put([]byte(k), kept[k]); err != nil {
+			return fmt.Errorf("put counter: %w", err)
+		}
+	}
+	return nil
+}
+
+// setReportZone records the zone of the aggregates and rebuilds them when
+// it changes. A nil zone keeps the stored one.
+func setReportZone(tx *bolt.Tx, zone *time.Location) error {
+	if zone == nil {
+		return nil
+	}
+	meta := tx.Bucket(bucketMeta)
+	if string(meta.Get(metaReportZone)) == zone.String() {
+		return nil
+	}
+	if err := meta.Put(metaReportZone, []byte(zone.String())); err != nil {
+		return fmt.Errorf("store: put report zone: %w", err)
+	}
+	zones.Store(zone.String(), zone)
+	if tx.Bucket(bucketAgg) == nil {
+		return nil // a new store: the migration builds them
+	}
+	return rebuildAggregates(tx)
+}
+
+// checkAggregates returns the differences between the stored counters and
+// a recomputation from the records.
+func checkAggregates(tx *bolt.Tx) ([]string, error) {
+	want, err := wantCounters(tx)
+	if err != nil {
+		return nil, err
+	}
+	var diffs []string
+	err = tx.Bucket(bucketAgg).ForEach(func(k, v []byte) error {
+		if k[0] == aggPurged {
+			return nil
+		}
+		got := uint64(0)
+		if len(v) == 8 {
+			got = u64(v)
+		}
+		if w := want[string(k)]; w != got {
+			diffs = append(diffs, fmt.Sprintf("aggregate %q is %d, want %d", k, got, w))
+		}
+		delete(want, string(k))
+		return nil
+	})
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		diffs = append(diffs, fmt.Sprintf("aggregate %q is missing, want %d", k, want[k]))
+	}
+	return diffs, err
+}
+
+// counterParts splits a counter key after its kind byte into its parts.
+func counterParts(k []byte) []string { return strings.Split(string(k[2:]), "\x00") }
+
+// forCounters calls fn with every counter whose key starts with prefix.
+func forCounters(tx *bolt.Tx, prefix string, fn func(k []byte, n int) error) error {
+	p := []byte(prefix)
+	c := tx.Bucket(bucketAgg).Cursor()
+	for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
+		if err := fn(k, int(u64(v))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusCounts returns the cases now by status and priority, of one
+// mediator or ("") all.
+func statusCounts(tx *bolt.Tx, mediator string) (map[casebot.Status]map[casebot.Priority]int, error) {
+	out := map[casebot.Status]map[casebot.Priority]int{}
+	prefix, skip := "s\x00", 0
+	if mediator != "" {
+		prefix, skip = "m\x00"+dim(mediator)+"\x00", 1
+	}
+	err := forCounters(tx, prefix, func(k []byte, n int) error {
+		parts := counterParts(k)[skip:]
+		if len(parts) != 2 {
+			return fmt.Errorf("bad counter key %q", k)
+		}
+		s := casebot.Status(parts[0])
+		if out[s] == nil {
+			out[s] = map[casebot.Priority]int{}
+		}
+		out[s][casebot.Priority(parts[1])] += n
+		return nil
+	})
+	return out, err
+}
+
+// countCases returns how many cases of one mediator or ("") all have a
+// status want accepts.
+func countCases(tx *bolt.Tx, mediator string, want func(casebot.Status) bool) (int, error) {
+	counts, err := statusCounts(tx, mediator)
+	total := 0
+	for s, byP := range counts {
+		if want(s) {
+			for _, n := range byP {
+				total += n
+			}
+		}
+	}
+	return total, err
+}
+
+// closedKey is a decoded 'c' counter key.
+type closedKey struct {
+	month, typ, priority, source, mediator string
+	outcome                                casebot.Status
+	tenths                                 uint32
+}
+
+func parseClosedKey(k []byte) (closedKey, error) {
+	if len(k) < 2+4 {
+		return closedKey{}, fmt.Errorf("bad closed counter %q", k)
+	}
+	parts := strings.Split(string(k[2:len(k)-5]), "\x00")
+	if len(parts) != 6 {
+		return closedKey{}, fmt.Errorf("bad closed counter %q", k)
+	}
+	return closedKey{month: parts[0], typ: parts[1], priority: parts[2], source: parts[3], mediator: parts[4],
+		outcome: casebot.Status(parts[5]), tenths: binary.BigEndian.Uint32(k[len(k)-4:])}, nil
+}
+
+// histogram counts closed cases by tenths of days to close.
+type histogram map[uint32]int
+
+// percentiles returns the median (the mean of the middle two of an even
+// count) and the 90th percentile (nearest rank) in days; 0, 0 when empty.
+func (h histogram) percentiles() (median, p90 float64) {
+	n := 0
+	for _, c := range h {
+		n += c
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	keys := slices.Sorted(maps.Keys(h))
+	at := func(rank int) float64 { // rank is 1-based
+		seen := 0
+		for _, k := range keys {
+			seen += h[k]
+			if seen >= rank {
+				return float64(k) / 10
+			}
+		}
+		return float64(keys[len(keys)-1]) / 10
+	}
+	median = at((n + 1) / 2)
+	if n%2 == 0 {
+		median = (at(n/2) + at(n/2+1)) / 2
+	}
+	p90 = at(int(math.Ceil(0.9 * float64(n))))
+	return median, p90
+}
+
+// StatsFor returns caseload figures at now for one mediator's cases or
+// ("") every case: open cases by status and priority and the closed count
+// and settlements from the counters, the median days to close from the
+// closing histograms, overdue deadlines from the deadline index.
+func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (casebot.Stats, error) {
+	st := casebot.Stats{OpenByStatus: make(map[casebot.Status]int), OpenByPriority: make(map[casebot.Priority]int)}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		counts, err := statusCounts(tx, mediator)
+		if err != nil {
+			return err
+		}
+		for s, byP := range counts {
+			for p, n := range byP {
+				switch {
+				case !s.Closed():
+					st.OpenByStatus[s] += n
+					st.OpenByPriority[p] += n
+				default:
+					st.Closed += n
+					if settled(s) {
+						st.Settled += n
+					}
+				}
+			}
+		}
+		h := histogram{}
+		err = forCounters(tx, "c\x00", func(k []byte, n int) error {
+			ck, err := parseClosedKey(k)
+			if err != nil {
+				return err
+			}
+			if mediator == "" || ck.mediator == dim(mediator) {
+				h[ck.tenths] += n
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		st.MedianDaysToClose, _ = h.percentiles()
+		st.Overdue, err = countOverdue(tx, now, mediator)
+		return err
+	})
+	if err != nil {
+		return casebot.Stats{}, fmt.Errorf("store: stats: %w", err)
+	}
+	return st, nil
+}
+
+// countOverdue counts unmet deadlines of open cases due before now, of one
+// mediator or ("") all; for all it only counts the index's keys.
+func countOverdue(tx *bolt.Tx, now time.Time, mediator string) (int, error) {
+	n := 0
+	if mediator == "" {
+		end := timeKey(now)
+		c := tx.Bucket(bucketIdxDeadline).Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
+			n++
+		}
+		return n, nil
+	}
+	err := deadlineRange(tx, time.Time{}, now, func(r casebot.DeadlineRef) bool {
+		if r.Mediator == mediator {
+			n++
+		}
+		return true
+	})
+	return n, err
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,302 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// randomCases opens n cases over three mediators with random priorities,
+// deadlines and statuses.
+func randomCases(t *testing.T, db *DB, rng *rand.Rand, n int) {
+	t.Helper()
+	now := db.now()
+	for i := 0; i < n; i++ {
+		c := newCase(t, db, fmt.Sprintf("case %d", i), fmt.Sprintf("U%d", rng.IntN(3)))
+		update(t, db, c.ID, "x", func(c *casebot.Case) {
+			c.Priority = casebot.Priorities[rng.IntN(4)]
+			if rng.IntN(2) == 0 {
+				c.Deadlines = append(c.Deadlines, casebot.Deadline{N: 1, Due: now.Add(time.Duration(rng.IntN(500)) * time.Hour), Text: "d"})
+			}
+			c.Status = casebot.Statuses[rng.IntN(len(casebot.Statuses))]
+		})
+	}
+}
+
+// TestCasePageOrder: the pages of every list, read from the urgency index,
+// are the list Cases sorts from the index values, cut in fifties.
+func TestCasePageOrder(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	randomCases(t, db, rand.New(rand.NewPCG(1, 2)), 130)
+	mustCheck(t, db, "random cases")
+	for _, med := range []string{"", "U1"} {
+		for _, state := range []string{"open", "closed", "all"} {
+			var want []string
+			for _, st := range map[string][]string{"open": {"open"}, "closed": {"closed"}, "all": {"open", "closed"}}[state] {
+				cs, err := db.Cases(ctx, casebot.CaseFilter{Mediator: med, State: st})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, ids(cs)...)
+			}
+			var got []string
+			for page := 1; ; page++ {
+				pg, err := db.CasePage(ctx, casebot.CaseFilter{Mediator: med, State: state}, page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pg.Total != len(want) || pg.Page != page || len(pg.Cases) > casebot.ListPageSize {
+					t.Fatalf("%s/%s page %d: %+v, want total %d", med, state, page, pg, len(want))
+				}
+				got = append(got, ids(pg.Cases)...)
+				if page >= pg.Pages {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("mediator %q, %s: pages give\n%v\nwant\n%v", med, state, got, want)
+			}
+		}
+	}
+	if _, err := db.CasePage(ctx, casebot.CaseFilter{State: "bogus"}, 1); casebot.ErrorCode(err) != casebot.EINVALID {
+		t.Errorf("bad state: %v", err)
+	}
+}
+
+// TestAggregatesProperty applies random changes of every kind (open,
+// priority, reassign, sessions, close, reopen, notes) and checks after
+// each that the aggregates equal a recomputation from the records (Check),
+// and that Stats agrees with figures computed from the cases themselves.
+func TestAggregatesProperty(t *testing.T) {
+	db, clk := openTest(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	var cs []string
+	types, sources := []string{"", "family", "commercial"}, []string{"", "court", "self"}
+	for step := 0; step < 300; step++ {
+		clk.Advance(time.Duration(rng.IntN(72)) * time.Hour)
+		op := rng.IntN(8)
+		if len(cs) == 0 {
+			op = 0
+		}
+		var id string
+		if len(cs) > 0 {
+			id = cs[rng.IntN(len(cs))]
+		}
+		what := ""
+		switch op {
+		case 0:
+			c, err := db.CreateCase(ctx, &casebot.Case{Title: "c", Mediator: fmt.Sprintf("U%d", rng.IntN(3)), Type: types[rng.IntN(3)],
+				Source: sources[rng.IntN(3)], Priority: casebot.Priorities[rng.IntN(4)]}, casebot.Change{Actor: "U0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, what = append(cs, c.ID), "create"
+		case 1:
+			update(t, db, id, "prio", func(c *casebot.Case) { c.Priority = casebot.Priorities[rng.IntN(4)] })
+			what = "priority"
+		case 2:
+			update(t, db, id, "assign", func(c *casebot.Case) { c.Mediator = fmt.Sprintf("U%d", rng.IntN(3)) })
+			what = "reassign"
+		case 3:
+			update(t, db, id, "session", func(c *casebot.Case) {
+				c.Sessions = append(c.Sessions, casebot.Session{N: len(c.Sessions) + 1, Start: clk.Now().Add(time.Duration(rng.IntN(100)-50) * time.Hour), Duration: time.Hour})
+			})
+			what = "session"
+		case 4:
+			update(t, db, id, "cancel", func(c *casebot.Case) {
+				if len(c.Sessions) > 0 {
+					c.Sessions[rng.IntN(len(c.Sessions))].Cancelled = true
+				}
+			})
+			what = "cancel"
+		case 5:
+			update(t, db, id, "close", func(c *casebot.Case) {
+				s := casebot.Statuses[3+rng.IntN(4)]
+				c.Status, c.Outcome = s, s
+			})
+			what = "close"
+		case 6:
+			update(t, db, id, "reopen", func(c *casebot.Case) { c.Status = casebot.Statuses[rng.IntN(3)] })
+			what = "reopen/status"
+		case 7:
+			if _, err := db.AddNote(ctx, &casebot.Note{CaseID: id, Author: "U0", Body: "a note about the fence"}, casebot.Change{Actor: "U0"}); err != nil {
+				t.Fatal(err)
+			}
+			what = "note"
+		}
+		mustCheck(t, db, fmt.Sprintf("step %d (%s)", step, what))
+	}
+	// Stats from the aggregates equals the figures of the cases themselves.
+	all, err := db.Cases(ctx, casebot.CaseFilter{State: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, med := range []string{"", "U1"} {
+		want := casebot.Stats{OpenByStatus: map[casebot.Status]int{}, OpenByPriority: map[casebot.Priority]int{}}
+		h := histogram{}
+		for _, c := range all {
+			if med != "" && c.Mediator != med {
+				continue
+			}
+			if c.Open() {
+				want.OpenByStatus[c.Status]++
+				want.OpenByPriority[c.Priority]++
+				continue
+			}
+			want.Closed++
+			if settled(c.Status) {
+				want.Settled++
+			}
+			h[tenthsToClose(c)]++
+		}
+		want.MedianDaysToClose, _ = h.percentiles()
+		got, err := db.StatsFor(ctx, clk.Now(), med)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Overdue = 0
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("StatsFor(%q) = %+v, want %+v", med, got, want)
+		}
+	}
+	// A rebuild (as a zone change does) gives the same counters.
+	if err := db.bolt.Update(func(tx *bolt.Tx) error { return setReportZone(tx, time.FixedZone("X", 3600)) }); err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db, "zone change")
+}
+
+// searchVocabulary mixes rare and common words, stop words, case and
+// accents.
+var searchVocabulary = []string{"fence", "Fence", "FENCE", "garden", "the", "and", "a", "rent", "arrears", "Straße", "strasse",
+	"offer", "offers", "garage", "roof", "x", "42", "2019", "neighbour's", "e-mail", "café", "Café", "zebra"}
+
+func randomText(rng *rand.Rand, n int) string {
+	ws := make([]string, n)
+	for i := range ws {
+		ws[i] = searchVocabulary[rng.IntN(len(searchVocabulary))]
+	}
+	return strings.Join(ws, " ")
+}
+
+// TestSearchIndexMatchesScan: on random notes (Slack notes, and email
+// notes with subjects and attachments through Ingest), random queries by
+// an admin, a mediator and a stranger give through the index exactly what
+// a scan of every visible note gives.
+func TestSearchIndexMatchesScan(t *testing.T) {
+	for _, key := range [][]byte{nil, footprintKey} {
+		t.Run(fmt.Sprintf("key=%v", key != nil), func(t *testing.T) {
+			db, clk := openTest(t)
+			if key != nil {
+				db = openAt(t, filepath.Join(t.TempDir(), "enc.db"), clk, Options{EncryptionKey: key})
+			}
+			ctx := context.Background()
+			rng := rand.New(rand.NewPCG(3, 4))
+			var cs []*casebot.Case
+			for i := 0; i < 6; i++ {
+				cs = append(cs, newCase(t, db, "c", fmt.Sprintf("U%d", i%2),
+					casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
+			}
+			for i := 0; i < 150; i++ {
+				if rng.IntN(4) > 0 {
+					clk.Advance(time.Duration(rng.IntN(3)) * time.Minute) // ties too
+				}
+				c := cs[rng.IntN(len(cs))]
+				if rng.IntN(3) > 0 {
+					if _, err := db.AddNote(ctx, &casebot.Note{CaseID: c.ID, Author: "U0", Body: randomText(rng, 1+rng.IntN(12))}, casebot.Change{Actor: "U0"}); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				n := &casebot.Note{CaseID: c.ID, Author: c.Parties[0].Email, Source: casebot.SourceEmail, Body: randomText(rng, 1+rng.IntN(8)),
+					Email: &casebot.EmailMeta{From: c.Parties[0].Email, Subject: randomText(rng, 2),
+						Attachments: []casebot.Attachment{{Name: randomText(rng, 1) + ".pdf", Type: "application/pdf", Content: []byte(fmt.Sprint(i))}}}}
+				if _, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: uint32(i + 1),
+					Items: []casebot.MailItem{{UID: uint32(i + 1), Note: n}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustCheck(t, db, "notes")
+			actors := []casebot.Actor{{ID: "UA", Admin: true}, {ID: "U1"}, {ID: "U9"}}
+			for q := 0; q < 200; q++ {
+				query := strings.Fields(randomText(rng, 1+rng.IntN(3)))
+				actor := actors[rng.IntN(len(actors))]
+				limit := []int{0, 1, 5}[rng.IntN(3)]
+				got, err := db.Search(ctx, query, actor, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := db.searchScan(ctx, queryWords(query), actor.CanSee, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hitKeys(got) != hitKeys(want) {
+					t.Fatalf("%s searching %q limit %d:\nindex %s\nscan  %s", actor.ID, query, limit, hitKeys(got), hitKeys(want))
+				}
+			}
+		})
+	}
+}
+
+func hitKeys(hs []casebot.NoteHit) string {
+	var b strings.Builder
+	for _, h := range hs {
+		fmt.Fprintf(&b, "%s/%d(%s) ", h.Note.CaseID, h.Note.N, h.Snippet)
+	}
+	return b.String()
+}
+
+// TestSearchIndexKeepsSecrets: with a key, no indexed word (of a body, a
+// subject or an attachment name) is anywhere in the db file, yet search
+// finds each.
+func TestSearchIndexKeepsSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret.db")
+	clk := newClock()
+	db := openAt(t, path, clk, Options{EncryptionKey: footprintKey})
+	ctx := context.Background()
+	c := newCase(t, db, "c", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: "p@example.com"})
+	secrets := []string{"quixotically", "zymurgical", "xylophonist"}
+	if _, err := db.AddNote(ctx, &casebot.Note{CaseID: c.ID, Author: "U1", Body: "the " + secrets[0] + " plan"}, casebot.Change{Actor: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	n := &casebot.Note{CaseID: c.ID, Author: "p@example.com", Source: casebot.SourceEmail, Body: "see attached",
+		Email: &casebot.EmailMeta{From: "p@example.com", Subject: "About " + secrets[1],
+			Attachments: []casebot.Attachment{{Name: secrets[2] + ".pdf", Type: "application/pdf", Content: []byte("%PDF-1.4")}}}}
+	if _, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1, Items: []casebot.MailItem{{UID: 1, Note: n}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range secrets {
+		if hits, err := db.Search(ctx, []string{strings.ToUpper(w)}, casebot.Actor{ID: "U1"}, 0); err != nil || len(hits) != 1 {
+			t.Errorf("search %s: %d hits, %v", w, len(hits), err)
+		}
+	}
+	var postings int
+	if err := db.bolt.View(func(tx *bolt.Tx) error { postings = tx.Bucket(bucketTerms).Stats().KeyN; return nil }); err != nil || postings < 5 {
+		t.Fatalf("the index holds %d postings (%v)", postings, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range append(secrets, "plan", "About") {
+		if bytes.Contains(bytes.ToLower(raw), []byte(strings.ToLower(w))) {
+			t.Errorf("the db file holds %q", w)
+		}
+	}
+}

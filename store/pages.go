@@ -1,0 +1,153 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Indexes for list pages and reports (schema 5). Like the other indexes
+// they are defined by caseEntries (through insightEntries), so writes,
+// reindex and Check keep them without further code.
+var (
+	// bucketIdxUrgent: class \0 urgency -> "", where class is "o" (open) or
+	// "c" (closed) and urgency is 255-rank (1) | earliest open deadline (8)
+	// | case ID: key order is list order, so a page is a cursor walk that
+	// reads only the records it shows.
+	bucketIdxUrgent = []byte("idx_urgent")
+	// bucketIdxUrgentMed: mediator \0 class \0 urgency -> "".
+	bucketIdxUrgentMed = []byte("idx_urgent_med")
+	// bucketIdxClosed: closed time (8) | case ID -> a closed case's report
+	// row (binary): a report's CSV reads only its period's range.
+	bucketIdxClosed = []byte("idx_closed")
+)
+
+// urgency is the part of an urgency key after the class: what the list
+// orders by, then the case ID.
+func urgency(c *casebot.Case, sv []byte) []byte {
+	k := make([]byte, 0, 9+len(c.ID))
+	k = append(k, byte(255-int(sv[0])))
+	k = append(k, sv[1:9]...)
+	return append(k, c.ID...)
+}
+
+func class(s casebot.Status) string {
+	if s.Closed() {
+		return "c"
+	}
+	return "o"
+}
+
+// insightEntries adds the entries of the urgency and closed-case indexes
+// of c (whose sort value is sv) through put.
+func insightEntries(c *casebot.Case, sv []byte, put func(b, k, v []byte)) {
+	u := urgency(c, sv)
+	put(bucketIdxUrgent, append(prefixOf(class(c.Status)), u...), nil)
+	if c.Mediator != "" {
+		put(bucketIdxUrgentMed, append(prefixOf(c.Mediator, class(c.Status)), u...), nil)
+	}
+	if c.Status.Closed() {
+		put(bucketIdxClosed, append(timeKey(closedAt(c)), c.ID...), encodeClosedRow(c))
+	}
+}
+
+func encodeClosedRow(c *casebot.Case) []byte {
+	e := enc{b: []byte{binFormat}}
+	e.str(c.Type)
+	e.str(string(c.Priority))
+	e.str(c.Source)
+	e.str(c.Mediator)
+	e.time(c.Created)
+	e.time(closedAt(c))
+	e.str(string(c.Status))
+	e.uint(uint64(tenthsToClose(c)))
+	e.uint(uint64(heldSessions(c, closedAt(c))))
+	return e.b
+}
+
+func decodeClosedRow(k, v []byte) (casebot.ClosedCase, error) {
+	if len(k) < 9 || len(v) < 1 || v[0] != binFormat {
+		return casebot.ClosedCase{}, fmt.Errorf("bad closed index entry %q", k)
+	}
+	d := dec{b: v[1:]}
+	r := casebot.ClosedCase{ID: string(k[8:]), Type: d.str(), Priority: casebot.Priority(d.str()), Source: d.str(), Mediator: d.str(),
+		Opened: d.time(), Closed: d.time(), Outcome: casebot.Status(d.str())}
+	r.Days = float64(d.uint()) / 10
+	r.Sessions = int(d.uint())
+	if d.err != nil {
+		return r, fmt.Errorf("closed index entry %q: %w", k, d.err)
+	}
+	return r, nil
+}
+
+// stateClasses returns the classes a list state shows, in list order.
+func stateClasses(state string) ([]string, error) {
+	switch state {
+	case "", "open":
+		return []string{"o"}, nil
+	case "closed":
+		return []string{"c"}, nil
+	case "all":
+		return []string{"o", "c"}, nil
+	}
+	return nil, casebot.Errorf(casebot.EINVALID, "%q is not a case state; use open, closed or all.", state)
+}
+
+// CasePage returns page page (1-based) of the cases f selects (f.Limit is
+// ignored), casebot.ListPageSize a page, most urgent first: open cases
+// before closed ones for "all", then priority, earliest open deadline and
+// ID. A page past the end gives the last page. The order comes from the
+// urgency index and the total from the counters; only the records shown
+// are read.
+func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (casebot.CasePage, error) {
+	classes, err := stateClasses(f.State)
+	if err != nil {
+		return casebot.CasePage{}, err
+	}
+	want := func(s casebot.Status) bool {
+		return f.State == "all" || (f.State == "closed") == s.Closed()
+	}
+	var out casebot.CasePage
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		total, err := countCases(tx, f.Mediator, want)
+		if err != nil {
+			return err
+		}
+		size := casebot.ListPageSize
+		pages := max(1, (total+size-1)/size)
+		page = min(max(page, 1), pages)
+		out = casebot.CasePage{Page: page, Pages: pages, Total: total}
+		skip := (page - 1) * size
+		b, base := tx.Bucket(bucketIdxUrgent), []byte(nil)
+		if f.Mediator != "" {
+			b, base = tx.Bucket(bucketIdxUrgentMed), prefixOf(f.Mediator)
+		}
+		for _, cl := range classes {
+			p := append(bytes.Clone(base), prefixOf(cl)...)
+			c := b.Cursor()
+			for k, _ := c.Seek(p); hasPrefix(k, p) && len(out.Cases) < size; k, _ = c.Next() {
+				if skip > 0 {
+					skip--
+					continue
+				}
+				if len(k) < len(p)+9 {
+					return fmt.Errorf("bad urgency key %q", k)
+				}
+				cs, err := getCase(tx, string(k[len(p)+9:]))
+				if err != nil {
+					return err
+				}
+				out.Cases = append(out.Cases, cs)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return casebot.CasePage{}, fmt.Errorf("store: list page %d: %w", page, err)
+	}
+	return out, nil
+}

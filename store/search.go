@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Search returns the notes that hold every word of the query (whole words,
+// case aside, in the note's body, email subject or attachment names) from
+// the cases the actor may see (casebot.Actor.CanSee), newest first (then
+// by case ID and note number, descending), at most limit (0: no limit).
+//
+// It reads only the postings of the query's indexed words (search_index.go),
+// intersected newest first, and stops at limit; of the cases it meets it
+// decodes only those of notes that match, and it decrypts only those
+// notes, checking their text (a term is a hash, and stop words are not
+// indexed). For a mediator the candidates are first narrowed to the cases
+// the mediator index lists under them: it must list every case a
+// non-admin may see. A query of stop words only falls back to a scan of
+// the visible cases' notes. EINVALID when the query has no word.
+func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, limit int) ([]casebot.NoteHit, error) {
+	ws := queryWords(query)
+	if len(ws) == 0 {
+		return nil, casebot.Errorf(casebot.EINVALID, "Search needs at least one word.")
+	}
+	if actor.ID == "" {
+		return nil, nil
+	}
+	var terms [][]byte
+	t := db.newTermer()
+	for _, w := range ws {
+		if indexed(w) {
+			terms = append(terms, slices.Clone(t.term(w)))
+		}
+	}
+	if len(terms) == 0 {
+		return db.searchScan(ctx, ws, actor.CanSee, limit)
+	}
+	var hits []casebot.NoteHit
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var mine map[string]bool
+		if !actor.Admin {
+			mine = map[string]bool{}
+			p := prefixOf(actor.ID)
+			c := tx.Bucket(bucketIdxMediator).Cursor()
+			for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
+				mine[string(k[len(p):])] = true
+			}
+			if len(mine) == 0 {
+				return nil
+			}
+		}
+		seen := map[string]bool{} // case ID -> visible
+		noteIdx, notes := tx.Bucket(bucketNoteN), tx.Bucket(bucketNotes)
+		n := 0
+		return intersect(tx, terms, func(suffix []byte) (bool, error) {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return false, err
+				}
+			}
+			id, num, err := postingNote(suffix)
+			if err != nil {
+				return false, err
+			}
+			if mine != nil && !mine[id] {
+				return true, nil
+			}
+			vis, ok := seen[id]
+			if !ok {
+				c, err := getCase(tx, id)
+				if err != nil {
+					return false, err
+				}
+				vis = actor.CanSee(c)
+				seen[id] = vis
+			}
+			if !vis {
+				return true, nil
+			}
+			seq := noteIdx.Get(numberedKey(id, num))
+			if seq == nil {
+				return false, fmt.Errorf("search posting of %s/%d: no such note", id, num)
+			}
+			v := notes.Get(seq)
+			if v == nil {
+				return false, fmt.Errorf("note %s/%d: record %x missing", id, num, seq)
+			}
+			note, err := db.decodeNote(seq, v)
+			if err != nil {
+				return false, err
+			}
+			if snip, ok := matchAll(noteText(note), ws); ok {
+				hits = append(hits, casebot.NoteHit{Note: note, Snippet: snip})
+			}
+			return limit <= 0 || len(hits) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return hits, nil
+}
+
+// searchScan is Search by reading every visible case's notes: the answer
+// for queries of stop words only, and the tests' oracle for the index.
+// ws are query words (queryWords).
+func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
+	var hits []casebot.NoteHit
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, err := decodeCase(k, v)
+			if err != nil {
+				return err
+			}
+			if c.NoteCount == 0 || !visible(c) {
+				return nil
+			}
+			notes, err := db.caseNotes(tx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				if snip, ok := matchAll(noteText(n), ws); ok {
+					hits = append(hits, casebot.NoteHit{Note: n, Snippet: snip})
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	slices.SortStableFunc(hits, func(a, b casebot.NoteHit) int {
+		if c := b.Note.Created.Compare(a.Note.Created); c != 0 {
+			return c
+		}
+		if c := strings.Compare(b.Note.CaseID, a.Note.CaseID); c != 0 {
+			return c
+		}
+		return b.Note.N - a.Note.N
+	})
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}
+
+// matchAll reports whether text holds every word of ws (lower-case, as
+// words reads them) and returns about 80 characters around the first
+// place one of them stands.
+func matchAll(text string, ws []string) (string, bool) {
+	want := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		want[w] = false
+	}
+	first, found := -1, 0
+	words(text, func(w string, at int) {
+		if seen, ok := want[w]; ok {
+			if first < 0 {
+				first = at
+			}
+			if !seen {
+				want[w] = true
+				found++
+			}
+		}
+	})
+	if found < len(want) {
+		return "", false
+	}
+	return snippet(text, first, 80), true
+}
