@@ -36,6 +36,10 @@ func ButtonText(actionID, value string) (string, bool) {
 		if numberRe.MatchString(a) && !cut {
 			return "reject " + a, true
 		}
+	case casebot.ActionListPage: // value: "all/2"
+		if listChoices[a] && numberRe.MatchString(b) {
+			return "list " + a + " page " + b, true
+		}
 	}
 	return "", false
 }

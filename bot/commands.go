@@ -13,8 +13,9 @@ func builtins() []Command {
 		{Usage: "help [command]", Summary: "list the commands, or explain one", Handle: handleHelp},
 		{Usage: "new <title> [--type T] [--priority P] [--mediator USER]", Summary: "open a case; you become its mediator", Wakes: true,
 			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator.", Handle: handleNew},
-		{Usage: "list [mine|all|open|closed|overdue]", Summary: "your caseload, most urgent first",
-			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due.", Handle: handleList},
+		{Usage: "list [mine|all|open|closed|overdue] [page N]", Summary: "your caseload, most urgent first, 50 a page",
+			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due. " +
+				"page 2, page 3, …: the next pages.", Handle: handleList},
 		{Usage: "show <ID>", Summary: "everything about a case", Handle: handleShow},
 		{Usage: "party add <ID> <role> <name> <email>", Summary: "add a party; runs the conflict check", Wakes: true,
 			Help: "Roles: claimant, respondent, counsel, interpreter, observer, other. Quote a name with spaces if you like: \"Smith, John\".", Handle: handlePartyAdd},

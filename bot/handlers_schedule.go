@@ -210,7 +210,7 @@ func handleNote(ctx context.Context, r *Request) Reply {
 const searchLimit = 20
 
 func handleSearch(ctx context.Context, r *Request) Reply {
-	hits, err := r.Store.Search(ctx, r.Args.Words, r.Actor.CanSee, searchLimit)
+	hits, err := r.Store.Search(ctx, r.Args.Words, r.Actor, searchLimit)
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: search: %w", err))
 	}

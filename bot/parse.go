@@ -145,6 +145,7 @@ const (
 	kUser
 	kUserOrAuto
 	kNumber // a positive whole number
+	kPage   // the words "page N": a page number
 	kTitle  // free text, at most MaxTitleLen characters
 	kName   // free text, a person's name
 	kText   // free text, at most MaxTextLen characters
@@ -177,6 +178,7 @@ var placeholders = map[string]kind{
 	"words":         kText,
 	"name or email": kQuery,
 	"command":       kQuery,
+	"page N":        kPage,
 }
 
 // flagKinds says what each option accepts; an option not listed is a switch
@@ -273,6 +275,7 @@ type Args struct {
 	User     string            // <USER> or <USER|auto>: a user ID or "auto"
 	N        int               // <deadline#>, <session#>, <mail#>, <doc#>
 	Word     string            // a choice such as mine|all, or <command>; "" when absent
+	Page     int               // [page N]; 0 when absent
 	Name     string            // <name>
 	Text     string            // <title>, <text>, <words>, <name or email>, [text]
 	Words    []string          // the words of Text, unquoted
@@ -371,6 +374,24 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 				continue
 			}
 			return invalid("Missing <%s>.", p.name)
+		}
+		if p.optional && p.kind == kWord && strings.EqualFold(pos[i].val, "page") && pi+1 < len(params) && params[pi+1].kind == kPage {
+			continue // "list page 2": the choice is left out
+		}
+		if p.kind == kPage {
+			if !strings.EqualFold(pos[i].val, "page") {
+				return invalid("Unexpected %q.", joinText(pos[i:]))
+			}
+			if i+1 >= len(pos) {
+				return invalid("Missing the page number after page.")
+			}
+			n, err := strconv.Atoi(pos[i+1].val)
+			if err != nil || n <= 0 {
+				return invalid("%q is not a page number like 1, 2, 3.", pos[i+1].val)
+			}
+			a.Page = n
+			i += 2
+			continue
 		}
 		if p.kind.greedy() {
 			end := len(pos) - need
