@@ -88,6 +88,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"reject 1", [4]outcome{U, U, U, U}, false},
 		{"digest", [4]outcome{U, U, U, U}, false},
 		{"stats", [4]outcome{A, A, A, A}, false},
+		{"report", [4]outcome{A, A, A, A}, false},
 	}
 	covered := map[string]bool{}
 	users := [4]string{uAdmin, uMed, uOther, uStranger}

@@ -42,6 +42,10 @@ type Config struct {
 	// direct messages; when nil (Slack is off), doc says so and points to
 	// casebot export.
 	Files casebot.FileSender
+	// Reports makes report's CSV and chart, which go to the actor's Slack
+	// direct messages through Files; when either is nil, report replies
+	// with its summary and says the files need Slack.
+	Reports casebot.ReportFiles
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.

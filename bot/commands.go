@@ -59,6 +59,11 @@ func builtins() []Command {
 				"party emails since your last digest, cases without activity for 14 days; for admins also the quarantine and caseload balance.",
 			Handle: handleDigest},
 		{Usage: "stats", Summary: "caseload figures (yours; every case for admins)", Slow: true, Handle: handleStats},
+		{Usage: "report [from] [to]", Summary: "figures for a period; a CSV and a chart to your direct messages", Slow: true,
+			Help: "From and to are months (2026-01) or dates (2026-01-15, counted as their month); the default is the last 12 months. " +
+				"Opened and closed by month, settlement rate and days to close by type, priority, source and mediator, sessions held. " +
+				"Admins see the programme, a mediator their own cases. The CSV lists each closed case without parties or content.",
+			Handle: handleReport},
 	}
 }
 

@@ -146,6 +146,7 @@ const (
 	kUserOrAuto
 	kNumber // a positive whole number
 	kPage   // the words "page N": a page number
+	kPeriod // a month (2026-01) or a date (2026-01-15), kept as typed
 	kTitle  // free text, at most MaxTitleLen characters
 	kName   // free text, a person's name
 	kText   // free text, at most MaxTextLen characters
@@ -179,6 +180,8 @@ var placeholders = map[string]kind{
 	"name or email": kQuery,
 	"command":       kQuery,
 	"page N":        kPage,
+	"from":          kPeriod,
+	"to":            kPeriod,
 }
 
 // flagKinds says what each option accepts; an option not listed is a switch
@@ -276,6 +279,7 @@ type Args struct {
 	N        int               // <deadline#>, <session#>, <mail#>, <doc#>
 	Word     string            // a choice such as mine|all, or <command>; "" when absent
 	Page     int               // [page N]; 0 when absent
+	Period   []string          // [from] [to], as typed
 	Name     string            // <name>
 	Text     string            // <title>, <text>, <words>, <name or email>, [text]
 	Words    []string          // the words of Text, unquoted
@@ -485,6 +489,8 @@ func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) erro
 		} else {
 			a.User, err = ParseUser(v)
 		}
+	case kPeriod:
+		a.Period = append(a.Period, v)
 	case kNumber:
 		n, perr := strconv.Atoi(strings.TrimPrefix(v, "#"))
 		if perr != nil || n <= 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/outbox"
+	"github.com/casebot/casebot/report"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
@@ -126,6 +127,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Now:           d.Now,
 		Timeout:       lockWait,
 		Logger:        d.Logger.With("component", "store"),
+		Zone:          cfg.Schedule.Location,
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Path, err)
@@ -150,6 +152,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Quarantine:      d.quarantine(),
 		Digests:         d.sched,
 		Files:           d.slackFiles(),
+		Reports:         report.Renderer{},
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

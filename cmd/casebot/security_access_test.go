@@ -181,6 +181,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"reject {Q}", [4]secOutcome{A, A, N, N}, false, true},
 		{"digest", [4]secOutcome{A, A, A, A}, false, false},
 		{"stats", [4]secOutcome{A, A, A, A}, false, false},
+		{"report", [4]secOutcome{A, A, A, A}, false, false},
 		// Last: it makes the stranger a mediator.
 		{"new Another case", [4]secOutcome{A, A, A, A}, false, false},
 	}
