@@ -8,9 +8,29 @@ import (
 // ListPageSize is how many cases one page of list shows.
 const ListPageSize = 50
 
+// CaseSummary is what a list line shows of a case.
+type CaseSummary struct {
+	ID       string
+	Title    string
+	Mediator string
+	Priority Priority
+	Status   Status
+	// Next is the earliest unmet deadline; nil when there is none.
+	Next *Deadline
+}
+
+// Summary returns what a list line shows of c.
+func (c *Case) Summary() CaseSummary {
+	s := CaseSummary{ID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, Status: c.Status}
+	if ds := c.OpenDeadlines(); len(ds) > 0 {
+		s.Next = &ds[0]
+	}
+	return s
+}
+
 // CasePage is one page of a case list, most urgent first.
 type CasePage struct {
-	Cases []*Case
+	Cases []CaseSummary
 	// Page is the page shown (1-based), Pages how many there are (at least
 	// 1) and Total how many cases the filter selects.
 	Page, Pages, Total int
@@ -92,7 +112,8 @@ type Report struct {
 	OffersMade, OffersAccepted int
 	// Purged counts cases whose content was destroyed in the period.
 	Purged int
-	// Cases are the period's closed cases, in order of closing.
+	// Cases are the period's closed cases, in order of closing, when
+	// read (InsightStore.ClosedCases).
 	Cases []ClosedCase
 }
 
@@ -102,13 +123,18 @@ type Report struct {
 type InsightStore interface {
 	// CasePage returns page page (1-based; past the end gives the last) of
 	// the cases f selects, ListPageSize a page, most urgent first (priority,
-	// then earliest open deadline, then ID). Only the shown cases are read.
+	// then earliest open deadline, then ID), as the summaries the urgency
+	// index keeps: no case record is read.
 	CasePage(ctx context.Context, f CaseFilter, page int) (CasePage, error)
 	// StatsFor returns caseload figures at now for one mediator's cases,
 	// or ("") every case.
 	StatsFor(ctx context.Context, now time.Time, mediator string) (Stats, error)
-	// Report returns the figures of q's months. EINVALID for a bad month.
+	// Report returns the figures of q's months, without Cases: its work
+	// grows with months and groups, not cases. EINVALID for a bad month.
 	Report(ctx context.Context, q ReportQuery) (*Report, error)
+	// ClosedCases returns the cases closed in q's months (one mediator's or
+	// all), in order of closing, for the report's CSV.
+	ClosedCases(ctx context.Context, q ReportQuery) ([]ClosedCase, error)
 }
 
 // ReportFiles turns a report into files for the actor: a CSV of the

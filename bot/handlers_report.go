@@ -78,15 +78,20 @@ func handleReport(ctx context.Context, r *Request) Reply {
 		return r.Fail(fmt.Errorf("bot: report: %w", err))
 	}
 	text := reportSummary(rep, scope)
-	return Reply{Text: text + "\n" + r.sendReportFiles(ctx, rep)}
+	return Reply{Text: text + "\n" + r.sendReportFiles(ctx, rep, q)}
 }
 
 // sendReportFiles sends the report's CSV and chart to the actor's direct
 // messages and says what happened.
-func (r *Request) sendReportFiles(ctx context.Context, rep *casebot.Report) string {
+func (r *Request) sendReportFiles(ctx context.Context, rep *casebot.Report, q casebot.ReportQuery) string {
 	files, maker := r.bot.cfg.Files, r.bot.cfg.Reports
 	if files == nil || maker == nil {
 		return reportSlackOff
+	}
+	var err error
+	if rep.Cases, err = r.Store.ClosedCases(ctx, q); err != nil {
+		r.Logger.Error("report: closed cases not read", slog.String("user", r.Actor.ID), slog.Any("error", err))
+		return "The CSV and the chart could not be made; the figures above are complete."
 	}
 	fs, err := maker.Files(rep)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -26,18 +27,22 @@ import (
 // old and the new record imply, the migration and a zone change rebuild
 // them, and Check recomputes and compares them.
 //
-// bucketAgg: counter key -> uint64 (big-endian) count, never zero:
+// bucketAgg, counter key -> value:
 //
-//	s \0 status \0 priority                        cases now, by status and priority
-//	m \0 mediator \0 status \0 priority            the same per mediator
-//	a \0 month \0 type \0 priority \0 source \0 mediator        cases opened
-//	c \0 month \0 type \0 priority \0 source \0 mediator \0 outcome \0 tenths(4)
-//	                                               cases closed: a histogram of tenths of days to close
-//	h \0 day \0 mediator                           sessions (not cancelled) by start day
-//	p \0 month                                     cases purged (not derived: Check leaves it alone)
+//	s \0 status \0 priority                  -> count: cases now
+//	m \0 mediator \0 status \0 priority      -> count: the same per mediator
+//	a \0 month \0 scope \0 dim \0 value      -> count: cases opened
+//	c \0 month \0 scope \0 dim \0 value      -> closing record: cases closed
+//	h \0 scope \0 day                        -> count: sessions (not cancelled) by start day
+//	p \0 month                               -> count: cases purged (not derived: Check leaves it alone)
 //
-// Months ("2006-01") and days ("2006-01-02") are read in the programme's
-// zone (Options.Zone, kept in meta as report_zone).
+// scope is "" (the programme) or a mediator (their own cases); dim is
+// "all" (value ""), "type", "priority", "source" or, for the programme,
+// "mediator". month "*" in a 'c' key is all time (for stats). A closing
+// record holds the closed and settled counts and a histogram of tenths of
+// days to close (closingRecord). Months ("2006-01") and days
+// ("2006-01-02") are read in the programme's zone (Options.Zone, kept in
+// meta as report_zone).
 var bucketAgg = []byte("aggregates")
 
 // metaReportZone names the zone of the aggregates' months and days.
@@ -112,28 +117,110 @@ func heldSessions(c *casebot.Case, t time.Time) int {
 	return n
 }
 
-// caseCounters returns the counters case c adds to, with how much. It is
-// the one definition of the derived aggregates.
+// allTime is the month of the all-time closing records.
+const allTime = "*"
+
+// contribution suffix of a closing: tenths (4) | settled (1).
+const closingSuffix = 5
+
+// caseCounters returns what case c adds to the counters. It is the one
+// definition of the derived aggregates. A 'c' entry's key is the closing
+// record's key followed by the closing's tenths of days (4 bytes) and
+// whether it settled (1 byte); every other entry's key is the counter's.
 func caseCounters(c *casebot.Case, loc *time.Location) map[string]uint64 {
-	out := make(map[string]uint64, 6)
+	out := make(map[string]uint64, 24)
 	if c == nil {
 		return out
 	}
 	st, pr, med := string(c.Status), string(c.Priority), dim(c.Mediator)
-	group := dim(c.Type) + "\x00" + pr + "\x00" + dim(c.Source) + "\x00" + med
 	out["s\x00"+st+"\x00"+pr]++
 	out["m\x00"+med+"\x00"+st+"\x00"+pr]++
-	out["a\x00"+c.Created.In(loc).Format("2006-01")+"\x00"+group]++
+	groups := func(kind, month string, suffix string) {
+		for _, scope := range []string{"", med} {
+			p := kind + "\x00" + month + "\x00" + scope + "\x00"
+			out[p+"all\x00"+suffix]++
+			out[p+"type\x00"+dim(c.Type)+suffix]++
+			out[p+"priority\x00"+pr+suffix]++
+			out[p+"source\x00"+dim(c.Source)+suffix]++
+			if scope == "" {
+				out[p+"mediator\x00"+med+suffix]++
+			}
+		}
+	}
+	groups("a", c.Created.In(loc).Format("2006-01"), "")
 	if c.Status.Closed() {
-		k := "c\x00" + closedAt(c).In(loc).Format("2006-01") + "\x00" + group + "\x00" + st + "\x00"
-		out[string(binary.BigEndian.AppendUint32([]byte(k), tenthsToClose(c)))]++
+		suffix := string(append(binary.BigEndian.AppendUint32(nil, tenthsToClose(c)), b2u(settled(c.Status))))
+		groups("c", closedAt(c).In(loc).Format("2006-01"), suffix)
+		groups("c", allTime, suffix)
 	}
 	for _, s := range c.Sessions {
 		if !s.Cancelled {
-			out["h\x00"+s.Start.In(loc).Format("2006-01-02")+"\x00"+med]++
+			day := s.Start.In(loc).Format("2006-01-02")
+			out["h\x00\x00"+day]++
+			out["h\x00"+med+"\x00"+day]++
 		}
 	}
 	return out
+}
+
+// closingRecord is a 'c' counter's value: closed and settled counts and
+// the histogram of tenths of days to close.
+type closingRecord struct {
+	closed, settled int
+	h               histogram
+}
+
+// add adds n closings (n < 0 removes) of tenths days, settled or not.
+func (r *closingRecord) add(tenths uint32, wasSettled bool, n int) {
+	if r.h == nil {
+		r.h = histogram{}
+	}
+	r.closed += n
+	if wasSettled {
+		r.settled += n
+	}
+	if r.h[tenths] += n; r.h[tenths] <= 0 {
+		delete(r.h, tenths)
+	}
+}
+
+// encode writes closed, settled, the number of buckets, then each bucket
+// (tenths ascending, as a delta from the previous, and its count).
+func (r *closingRecord) encode() []byte {
+	e := enc{}
+	e.uint(uint64(max(r.closed, 0)))
+	e.uint(uint64(max(r.settled, 0)))
+	keys := slices.Sorted(maps.Keys(r.h))
+	e.uint(uint64(len(keys)))
+	prev := uint32(0)
+	for _, k := range keys {
+		e.uint(uint64(k - prev))
+		e.uint(uint64(r.h[k]))
+		prev = k
+	}
+	return e.b
+}
+
+func decodeClosing(v []byte) (closingRecord, error) {
+	d := dec{b: v}
+	r := closingRecord{closed: int(d.uint()), settled: int(d.uint()), h: histogram{}}
+	n := d.count(2)
+	t := uint32(0)
+	for i := 0; i < n; i++ {
+		t += uint32(d.uint())
+		r.h[t] = int(d.uint())
+	}
+	if d.err != nil {
+		return r, fmt.Errorf("closing record: %w", d.err)
+	}
+	return r, nil
+}
+
+// splitClosing splits a 'c' contribution key into the record's key, the
+// tenths and whether it settled.
+func splitClosing(k string) (string, uint32, bool) {
+	n := len(k) - closingSuffix
+	return k[:n], binary.BigEndian.Uint32([]byte(k[n : n+4])), k[n+4] == 1
 }
 
 // sameCounters reports whether nothing the counters depend on differs
@@ -172,11 +259,43 @@ func applyAggregates(tx *bolt.Tx, old, c *casebot.Case) error {
 		delta[k] += int64(n)
 	}
 	b := tx.Bucket(bucketAgg)
+	closings := map[string]*closingRecord{}
 	for _, k := range slices.Sorted(maps.Keys(delta)) {
-		if delta[k] != 0 {
-			if err := addCounter(b, []byte(k), delta[k]); err != nil {
+		d := delta[k]
+		if d == 0 {
+			continue
+		}
+		if k[0] != aggClosed {
+			if err := addCounter(b, []byte(k), d); err != nil {
 				return err
 			}
+			continue
+		}
+		rk, tenths, wasSettled := splitClosing(k)
+		r := closings[rk]
+		if r == nil {
+			r = &closingRecord{h: histogram{}}
+			if v := b.Get([]byte(rk)); v != nil {
+				dr, err := decodeClosing(v)
+				if err != nil {
+					return fmt.Errorf("counter %q: %w", rk, err)
+				}
+				r = &dr
+			}
+			closings[rk] = r
+		}
+		r.add(tenths, wasSettled, int(d))
+	}
+	for _, rk := range slices.Sorted(maps.Keys(closings)) {
+		r := closings[rk]
+		var err error
+		if r.closed <= 0 {
+			err = b.Delete([]byte(rk))
+		} else {
+			err = b.Put([]byte(rk), r.encode())
+		}
+		if err != nil {
+			return fmt.Errorf("put counter %q: %w", rk, err)
 		}
 	}
 	return nil
@@ -210,21 +329,41 @@ func countPurgedTx(tx *bolt.Tx, at time.Time) error {
 	return addCounter(tx.Bucket(bucketAgg), []byte(k), 1)
 }
 
-// wantCounters recomputes every derived counter from the case records.
-func wantCounters(tx *bolt.Tx) (map[string]uint64, error) {
+// wantCounters recomputes every derived counter from the case records,
+// as stored: key -> value.
+func wantCounters(tx *bolt.Tx) (map[string][]byte, error) {
 	loc := reportZone(tx)
-	want := make(map[string]uint64)
+	sums := make(map[string]uint64)
 	err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 		c, err := decodeCase(k, v)
 		if err != nil {
 			return err
 		}
 		for ck, n := range caseCounters(c, loc) {
-			want[ck] += n
+			sums[ck] += n
 		}
 		return nil
 	})
-	return want, err
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[string][]byte, len(sums))
+	closings := map[string]*closingRecord{}
+	for k, n := range sums {
+		if k[0] != aggClosed {
+			want[k] = be64(n)
+			continue
+		}
+		rk, tenths, wasSettled := splitClosing(k)
+		if closings[rk] == nil {
+			closings[rk] = &closingRecord{h: histogram{}}
+		}
+		closings[rk].add(tenths, wasSettled, int(n))
+	}
+	for rk, r := range closings {
+		want[rk] = r.encode()
+	}
+	return want, nil
 }
 
 // rebuildAggregates recomputes the derived counters from the case records,
@@ -253,8 +392,8 @@ func rebuildAggregates(tx *bolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("rebuild aggregates: %w", err)
 	}
-	for k, n := range want {
-		kept[k] = be64(n)
+	for k, v := range want {
+		kept[k] = v
 	}
 	for _, k := range slices.Sorted(maps.Keys(kept)) {
 		if err := b.Put([]byte(k), kept[k]); err != nil {
@@ -296,18 +435,14 @@ func checkAggregates(tx *bolt.Tx) ([]string, error) {
 		if k[0] == aggPurged {
 			return nil
 		}
-		got := uint64(0)
-		if len(v) == 8 {
-			got = u64(v)
-		}
-		if w := want[string(k)]; w != got {
-			diffs = append(diffs, fmt.Sprintf("aggregate %q is %d, want %d", k, got, w))
+		if w, ok := want[string(k)]; !ok || !bytes.Equal(w, v) {
+			diffs = append(diffs, fmt.Sprintf("aggregate %q is %x, want %x", k, v, w))
 		}
 		delete(want, string(k))
 		return nil
 	})
 	for _, k := range slices.Sorted(maps.Keys(want)) {
-		diffs = append(diffs, fmt.Sprintf("aggregate %q is missing, want %d", k, want[k]))
+		diffs = append(diffs, fmt.Sprintf("aggregate %q is missing, want %x", k, want[k]))
 	}
 	return diffs, err
 }
@@ -316,11 +451,11 @@ func checkAggregates(tx *bolt.Tx) ([]string, error) {
 func counterParts(k []byte) []string { return strings.Split(string(k[2:]), "\x00") }
 
 // forCounters calls fn with every counter whose key starts with prefix.
-func forCounters(tx *bolt.Tx, prefix string, fn func(k []byte, n int) error) error {
+func forCounters(tx *bolt.Tx, prefix string, fn func(k, v []byte) error) error {
 	p := []byte(prefix)
 	c := tx.Bucket(bucketAgg).Cursor()
 	for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
-		if err := fn(k, int(u64(v))); err != nil {
+		if err := fn(k, v); err != nil {
 			return err
 		}
 	}
@@ -335,7 +470,8 @@ func statusCounts(tx *bolt.Tx, mediator string) (map[casebot.Status]map[casebot.
 	if mediator != "" {
 		prefix, skip = "m\x00"+dim(mediator)+"\x00", 1
 	}
-	err := forCounters(tx, prefix, func(k []byte, n int) error {
+	err := forCounters(tx, prefix, func(k, v []byte) error {
+		n := int(u64(v))
 		parts := counterParts(k)[skip:]
 		if len(parts) != 2 {
 			return fmt.Errorf("bad counter key %q", k)
@@ -363,25 +499,6 @@ func countCases(tx *bolt.Tx, mediator string, want func(casebot.Status) bool) (i
 		}
 	}
 	return total, err
-}
-
-// closedKey is a decoded 'c' counter key.
-type closedKey struct {
-	month, typ, priority, source, mediator string
-	outcome                                casebot.Status
-	tenths                                 uint32
-}
-
-func parseClosedKey(k []byte) (closedKey, error) {
-	if len(k) < 2+4 {
-		return closedKey{}, fmt.Errorf("bad closed counter %q", k)
-	}
-	parts := strings.Split(string(k[2:len(k)-5]), "\x00")
-	if len(parts) != 6 {
-		return closedKey{}, fmt.Errorf("bad closed counter %q", k)
-	}
-	return closedKey{month: parts[0], typ: parts[1], priority: parts[2], source: parts[3], mediator: parts[4],
-		outcome: casebot.Status(parts[5]), tenths: binary.BigEndian.Uint32(k[len(k)-4:])}, nil
 }
 
 // histogram counts closed cases by tenths of days to close.
@@ -441,21 +558,13 @@ func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (cas
 				}
 			}
 		}
-		h := histogram{}
-		err = forCounters(tx, "c\x00", func(k []byte, n int) error {
-			ck, err := parseClosedKey(k)
+		if v := tx.Bucket(bucketAgg).Get([]byte("c\x00" + allTime + "\x00" + dim(mediator) + "\x00all\x00")); v != nil {
+			r, err := decodeClosing(v)
 			if err != nil {
 				return err
 			}
-			if mediator == "" || ck.mediator == dim(mediator) {
-				h[ck.tenths] += n
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+			st.MedianDaysToClose, _ = r.h.percentiles()
 		}
-		st.MedianDaysToClose, _ = h.percentiles()
 		st.Overdue, err = countOverdue(tx, now, mediator)
 		return err
 	})
@@ -466,24 +575,27 @@ func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (cas
 }
 
 // countOverdue counts unmet deadlines of open cases due before now, of one
-// mediator or ("") all; for all it only counts the index's keys.
+// mediator or ("") all, from the deadline index's keys; a mediator's are
+// told by their name in the entry's JSON (the one top-level "Mediator"
+// field: inside a string a quote would be escaped), without decoding.
 func countOverdue(tx *bolt.Tx, now time.Time, mediator string) (int, error) {
-	n := 0
-	if mediator == "" {
-		end := timeKey(now)
-		c := tx.Bucket(bucketIdxDeadline).Cursor()
-		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
-			n++
+	var needle []byte
+	if mediator != "" {
+		q, err := json.Marshal(mediator)
+		if err != nil {
+			return 0, err
 		}
-		return n, nil
+		needle = append(append([]byte(`"Mediator":`), q...), ',')
 	}
-	err := deadlineRange(tx, time.Time{}, now, func(r casebot.DeadlineRef) bool {
-		if r.Mediator == mediator {
+	n := 0
+	end := timeKey(now)
+	c := tx.Bucket(bucketIdxDeadline).Cursor()
+	for k, v := c.First(); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
+		if needle == nil || bytes.Contains(v, needle) {
 			n++
 		}
-		return true
-	})
-	return n, err
+	}
+	return n, nil
 }
 
 // sortedKeys returns a map's keys in order.

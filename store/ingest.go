@@ -250,7 +250,7 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, now time
 	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
 		return nil, 0, nil, fmt.Errorf("put note index: %w", err)
 	}
-	if err := db.indexNoteTx(tx, stored); err != nil {
+	if err := db.indexNoteTx(tx, stored, seq); err != nil {
 		return nil, 0, nil, err
 	}
 	c.NoteCount = n.N

@@ -60,7 +60,9 @@ func TestCasePageOrder(t *testing.T) {
 				if pg.Total != len(want) || pg.Page != page || len(pg.Cases) > casebot.ListPageSize {
 					t.Fatalf("%s/%s page %d: %+v, want total %d", med, state, page, pg, len(want))
 				}
-				got = append(got, ids(pg.Cases)...)
+				for _, c := range pg.Cases {
+					got = append(got, c.ID)
+				}
 				if page >= pg.Pages {
 					break
 				}
@@ -68,6 +70,17 @@ func TestCasePageOrder(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("mediator %q, %s: pages give\n%v\nwant\n%v", med, state, got, want)
 			}
+		}
+	}
+	// Stats counts a mediator's overdue deadlines from the index's keys.
+	later := db.now().Add(300 * time.Hour)
+	for _, med := range []string{"", "U1", "U2"} {
+		od, err := db.Overdue(ctx, later, med)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := db.StatsFor(ctx, later, med); err != nil || st.Overdue != len(od) || len(od) == 0 {
+			t.Errorf("StatsFor(%q).Overdue = %d (%v), want %d", med, st.Overdue, err, len(od))
 		}
 	}
 	if _, err := db.CasePage(ctx, casebot.CaseFilter{State: "bogus"}, 1); casebot.ErrorCode(err) != casebot.EINVALID {

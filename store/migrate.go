@@ -45,7 +45,7 @@ var migrations = []migration{
 		}
 		return db.notesToDocuments(tx)
 	}},
-	{5, "list pages and reports: the urgency and closed-case indexes, and aggregates (counts by status, priority, mediator, month, type, source and outcome, days-to-close histograms, sessions by day)", func(db *DB, tx *bolt.Tx) error {
+	{5, "list pages and reports: the urgency and closed-case indexes, and aggregates (cases by status, priority and mediator; opened and closed by month per type, priority, source and mediator with days-to-close histograms; sessions by day)", func(db *DB, tx *bolt.Tx) error {
 		if err := reindex(tx); err != nil {
 			return err
 		}

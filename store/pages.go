@@ -14,12 +14,13 @@ import (
 // they are defined by caseEntries (through insightEntries), so writes,
 // reindex and Check keep them without further code.
 var (
-	// bucketIdxUrgent: class \0 urgency -> "", where class is "o" (open) or
+	// bucketIdxUrgent: class \0 urgency -> the case's summary (what a list
+	// line shows, encodeSummary), where class is "o" (open) or
 	// "c" (closed) and urgency is 255-rank (1) | earliest open deadline (8)
 	// | case ID: key order is list order, so a page is a cursor walk that
 	// reads only the records it shows.
 	bucketIdxUrgent = []byte("idx_urgent")
-	// bucketIdxUrgentMed: mediator \0 class \0 urgency -> "".
+	// bucketIdxUrgentMed: mediator \0 class \0 urgency -> the summary.
 	bucketIdxUrgentMed = []byte("idx_urgent_med")
 	// bucketIdxClosed: closed time (8) | case ID -> a closed case's report
 	// row (binary): a report's CSV reads only its period's range.
@@ -46,13 +47,47 @@ func class(s casebot.Status) string {
 // of c (whose sort value is sv) through put.
 func insightEntries(c *casebot.Case, sv []byte, put func(b, k, v []byte)) {
 	u := urgency(c, sv)
-	put(bucketIdxUrgent, append(prefixOf(class(c.Status)), u...), nil)
+	sum := encodeSummary(c)
+	put(bucketIdxUrgent, append(prefixOf(class(c.Status)), u...), sum)
 	if c.Mediator != "" {
-		put(bucketIdxUrgentMed, append(prefixOf(c.Mediator, class(c.Status)), u...), nil)
+		put(bucketIdxUrgentMed, append(prefixOf(c.Mediator, class(c.Status)), u...), sum)
 	}
 	if c.Status.Closed() {
 		put(bucketIdxClosed, append(timeKey(closedAt(c)), c.ID...), encodeClosedRow(c))
 	}
+}
+
+// encodeSummary is the value of c's urgency entries: what a list line
+// shows, so a page reads no case record.
+func encodeSummary(c *casebot.Case) []byte {
+	s := c.Summary()
+	e := enc{b: []byte{binFormat}}
+	e.str(s.Title)
+	e.str(s.Mediator)
+	e.str(string(s.Priority))
+	e.str(string(s.Status))
+	e.bool(s.Next != nil)
+	if s.Next != nil {
+		e.uint(uint64(s.Next.N))
+		e.time(s.Next.Due.UTC())
+		e.str(s.Next.Text)
+	}
+	return e.b
+}
+
+func decodeSummary(id string, v []byte) (casebot.CaseSummary, error) {
+	if len(v) < 1 || v[0] != binFormat {
+		return casebot.CaseSummary{}, fmt.Errorf("bad list entry of %s", id)
+	}
+	d := dec{b: v[1:]}
+	s := casebot.CaseSummary{ID: id, Title: d.str(), Mediator: d.str(), Priority: casebot.Priority(d.str()), Status: casebot.Status(d.str())}
+	if d.bool() {
+		s.Next = &casebot.Deadline{N: int(d.uint()), Due: d.time(), Text: d.str()}
+	}
+	if d.err != nil {
+		return s, fmt.Errorf("list entry of %s: %w", id, d.err)
+	}
+	return s, nil
 }
 
 func encodeClosedRow(c *casebot.Case) []byte {
@@ -61,8 +96,8 @@ func encodeClosedRow(c *casebot.Case) []byte {
 	e.str(string(c.Priority))
 	e.str(c.Source)
 	e.str(c.Mediator)
-	e.time(c.Created)
-	e.time(closedAt(c))
+	e.time(c.Created.UTC())
+	e.time(closedAt(c).UTC())
 	e.str(string(c.Status))
 	e.uint(uint64(tenthsToClose(c)))
 	e.uint(uint64(heldSessions(c, closedAt(c))))
@@ -100,9 +135,9 @@ func stateClasses(state string) ([]string, error) {
 // CasePage returns page page (1-based) of the cases f selects (f.Limit is
 // ignored), casebot.ListPageSize a page, most urgent first: open cases
 // before closed ones for "all", then priority, earliest open deadline and
-// ID. A page past the end gives the last page. The order comes from the
-// urgency index and the total from the counters; only the records shown
-// are read.
+// ID. A page past the end gives the last page. The order and the
+// summaries come from the urgency index and the total from the counters:
+// no case record is read.
 func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (casebot.CasePage, error) {
 	classes, err := stateClasses(f.State)
 	if err != nil {
@@ -129,7 +164,7 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 		for _, cl := range classes {
 			p := append(bytes.Clone(base), prefixOf(cl)...)
 			c := b.Cursor()
-			for k, _ := c.Seek(p); hasPrefix(k, p) && len(out.Cases) < size; k, _ = c.Next() {
+			for k, v := c.Seek(p); hasPrefix(k, p) && len(out.Cases) < size; k, v = c.Next() {
 				if skip > 0 {
 					skip--
 					continue
@@ -137,11 +172,11 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 				if len(k) < len(p)+9 {
 					return fmt.Errorf("bad urgency key %q", k)
 				}
-				cs, err := getCase(tx, string(k[len(p)+9:]))
+				s, err := decodeSummary(string(k[len(p)+9:]), v)
 				if err != nil {
 					return err
 				}
-				out.Cases = append(out.Cases, cs)
+				out.Cases = append(out.Cases, s)
 			}
 		}
 		return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -10,6 +11,46 @@ import (
 
 	"github.com/casebot/casebot"
 )
+
+// period returns the first instant of q's first month and of the month
+// after its last, in loc.
+func period(q casebot.ReportQuery, loc *time.Location) (time.Time, time.Time, error) {
+	from, err := parseMonth(q.FromMonth, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	to, err := parseMonth(q.ToMonth, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if to.Before(from) {
+		return time.Time{}, time.Time{}, casebot.Errorf(casebot.EINVALID, "The period ends (%s) before it starts (%s).", q.ToMonth, q.FromMonth)
+	}
+	end := to.AddDate(0, 1, 0)
+	if end.After(from.AddDate(10, 0, 0)) {
+		return time.Time{}, time.Time{}, casebot.Errorf(casebot.EINVALID, "A report covers at most ten years.")
+	}
+	return from, end, nil
+}
+
+// ClosedCases returns the cases closed in q's months, of q.Mediator or
+// ("") all, in order of closing, from the closed-case index: the CSV's
+// rows. EINVALID as for Report.
+func (db *DB) ClosedCases(ctx context.Context, q casebot.ReportQuery) ([]casebot.ClosedCase, error) {
+	var out []casebot.ClosedCase
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		from, end, err := period(q, reportZone(tx))
+		if err != nil {
+			return err
+		}
+		out, err = closedRows(tx, from, end, q.Mediator)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: closed cases: %w", err)
+	}
+	return out, nil
+}
 
 // parseMonth reads "2006-01" as the first instant of that month in loc.
 func parseMonth(s string, loc *time.Location) (time.Time, error) {
@@ -20,108 +61,132 @@ func parseMonth(s string, loc *time.Location) (time.Time, error) {
 	return t, nil
 }
 
-// groupAcc collects one group's closed cases.
+// groupAcc collects one group's closed cases: counts, and the histogram
+// of tenths of days as a dense slice (merging hundreds of records a report
+// reads is cheaper so than through maps).
 type groupAcc struct {
 	closed, settled int
-	h               histogram
+	h               []int
 }
 
-func (g *groupAcc) add(ck closedKey, n int) {
-	if g.h == nil {
-		g.h = histogram{}
+// addEncoded adds a stored closing record (closingRecord.encode).
+func (g *groupAcc) addEncoded(v []byte) error {
+	d := dec{b: v}
+	closed, settled := int(d.uint()), int(d.uint())
+	n := d.count(2)
+	t := uint64(0)
+	for i := 0; i < n && d.err == nil; i++ {
+		t += d.uint()
+		c := int(d.uint())
+		if t > 1<<20 { // over 280 years: a broken record
+			return fmt.Errorf("closing record: %d tenths of a day", t)
+		}
+		if int(t) >= len(g.h) {
+			g.h = append(g.h, make([]int, int(t)+1-len(g.h))...)
+		}
+		g.h[t] += c
 	}
-	g.closed += n
-	if settled(ck.outcome) {
-		g.settled += n
+	if d.err != nil {
+		return fmt.Errorf("closing record: %w", d.err)
 	}
-	g.h[ck.tenths] += n
+	g.closed += closed
+	g.settled += settled
+	return nil
 }
 
 func (g *groupAcc) figures(key string) casebot.GroupFigures {
 	f := casebot.GroupFigures{Key: key, Closed: g.closed, Settled: g.settled}
-	f.MedianDays, f.P90Days = g.h.percentiles()
+	f.MedianDays, f.P90Days = densePercentiles(g.h)
 	return f
+}
+
+// densePercentiles is histogram.percentiles over counts by tenths.
+func densePercentiles(h []int) (median, p90 float64) {
+	n := 0
+	for _, c := range h {
+		n += c
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	at := func(rank int) float64 {
+		seen := 0
+		for t, c := range h {
+			if seen += c; seen >= rank {
+				return float64(t) / 10
+			}
+		}
+		return float64(len(h)-1) / 10
+	}
+	median = at((n + 1) / 2)
+	if n%2 == 0 {
+		median = (at(n/2) + at(n/2+1)) / 2
+	}
+	return median, at(int(math.Ceil(0.9 * float64(n))))
 }
 
 // Report returns the figures of the months q names, from the aggregates:
 // per month the 'a' and 'c' counters, the sessions' day counters and the
-// purge counts, then the period's rows of the closed-case index. Its work
-// grows with months and groups (and the closed cases listed), not with the
-// cases in the store. A mediator's report counts only their cases.
+// purge counts. Its work grows with months and groups, not with the cases
+// in the store; ClosedCases reads the period's rows. A mediator's report counts only their cases.
 // EINVALID for a bad month or a period that ends before it starts or
 // spans more than ten years.
 func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Report, error) {
 	var r *casebot.Report
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		loc := reportZone(tx)
-		from, err := parseMonth(q.FromMonth, loc)
+		from, end, err := period(q, loc)
 		if err != nil {
 			return err
-		}
-		to, err := parseMonth(q.ToMonth, loc)
-		if err != nil {
-			return err
-		}
-		if to.Before(from) {
-			return casebot.Errorf(casebot.EINVALID, "The period ends (%s) before it starts (%s).", q.ToMonth, q.FromMonth)
-		}
-		end := to.AddDate(0, 1, 0)
-		if end.After(from.AddDate(10, 0, 0)) {
-			return casebot.Errorf(casebot.EINVALID, "A report covers at most ten years.")
 		}
 		r = &casebot.Report{FromMonth: q.FromMonth, ToMonth: q.ToMonth, Mediator: q.Mediator, By: map[string][]casebot.GroupFigures{}}
-		med := dim(q.Mediator)
+		scope := dim(q.Mediator)
 		all := &groupAcc{}
-		by := map[string]map[string]*groupAcc{casebot.ByType: {}, casebot.ByPriority: {}, casebot.BySource: {}, casebot.ByMediator: {}}
+		by := map[string]map[string]*groupAcc{}
 		for m := from; m.Before(end); m = m.AddDate(0, 1, 0) {
 			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
-			err := forCounters(tx, "a\x00"+mf.Month+"\x00", func(k []byte, n int) error {
-				parts := counterParts(k)
-				if len(parts) != 5 {
-					return fmt.Errorf("bad opened counter %q", k)
-				}
-				if med == "" || parts[4] == med {
-					mf.Opened += n
-				}
+			p := "\x00" + mf.Month + "\x00" + scope + "\x00"
+			err := forCounters(tx, "a"+p+"all\x00", func(_, v []byte) error {
+				mf.Opened += int(u64(v))
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			err = forCounters(tx, "c\x00"+mf.Month+"\x00", func(k []byte, n int) error {
-				ck, err := parseClosedKey(k)
-				if err != nil {
-					return err
+			err = forCounters(tx, "c"+p, func(k, v []byte) error {
+				d, val, ok := strings.Cut(string(k[len(p)+1:]), "\x00")
+				if !ok {
+					return fmt.Errorf("bad closing counter %q", k)
 				}
-				if med != "" && ck.mediator != med {
+				if d == "all" {
+					before := *all
+					if err := all.addEncoded(v); err != nil {
+						return fmt.Errorf("counter %q: %w", k, err)
+					}
+					mf.Closed += all.closed - before.closed
+					mf.Settled += all.settled - before.settled
 					return nil
 				}
-				mf.Closed += n
-				if settled(ck.outcome) {
-					mf.Settled += n
+				if by[d] == nil {
+					by[d] = map[string]*groupAcc{}
 				}
-				all.add(ck, n)
-				for d, v := range map[string]string{casebot.ByType: ck.typ, casebot.ByPriority: ck.priority, casebot.BySource: ck.source, casebot.ByMediator: ck.mediator} {
-					g := by[d][v]
-					if g == nil {
-						g = &groupAcc{}
-						by[d][v] = g
-					}
-					g.add(ck, n)
+				g := by[d][val]
+				if g == nil {
+					g = &groupAcc{}
+					by[d][val] = g
+				}
+				if err := g.addEncoded(v); err != nil {
+					return fmt.Errorf("counter %q: %w", k, err)
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			err = forCounters(tx, "p\x00"+mf.Month, func(_ []byte, n int) error {
-				if med == "" {
-					r.Purged += n
+			if scope == "" {
+				if v := tx.Bucket(bucketAgg).Get([]byte("p\x00" + mf.Month)); len(v) == 8 {
+					r.Purged += int(u64(v))
 				}
-				return nil
-			})
-			if err != nil {
-				return err
 			}
 			r.Opened += mf.Opened
 			r.Months = append(r.Months, mf)
@@ -132,10 +197,7 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 				r.By[d] = append(r.By[d], groups[v].figures(v))
 			}
 		}
-		if r.SessionsHeld, err = sessionsHeld(tx, from, end, q.Now, loc, med); err != nil {
-			return err
-		}
-		r.Cases, err = closedRows(tx, from, end, q.Mediator)
+		r.SessionsHeld, err = sessionsHeld(tx, from, end, q.Now, loc, scope)
 		return err
 	})
 	if err != nil {
@@ -146,25 +208,16 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 
 // sessionsHeld counts the sessions (not cancelled) of the days from from
 // up to end and not after now, of one mediator or ("") all.
-func sessionsHeld(tx *bolt.Tx, from, end, now time.Time, loc *time.Location, med string) (int, error) {
+func sessionsHeld(tx *bolt.Tx, from, end, now time.Time, loc *time.Location, scope string) (int, error) {
 	last := end.AddDate(0, 0, -1).Format("2006-01-02")
 	if !now.IsZero() && now.In(loc).Format("2006-01-02") < last {
 		last = now.In(loc).Format("2006-01-02")
 	}
 	n := 0
-	p := []byte("h\x00")
+	p := []byte("h\x00" + scope + "\x00")
 	c := tx.Bucket(bucketAgg).Cursor()
-	for k, v := c.Seek(append(p, from.Format("2006-01-02")...)); hasPrefix(k, p); k, v = c.Next() {
-		parts := counterParts(k)
-		if len(parts) != 2 {
-			return 0, fmt.Errorf("bad sessions counter %q", k)
-		}
-		if parts[0] > last {
-			break
-		}
-		if med == "" || parts[1] == med {
-			n += int(u64(v))
-		}
+	for k, v := c.Seek(append(p, from.Format("2006-01-02")...)); hasPrefix(k, p) && string(k[len(p):]) <= last; k, v = c.Next() {
+		n += int(u64(v))
 	}
 	return n, nil
 }

@@ -1,10 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,8 +13,8 @@ import (
 
 // Search returns the notes that hold every word of the query (whole words,
 // case aside, in the note's body, email subject or attachment names) from
-// the cases the actor may see (casebot.Actor.CanSee), newest first (then
-// by case ID and note number, descending), at most limit (0: no limit).
+// the cases the actor may see (casebot.Actor.CanSee), newest first (notes
+// of one time in reverse order of writing), at most limit (0: no limit).
 //
 // It reads only the postings of the query's indexed words (search_index.go),
 // intersected newest first, and stops at limit; of the cases it meets it
@@ -44,20 +44,9 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 	}
 	var hits []casebot.NoteHit
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		var mine map[string]bool
-		if !actor.Admin {
-			mine = map[string]bool{}
-			p := prefixOf(actor.ID)
-			c := tx.Bucket(bucketIdxMediator).Cursor()
-			for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-				mine[string(k[len(p):])] = true
-			}
-			if len(mine) == 0 {
-				return nil
-			}
-		}
+		mine := newCandidates(tx, actor)
 		seen := map[string]bool{} // case ID -> visible
-		noteIdx, notes := tx.Bucket(bucketNoteN), tx.Bucket(bucketNotes)
+		notes := tx.Bucket(bucketNotes)
 		n := 0
 		return intersect(tx, terms, func(suffix []byte) (bool, error) {
 			if n++; n%1024 == 0 {
@@ -65,28 +54,27 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 					return false, err
 				}
 			}
-			id, num, err := postingNote(suffix)
+			seq, idb, num, err := postingNote(suffix)
 			if err != nil {
 				return false, err
 			}
-			if mine != nil && !mine[id] {
+			if mine != nil && !mine.has(idb) {
 				return true, nil
 			}
+			id := string(idb)
 			vis, ok := seen[id]
-			if !ok {
+			if !ok && actor.Admin {
+				vis = true // Actor.CanSee: admins see every case
+			} else if !ok {
 				c, err := getCase(tx, id)
 				if err != nil {
 					return false, err
 				}
 				vis = actor.CanSee(c)
-				seen[id] = vis
 			}
+			seen[id] = vis
 			if !vis {
 				return true, nil
-			}
-			seq := noteIdx.Get(numberedKey(id, num))
-			if seq == nil {
-				return false, fmt.Errorf("search posting of %s/%d: no such note", id, num)
 			}
 			v := notes.Get(seq)
 			if v == nil {
@@ -95,6 +83,9 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 			note, err := db.decodeNote(seq, v)
 			if err != nil {
 				return false, err
+			}
+			if note.CaseID != id || note.N != num {
+				return false, fmt.Errorf("search posting of %s/%d points to note %s/%d", id, num, note.CaseID, note.N)
 			}
 			if snip, ok := matchAll(noteText(note), ws); ok {
 				hits = append(hits, casebot.NoteHit{Note: note, Snippet: snip})
@@ -108,11 +99,50 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 	return hits, nil
 }
 
+// candidates are the cases a non-admin may see: those the mediator index
+// lists under them. The first lookups are point reads (a rare word meets
+// few cases); past candidateGets the whole list is read into a set.
+type candidates struct {
+	idx  *bolt.Bucket
+	p    []byte
+	gets int
+	set  map[string]bool
+}
+
+const candidateGets = 64
+
+// newCandidates returns the candidates of a non-admin, nil for an admin.
+func newCandidates(tx *bolt.Tx, a casebot.Actor) *candidates {
+	if a.Admin {
+		return nil
+	}
+	return &candidates{idx: tx.Bucket(bucketIdxMediator), p: prefixOf(a.ID)}
+}
+
+func (c *candidates) has(id []byte) bool {
+	if c.set != nil {
+		return c.set[string(id)]
+	}
+	if c.gets++; c.gets <= candidateGets {
+		return c.idx.Get(append(c.p, id...)) != nil
+	}
+	c.set = map[string]bool{}
+	cur := c.idx.Cursor()
+	for k, _ := cur.Seek(c.p); hasPrefix(k, c.p); k, _ = cur.Next() {
+		c.set[string(k[len(c.p):])] = true
+	}
+	return c.set[string(id)]
+}
+
 // searchScan is Search by reading every visible case's notes: the answer
 // for queries of stop words only, and the tests' oracle for the index.
 // ws are query words (queryWords).
 func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
-	var hits []casebot.NoteHit
+	type hit struct {
+		casebot.NoteHit
+		seq uint64
+	}
+	var hits []hit
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			if err := ctx.Err(); err != nil {
@@ -125,34 +155,32 @@ func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot
 			if c.NoteCount == 0 || !visible(c) {
 				return nil
 			}
-			notes, err := db.caseNotes(tx, c.ID)
-			if err != nil {
-				return err
-			}
-			for _, n := range notes {
+			return db.forEachNote(tx, prefixOf(c.ID), func(n *casebot.Note, seq uint64) error {
 				if snip, ok := matchAll(noteText(n), ws); ok {
-					hits = append(hits, casebot.NoteHit{Note: n, Snippet: snip})
+					hits = append(hits, hit{casebot.NoteHit{Note: n, Snippet: snip}, seq})
 				}
-			}
-			return nil
+				return nil
+			})
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
-	slices.SortStableFunc(hits, func(a, b casebot.NoteHit) int {
+	// Newest first; notes of one time in reverse order of writing.
+	slices.SortFunc(hits, func(a, b hit) int {
 		if c := b.Note.Created.Compare(a.Note.Created); c != 0 {
 			return c
 		}
-		if c := strings.Compare(b.Note.CaseID, a.Note.CaseID); c != 0 {
-			return c
-		}
-		return b.Note.N - a.Note.N
+		return cmp.Compare(b.seq, a.seq)
 	})
 	if limit > 0 && len(hits) > limit {
 		hits = hits[:limit]
 	}
-	return hits, nil
+	out := make([]casebot.NoteHit, len(hits))
+	for i, h := range hits {
+		out[i] = h.NoteHit
+	}
+	return out, nil
 }
 
 // matchAll reports whether text holds every word of ws (lower-case, as

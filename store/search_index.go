@@ -22,12 +22,15 @@ import (
 // (AddNote, Ingest and AcceptMail through addNoteTx), over the note's text
 // as search reads it (noteText: email subject, body and attachment names).
 //
-// bucketTerms: term (16) | created (8, timeKey) | case ID \0 N (4) -> "".
+// bucketTerms: term (16) | created (8, timeKey) | note record (8, its
+// note_data key) | case ID \0 N (4) -> "".
 //
 // A term is HMAC-SHA-256 of a word (lower-cased, see words) under a key
 // derived with HKDF from the store's encryption key, cut to 16 bytes; the
-// rest of the key points to the note (case and number) and orders a
-// term's postings newest first when read backwards.
+// rest of the key points to the note (its record, case and number) and
+// orders a term's postings newest first when read backwards. Notes of one
+// commit share their time, and their records' keys grow in write order, so
+// a term's new postings are appended at its end, whatever their cases.
 //
 // Threat model. Someone who has the db file (or a backup) but not the key
 // sees, for each opaque 16-byte term, which notes carry it (case ID, note
@@ -80,30 +83,54 @@ var stopWords = func() map[string]bool {
 // indexed reports whether a word gets a term in the index.
 func indexed(w string) bool { return !stopWords[w] && utf8.RuneCountInString(w) > 1 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
-
 // words calls fn with each word of text, lower-cased rune by rune, and its
-// byte offset in text. A word is a run of letters, digits and marks.
+// byte offset in text. A word is a run of letters, digits and marks. A
+// word already in lower-case ASCII is passed as a part of text, without
+// a copy.
 func words(text string, fn func(w string, at int)) {
-	var b strings.Builder
-	start := -1
-	for i, r := range text {
-		if isWordRune(r) {
-			if start < 0 {
-				start = i
-				b.Reset()
-			}
-			b.WriteRune(unicode.ToLower(r))
+	var b []byte
+	for i := 0; i < len(text); {
+		// Skip to the start of a word.
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
+		if !isWordRune(r) {
+			i += size
 			continue
 		}
-		if start >= 0 {
-			fn(b.String(), start)
-			start = -1
+		start, plain := i, true
+		for i < len(text) {
+			r, size = rune(text[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRuneInString(text[i:])
+				plain = false
+			} else if 'A' <= r && r <= 'Z' {
+				plain = false
+			}
+			if !isWordRune(r) {
+				break
+			}
+			i += size
 		}
+		if plain {
+			fn(text[start:i], start)
+			continue
+		}
+		b = b[:0]
+		for _, r := range text[start:i] {
+			b = utf8.AppendRune(b, unicode.ToLower(r))
+		}
+		fn(string(b), start)
 	}
-	if start >= 0 {
-		fn(b.String(), start)
+}
+
+// isWordRune reports whether r belongs to a word: a letter, digit or mark.
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
 	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
 // queryWords returns the distinct words of a query, in order.
@@ -155,14 +182,15 @@ func (t *termer) term(w string) []byte {
 	return t.sum[:termLen]
 }
 
-// postingSuffix is the part of a posting key after the term.
-func postingSuffix(n *casebot.Note) []byte {
-	return append(timeKey(n.Created), numberedKey(n.CaseID, n.N)...)
+// postingSuffix is the part of a posting key after the term, for note n
+// stored under seq.
+func postingSuffix(n *casebot.Note, seq uint64) []byte {
+	return append(append(timeKey(n.Created), be64(seq)...), numberedKey(n.CaseID, n.N)...)
 }
 
-// noteTerms returns the posting keys of note n.
-func (db *DB) noteTerms(t *termer, n *casebot.Note) [][]byte {
-	suffix := postingSuffix(n)
+// noteTerms returns the posting keys of note n, stored under seq.
+func (db *DB) noteTerms(t *termer, n *casebot.Note, seq uint64) [][]byte {
+	suffix := postingSuffix(n, seq)
 	seen := map[string]bool{}
 	var keys [][]byte
 	words(noteText(n), func(w string, _ int) {
@@ -177,10 +205,12 @@ func (db *DB) noteTerms(t *termer, n *casebot.Note) [][]byte {
 	return keys
 }
 
-// indexNoteTx adds the postings of note n (numbered, with its time) in tx.
-func (db *DB) indexNoteTx(tx *bolt.Tx, n *casebot.Note) error {
+// indexNoteTx adds the postings of note n (numbered, with its time),
+// stored under seq, in tx.
+func (db *DB) indexNoteTx(tx *bolt.Tx, n *casebot.Note, seq uint64) error {
 	b := tx.Bucket(bucketTerms)
-	for _, k := range db.noteTerms(db.newTermer(), n) {
+	b.FillPercent = appendFill // postings are mostly appended to their term's end
+	for _, k := range db.noteTerms(db.newTermer(), n, seq) {
 		if err := b.Put(k, []byte{}); err != nil {
 			return fmt.Errorf("put search term: %w", err)
 		}
@@ -192,27 +222,24 @@ func (db *DB) indexNoteTx(tx *bolt.Tx, n *casebot.Note) error {
 // tx. Purge calls it before it removes the notes: the postings are found
 // again from the notes' text, so nothing else needs to be kept.
 func (db *DB) removeCasePostingsTx(tx *bolt.Tx, caseID string) error {
-	notes, err := db.caseNotes(tx, caseID)
-	if err != nil {
-		return err
-	}
 	b := tx.Bucket(bucketTerms)
 	t := db.newTermer()
-	for _, n := range notes {
-		for _, k := range db.noteTerms(t, n) {
+	return db.forEachNote(tx, prefixOf(caseID), func(n *casebot.Note, seq uint64) error {
+		for _, k := range db.noteTerms(t, n, seq) {
 			if err := b.Delete(k); err != nil {
 				return fmt.Errorf("delete search term: %w", err)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// forEachNote calls fn with every stored note, decrypted.
-func (db *DB) forEachNote(tx *bolt.Tx, fn func(n *casebot.Note) error) error {
+// forEachNote calls fn with every stored note whose note_idx key starts
+// with prefix (nil: all), decrypted, and its record's key.
+func (db *DB) forEachNote(tx *bolt.Tx, prefix []byte, fn func(n *casebot.Note, seq uint64) error) error {
 	notes := tx.Bucket(bucketNotes)
 	c := tx.Bucket(bucketNoteN).Cursor()
-	for k, seq := c.First(); k != nil; k, seq = c.Next() {
+	for k, seq := c.Seek(prefix); k != nil && (prefix == nil || hasPrefix(k, prefix)); k, seq = c.Next() {
 		v := notes.Get(seq)
 		if v == nil {
 			return fmt.Errorf("note %q: record %x missing", k, seq)
@@ -221,7 +248,7 @@ func (db *DB) forEachNote(tx *bolt.Tx, fn func(n *casebot.Note) error) error {
 		if err != nil {
 			return err
 		}
-		if err := fn(n); err != nil {
+		if err := fn(n, u64(seq)); err != nil {
 			return err
 		}
 	}
@@ -239,9 +266,10 @@ func (db *DB) indexAllNotes(tx *bolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("create search index: %w", err)
 	}
+	b.FillPercent = appendFill
 	t := db.newTermer()
-	return db.forEachNote(tx, func(n *casebot.Note) error {
-		for _, k := range db.noteTerms(t, n) {
+	return db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
+		for _, k := range db.noteTerms(t, n, seq) {
 			if err := b.Put(k, []byte{}); err != nil {
 				return fmt.Errorf("put search term: %w", err)
 			}
@@ -255,8 +283,8 @@ func (db *DB) indexAllNotes(tx *bolt.Tx) error {
 func (db *DB) checkTerms(tx *bolt.Tx) ([]string, error) {
 	want := map[string]bool{}
 	t := db.newTermer()
-	err := db.forEachNote(tx, func(n *casebot.Note) error {
-		for _, k := range db.noteTerms(t, n) {
+	err := db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
+		for _, k := range db.noteTerms(t, n, seq) {
 			want[string(k)] = true
 		}
 		return nil
@@ -289,12 +317,13 @@ func checkInsight(tx *bolt.Tx, db *DB) ([]string, error) {
 	return append(diffs, more...), err
 }
 
-// postingNote splits a posting's suffix into its case ID and note number.
-func postingNote(suffix []byte) (string, int, error) {
-	if len(suffix) < 8+2+4 || suffix[len(suffix)-5] != sep {
-		return "", 0, fmt.Errorf("bad search posting %x", suffix)
+// postingNote splits a posting's suffix into its note record's key, its
+// case ID (both aliasing the suffix) and its note number.
+func postingNote(suffix []byte) (seq, caseID []byte, n int, err error) {
+	if len(suffix) < 16+2+4 || suffix[len(suffix)-5] != sep {
+		return nil, nil, 0, fmt.Errorf("bad search posting %x", suffix)
 	}
-	return string(suffix[8 : len(suffix)-5]), int(binary.BigEndian.Uint32(suffix[len(suffix)-4:])), nil
+	return suffix[8:16], suffix[16 : len(suffix)-5], int(binary.BigEndian.Uint32(suffix[len(suffix)-4:])), nil
 }
 
 // termCursor walks one term's postings backwards (newest first).
@@ -329,8 +358,21 @@ func (tc *termCursor) last() []byte {
 	return tc.suffix(k)
 }
 
-// seekLE moves to the newest posting whose suffix is at most target.
+// seekLE moves to the newest posting whose suffix is at most target,
+// from a position after it: a few steps back first (where the lists run
+// together, as common words do, the target is usually right there), else
+// a seek.
 func (tc *termCursor) seekLE(target []byte) []byte {
+	for i := 0; i < 8; i++ {
+		k, _ := tc.c.Prev()
+		s := tc.suffix(k)
+		if s == nil {
+			return nil
+		}
+		if bytes.Compare(s, target) <= 0 {
+			return s
+		}
+	}
 	want := append(bytes.Clone(tc.term), target...)
 	k, _ := tc.c.Seek(want)
 	if k != nil && bytes.Equal(k, want) {
