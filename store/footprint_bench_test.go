@@ -41,6 +41,7 @@ func buildFootprint(b *testing.B, path string) {
 	const perTx = 2000
 	for start := 0; start < footprintCases; start += perTx {
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			pb := newPostingBatch()
 			for i := start; i < start+perTx && i < footprintCases; i++ {
 				id := casebot.FormatCaseID("MED", 2026, uint64(i+1))
 				c := footprintCase(i)
@@ -68,10 +69,13 @@ func buildFootprint(b *testing.B, path string) {
 					if err := tx.Bucket(bucketNoteN).Put(numberedKey(id, n), key); err != nil {
 						return err
 					}
-					if err := db.indexNoteTx(tx, note, seq); err != nil {
+					if err := db.indexNoteTx(tx, pb, note, seq); err != nil {
 						return err
 					}
 				}
+			}
+			if err := pb.write(tx); err != nil {
+				return err
 			}
 			return tx.Bucket(bucketSeq).Put([]byte("2026"), be64(footprintCases))
 		})

@@ -16,7 +16,7 @@ import (
 
 // footprintFixtureVersion names the cached footprint store; bump it when
 // buildFootprint changes.
-const footprintFixtureVersion = 3
+const footprintFixtureVersion = 4
 
 var (
 	footprintOnce sync.Once

@@ -219,6 +219,7 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(3, 4))
 			var cs []*casebot.Case
+			var uid uint32
 			for i := 0; i < 6; i++ {
 				cs = append(cs, newCase(t, db, "c", fmt.Sprintf("U%d", i%2),
 					casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
@@ -234,11 +235,23 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 					}
 					continue
 				}
-				n := &casebot.Note{CaseID: c.ID, Author: c.Parties[0].Email, Source: casebot.SourceEmail, Body: randomText(rng, 1+rng.IntN(8)),
-					Email: &casebot.EmailMeta{From: c.Parties[0].Email, Subject: randomText(rng, 2),
-						Attachments: []casebot.Attachment{{Name: randomText(rng, 1) + ".pdf", Type: "application/pdf", Content: []byte(fmt.Sprint(i))}}}}
-				if _, err := db.Ingest(ctx, casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1, LastUID: uint32(i + 1),
-					Items: []casebot.MailItem{{UID: uint32(i + 1), Note: n}}}); err != nil {
+				// An ingest batch of a few emails (one block per term), now
+				// and then one over maxBlock emails.
+				size := 1 + rng.IntN(5)
+				if i == 100 {
+					size = maxBlock + 20
+				}
+				b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1}
+				for j := 0; j < size; j++ {
+					c := cs[rng.IntN(len(cs))]
+					uid++
+					n := &casebot.Note{CaseID: c.ID, Author: c.Parties[0].Email, Source: casebot.SourceEmail, Body: "fence " + randomText(rng, 1+rng.IntN(8)),
+						Email: &casebot.EmailMeta{From: c.Parties[0].Email, Subject: randomText(rng, 2),
+							Attachments: []casebot.Attachment{{Name: randomText(rng, 1) + ".pdf", Type: "application/pdf", Content: []byte(fmt.Sprint(uid))}}}}
+					b.Items = append(b.Items, casebot.MailItem{UID: uid, Note: n})
+				}
+				b.LastUID = uid
+				if _, err := db.Ingest(ctx, b); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -310,6 +323,66 @@ func TestSearchIndexKeepsSecrets(t *testing.T) {
 	for _, w := range append(secrets, "plan", "About") {
 		if bytes.Contains(bytes.ToLower(raw), []byte(strings.ToLower(w))) {
 			t.Errorf("the db file holds %q", w)
+		}
+	}
+}
+
+// TestRemoveCasePostings: purge's seam removes one case's postings (from
+// blocks shared with other cases' notes), after which, with the notes
+// gone, the index equals the notes again and search finds only the other
+// case.
+func TestRemoveCasePostings(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	var cs []*casebot.Case
+	b := casebot.IngestBatch{Mailbox: "INBOX", UIDValidity: 1}
+	for i := 0; i < 2; i++ {
+		cs = append(cs, newCase(t, db, "c", "U1", casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
+	}
+	for j := 0; j < 10; j++ {
+		c := cs[j%2]
+		b.Items = append(b.Items, casebot.MailItem{UID: uint32(j + 1), Note: &casebot.Note{CaseID: c.ID, Author: c.Parties[0].Email,
+			Source: casebot.SourceEmail, Body: fmt.Sprintf("fence letter %d", j), Email: &casebot.EmailMeta{From: c.Parties[0].Email}}})
+	}
+	b.LastUID = 10
+	if _, err := db.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddNote(ctx, &casebot.Note{CaseID: cs[0].ID, Author: "U1", Body: "fence note"}, casebot.Change{Actor: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	gone := cs[0].ID
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := db.removeCasePostingsTx(tx, gone); err != nil {
+			return err
+		}
+		// What purge does next: the notes go.
+		p := prefixOf(gone)
+		c := tx.Bucket(bucketNoteN).Cursor()
+		for k, seq := c.Seek(p); hasPrefix(k, p); k, seq = c.Seek(p) {
+			if err := tx.Bucket(bucketNotes).Delete(seq); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCheck(t, db, "removing a case's postings and notes")
+	hits, err := db.Search(ctx, []string{"fence"}, casebot.Actor{ID: "UA", Admin: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 5 {
+		t.Errorf("%d hits after the purge, want the other case's 5", len(hits))
+	}
+	for _, h := range hits {
+		if h.Note.CaseID == gone {
+			t.Errorf("hit from the purged case: %+v", h.Note)
 		}
 	}
 }

@@ -275,7 +275,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		}
 		now := db.now()
 		c := cloneCase(old)
-		note, _, docs, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
+		note, _, docs, err := db.addNoteTx(tx, nil, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, now)
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
 			return fmt.Errorf("put note index: %w", err)
 		}
-		if err := db.indexNoteTx(tx, &n, seq); err != nil {
+		if err := db.indexNoteTx(tx, nil, &n, seq); err != nil {
 			return err
 		}
 		c := cloneCase(old)

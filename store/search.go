@@ -48,16 +48,13 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 		seen := map[string]bool{} // case ID -> visible
 		notes := tx.Bucket(bucketNotes)
 		n := 0
-		return intersect(tx, terms, func(suffix []byte) (bool, error) {
+		return intersect(tx, terms, func(p *posting) (bool, error) {
 			if n++; n%1024 == 0 {
 				if err := ctx.Err(); err != nil {
 					return false, err
 				}
 			}
-			seq, idb, num, err := postingNote(suffix)
-			if err != nil {
-				return false, err
-			}
+			idb, num, seq := p.caseID, p.n, p.pos[8:]
 			if mine != nil && !mine.has(idb) {
 				return true, nil
 			}

@@ -1,14 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -22,15 +22,17 @@ import (
 // (AddNote, Ingest and AcceptMail through addNoteTx), over the note's text
 // as search reads it (noteText: email subject, body and attachment names).
 //
-// bucketTerms: term (16) | created (8, timeKey) | note record (8, its
-// note_data key) | case ID \0 N (4) -> "".
+// bucketTerms: term (16) | created (8, timeKey) | last note record (8) ->
+// a block of postings (postings.go): the notes of one time that hold the
+// term, each as its record's key (note_data), case and number.
 //
 // A term is HMAC-SHA-256 of a word (lower-cased, see words) under a key
-// derived with HKDF from the store's encryption key, cut to 16 bytes; the
-// rest of the key points to the note (its record, case and number) and
-// orders a term's postings newest first when read backwards. Notes of one
-// commit share their time, and their records' keys grow in write order, so
-// a term's new postings are appended at its end, whatever their cases.
+// derived with HKDF from the store's encryption key, cut to 16 bytes. Read
+// backwards, a term's blocks give its notes newest first (then in reverse
+// order of writing). Notes of one commit share their time and their
+// records' keys grow in write order, so a commit appends one block per
+// term at the term's end, whatever the cases: an ingest batch of 512
+// emails writes a few hundred blocks, not one key per word per email.
 //
 // Threat model. Someone who has the db file (or a backup) but not the key
 // sees, for each opaque 16-byte term, which notes carry it (case ID, note
@@ -171,9 +173,22 @@ func noteText(n *casebot.Note) string {
 type termer struct {
 	mac hash.Hash
 	sum []byte
+	key *byte // the first byte of the key it was made with
 }
 
-func (db *DB) newTermer() *termer { return &termer{mac: hmac.New(sha256.New, db.terms)} }
+// termers keeps termers for reuse: a new HMAC computes its key's pads.
+var termers sync.Pool
+
+// newTermer returns a termer of the store's term key; putTermer gives it
+// back.
+func (db *DB) newTermer() *termer {
+	if t, ok := termers.Get().(*termer); ok && t.key == &db.terms[0] {
+		return t
+	}
+	return &termer{mac: hmac.New(sha256.New, db.terms), key: &db.terms[0]}
+}
+
+func putTermer(t *termer) { termers.Put(t) }
 
 func (t *termer) term(w string) []byte {
 	t.mac.Reset()
@@ -182,38 +197,35 @@ func (t *termer) term(w string) []byte {
 	return t.sum[:termLen]
 }
 
-// postingSuffix is the part of a posting key after the term, for note n
-// stored under seq.
-func postingSuffix(n *casebot.Note, seq uint64) []byte {
-	return append(append(timeKey(n.Created), be64(seq)...), numberedKey(n.CaseID, n.N)...)
-}
-
-// noteTerms returns the posting keys of note n, stored under seq.
-func (db *DB) noteTerms(t *termer, n *casebot.Note, seq uint64) [][]byte {
-	suffix := postingSuffix(n, seq)
-	seen := map[string]bool{}
-	var keys [][]byte
+// noteTerms returns the distinct terms of note n's indexed words.
+func (db *DB) noteTerms(t *termer, n *casebot.Note) [][termLen]byte {
+	var seen []string // a note has a few dozen words: a slice beats a map
+	var terms [][termLen]byte
 	words(noteText(n), func(w string, _ int) {
-		if !indexed(w) || seen[w] {
+		if !indexed(w) || slices.Contains(seen, w) {
 			return
 		}
-		seen[w] = true
-		k := make([]byte, 0, termLen+len(suffix))
-		k = append(k, t.term(w)...)
-		keys = append(keys, append(k, suffix...))
+		seen = append(seen, w)
+		terms = append(terms, [termLen]byte(t.term(w)))
 	})
-	return keys
+	return terms
 }
 
 // indexNoteTx adds the postings of note n (numbered, with its time),
-// stored under seq, in tx.
-func (db *DB) indexNoteTx(tx *bolt.Tx, n *casebot.Note, seq uint64) error {
-	b := tx.Bucket(bucketTerms)
-	b.FillPercent = appendFill // postings are mostly appended to their term's end
-	for _, k := range db.noteTerms(db.newTermer(), n, seq) {
-		if err := b.Put(k, []byte{}); err != nil {
-			return fmt.Errorf("put search term: %w", err)
-		}
+// stored under seq, to pb, or when pb is nil writes them now in tx.
+func (db *DB) indexNoteTx(tx *bolt.Tx, pb *postingBatch, n *casebot.Note, seq uint64) error {
+	write := pb == nil
+	if write {
+		pb = newPostingBatch()
+	}
+	p := newPosting(n, seq)
+	t := db.newTermer()
+	for _, term := range db.noteTerms(t, n) {
+		pb.add(term, p)
+	}
+	putTermer(t)
+	if write {
+		return pb.write(tx)
 	}
 	return nil
 }
@@ -222,12 +234,12 @@ func (db *DB) indexNoteTx(tx *bolt.Tx, n *casebot.Note, seq uint64) error {
 // tx. Purge calls it before it removes the notes: the postings are found
 // again from the notes' text, so nothing else needs to be kept.
 func (db *DB) removeCasePostingsTx(tx *bolt.Tx, caseID string) error {
-	b := tx.Bucket(bucketTerms)
 	t := db.newTermer()
 	return db.forEachNote(tx, prefixOf(caseID), func(n *casebot.Note, seq uint64) error {
-		for _, k := range db.noteTerms(t, n, seq) {
-			if err := b.Delete(k); err != nil {
-				return fmt.Errorf("delete search term: %w", err)
+		p := newPosting(n, seq)
+		for _, term := range db.noteTerms(t, n) {
+			if err := removePosting(tx, term[:], p); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -255,27 +267,36 @@ func (db *DB) forEachNote(tx *bolt.Tx, prefix []byte, fn func(n *casebot.Note, s
 	return nil
 }
 
-// indexAllNotes builds the search index from every note (migration 6).
+// indexAllNotes builds the search index from every note (migration 6),
+// a batch of blocks at a time.
 func (db *DB) indexAllNotes(tx *bolt.Tx) error {
 	if tx.Bucket(bucketTerms) != nil {
 		if err := tx.DeleteBucket(bucketTerms); err != nil {
 			return fmt.Errorf("drop search index: %w", err)
 		}
 	}
-	b, err := tx.CreateBucket(bucketTerms)
-	if err != nil {
+	if _, err := tx.CreateBucket(bucketTerms); err != nil {
 		return fmt.Errorf("create search index: %w", err)
 	}
-	b.FillPercent = appendFill
 	t := db.newTermer()
-	return db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
-		for _, k := range db.noteTerms(t, n, seq) {
-			if err := b.Put(k, []byte{}); err != nil {
-				return fmt.Errorf("put search term: %w", err)
+	pb := newPostingBatch()
+	err := db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
+		p := newPosting(n, seq)
+		for _, term := range db.noteTerms(t, n) {
+			pb.add(term, p)
+		}
+		if pb.n >= 1<<16 {
+			if err := pb.write(tx); err != nil {
+				return err
 			}
+			pb = newPostingBatch()
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return pb.write(tx)
 }
 
 // checkTerms returns the differences between the search index and the
@@ -284,8 +305,9 @@ func (db *DB) checkTerms(tx *bolt.Tx) ([]string, error) {
 	want := map[string]bool{}
 	t := db.newTermer()
 	err := db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
-		for _, k := range db.noteTerms(t, n, seq) {
-			want[string(k)] = true
+		p := newPosting(n, seq)
+		for _, term := range db.noteTerms(t, n) {
+			want[p.id(term[:])] = true
 		}
 		return nil
 	})
@@ -293,13 +315,14 @@ func (db *DB) checkTerms(tx *bolt.Tx) ([]string, error) {
 		return nil, err
 	}
 	var diffs []string
-	err = tx.Bucket(bucketTerms).ForEach(func(k, _ []byte) error {
-		if !want[string(k)] {
-			diffs = append(diffs, fmt.Sprintf("search index has a stray posting %x", k))
+	err = forEachPosting(tx, func(term []byte, p posting) error {
+		id := p.id(term)
+		if !want[id] {
+			diffs = append(diffs, fmt.Sprintf("search index has a stray posting %x", id))
 		}
-		delete(want, string(k))
+		delete(want, id)
 		return nil
-	})
+	}, func(msg string) { diffs = append(diffs, msg) })
 	for k := range want {
 		diffs = append(diffs, fmt.Sprintf("search index lacks a posting %x", k))
 	}
@@ -315,121 +338,4 @@ func checkInsight(tx *bolt.Tx, db *DB) ([]string, error) {
 	}
 	more, err := db.checkTerms(tx)
 	return append(diffs, more...), err
-}
-
-// postingNote splits a posting's suffix into its note record's key, its
-// case ID (both aliasing the suffix) and its note number.
-func postingNote(suffix []byte) (seq, caseID []byte, n int, err error) {
-	if len(suffix) < 16+2+4 || suffix[len(suffix)-5] != sep {
-		return nil, nil, 0, fmt.Errorf("bad search posting %x", suffix)
-	}
-	return suffix[8:16], suffix[16 : len(suffix)-5], int(binary.BigEndian.Uint32(suffix[len(suffix)-4:])), nil
-}
-
-// termCursor walks one term's postings backwards (newest first).
-type termCursor struct {
-	c    *bolt.Cursor
-	term []byte
-}
-
-// suffix returns k's part after the term, nil when k is another term's.
-func (tc *termCursor) suffix(k []byte) []byte {
-	if !hasPrefix(k, tc.term) {
-		return nil
-	}
-	return k[termLen:]
-}
-
-// last moves to the term's newest posting.
-func (tc *termCursor) last() []byte {
-	next := bytes.Clone(tc.term)
-	for i := len(next) - 1; i >= 0; i-- {
-		next[i]++
-		if next[i] != 0 {
-			break
-		}
-	}
-	k, _ := tc.c.Seek(next)
-	if k == nil {
-		k, _ = tc.c.Last()
-	} else {
-		k, _ = tc.c.Prev()
-	}
-	return tc.suffix(k)
-}
-
-// seekLE moves to the newest posting whose suffix is at most target,
-// from a position after it: a few steps back first (where the lists run
-// together, as common words do, the target is usually right there), else
-// a seek.
-func (tc *termCursor) seekLE(target []byte) []byte {
-	for i := 0; i < 8; i++ {
-		k, _ := tc.c.Prev()
-		s := tc.suffix(k)
-		if s == nil {
-			return nil
-		}
-		if bytes.Compare(s, target) <= 0 {
-			return s
-		}
-	}
-	want := append(bytes.Clone(tc.term), target...)
-	k, _ := tc.c.Seek(want)
-	if k != nil && bytes.Equal(k, want) {
-		return k[termLen:]
-	}
-	if k == nil {
-		k, _ = tc.c.Last()
-	} else {
-		k, _ = tc.c.Prev()
-	}
-	return tc.suffix(k)
-}
-
-func (tc *termCursor) prev() []byte {
-	k, _ := tc.c.Prev()
-	return tc.suffix(k)
-}
-
-// intersect calls fn with the suffixes present under every term, newest
-// first, until fn returns false. It leapfrogs: each cursor jumps straight
-// to the newest posting not newer than the others' (a Seek), so the
-// rarest term bounds the work whatever the order of the terms.
-func intersect(tx *bolt.Tx, terms [][]byte, fn func(suffix []byte) (bool, error)) error {
-	cs := make([]termCursor, len(terms))
-	cur := make([][]byte, len(terms))
-	b := tx.Bucket(bucketTerms)
-	for i, t := range terms {
-		cs[i] = termCursor{c: b.Cursor(), term: t}
-		if cur[i] = cs[i].last(); cur[i] == nil {
-			return nil
-		}
-	}
-	for {
-		lo := cur[0]
-		for _, s := range cur[1:] {
-			if bytes.Compare(s, lo) < 0 {
-				lo = s
-			}
-		}
-		same := true
-		for i := range cur {
-			if !bytes.Equal(cur[i], lo) {
-				same = false
-				if cur[i] = cs[i].seekLE(lo); cur[i] == nil {
-					return nil
-				}
-			}
-		}
-		if !same {
-			continue
-		}
-		more, err := fn(lo)
-		if err != nil || !more {
-			return err
-		}
-		if cur[0] = cs[0].prev(); cur[0] == nil {
-			return nil
-		}
-	}
 }
