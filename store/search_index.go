@@ -85,12 +85,28 @@ var stopWords = func() map[string]bool {
 // indexed reports whether a word gets a term in the index.
 func indexed(w string) bool { return !stopWords[w] && utf8.RuneCountInString(w) > 1 }
 
+// indexedBytes is indexed for a word in bytes (the map lookup does not
+// copy it).
+func indexedBytes(w []byte) bool { return !stopWords[string(w)] && utf8.RuneCount(w) > 1 }
+
 // words calls fn with each word of text, lower-cased rune by rune, and its
 // byte offset in text. A word is a run of letters, digits and marks. A
 // word already in lower-case ASCII is passed as a part of text, without
 // a copy.
 func words(text string, fn func(w string, at int)) {
-	var b []byte
+	wordBytes(text, nil, func(w []byte, plain bool, start int) {
+		if plain {
+			fn(text[start:start+len(w)], start)
+		} else {
+			fn(string(w), start)
+		}
+	})
+}
+
+// wordBytes calls fn with each word of text as words reads it, in buf
+// (reused: valid during the call), whether it is text's own bytes
+// (lower-case ASCII), and its offset. It returns buf for reuse.
+func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int)) []byte {
 	for i := 0; i < len(text); {
 		// Skip to the start of a word.
 		r, size := rune(text[i]), 1
@@ -115,16 +131,17 @@ func words(text string, fn func(w string, at int)) {
 			}
 			i += size
 		}
+		buf = buf[:0]
 		if plain {
-			fn(text[start:i], start)
-			continue
+			buf = append(buf, text[start:i]...)
+		} else {
+			for _, r := range text[start:i] {
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			}
 		}
-		b = b[:0]
-		for _, r := range text[start:i] {
-			b = utf8.AppendRune(b, unicode.ToLower(r))
-		}
-		fn(string(b), start)
+		fn(buf, plain, start)
 	}
+	return buf
 }
 
 // isWordRune reports whether r belongs to a word: a letter, digit or mark.
@@ -173,6 +190,7 @@ func noteText(n *casebot.Note) string {
 type termer struct {
 	mac hash.Hash
 	sum []byte
+	buf []byte
 	key *byte // the first byte of the key it was made with
 }
 
@@ -197,17 +215,33 @@ func (t *termer) term(w string) []byte {
 	return t.sum[:termLen]
 }
 
-// noteTerms returns the distinct terms of note n's indexed words.
+func (t *termer) termBytes(w []byte) [termLen]byte {
+	t.mac.Reset()
+	t.mac.Write(w)
+	t.sum = t.mac.Sum(t.sum[:0])
+	return [termLen]byte(t.sum[:termLen])
+}
+
+// noteTerms returns the distinct terms of note n's indexed words (those of
+// noteText), reading its parts in place.
 func (db *DB) noteTerms(t *termer, n *casebot.Note) [][termLen]byte {
-	var seen []string // a note has a few dozen words: a slice beats a map
-	var terms [][termLen]byte
-	words(noteText(n), func(w string, _ int) {
-		if !indexed(w) || slices.Contains(seen, w) {
+	terms := make([][termLen]byte, 0, 32)
+	add := func(w []byte, _ bool, _ int) {
+		if !indexedBytes(w) {
 			return
 		}
-		seen = append(seen, w)
-		terms = append(terms, [termLen]byte(t.term(w)))
-	})
+		term := t.termBytes(w)
+		if !slices.Contains(terms, term) { // a note has a few dozen words: a slice beats a map
+			terms = append(terms, term)
+		}
+	}
+	t.buf = wordBytes(n.Body, t.buf, add)
+	if n.Email != nil {
+		t.buf = wordBytes(n.Email.Subject, t.buf, add)
+		for _, a := range n.Email.Attachments {
+			t.buf = wordBytes(a.Name, t.buf, add)
+		}
+	}
 	return terms
 }
 

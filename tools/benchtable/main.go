@@ -43,6 +43,18 @@ var goals = []goal{
 	// listed, in a store with 10,000 other documents.
 	{"store BenchmarkDocs/case-of-1000-docs", "docs_read/listed", true, 1},
 	{"store BenchmarkDocs/case-of-10-docs", "docs_read/listed", true, 1},
+	// Insight at scale (issue 15), on the Footprint store (100,000 cases,
+	// 1,000,000 encrypted notes): each query's p99 at most three times
+	// that of show's reads, in the same run.
+	{"store BenchmarkInsight", "search-rare-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-rare-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-common-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-common-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "stats-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "stats-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "report-12-months-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "report-12-months-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "list-all-page-1/show_p99", true, 3},
 }
 
 // withRawRatios adds to every sub-benchmark a "x_raw" metric: its time per
