@@ -76,7 +76,7 @@ var stopWords = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(`a an and are as at be but by for from had has have he her his i if in into is it its
 		me my no not of on or our she so than that the their them then there they this to was we were what when which who
-		will with you your`) {
+		will with you your re fw fwd`) {
 		m[w] = true
 	}
 	return m
