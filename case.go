@@ -293,9 +293,11 @@ type CaseStore interface {
 	// FindParty returns every appearance of a person, by normalised email when
 	// query is an email address, else by normalised name.
 	FindParty(ctx context.Context, query string) ([]PartyMatch, error)
-	// Search returns notes containing every word (case-insensitive) from the
-	// cases for which visible returns true, newest first, at most limit.
-	Search(ctx context.Context, words []string, visible func(*Case) bool, limit int) ([]NoteHit, error)
+	// Search returns the notes holding every word (whole words, case
+	// aside, in the body, email subject or attachment names) from the cases
+	// the actor may see (Actor.CanSee), newest first, at most limit, through
+	// the search index.
+	Search(ctx context.Context, words []string, actor Actor, limit int) ([]NoteHit, error)
 	// Overdue returns unmet deadlines due before now of open cases, for one
 	// mediator or ("") all, through the deadline time index.
 	Overdue(ctx context.Context, now time.Time, mediator string) ([]DeadlineRef, error)
@@ -303,4 +305,6 @@ type CaseStore interface {
 	Caseloads(ctx context.Context) ([]Caseload, error)
 	// Stats returns caseload figures at now.
 	Stats(ctx context.Context, now time.Time) (Stats, error)
+	// InsightStore pages, searches and reports (insight.go).
+	InsightStore
 }

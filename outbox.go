@@ -11,6 +11,7 @@ const (
 	ActionDeadlineDone = "deadline_done" // value: "<ID>/<deadline#>"; "done <ID> <n>"
 	ActionMailAccept   = "mail_accept"   // value: "17/MED-2026-0042"; "accept 17 MED-2026-0042"
 	ActionMailReject   = "mail_reject"   // value: "17"; "reject 17"
+	ActionListPage     = "list_page"     // value: "all/2"; "list all page 2"
 )
 
 // Session invitation methods (iCalendar METHOD).

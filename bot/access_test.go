@@ -120,6 +120,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"stats", [4]outcome{A, A, A, A}, false},
 		{"hold {ID}", [4]outcome{A, F, F, F}, true},
 		{"purge {ID}", [4]outcome{C, F, F, F}, false}, // the case is open
+		{"report", [4]outcome{A, A, A, A}, false},
 	}
 	covered := map[string]bool{}
 	users := [5]string{uAdmin, uMed, uOther, uStranger, uCo}

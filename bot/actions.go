@@ -40,6 +40,10 @@ func ButtonText(actionID, value string) (string, bool) {
 		if value == "mine" {
 			return "list mine", true
 		}
+	case casebot.ActionListPage: // value: "all/2"
+		if listChoices[a] && numberRe.MatchString(b) {
+			return "list " + a + " page " + b, true
+		}
 	}
 	return "", false
 }

@@ -49,6 +49,10 @@ type Config struct {
 	// Agreements fills the agreement command's templates; when nil it
 	// answers that agreements are not configured.
 	Agreements casebot.Agreements
+	// Reports makes report's CSV and chart, which go to the actor's Slack
+	// direct messages through Files; when either is nil, report replies
+	// with its summary and says the files need Slack.
+	Reports casebot.ReportFiles
 	// Wake, when set, is called after a command marked Wakes succeeds: it
 	// may have changed what falls due, so the scheduler should look again
 	// now. It must not block.

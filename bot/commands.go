@@ -14,8 +14,9 @@ func builtins() []Command {
 		{Usage: "new <title> [--type T] [--priority P] [--mediator USER] [--source S]", Summary: "open a case; you become its mediator", Wakes: true,
 			Help: "Priority is low, normal (default), high or urgent. Only admins may name another mediator. " +
 				"--source is the referral source (court, agency, self, …) that reports group by.", Handle: handleNew},
-		{Usage: "list [mine|all|open|closed|overdue]", Summary: "your caseload, most urgent first",
-			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due.", Handle: handleList},
+		{Usage: "list [mine|all|open|closed|overdue] [page N]", Summary: "your caseload, most urgent first, 50 a page",
+			Help: "mine (default): your open cases. open, closed, all: every case for admins, your own for mediators. overdue: unmet deadlines past due. " +
+				"page 2, page 3, …: the next pages.", Handle: handleList},
 		{Usage: "show <ID>", Summary: "everything about a case", Handle: handleShow},
 		{Usage: "party add <ID> <role> <name> <email>", Summary: "add a party; runs the conflict check", Wakes: true,
 			Help: "Roles: claimant, respondent, counsel, interpreter, observer, other. Quote a name with spaces if you like: \"Smith, John\".", Handle: handlePartyAdd},
@@ -97,6 +98,11 @@ func builtins() []Command {
 		{Usage: "hold <ID> [on|off]", Summary: "keep a case from purge, or release it (admins)", AdminOnly: true,
 			Help:   "A case on hold is never purged, by purge or by the retention period (records.retain_days); hold <ID> off releases it.",
 			Handle: handleHold},
+		{Usage: "report [from] [to]", Summary: "figures for a period; a CSV and a chart to your direct messages", Slow: true,
+			Help: "From and to are months (2026-01) or dates (2026-01-15, counted as their month); the default is the last 12 months. " +
+				"Opened and closed by month, settlement rate and days to close by type, priority, source and mediator, sessions held. " +
+				"Admins see the programme, a mediator their own cases. The CSV lists each closed case without parties or content.",
+			Handle: handleReport},
 	}
 }
 

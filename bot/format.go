@@ -51,9 +51,14 @@ func priorityWeight(p casebot.Priority) int { return p.Rank() + 1 }
 
 // caseLine is the one-line summary of a case in lists.
 func caseLine(c *casebot.Case, now time.Time, loc *time.Location) string {
+	return summaryLine(c.Summary(), now, loc)
+}
+
+// summaryLine is a case's line in a list.
+func summaryLine(c casebot.CaseSummary, now time.Time, loc *time.Location) string {
 	s := fmt.Sprintf("%s  [%s] %s  %s", c.ID, c.Priority, c.Status, c.Title)
-	if ds := c.OpenDeadlines(); len(ds) > 0 {
-		d := ds[0]
+	if c.Next != nil {
+		d := *c.Next
 		mark := "next"
 		if d.Overdue(now) {
 			mark = "OVERDUE"

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -41,62 +40,6 @@ func handleNew(ctx context.Context, r *Request) Reply {
 	t.linef("Opened %s: %s", c.ID, c.Title)
 	t.linef("Priority %s, mediator %s. Add parties with: party add %s <role> <name> <email>", c.Priority, c.Mediator, c.ID)
 	return Reply{Text: t.String(), Buttons: []casebot.Button{{ActionID: casebot.ActionShowCase, Label: "Show", Value: c.ID}}}
-}
-
-func handleList(ctx context.Context, r *Request) Reply {
-	what := r.Args.Word
-	if what == "" {
-		what = "mine"
-	}
-	loc := r.Actor.Location()
-	if what == "overdue" {
-		mediator := r.Actor.ID
-		if r.Actor.Admin {
-			mediator = ""
-		}
-		refs, err := r.Store.Overdue(ctx, r.Now, mediator)
-		if err != nil {
-			return r.Fail(fmt.Errorf("bot: list overdue: %w", err))
-		}
-		var t text
-		n := 0
-		for _, d := range refs {
-			if !r.Actor.Admin && (r.Actor.ID == "" || d.Mediator != r.Actor.ID && !slices.Contains(d.CoMediators, r.Actor.ID)) {
-				continue
-			}
-			n++
-			t.linef("  %s  [%s] #%d due %s  %s  (case: %s, mediator %s)", d.CaseID, d.Priority, d.Deadline.N,
-				formatTime(d.Deadline.Due, loc), d.Deadline.Text, d.Title, d.Mediator)
-		}
-		if n == 0 {
-			return Reply{Text: "No overdue deadlines."}
-		}
-		return Reply{Text: fmt.Sprintf("Overdue deadlines (%d):\n", n) + t.String()}
-	}
-	f := casebot.CaseFilter{State: what}
-	if what == "mine" || !r.Actor.Admin {
-		f.Mediator = r.Actor.ID
-	}
-	if what == "mine" {
-		f.State = "open"
-	}
-	cases, err := r.Store.Cases(ctx, f)
-	if err != nil {
-		return r.Fail(fmt.Errorf("bot: list cases: %w", err))
-	}
-	var t text
-	n := 0
-	for _, c := range cases {
-		if !r.Actor.CanSee(c) || (what == "mine" && !c.IsMediator(r.Actor.ID)) {
-			continue
-		}
-		n++
-		t.line("  " + caseLine(c, r.Now, loc))
-	}
-	if n == 0 {
-		return Reply{Text: "No cases."}
-	}
-	return Reply{Text: fmt.Sprintf("Cases (%s, %d):\n", what, n) + t.String()}
 }
 
 func handleShow(ctx context.Context, r *Request) Reply {

@@ -3,8 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -212,7 +210,7 @@ func handleNote(ctx context.Context, r *Request) Reply {
 const searchLimit = 20
 
 func handleSearch(ctx context.Context, r *Request) Reply {
-	hits, err := r.Store.Search(ctx, r.Args.Words, r.Actor.CanSee, searchLimit)
+	hits, err := r.Store.Search(ctx, r.Args.Words, r.Actor, searchLimit)
 	if err != nil {
 		return r.Fail(fmt.Errorf("bot: search: %w", err))
 	}
@@ -238,27 +236,16 @@ func handleSearch(ctx context.Context, r *Request) Reply {
 }
 
 func handleStats(ctx context.Context, r *Request) Reply {
-	var st casebot.Stats
-	scope := "all cases"
-	if r.Actor.Admin {
+	scope, mediator := "all cases", ""
+	if !r.Actor.Admin {
+		scope, mediator = "your cases", r.Actor.ID
+	}
+	st := casebot.Stats{OpenByStatus: map[casebot.Status]int{}, OpenByPriority: map[casebot.Priority]int{}}
+	if r.Actor.Admin || r.Actor.ID != "" {
 		var err error
-		if st, err = r.Store.Stats(ctx, r.Now); err != nil {
+		if st, err = r.Store.StatsFor(ctx, r.Now, mediator); err != nil {
 			return r.Fail(fmt.Errorf("bot: stats: %w", err))
 		}
-	} else {
-		scope = "your cases"
-		var cases []*casebot.Case
-		var overdue []casebot.DeadlineRef
-		if r.Actor.ID != "" {
-			var err error
-			if cases, err = r.Store.Cases(ctx, casebot.CaseFilter{Mediator: r.Actor.ID, State: "all"}); err != nil {
-				return r.Fail(fmt.Errorf("bot: stats: %w", err))
-			}
-			if overdue, err = r.Store.Overdue(ctx, r.Now, r.Actor.ID); err != nil {
-				return r.Fail(fmt.Errorf("bot: stats: %w", err))
-			}
-		}
-		st = caseStats(cases, overdue, r.Actor.ID)
 	}
 	var t text
 	t.linef("Caseload figures (%s):", scope)
@@ -285,40 +272,4 @@ func handleStats(ctx context.Context, r *Request) Reply {
 		t.linef("  Median days to close: %.1f", st.MedianDaysToClose)
 	}
 	return Reply{Text: t.String()}
-}
-
-// caseStats computes the figures Store.Stats gives for every case over one
-// mediator's cases.
-func caseStats(cases []*casebot.Case, overdue []casebot.DeadlineRef, mediator string) casebot.Stats {
-	st := casebot.Stats{OpenByStatus: map[casebot.Status]int{}, OpenByPriority: map[casebot.Priority]int{}}
-	var days []float64
-	for _, c := range cases {
-		if !c.IsMediator(mediator) {
-			continue
-		}
-		if c.Open() {
-			st.OpenByStatus[c.Status]++
-			st.OpenByPriority[c.Priority]++
-			continue
-		}
-		st.Closed++
-		if c.Status == casebot.StatusSettled || c.Status == casebot.StatusPartial {
-			st.Settled++
-		}
-		days = append(days, c.Closed.Sub(c.Created).Hours()/24)
-	}
-	for _, d := range overdue {
-		if d.Mediator == mediator || slices.Contains(d.CoMediators, mediator) {
-			st.Overdue++
-		}
-	}
-	if len(days) > 0 {
-		sort.Float64s(days)
-		m := len(days) / 2
-		st.MedianDaysToClose = days[m]
-		if len(days)%2 == 0 {
-			st.MedianDaysToClose = (days[m-1] + days[m]) / 2
-		}
-	}
-	return st
 }

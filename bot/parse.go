@@ -146,6 +146,8 @@ const (
 	kUser
 	kUserOrAuto
 	kNumber  // a positive whole number
+	kPage    // the words "page N": a page number
+	kPeriod  // a month (2026-01) or a date (2026-01-15), kept as typed
 	kLiteral // a word of the usage after its arguments (session <ID> poll ...)
 	kCoUser  // +USER or -USER: a co-mediator to add or remove
 	kTitle   // free text, at most MaxTitleLen characters
@@ -189,6 +191,9 @@ var placeholders = map[string]kind{
 	"terms":         kText,
 	"template":      kWord,
 	"when…":         kWhens,
+	"page N":        kPage,
+	"from":          kPeriod,
+	"to":            kPeriod,
 }
 
 // flagKinds says what each option accepts; an option not listed is a switch
@@ -311,6 +316,8 @@ type Args struct {
 	User     string            // <USER> or <USER|auto>: a user ID or "auto"
 	N        int               // <deadline#>, <session#>, <mail#>, <doc#>
 	Word     string            // a choice such as mine|all, or <command>; "" when absent
+	Page     int               // [page N]; 0 when absent
+	Period   []string          // [from] [to], as typed
 	Name     string            // <name>
 	Text     string            // <title>, <text>, <words>, <name or email>, [text]
 	Words    []string          // the words of Text, unquoted
@@ -424,6 +431,24 @@ func (a *Args) setParams(params []param, pos []token, now time.Time, loc *time.L
 				continue
 			}
 			return casebot.OnField(p.name, invalid("Missing <%s>.", p.name))
+		}
+		if p.optional && p.kind == kWord && strings.EqualFold(pos[i].val, "page") && pi+1 < len(params) && params[pi+1].kind == kPage {
+			continue // "list page 2": the choice is left out
+		}
+		if p.kind == kPage {
+			if !strings.EqualFold(pos[i].val, "page") {
+				return invalid("Unexpected %q.", joinText(pos[i:]))
+			}
+			if i+1 >= len(pos) {
+				return invalid("Missing the page number after page.")
+			}
+			n, err := strconv.Atoi(pos[i+1].val)
+			if err != nil || n <= 0 {
+				return invalid("%q is not a page number like 1, 2, 3.", pos[i+1].val)
+			}
+			a.Page = n
+			i += 2
+			continue
 		}
 		if p.kind.greedy() {
 			end := len(pos) - need
@@ -539,6 +564,8 @@ func (a *Args) setOne(p param, v string, now time.Time, loc *time.Location) erro
 		}
 		a.Co = v[0]
 		a.User, err = ParseUser(v[1:])
+	case kPeriod:
+		a.Period = append(a.Period, v)
 	case kNumber:
 		n, perr := strconv.Atoi(strings.TrimPrefix(v, "#"))
 		if perr != nil || n <= 0 {

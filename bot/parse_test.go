@@ -61,6 +61,8 @@ func TestParseCommands(t *testing.T) {
 		{"new title of 200", "new " + long, "new", Args{Text: long, Words: []string{long}}},
 		{"list", "list", "list", Args{}},
 		{"list overdue", "list Overdue", "list", Args{Word: "overdue"}},
+		{"list all page", "list all page 2", "list", Args{Word: "all", Page: 2}},
+		{"list page", "list Page 3", "list", Args{Page: 3}},
 		{"show", "show med-2026-0001", "show", Args{ID: "MED-2026-0001"}},
 		{"party add", "party add MED-2026-0001 Claimant John  Smith <mailto:J@X.example|J@X.example>", "party add", Args{
 			ID: "MED-2026-0001", Role: casebot.RoleClaimant, Name: "John  Smith", Email: "j@x.example", Words: []string{"John", "Smith"}}},
@@ -157,6 +159,8 @@ func TestParseErrors(t *testing.T) {
 		{"title too long", "new " + strings.Repeat("é", 201), "The title is 201 characters; at most 200 are allowed."},
 		{"list bad choice", "list everything", `"everything" is not one of mine, all, open, closed, overdue.`},
 		{"list too many", "list mine all", `Unexpected "all".`},
+		{"list page without number", "list all page", "Missing the page number after page."},
+		{"list page zero", "list all page 0", `"0" is not a page number like 1, 2, 3.`},
 		{"show without ID", "show", "Missing <ID>."},
 		{"show bad ID", "show 42", `"42" is not a case ID (like MED-2026-0042).`},
 		{"show extra words", "show MED-2026-0001 please now", `Unexpected "please now".`},

@@ -295,5 +295,8 @@ func (db *DB) putCase(tx *bolt.Tx, old, c *casebot.Case) error {
 	if err := db.applyIndexes(tx, old, c); err != nil {
 		return fmt.Errorf("index case %s: %w", c.ID, err)
 	}
+	if err := applyAggregates(tx, old, c); err != nil {
+		return fmt.Errorf("count case %s: %w", c.ID, err)
+	}
 	return nil
 }

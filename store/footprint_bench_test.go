@@ -27,7 +27,8 @@ const (
 var footprintKey = []byte("0123456789abcdef0123456789abcdef")
 
 // buildFootprint writes an encrypted store with 100,000 cases and 1,000,000
-// notes (about 400 bytes each) through the store's own record encoders, in
+// notes (about 400 bytes each, with their search index) through the
+// store's own record encoders, in
 // large transactions: AddNote's one-commit-per-batch would take minutes.
 func buildFootprint(b *testing.B, path string) {
 	b.Helper()
@@ -40,17 +41,10 @@ func buildFootprint(b *testing.B, path string) {
 	const perTx = 2000
 	for start := 0; start < footprintCases; start += perTx {
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			pb := newPostingBatch()
 			for i := start; i < start+perTx && i < footprintCases; i++ {
 				id := casebot.FormatCaseID("MED", 2026, uint64(i+1))
-				c := &casebot.Case{
-					ID: id, Title: fmt.Sprintf("Dispute number %d", i), Priority: casebot.Priorities[i%4],
-					Status: casebot.StatusActive, Mediator: fmt.Sprintf("U%03d", i%200), Token: "abcdefgh",
-					Created: fixtureNow, Updated: fixtureNow, Activity: fixtureNow, NoteCount: footprintNotesPerCase,
-					Parties: []casebot.Party{
-						{Role: casebot.RoleClaimant, Name: fmt.Sprintf("Claimant %d", i), Email: fmt.Sprintf("c%d@example.com", i)},
-						{Role: casebot.RoleRespondent, Name: fmt.Sprintf("Respondent %d", i), Email: fmt.Sprintf("r%d@example.com", i)}},
-					Deadlines: []casebot.Deadline{{N: 1, Due: fixtureNow.Add(time.Duration(i%2400-24) * time.Hour), Text: "exhibits"}},
-				}
+				c := footprintCase(i)
 				if err := db.putCase(tx, nil, c); err != nil {
 					return err
 				}
@@ -60,7 +54,12 @@ func buildFootprint(b *testing.B, path string) {
 						return err
 					}
 					key := be64(seq)
-					v, err := db.encodeNote(key, &casebot.Note{CaseID: id, N: n, Author: "U001", Source: casebot.SourceSlack, Body: body, Created: fixtureNow})
+					text := body
+					if n == 1 && i%footprintRareEvery == 0 {
+						text += " " + footprintRareWord
+					}
+					note := &casebot.Note{CaseID: id, N: n, Author: "U001", Source: casebot.SourceSlack, Body: text, Created: fixtureNow}
+					v, err := db.encodeNote(key, note)
 					if err != nil {
 						return err
 					}
@@ -70,7 +69,13 @@ func buildFootprint(b *testing.B, path string) {
 					if err := tx.Bucket(bucketNoteN).Put(numberedKey(id, n), key); err != nil {
 						return err
 					}
+					if err := db.indexNoteTx(tx, pb, note, seq); err != nil {
+						return err
+					}
 				}
+			}
+			if err := pb.write(tx); err != nil {
+				return err
 			}
 			return tx.Bucket(bucketSeq).Put([]byte("2026"), be64(footprintCases))
 		})
@@ -84,6 +89,39 @@ func buildFootprint(b *testing.B, path string) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// footprintRareWord is in the first note of every footprintRareEvery-th
+// case (20 notes); every note holds the common words of the body.
+const (
+	footprintRareWord  = "zeppelin"
+	footprintRareEvery = 5000
+)
+
+// footprintCase is the footprint store's case i: over 200 mediators, four
+// types and three sources, opened over the year before fixtureNow; every
+// tenth (never one of U007's) is closed, settled or not, within 120 days.
+func footprintCase(i int) *casebot.Case {
+	created := fixtureNow.AddDate(0, 0, -(i % 365))
+	c := &casebot.Case{
+		ID: casebot.FormatCaseID("MED", 2026, uint64(i+1)), Title: fmt.Sprintf("Dispute number %d", i), Priority: casebot.Priorities[i%4],
+		Type: []string{"family", "commercial", "neighbour", "workplace"}[(i/4)%4], Source: []string{"court", "agency", "self"}[(i/16)%3],
+		Status: casebot.StatusActive, Mediator: fmt.Sprintf("U%03d", i%200), Token: "abcdefgh",
+		Created: created, Updated: fixtureNow, Activity: fixtureNow, NoteCount: footprintNotesPerCase,
+		Parties: []casebot.Party{
+			{Role: casebot.RoleClaimant, Name: fmt.Sprintf("Claimant %d", i), Email: fmt.Sprintf("c%d@example.com", i)},
+			{Role: casebot.RoleRespondent, Name: fmt.Sprintf("Respondent %d", i), Email: fmt.Sprintf("r%d@example.com", i)}},
+		Deadlines: []casebot.Deadline{{N: 1, Due: fixtureNow.Add(time.Duration(i%2400-24) * time.Hour), Text: "exhibits"}},
+	}
+	if i%10 == 9 {
+		c.Status = []casebot.Status{casebot.StatusSettled, casebot.StatusImpasse, casebot.StatusPartial}[(i/10)%3]
+		c.Outcome = c.Status
+		c.Closed = created.AddDate(0, 0, (i*7)%120)
+		if c.Closed.After(fixtureNow) {
+			c.Closed = fixtureNow
+		}
+	}
+	return c
 }
 
 // BenchmarkFootprint reports the db file size and the resident memory of a

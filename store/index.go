@@ -22,6 +22,9 @@ type idxKey struct{ bucket, key string }
 type idxVal struct {
 	clear, secret []byte
 	sealed        bool
+	// master seals under the master key: the entry of a purged case,
+	// whose data key is destroyed and which names nothing.
+	master bool
 }
 
 func (a idxVal) equal(b idxVal) bool {
@@ -55,6 +58,7 @@ func (db *DB) caseEntries(c *casebot.Case, headerOnly bool) (map[idxKey]idxVal, 
 	if headerOnly {
 		return e, nil
 	}
+	db.insightEntries(c, sv.clear, put)
 	for _, pe := range db.partyEntries(c) {
 		put(pe.bucket, pe.key, idxVal{})
 	}
@@ -87,9 +91,12 @@ func (db *DB) storedValue(tx *bolt.Tx, id string, key []byte, v idxVal) ([]byte,
 	if !v.sealed {
 		return v.clear, nil
 	}
-	sl, err := db.caseSealer(tx, id)
-	if err != nil {
-		return nil, err
+	sl := db.seal
+	if !v.master {
+		var err error
+		if sl, err = db.caseSealer(tx, id); err != nil {
+			return nil, err
+		}
 	}
 	return appendFrame2(make([]byte, 0, frameSize(sl, v.clear, v.secret)), sl, key, v.clear, v.secret), nil
 }
@@ -218,7 +225,8 @@ func (db *DB) Check(ctx context.Context) error {
 		}
 		var diffs []string
 		for _, name := range indexBuckets {
-			sealed := bytes.Equal(name, bucketIdxDeadline) || bytes.Equal(name, bucketIdxSession)
+			sealed := bytes.Equal(name, bucketIdxDeadline) || bytes.Equal(name, bucketIdxSession) ||
+				bytes.Equal(name, bucketIdxUrgent) || bytes.Equal(name, bucketIdxUrgentMed)
 			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
 				ik := idxKey{string(name), string(k)}
 				wv, ok := want[ik]
@@ -251,6 +259,11 @@ func (db *DB) Check(ctx context.Context) error {
 			return fmt.Errorf("store: check data keys: %w", err)
 		}
 		diffs = append(diffs, keys...)
+		more, err := checkInsight(tx, db)
+		if err != nil {
+			return err
+		}
+		diffs = append(diffs, more...)
 		if len(diffs) == 0 {
 			return nil
 		}
@@ -271,6 +284,19 @@ func (db *DB) indexOwner(bucket, k []byte) string {
 			return ""
 		}
 		return string(k[8 : len(k)-5])
+	case bytes.Equal(bucket, bucketIdxUrgent), bytes.Equal(bucket, bucketIdxUrgentMed):
+		// [mediator \x00] class \x00 urgency (9) case ID
+		if bytes.Equal(bucket, bucketIdxUrgentMed) {
+			i := bytes.IndexByte(k, sep)
+			if i < 0 {
+				return ""
+			}
+			k = k[i+1:]
+		}
+		if len(k) <= 2+9 {
+			return ""
+		}
+		return string(k[2+9:])
 	case bytes.Equal(bucket, bucketIdxEmail), bytes.Equal(bucket, bucketIdxName), bytes.Equal(bucket, bucketIdxWord):
 		if db.hashedTerms() {
 			if len(k) <= termHashLen+1 {

@@ -22,7 +22,7 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	var out []casebot.ItemResult
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		out = out[:0]
-		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}}
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch()}
 		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err
@@ -86,6 +86,8 @@ type ingester struct {
 	// docs are the audit events of the documents the notes brought,
 	// recorded after the notes' own.
 	docs []casebot.AuditEvent
+	// postings are the notes' search postings, written as blocks in flush.
+	postings *postingBatch
 }
 
 // sender is a party writing to a case, with what the audit trail names
@@ -135,6 +137,9 @@ func (in *ingester) flush() error {
 	if err := in.feed.write(in.tx); err != nil {
 		return err
 	}
+	if err := in.postings.write(in.tx); err != nil {
+		return err
+	}
 	for _, id := range in.order {
 		e := in.cases[id]
 		if err := in.db.putCase(in.tx, e.old, e.c); err != nil {
@@ -159,7 +164,7 @@ func (in *ingester) item(it casebot.MailItem) (casebot.ItemResult, error) {
 		if e.c.Party(it.Note.Author) < 0 {
 			return in.quarantine(res, quarantineFromNote(it.Note, fmt.Sprintf("sender %s is not a party of %s", it.Note.Author, e.c.ID)))
 		}
-		n, seq, docs, err := in.db.addNoteTx(in.tx, e.c, it.Note, in.now, in.now)
+		n, seq, docs, err := in.db.addNoteTx(in.tx, in.postings, e.c, it.Note, in.now, in.now)
 		if err != nil {
 			return res, err
 		}
@@ -222,13 +227,15 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 }
 
 // addNoteTx appends an email note to c (an edited copy, written by the
-// caller), numbering it and touching the case, and files its attachments
+// caller), numbering it and touching the case, adds its search postings to
+// pb (or, when nil, writes them), and files its attachments
 // as the case's documents (the stored note keeps their metadata, not their
-// content), which may meet document requests of c (meetRequestsTx; arrived
+// content) and indexes its words for search (into pb, or its own batch
+// when nil), which may meet document requests of c (meetRequestsTx; arrived
 // is when the email reached casebot). It returns the note, its key in the
 // notes bucket and the audit events of the documents and the requests they
 // met, which the caller records after the note's.
-func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, arrived, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
+func (db *DB) addNoteTx(tx *bolt.Tx, pb *postingBatch, c *casebot.Case, in *casebot.Note, arrived, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
 	if c.Purged != nil {
 		return nil, 0, nil, casebot.ErrPurged(c.ID)
 	}
@@ -260,6 +267,9 @@ func (db *DB) addNoteTx(tx *bolt.Tx, c *casebot.Case, in *casebot.Note, arrived,
 	}
 	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
 		return nil, 0, nil, fmt.Errorf("put note index: %w", err)
+	}
+	if err := db.indexNoteTx(tx, pb, stored, seq); err != nil {
+		return nil, 0, nil, err
 	}
 	c.NoteCount = n.N
 	c.Updated, c.Activity = now, now

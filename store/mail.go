@@ -291,7 +291,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 		if arrived.IsZero() {
 			arrived = now
 		}
-		note, _, docs, err := db.addNoteTx(tx, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, arrived, now)
+		note, _, docs, err := db.addNoteTx(tx, nil, c, &casebot.Note{Author: q.From, Source: casebot.SourceEmail, Body: q.Body, Email: q.Email}, arrived, now)
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,15 @@ var migrations = []migration{
 	{7, "case records with their content sealed under the case's data key, party indexes of keyed hashes (with a key), time-index entries with their content sealed, and party addresses sealed in note headers and audit events", func(db *DB, tx *bolt.Tx) error {
 		return db.sealCaseRecords(tx)
 	}},
+	{8, "list pages and reports: the urgency and closed-case indexes, and aggregates (cases by status, priority and mediator; opened and closed by month per type, priority, source and mediator with days-to-close histograms; sessions by day)", func(db *DB, tx *bolt.Tx) error {
+		if err := db.reindex(tx); err != nil {
+			return err
+		}
+		return rebuildAggregates(tx)
+	}},
+	{9, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx *bolt.Tx) error {
+		return db.indexAllNotes(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

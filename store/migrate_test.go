@@ -154,6 +154,16 @@ func TestMigrateFromV1(t *testing.T) {
 	if st, _ := db.Stats(ctx, clk.Now()); st.Closed != 1 || st.Settled != 1 || st.MedianDaysToClose != 4 {
 		t.Errorf("Stats = %+v", st)
 	}
+	// Migrations 5 and 6 built the pages, aggregates and search index.
+	if pg, _ := db.CasePage(ctx, casebot.CaseFilter{State: "open"}, 1); pg.Total != 2 || len(pg.Cases) != 2 || pg.Cases[0].ID != "MED-2025-0001" {
+		t.Errorf("CasePage = %+v", pg)
+	}
+	if hits, _ := db.Search(ctx, []string{"site"}, casebot.Actor{ID: "UADM", Admin: true}, 0); len(hits) != 1 || hits[0].Note.N != 1 {
+		t.Errorf("Search after migration = %+v", hits)
+	}
+	if r, err := db.Report(ctx, casebot.ReportQuery{FromMonth: "2025-06", ToMonth: "2025-06"}); err != nil || r.Opened != 3 || r.All.Closed != 1 || r.All.MedianDays != 4 {
+		t.Errorf("Report after migration = %+v, %v", r, err)
+	}
 	// The sequence carries on; the next audit event follows the old ones.
 	n := newCase(t, db, "after migration", "U01")
 	if n.ID != "MED-2025-0004" {

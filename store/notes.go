@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -59,6 +58,9 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		}
 		if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
 			return fmt.Errorf("put note index: %w", err)
+		}
+		if err := db.indexNoteTx(tx, nil, &n, seq); err != nil {
+			return err
 		}
 		c := cloneCase(old)
 		c.NoteCount = n.N
@@ -196,83 +198,6 @@ func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what str
 
 // viewed names what a view showed.
 func viewed(what string) casebot.About { return casebot.About{Text: casebot.Headline(what)} }
-
-// Search returns the notes that contain every word (case-insensitive) in
-// their body or email subject, from the cases for which visible returns
-// true, newest first, at most limit (0: no limit). visible sees a case's
-// clear part (no title or parties). Notes of other cases are neither read
-// nor decrypted.
-func (db *DB) Search(ctx context.Context, words []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
-	var lower []string
-	for _, w := range words {
-		for _, f := range strings.Fields(strings.ToLower(w)) {
-			lower = append(lower, f)
-		}
-	}
-	if len(lower) == 0 {
-		return nil, casebot.Errorf(casebot.EINVALID, "Search needs at least one word.")
-	}
-	var hits []casebot.NoteHit
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			c, _, err := decodeCaseHeader(k, v) // what visible needs; nothing decrypted
-			if err != nil {
-				return err
-			}
-			if c.NoteCount == 0 || !visible(c) {
-				return nil
-			}
-			notes, err := db.caseNotes(tx, c.ID)
-			if errors.Is(err, errKeyDestroyed) {
-				return nil // purged after this copy of the store was made
-			} else if err != nil {
-				return err
-			}
-			for _, n := range notes {
-				text := n.Body
-				if n.Email != nil && n.Email.Subject != "" {
-					text = n.Email.Subject + "\n" + text
-				}
-				if snip, ok := matchAll(text, lower); ok {
-					hits = append(hits, casebot.NoteHit{Note: n, Snippet: snip})
-				}
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: search: %w", err)
-	}
-	slices.SortStableFunc(hits, func(a, b casebot.NoteHit) int { return b.Note.Created.Compare(a.Note.Created) })
-	if limit > 0 && len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
-}
-
-// matchAll reports whether text contains every (lower-case) word and returns
-// about 80 characters around the first match.
-func matchAll(text string, words []string) (string, bool) {
-	lt := strings.ToLower(text)
-	first := -1
-	for _, w := range words {
-		i := strings.Index(lt, w)
-		if i < 0 {
-			return "", false
-		}
-		if first < 0 || i < first {
-			first = i
-		}
-	}
-	if len(lt) != len(text) {
-		// Lower-casing changed byte lengths: place the snippet by rune count.
-		first = len(string([]rune(text)[:min(utf8.RuneCountInString(lt[:first]), utf8.RuneCountInString(text))]))
-	}
-	return snippet(text, first, 80), true
-}
 
 // snippet returns about width characters of text around byte offset at,
 // on rune boundaries, with … marking cuts and whitespace folded.

@@ -108,7 +108,7 @@ func TestSearch(t *testing.T) {
 	add(theirs, "fence offer in the other case", nil)
 	add(mine, strings.Repeat("padding words ", 20)+"the Garage roof leaks "+strings.Repeat("more padding ", 20), nil)
 	add(mine, "see attached", &casebot.EmailMeta{Subject: "Garage photos", From: "a@example.com"})
-	visible := func(c *casebot.Case) bool { return c.Mediator == "U1" }
+	visible := casebot.Actor{ID: "U1"}
 	tests := []struct {
 		words []string
 		want  []int // note numbers in mine, newest first

@@ -34,6 +34,7 @@ var purgeCaseSteps = []struct {
 	what string
 	run  func(db *DB, tx *bolt.Tx, id string) error
 }{
+	{"search postings", func(db *DB, tx *bolt.Tx, id string) error { return db.removeCasePostingsTx(tx, id) }}, // before the notes they come from
 	{"notes", purgeIndexed(bucketNoteN, bucketNotes)},
 	{"documents", purgePrefix(bucketDocMeta)},
 	{"document contents", purgePrefix(bucketDocData)},
@@ -265,6 +266,9 @@ func (db *DB) purgeTx(tx *bolt.Tx, id, actor, detail string, refs []sharedRef, n
 		if err := markKeyDestroyed(tx, id); err != nil {
 			return nil, err
 		}
+	}
+	if err := countPurgedTx(tx, now); err != nil { // report's purged cases
+		return nil, err
 	}
 	if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: id, At: now, Actor: actor, Action: "case.purge", Detail: detail}); err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func fillClosed(tb testing.TB, db *DB, n int) {
 				}
 				old := cloneCase(c)
 				for k := range 3 {
-					if _, _, _, err := db.addNoteTx(tx, c, &casebot.Note{Author: "U1", Source: casebot.SourceSlack, Body: fmt.Sprintf("note %d of %s, some words of content", k, id)}, now, now); err != nil {
+					if _, _, _, err := db.addNoteTx(tx, nil, c, &casebot.Note{Author: "U1", Source: casebot.SourceSlack, Body: fmt.Sprintf("note %d of %s, some words of content", k, id)}, now, now); err != nil {
 						return err
 					}
 					if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: id, At: now, Actor: "U1", Action: "note.add", Detail: fmt.Sprintf("note %d", k+1)}); err != nil {

@@ -230,63 +230,7 @@ func (db *DB) Caseloads(ctx context.Context) ([]casebot.Caseload, error) {
 	return out, nil
 }
 
-// Stats returns caseload figures at now: open cases by status and priority
-// from the status index, overdue deadlines from the deadline index, and from
-// the closed case records the settlement count and median days to close.
+// Stats returns caseload figures at now over every case (StatsFor "").
 func (db *DB) Stats(ctx context.Context, now time.Time) (casebot.Stats, error) {
-	st := casebot.Stats{OpenByStatus: make(map[casebot.Status]int), OpenByPriority: make(map[casebot.Priority]int)}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		var days []float64
-		c := tx.Bucket(bucketIdxStatus).Cursor()
-		for _, s := range casebot.Statuses {
-			p := prefixOf(string(s))
-			for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
-				id := string(k[len(p):])
-				if !s.Closed() {
-					si, err := decodeSortValue(id, v)
-					if err != nil {
-						return err
-					}
-					st.OpenByStatus[s]++
-					st.OpenByPriority[casebot.Priorities[min(si.rank, len(casebot.Priorities)-1)]]++
-					continue
-				}
-				cs, err := getCaseHeader(tx, id) // dates only: nothing decrypted
-				if err != nil {
-					return err
-				}
-				st.Closed++
-				if s == casebot.StatusSettled || s == casebot.StatusPartial {
-					st.Settled++
-				}
-				closed := cs.Closed
-				if closed.IsZero() {
-					closed = cs.Updated
-				}
-				days = append(days, closed.Sub(cs.Created).Hours()/24)
-			}
-		}
-		st.MedianDaysToClose = median(days)
-		// Counted from the entries' clear parts: nothing is decrypted.
-		return db.deadlineRange(tx, time.Time{}, now, func(*casebot.DeadlineRef) bool {
-			st.Overdue++
-			return false
-		}, nil)
-	})
-	if err != nil {
-		return casebot.Stats{}, fmt.Errorf("store: stats: %w", err)
-	}
-	return st, nil
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	m := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return xs[m]
-	}
-	return (xs[m-1] + xs[m]) / 2
+	return db.StatsFor(ctx, now, "")
 }

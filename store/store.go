@@ -57,11 +57,12 @@ var (
 )
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
-var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll}
+var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll,
+	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms}, indexBuckets...)
 
 // Meta keys.
 var (
@@ -94,6 +95,10 @@ type Options struct {
 	// mediator's Slack Home (casebot.HomeRefresh); off when false (Slack
 	// off: nothing would deliver them).
 	HomeRefresh bool
+	// Zone is the programme's zone, in which reports count months; nil
+	// keeps the stored one (UTC for a new store). A change rebuilds the
+	// aggregates.
+	Zone *time.Location
 }
 
 // DB is casebot's bbolt store. It is safe for concurrent use.
@@ -108,6 +113,12 @@ type DB struct {
 	log    *slog.Logger
 	// homeRefresh: see Options.HomeRefresh.
 	homeRefresh bool
+
+	// zone is Options.Zone; searchKey keys the search index's terms
+	// (search_index.go): derived from the master key by terms, or a fixed
+	// key without one.
+	zone      *time.Location
+	searchKey []byte
 
 	// docsDecoded counts document records decoded, for the benchmark that
 	// shows docs reads only its own case's documents.
@@ -173,10 +184,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
-		now: func() time.Time { return opts.Now().UTC() }}
+		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
 	if db.terms, err = newIndexTerms(opts.EncryptionKey); err != nil {
 		_ = bdb.Close()
 		return nil, err
+	}
+	db.searchKey = noKeyTerms
+	if db.terms != nil {
+		db.searchKey = db.terms.key("search index")
 	}
 	if seal.encrypted() {
 		// Loaded under the file lock: one process writes the keyring.
@@ -229,6 +244,9 @@ func (db *DB) init(readOnly bool) error {
 			if err := meta.Put(metaCreated, []byte(db.now().Format(time.RFC3339Nano))); err != nil {
 				return fmt.Errorf("store: put created: %w", err)
 			}
+		}
+		if err := setReportZone(tx, db.zone); err != nil {
+			return err
 		}
 		if err := db.migrate(tx, v); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/outbox"
+	"github.com/casebot/casebot/report"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
@@ -134,6 +135,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Timeout:       lockWait,
 		Logger:        d.Logger.With("component", "store"),
 		HomeRefresh:   cfg.SlackEnabled(),
+		Zone:          cfg.Schedule.Location,
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Path, err)
@@ -160,6 +162,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Files:           d.slackFiles(),
 		Purger:          db,
 		Agreements:      agreements,
+		Reports:         report.Renderer{},
 		Wake:            d.sched.Kick,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)

@@ -275,6 +275,7 @@ func openStore(ctx context.Context, cfg *config.Config, readOnly bool, logger *s
 		Timeout:       lockTimeout,
 		ReadOnly:      readOnly,
 		Logger:        logger,
+		Zone:          cfg.Schedule.Location,
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrInUse) {

@@ -212,6 +212,7 @@ func TestSecurityAccessMatrixOverSlack(t *testing.T) {
 		{"stats", [4]secOutcome{A, A, A, A}, false, false},
 		{"hold {ID}", [4]secOutcome{A, D, D, D}, false, false},
 		{"purge {ID}", [4]secOutcome{C, D, D, D}, false, false}, // the case is open
+		{"report", [4]secOutcome{A, A, A, A}, false, false},
 		// Last: it makes the stranger a mediator.
 		{"new Another case", [4]secOutcome{A, A, A, A}, false, false},
 	}

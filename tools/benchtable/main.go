@@ -48,6 +48,18 @@ var goals = []goal{
 	// the views.publish a burst of 1,000 changes to their cases costs.
 	{"slackbot BenchmarkHome", "home/help_p99", true, 3},
 	{"slackbot BenchmarkHome", "publishes/1000_changes", true, 10},
+	// Insight at scale (issue 15), on the Footprint store (100,000 cases,
+	// 1,000,000 encrypted notes): each query's p99 at most three times
+	// that of show's reads, in the same run.
+	{"store BenchmarkInsight", "search-rare-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-rare-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-common-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-common-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "stats-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "stats-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "report-12-months-admin/show_p99", true, 3},
+	{"store BenchmarkInsight", "report-12-months-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "list-all-page-1/show_p99", true, 3},
 }
 
 // withRawRatios adds to every sub-benchmark a "x_raw" metric: its time per

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Indexes for list pages and reports (schema 5). Like the other indexes
+// they are defined by caseEntries (through insightEntries), so writes,
+// reindex and Check keep them without further code.
+var (
+	// bucketIdxUrgent: class \0 urgency -> the case's summary (what a list
+	// line shows, encodeSummary), where class is "o" (open) or
+	// "c" (closed) and urgency is 255-rank (1) | earliest open deadline (8)
+	// | case ID: key order is list order, so a page is a cursor walk that
+	// reads only the records it shows.
+	bucketIdxUrgent = []byte("idx_urgent")
+	// bucketIdxUrgentMed: mediator \0 class \0 urgency -> the summary.
+	bucketIdxUrgentMed = []byte("idx_urgent_med")
+	// bucketIdxClosed: closed time (8) | case ID -> a closed case's report
+	// row (binary): a report's CSV reads only its period's range.
+	bucketIdxClosed = []byte("idx_closed")
+)
+
+// urgency is the part of an urgency key after the class: what the list
+// orders by, then the case ID.
+func urgency(c *casebot.Case, sv []byte) []byte {
+	k := make([]byte, 0, 9+len(c.ID))
+	k = append(k, byte(255-int(sv[0])))
+	k = append(k, sv[1:9]...)
+	return append(k, c.ID...)
+}
+
+func class(s casebot.Status) string {
+	if s.Closed() {
+		return "c"
+	}
+	return "o"
+}
+
+// insightEntries adds the entries of the urgency and closed-case indexes
+// of c (whose sort value is sv) through put.
+func (db *DB) insightEntries(c *casebot.Case, sv []byte, put func(b, k []byte, v idxVal)) {
+	u := urgency(c, sv)
+	sum := summaryEntry(c)
+	put(bucketIdxUrgent, append(prefixOf(class(c.Status)), u...), sum)
+	// A co-mediator lists the case among their own, as its mediator does.
+	for _, m := range append([]string{c.Mediator}, c.CoMediators...) {
+		if m != "" {
+			put(bucketIdxUrgentMed, append(prefixOf(m, class(c.Status)), u...), sum)
+		}
+	}
+	if c.Status.Closed() {
+		put(bucketIdxClosed, append(timeKey(closedAt(c)), c.ID...), idxVal{clear: encodeClosedRow(c)})
+	}
+}
+
+// summaryEntry is the value of c's urgency entries: what a list line
+// shows, so a page reads no case record. What names the dispute (the
+// title, the next deadline's text) is sealed under the case's key, like
+// the time indexes' entries.
+func summaryEntry(c *casebot.Case) idxVal {
+	s := c.Summary()
+	var h, p enc
+	h.str(s.Mediator)
+	h.str(string(s.Priority))
+	h.str(string(s.Status))
+	appendUsers(&h, s.CoMediators)
+	h.bool(s.Next != nil)
+	p.str(s.Title)
+	if s.Next != nil {
+		h.uint(uint64(s.Next.N))
+		h.time(s.Next.Due.UTC())
+		p.str(s.Next.Text)
+	}
+	return idxVal{clear: h.b, secret: p.b, sealed: true, master: c.Purged != nil}
+}
+
+// decodeSummary reads an urgency entry of case id stored under key. A case
+// whose data key is destroyed (a copy of the file from before its purge)
+// lists without its title.
+func (db *DB) decodeSummary(id string, key, v []byte) (casebot.CaseSummary, error) {
+	clear, sealed, err := splitRef(key, v)
+	if err != nil {
+		return casebot.CaseSummary{}, err
+	}
+	d := dec{b: clear}
+	s := casebot.CaseSummary{ID: id, Mediator: d.str(), Priority: casebot.Priority(d.str()), Status: casebot.Status(d.str())}
+	s.CoMediators = decodeUsers(&d)
+	if d.bool() {
+		s.Next = &casebot.Deadline{N: int(d.uint()), Due: d.time()}
+	}
+	if d.err != nil {
+		return s, fmt.Errorf("list entry of %s: %w", id, d.err)
+	}
+	secret, err := db.openCase(id, key, sealed)
+	if errors.Is(err, errKeyDestroyed) {
+		s.Title = "(cannot be read: the case was purged)"
+		return s, nil
+	} else if err != nil {
+		return s, fmt.Errorf("list entry of %s: %w", id, err)
+	}
+	d = dec{b: secret}
+	s.Title = d.str()
+	if s.Next != nil {
+		s.Next.Text = d.str()
+	}
+	if d.err != nil {
+		return s, fmt.Errorf("list entry of %s: %w", id, d.err)
+	}
+	return s, nil
+}
+
+func encodeClosedRow(c *casebot.Case) []byte {
+	e := enc{b: []byte{binFormat}}
+	e.str(c.Type)
+	e.str(string(c.Priority))
+	e.str(c.Source)
+	e.str(c.Mediator)
+	e.time(c.Created.UTC())
+	e.time(closedAt(c).UTC())
+	e.str(string(c.Status))
+	e.uint(uint64(tenthsToClose(c)))
+	e.uint(uint64(heldSessions(c, closedAt(c))))
+	return e.b
+}
+
+func decodeClosedRow(k, v []byte) (casebot.ClosedCase, error) {
+	if len(k) < 9 || len(v) < 1 || v[0] != binFormat {
+		return casebot.ClosedCase{}, fmt.Errorf("bad closed index entry %q", k)
+	}
+	d := dec{b: v[1:]}
+	r := casebot.ClosedCase{ID: string(k[8:]), Type: d.str(), Priority: casebot.Priority(d.str()), Source: d.str(), Mediator: d.str(),
+		Opened: d.time(), Closed: d.time(), Outcome: casebot.Status(d.str())}
+	r.Days = float64(d.uint()) / 10
+	r.Sessions = int(d.uint())
+	if d.err != nil {
+		return r, fmt.Errorf("closed index entry %q: %w", k, d.err)
+	}
+	return r, nil
+}
+
+// stateClasses returns the classes a list state shows, in list order.
+func stateClasses(state string) ([]string, error) {
+	switch state {
+	case "", "open":
+		return []string{"o"}, nil
+	case "closed":
+		return []string{"c"}, nil
+	case "all":
+		return []string{"o", "c"}, nil
+	}
+	return nil, casebot.Errorf(casebot.EINVALID, "%q is not a case state; use open, closed or all.", state)
+}
+
+// CasePage returns page page (1-based) of the cases f selects (f.Limit is
+// ignored), casebot.ListPageSize a page, most urgent first: open cases
+// before closed ones for "all", then priority, earliest open deadline and
+// ID. A page past the end gives the last page. The order and the
+// summaries come from the urgency index and the total from the counters:
+// no case record is read.
+func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (casebot.CasePage, error) {
+	classes, err := stateClasses(f.State)
+	if err != nil {
+		return casebot.CasePage{}, err
+	}
+	want := func(s casebot.Status) bool {
+		return f.State == "all" || (f.State == "closed") == s.Closed()
+	}
+	var out casebot.CasePage
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		var total int
+		if f.Mediator == "" {
+			if total, err = countCases(tx, "", want); err != nil {
+				return err
+			}
+		} else {
+			// One user's cases, as mediator or co-mediator: counted in
+			// their part of the index (the counters know lead mediators).
+			for _, cl := range classes {
+				p := prefixOf(f.Mediator, cl)
+				c := tx.Bucket(bucketIdxUrgentMed).Cursor()
+				for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
+					total++
+				}
+			}
+		}
+		size := casebot.ListPageSize
+		pages := max(1, (total+size-1)/size)
+		page = min(max(page, 1), pages)
+		out = casebot.CasePage{Page: page, Pages: pages, Total: total}
+		skip := (page - 1) * size
+		b, base := tx.Bucket(bucketIdxUrgent), []byte(nil)
+		if f.Mediator != "" {
+			b, base = tx.Bucket(bucketIdxUrgentMed), prefixOf(f.Mediator)
+		}
+		for _, cl := range classes {
+			p := append(bytes.Clone(base), prefixOf(cl)...)
+			c := b.Cursor()
+			for k, v := c.Seek(p); hasPrefix(k, p) && len(out.Cases) < size; k, v = c.Next() {
+				if skip > 0 {
+					skip--
+					continue
+				}
+				if len(k) < len(p)+9 {
+					return fmt.Errorf("bad urgency key %q", k)
+				}
+				s, err := db.decodeSummary(string(k[len(p)+9:]), k, v)
+				if err != nil {
+					return err
+				}
+				out.Cases = append(out.Cases, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return casebot.CasePage{}, fmt.Errorf("store: list page %d: %w", page, err)
+	}
+	return out, nil
+}

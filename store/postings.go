@@ -1,0 +1,317 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Posting blocks. A term's postings are stored in blocks keyed by
+// term | time | the last posting's note record key; a block holds notes of
+// that one time, in ascending order of their record keys, and the blocks of
+// a term never overlap. Its value: the count, then per posting the record
+// key (uvarint, a delta from the previous one after the first), the case
+// ID and the note number.
+
+// maxBlock caps a block, so that reading one posting decodes few others.
+const maxBlock = 128
+
+// posting is one note holding a term: pos orders postings (the note's
+// time, then its record key), and case and n name the note. caseID may
+// alias a bbolt value: valid only inside its transaction.
+type posting struct {
+	pos    [16]byte
+	caseID []byte
+	n      int
+}
+
+func newPosting(n *casebot.Note, seq uint64) posting {
+	var p posting
+	copy(p.pos[:8], timeKey(n.Created))
+	binary.BigEndian.PutUint64(p.pos[8:], seq)
+	p.caseID, p.n = []byte(n.CaseID), n.N
+	return p
+}
+
+func (p posting) seq() uint64 { return u64(p.pos[8:]) }
+
+// id names a posting of a term uniquely, for Check.
+func (p posting) id(term []byte) string {
+	return string(term) + string(p.pos[:]) + string(numberedKey(string(p.caseID), p.n))
+}
+
+func blockKey(term []byte, last [16]byte) []byte {
+	return append(append(make([]byte, 0, termLen+16), term...), last[:]...)
+}
+
+// encodeBlock writes postings of one time, ascending.
+func encodeBlock(ps []posting) []byte {
+	e := enc{}
+	e.uint(uint64(len(ps)))
+	prev := uint64(0)
+	for _, p := range ps {
+		e.uint(p.seq() - prev)
+		prev = p.seq()
+		e.bytes(p.caseID)
+		e.uint(uint64(p.n))
+	}
+	return e.b
+}
+
+// decodeBlock reads the block stored under key k into dst; the case IDs
+// alias v.
+func decodeBlock(k, v []byte, dst []posting) ([]posting, error) {
+	if len(k) != termLen+16 {
+		return nil, fmt.Errorf("bad search block key %x", k)
+	}
+	d := dec{b: v}
+	n := d.count(3)
+	dst = dst[:0]
+	seq := uint64(0)
+	for i := 0; i < n && d.err == nil; i++ {
+		var p posting
+		copy(p.pos[:8], k[termLen:termLen+8])
+		seq += d.uint()
+		binary.BigEndian.PutUint64(p.pos[8:], seq)
+		p.caseID = d.raw()
+		p.n = int(d.uint())
+		dst = append(dst, p)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("search block %x: %w", k, d.err)
+	}
+	if len(dst) == 0 || !bytes.Equal(dst[len(dst)-1].pos[:], k[termLen:]) {
+		return nil, fmt.Errorf("search block %x does not end with its key", k)
+	}
+	return dst, nil
+}
+
+// postingBatch collects the postings of one transaction by term and writes
+// them as blocks.
+type postingBatch struct {
+	terms map[[termLen]byte][]posting
+	n     int
+}
+
+func newPostingBatch() *postingBatch { return &postingBatch{terms: map[[termLen]byte][]posting{}} }
+
+func (pb *postingBatch) add(term [termLen]byte, p posting) {
+	pb.terms[term] = append(pb.terms[term], p)
+	pb.n++
+}
+
+// write puts the batch's blocks: per term, its postings in order, cut at
+// every change of time and every maxBlock postings.
+func (pb *postingBatch) write(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketTerms)
+	b.FillPercent = appendFill // blocks are mostly appended at their term's end
+	keys := slices.Collect(maps.Keys(pb.terms))
+	slices.SortFunc(keys, func(a, b [termLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	for _, term := range keys {
+		ps := pb.terms[term]
+		slices.SortFunc(ps, func(a, b posting) int { return bytes.Compare(a.pos[:], b.pos[:]) })
+		for len(ps) > 0 {
+			n := 1
+			for n < len(ps) && n < maxBlock && bytes.Equal(ps[n].pos[:8], ps[0].pos[:8]) {
+				n++
+			}
+			if err := b.Put(blockKey(term[:], ps[n-1].pos), encodeBlock(ps[:n])); err != nil {
+				return fmt.Errorf("put search block: %w", err)
+			}
+			ps = ps[n:]
+		}
+	}
+	return nil
+}
+
+// removePosting deletes p from the term's block that holds it.
+func removePosting(tx *bolt.Tx, term []byte, p posting) error {
+	b := tx.Bucket(bucketTerms)
+	c := b.Cursor()
+	k, v := c.Seek(blockKey(term, p.pos))
+	if !hasPrefix(k, term) || !bytes.Equal(k[termLen:termLen+8], p.pos[:8]) {
+		return nil // not indexed (a note older than the index would be re-read by Check)
+	}
+	ps, err := decodeBlock(k, v, nil)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ps, func(q posting) bool { return q.pos == p.pos })
+	if i < 0 {
+		return nil
+	}
+	ps = slices.Delete(slices.Clone(ps), i, i+1)
+	for j := range ps {
+		ps[j].caseID = bytes.Clone(ps[j].caseID) // v is gone after the delete
+	}
+	key := bytes.Clone(k)
+	if err := b.Delete(key); err != nil {
+		return fmt.Errorf("delete search block: %w", err)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	if err := b.Put(blockKey(term, ps[len(ps)-1].pos), encodeBlock(ps)); err != nil {
+		return fmt.Errorf("put search block: %w", err)
+	}
+	return nil
+}
+
+// forEachPosting calls fn with every posting of the index; bad reports a
+// block that cannot be read.
+func forEachPosting(tx *bolt.Tx, fn func(term []byte, p posting) error, bad func(string)) error {
+	var buf []posting
+	return tx.Bucket(bucketTerms).ForEach(func(k, v []byte) error {
+		ps, err := decodeBlock(k, v, buf)
+		if err != nil {
+			bad(err.Error())
+			return nil
+		}
+		buf = ps
+		for _, p := range ps {
+			if !bytes.Equal(p.pos[:8], k[termLen:termLen+8]) {
+				bad(fmt.Sprintf("search block %x holds a posting of another time", k))
+			}
+			if err := fn(k[:termLen], p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// termCursor walks one term's postings backwards (newest first).
+type termCursor struct {
+	c     *bolt.Cursor
+	term  []byte
+	block []posting
+	i     int
+}
+
+// load decodes the block at k (nil, another term's: false) and moves to
+// its last posting.
+func (tc *termCursor) load(k, v []byte) (bool, error) {
+	if !hasPrefix(k, tc.term) {
+		return false, nil
+	}
+	var err error
+	if tc.block, err = decodeBlock(k, v, tc.block); err != nil {
+		return false, err
+	}
+	tc.i = len(tc.block) - 1
+	return true, nil
+}
+
+func (tc *termCursor) cur() *posting { return &tc.block[tc.i] }
+
+// last moves to the term's newest posting.
+func (tc *termCursor) last() (bool, error) {
+	next := bytes.Clone(tc.term)
+	for i := len(next) - 1; i >= 0; i-- {
+		next[i]++
+		if next[i] != 0 {
+			break
+		}
+	}
+	k, _ := tc.c.Seek(next)
+	var v []byte
+	if k == nil {
+		k, v = tc.c.Last()
+	} else {
+		k, v = tc.c.Prev()
+	}
+	return tc.load(k, v)
+}
+
+func (tc *termCursor) prev() (bool, error) {
+	if tc.i > 0 {
+		tc.i--
+		return true, nil
+	}
+	return tc.load(tc.c.Prev())
+}
+
+// seekLE moves back to the newest posting at or before target: within the
+// block, to the one before it (where lists run together, as common words
+// do, the target is there), else by a seek.
+func (tc *termCursor) seekLE(target [16]byte) (bool, error) {
+	le := func() bool { // within the block, the last posting <= target
+		j := sort.Search(tc.i+1, func(j int) bool { return bytes.Compare(tc.block[j].pos[:], target[:]) > 0 })
+		if j == 0 {
+			return false
+		}
+		tc.i = j - 1
+		return true
+	}
+	if le() {
+		return true, nil
+	}
+	if ok, err := tc.load(tc.c.Prev()); !ok || err != nil {
+		return false, err
+	}
+	if le() {
+		return true, nil
+	}
+	// Far back: the first block ending at or after the target holds it or
+	// follows the block that does.
+	k, v := tc.c.Seek(blockKey(tc.term, target))
+	if ok, err := tc.load(k, v); err != nil {
+		return false, err
+	} else if ok && le() {
+		return true, nil
+	}
+	if k == nil {
+		k, v = tc.c.Last()
+	} else {
+		k, v = tc.c.Prev()
+	}
+	return tc.load(k, v)
+}
+
+// intersect calls fn with the postings present under every term, newest
+// first, until fn returns false. It leapfrogs: each cursor jumps straight
+// to the newest posting not newer than the others', so the rarest term
+// bounds the work whatever the order of the terms.
+func intersect(tx *bolt.Tx, terms [][]byte, fn func(p *posting) (bool, error)) error {
+	cs := make([]termCursor, len(terms))
+	b := tx.Bucket(bucketTerms)
+	for i, t := range terms {
+		cs[i] = termCursor{c: b.Cursor(), term: t}
+		if ok, err := cs[i].last(); !ok || err != nil {
+			return err
+		}
+	}
+	for {
+		lo := cs[0].cur().pos
+		for i := range cs[1:] {
+			if p := cs[i+1].cur().pos; bytes.Compare(p[:], lo[:]) < 0 {
+				lo = p
+			}
+		}
+		same := true
+		for i := range cs {
+			if cs[i].cur().pos != lo {
+				same = false
+				if ok, err := cs[i].seekLE(lo); !ok || err != nil {
+					return err
+				}
+			}
+		}
+		if !same {
+			continue
+		}
+		if more, err := fn(cs[0].cur()); err != nil || !more {
+			return err
+		}
+		if ok, err := cs[0].prev(); !ok || err != nil {
+			return err
+		}
+	}
+}

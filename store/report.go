@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// period returns the first instant of q's first month and of the month
+// after its last, in loc.
+func period(q casebot.ReportQuery, loc *time.Location) (time.Time, time.Time, error) {
+	from, err := parseMonth(q.FromMonth, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	to, err := parseMonth(q.ToMonth, loc)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if to.Before(from) {
+		return time.Time{}, time.Time{}, casebot.Errorf(casebot.EINVALID, "The period ends (%s) before it starts (%s).", q.ToMonth, q.FromMonth)
+	}
+	end := to.AddDate(0, 1, 0)
+	if end.After(from.AddDate(10, 0, 0)) {
+		return time.Time{}, time.Time{}, casebot.Errorf(casebot.EINVALID, "A report covers at most ten years.")
+	}
+	return from, end, nil
+}
+
+// ClosedCases returns the cases closed in q's months, of q.Mediator or
+// ("") all, in order of closing, from the closed-case index: the CSV's
+// rows. EINVALID as for Report.
+func (db *DB) ClosedCases(ctx context.Context, q casebot.ReportQuery) ([]casebot.ClosedCase, error) {
+	var out []casebot.ClosedCase
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		from, end, err := period(q, reportZone(tx))
+		if err != nil {
+			return err
+		}
+		out, err = closedRows(tx, from, end, q.Mediator)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: closed cases: %w", err)
+	}
+	return out, nil
+}
+
+// parseMonth reads "2006-01" as the first instant of that month in loc.
+func parseMonth(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01", s, loc)
+	if err != nil {
+		return time.Time{}, casebot.Errorf(casebot.EINVALID, "%q is not a month like 2026-01.", s)
+	}
+	return t, nil
+}
+
+// groupAcc collects one group's closed cases: counts, and the histogram
+// of tenths of days as a dense slice (merging hundreds of records a report
+// reads is cheaper so than through maps).
+type groupAcc struct {
+	closed, settled int
+	h               []int
+}
+
+// addEncoded adds a stored closing record (closingRecord.encode).
+func (g *groupAcc) addEncoded(v []byte) error {
+	d := dec{b: v}
+	closed, settled := int(d.uint()), int(d.uint())
+	n := d.count(2)
+	t := uint64(0)
+	for i := 0; i < n && d.err == nil; i++ {
+		t += d.uint()
+		c := int(d.uint())
+		if t > 1<<20 { // over 280 years: a broken record
+			return fmt.Errorf("closing record: %d tenths of a day", t)
+		}
+		if int(t) >= len(g.h) {
+			g.h = append(g.h, make([]int, int(t)+1-len(g.h))...)
+		}
+		g.h[t] += c
+	}
+	if d.err != nil {
+		return fmt.Errorf("closing record: %w", d.err)
+	}
+	g.closed += closed
+	g.settled += settled
+	return nil
+}
+
+func (g *groupAcc) figures(key string) casebot.GroupFigures {
+	f := casebot.GroupFigures{Key: key, Closed: g.closed, Settled: g.settled}
+	f.MedianDays, f.P90Days = densePercentiles(g.h)
+	return f
+}
+
+// densePercentiles is histogram.percentiles over counts by tenths.
+func densePercentiles(h []int) (median, p90 float64) {
+	n := 0
+	for _, c := range h {
+		n += c
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	at := func(rank int) float64 {
+		seen := 0
+		for t, c := range h {
+			if seen += c; seen >= rank {
+				return float64(t) / 10
+			}
+		}
+		return float64(len(h)-1) / 10
+	}
+	median = at((n + 1) / 2)
+	if n%2 == 0 {
+		median = (at(n/2) + at(n/2+1)) / 2
+	}
+	return median, at(int(math.Ceil(0.9 * float64(n))))
+}
+
+// Report returns the figures of the months q names, from the aggregates:
+// per month the 'a' and 'c' counters, the sessions' day counters and the
+// purge counts. Its work grows with months and groups, not with the cases
+// in the store; ClosedCases reads the period's rows. A mediator's report counts only their cases.
+// EINVALID for a bad month or a period that ends before it starts or
+// spans more than ten years.
+func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Report, error) {
+	var r *casebot.Report
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		loc := reportZone(tx)
+		from, end, err := period(q, loc)
+		if err != nil {
+			return err
+		}
+		r = &casebot.Report{FromMonth: q.FromMonth, ToMonth: q.ToMonth, Mediator: q.Mediator, By: map[string][]casebot.GroupFigures{}}
+		scope := dim(q.Mediator)
+		all := &groupAcc{}
+		by := map[string]map[string]*groupAcc{}
+		for m := from; m.Before(end); m = m.AddDate(0, 1, 0) {
+			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
+			p := "\x00" + mf.Month + "\x00" + scope + "\x00"
+			err := forCounters(tx, "a"+p+"all\x00", func(_, v []byte) error {
+				mf.Opened += int(u64(v))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			err = forCounters(tx, "c"+p, func(k, v []byte) error {
+				d, val, ok := strings.Cut(string(k[len(p)+1:]), "\x00")
+				if !ok {
+					return fmt.Errorf("bad closing counter %q", k)
+				}
+				if d == "all" {
+					before := *all
+					if err := all.addEncoded(v); err != nil {
+						return fmt.Errorf("counter %q: %w", k, err)
+					}
+					mf.Closed += all.closed - before.closed
+					mf.Settled += all.settled - before.settled
+					return nil
+				}
+				if by[d] == nil {
+					by[d] = map[string]*groupAcc{}
+				}
+				g := by[d][val]
+				if g == nil {
+					g = &groupAcc{}
+					by[d][val] = g
+				}
+				if err := g.addEncoded(v); err != nil {
+					return fmt.Errorf("counter %q: %w", k, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if scope == "" {
+				if v := tx.Bucket(bucketAgg).Get([]byte("p\x00" + mf.Month)); len(v) == 8 {
+					r.Purged += int(u64(v))
+				}
+			}
+			r.Opened += mf.Opened
+			r.Months = append(r.Months, mf)
+		}
+		r.All = all.figures("all")
+		for d, groups := range by {
+			for _, v := range sortedKeys(groups) {
+				r.By[d] = append(r.By[d], groups[v].figures(v))
+			}
+		}
+		r.SessionsHeld, err = sessionsHeld(tx, from, end, q.Now, loc, scope)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: report: %w", err)
+	}
+	return r, nil
+}
+
+// sessionsHeld counts the sessions (not cancelled) of the days from from
+// up to end and not after now, of one mediator or ("") all.
+func sessionsHeld(tx *bolt.Tx, from, end, now time.Time, loc *time.Location, scope string) (int, error) {
+	last := end.AddDate(0, 0, -1).Format("2006-01-02")
+	if !now.IsZero() && now.In(loc).Format("2006-01-02") < last {
+		last = now.In(loc).Format("2006-01-02")
+	}
+	n := 0
+	p := []byte("h\x00" + scope + "\x00")
+	c := tx.Bucket(bucketAgg).Cursor()
+	for k, v := c.Seek(append(p, from.Format("2006-01-02")...)); hasPrefix(k, p) && string(k[len(p):]) <= last; k, v = c.Next() {
+		n += int(u64(v))
+	}
+	return n, nil
+}
+
+// closedRows returns the cases closed from from to before end, of one
+// mediator or ("") all, in order of closing, from the closed-case index.
+func closedRows(tx *bolt.Tx, from, end time.Time, mediator string) ([]casebot.ClosedCase, error) {
+	var out []casebot.ClosedCase
+	stop := timeKey(end)
+	c := tx.Bucket(bucketIdxClosed).Cursor()
+	for k, v := c.Seek(timeKey(from)); k != nil && strings.Compare(string(k[:8]), string(stop)) < 0; k, v = c.Next() {
+		row, err := decodeClosedRow(k, v)
+		if err != nil {
+			return nil, err
+		}
+		if mediator == "" || row.Mediator == mediator {
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/casebot/casebot"
+)
+
+// Search returns the notes that hold every word of the query (whole words,
+// case aside, in the note's body, email subject or attachment names) from
+// the cases the actor may see (casebot.Actor.CanSee), newest first (notes
+// of one time in reverse order of writing), at most limit (0: no limit).
+//
+// It reads only the postings of the query's indexed words (search_index.go),
+// intersected newest first, and stops at limit; of the cases it meets it
+// decodes only those of notes that match, and it decrypts only those
+// notes, checking their text (a term is a hash, and stop words are not
+// indexed). For a mediator the candidates are first narrowed to the cases
+// the mediator index lists under them: it must list every case a
+// non-admin may see. A query of stop words only falls back to a scan of
+// the visible cases' notes. EINVALID when the query has no word.
+func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, limit int) ([]casebot.NoteHit, error) {
+	ws := queryWords(query)
+	if len(ws) == 0 {
+		return nil, casebot.Errorf(casebot.EINVALID, "Search needs at least one word.")
+	}
+	if actor.ID == "" {
+		return nil, nil
+	}
+	var terms [][]byte
+	t := db.newTermer()
+	for _, w := range ws {
+		if indexed(w) {
+			terms = append(terms, slices.Clone(t.term(w)))
+		}
+	}
+	if len(terms) == 0 {
+		return db.searchScan(ctx, ws, actor.CanSee, limit)
+	}
+	var hits []casebot.NoteHit
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		mine := newCandidates(tx, actor)
+		seen := map[string]bool{} // case ID -> visible
+		notes := tx.Bucket(bucketNotes)
+		n := 0
+		return intersect(tx, terms, func(p *posting) (bool, error) {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return false, err
+				}
+			}
+			idb, num, seq := p.caseID, p.n, p.pos[8:]
+			if mine != nil && !mine.has(idb) {
+				return true, nil
+			}
+			id := string(idb)
+			vis, ok := seen[id]
+			if !ok && actor.Admin {
+				vis = true // Actor.CanSee: admins see every case
+			} else if !ok {
+				c, err := getCaseHeader(tx, id) // who may see it is in the clear
+				if err != nil {
+					return false, err
+				}
+				vis = actor.CanSee(c)
+			}
+			seen[id] = vis
+			if !vis {
+				return true, nil
+			}
+			v := notes.Get(seq)
+			if v == nil {
+				return false, fmt.Errorf("note %s/%d: record %x missing", id, num, seq)
+			}
+			note, err := db.decodeNote(seq, v)
+			if errors.Is(err, errKeyDestroyed) {
+				return true, nil // purged after this copy of the store was made
+			} else if err != nil {
+				return false, err
+			}
+			if note.CaseID != id || note.N != num {
+				return false, fmt.Errorf("search posting of %s/%d points to note %s/%d", id, num, note.CaseID, note.N)
+			}
+			if snip, ok := matchAll(noteText(note), ws); ok {
+				hits = append(hits, casebot.NoteHit{Note: note, Snippet: snip})
+			}
+			return limit <= 0 || len(hits) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return hits, nil
+}
+
+// candidates are the cases a non-admin may see: those the mediator index
+// lists under them. The first lookups are point reads (a rare word meets
+// few cases); past candidateGets the whole list is read into a set.
+type candidates struct {
+	idxs []*bolt.Bucket // the mediator index, then the co-mediator index
+	p    []byte
+	gets int
+	set  map[string]bool
+}
+
+const candidateGets = 64
+
+// newCandidates returns the candidates of a non-admin, nil for an admin.
+func newCandidates(tx *bolt.Tx, a casebot.Actor) *candidates {
+	if a.Admin {
+		return nil
+	}
+	return &candidates{idxs: []*bolt.Bucket{tx.Bucket(bucketIdxMediator), tx.Bucket(bucketIdxCoMed)}, p: prefixOf(a.ID)}
+}
+
+func (c *candidates) has(id []byte) bool {
+	if c.set != nil {
+		return c.set[string(id)]
+	}
+	if c.gets++; c.gets <= candidateGets {
+		for _, idx := range c.idxs {
+			if idx.Get(append(c.p, id...)) != nil {
+				return true
+			}
+		}
+		return false
+	}
+	c.set = map[string]bool{}
+	for _, idx := range c.idxs {
+		cur := idx.Cursor()
+		for k, _ := cur.Seek(c.p); hasPrefix(k, c.p); k, _ = cur.Next() {
+			c.set[string(k[len(c.p):])] = true
+		}
+	}
+	return c.set[string(id)]
+}
+
+// searchScan is Search by reading every visible case's notes: the answer
+// for queries of stop words only, and the tests' oracle for the index.
+// ws are query words (queryWords).
+func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot.Case) bool, limit int) ([]casebot.NoteHit, error) {
+	type hit struct {
+		casebot.NoteHit
+		seq uint64
+	}
+	var hits []hit
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c, _, err := decodeCaseHeader(k, v) // what visible needs; nothing decrypted
+			if err != nil {
+				return err
+			}
+			if c.NoteCount == 0 || !visible(c) {
+				return nil
+			}
+			return db.forEachNote(tx, prefixOf(c.ID), func(n *casebot.Note, seq uint64) error {
+				if snip, ok := matchAll(noteText(n), ws); ok {
+					hits = append(hits, hit{casebot.NoteHit{Note: n, Snippet: snip}, seq})
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	// Newest first; notes of one time in reverse order of writing.
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := b.Note.Created.Compare(a.Note.Created); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	out := make([]casebot.NoteHit, len(hits))
+	for i, h := range hits {
+		out[i] = h.NoteHit
+	}
+	return out, nil
+}
+
+// matchAll reports whether text holds every word of ws (lower-case, as
+// words reads them) and returns about 80 characters around the first
+// place one of them stands.
+func matchAll(text string, ws []string) (string, bool) {
+	want := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		want[w] = false
+	}
+	first, found := -1, 0
+	words(text, func(w string, at int) {
+		if seen, ok := want[w]; ok {
+			if first < 0 {
+				first = at
+			}
+			if !seen {
+				want[w] = true
+				found++
+			}
+		}
+	})
+	if found < len(want) {
+		return "", false
+	}
+	return snippet(text, first, 80), true
+}
