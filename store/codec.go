@@ -232,12 +232,29 @@ func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
 	return n, nil
 }
 
-func (db *DB) encodeOut(key []byte, m *casebot.OutMessage) ([]byte, error) {
+// encodeOut returns the record of m stored under key. A message about a
+// case (a notice, a party's email) is sealed under the case's own data key,
+// so that the purge's destroyed key takes it from every copy of the file;
+// one about no case (a digest, a Home refresh) under the master key.
+func (db *DB) encodeOut(tx *bolt.Tx, key []byte, m *casebot.OutMessage) ([]byte, error) {
+	sl, err := db.outSealer(tx, m.CaseID)
+	if err != nil {
+		return nil, err
+	}
 	s := getScratch()
 	defer putScratch(s)
 	appendOutHeader(&s.h, m)
 	appendOutPayload(&s.p, m)
-	return sealFrame(db.seal, key, s), nil
+	return sealFrame(sl, key, s), nil
+}
+
+// outSealer returns the sealer of an outbox message about case id: the
+// case's key when the case exists with a live key, else the master key.
+func (db *DB) outSealer(tx *bolt.Tx, id string) (*sealer, error) {
+	if db.keys == nil || id == "" || tx.Bucket(bucketCases).Get([]byte(id)) == nil || keyDestroyedTx(tx, id) {
+		return db.seal, nil
+	}
+	return db.caseSealer(tx, id)
 }
 
 func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {
@@ -250,7 +267,7 @@ func (db *DB) decodeOut(key, v []byte) (*casebot.OutMessage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbox %d header: %w", u64(key), err)
 		}
-		plain, err := db.seal.open(key, sealed)
+		plain, err := db.openCase(m.CaseID, key, sealed)
 		if err != nil {
 			return nil, fmt.Errorf("outbox %d: %w", u64(key), err)
 		}

@@ -90,7 +90,7 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 
 		var m casebot.OutMessage
 		fill(t, reflect.ValueOf(&m).Elem(), &n)
-		v, err = db.encodeOut(k, &m)
+		v, err = db.encodeOut(nil, k, &m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 		// decodes as a message without one.
 		old := m
 		old.Notice = nil
-		v, _ = db.encodeOut(k, &old)
+		v, _ = db.encodeOut(nil, k, &old)
 		if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, old) {
 			t.Errorf("outbox message without a notice: %+v, %v", got, err)
 		}
@@ -114,12 +114,12 @@ func TestBinaryCodecCoversEveryField(t *testing.T) {
 		}
 		// Without attachments, or without a notice but with attachments.
 		for _, o := range []casebot.OutMessage{{Text: "a", Notice: m.Notice}, {Text: "b", Attach: []int{3, 1}}} {
-			v, _ = db.encodeOut(k, &o)
+			v, _ = db.encodeOut(nil, k, &o)
 			if got, err := db.decodeOut(k, v); err != nil || !reflect.DeepEqual(*got, o) {
 				t.Errorf("outbox message %+v: got %+v, %v", o, got, err)
 			}
 		}
-		v, _ = db.encodeOut(k, &m)
+		v, _ = db.encodeOut(nil, k, &m)
 		// Without a key, a payload cut where an optional part starts reads
 		// as a message without that part (a key's AEAD refuses every cut).
 		tail := attachLen(&m)

@@ -137,7 +137,7 @@ func (db *DB) resealOutbox(tx *bolt.Tx) error {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
 		for _, m := range ms {
-			v, err := db.encodeOut(be64(m.ID), m)
+			v, err := db.encodeOut(tx, be64(m.ID), m)
 			if err != nil {
 				return err
 			}

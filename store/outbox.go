@@ -62,7 +62,7 @@ func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool
 	}
 	m.Attempts, m.LastError = 0, ""
 	k := be64(id)
-	v, err := db.encodeOut(k, &m)
+	v, err := db.encodeOut(tx, k, &m)
 	if err != nil {
 		return false, err
 	}
@@ -91,7 +91,7 @@ func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool
 // putOut writes m.
 func (db *DB) putOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	k := be64(m.ID)
-	v, err := db.encodeOut(k, m)
+	v, err := db.encodeOut(tx, k, m)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (db *DB) OutboxDead(ctx context.Context, id uint64, reason string) error {
 		}
 		m.LastError = reason
 		k := be64(id)
-		v, err := db.encodeOut(k, m)
+		v, err := db.encodeOut(tx, k, m)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Markers planted in a case's content; none may survive its purge.
@@ -201,6 +202,30 @@ func TestPurge(t *testing.T) {
 			}
 			if _, _, err := odb.DocumentFile(ctx, a.ID, 1); err == nil {
 				t.Error("old backup: the purged case's document reads with the keyring of after the purge")
+			}
+			// The notice about the purged case's email, pending when the
+			// backup was taken, is sealed under the case's key: gone too.
+			sealedAway := 0
+			err = odb.bolt.View(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+					h, _, err := unframe2(v)
+					if err != nil {
+						return err
+					}
+					m, err := decodeOutHeader(h)
+					if err != nil || m.CaseID != a.ID {
+						return err
+					}
+					if _, err := odb.decodeOut(k, v); err == nil {
+						t.Errorf("old backup: outbox message %d about the purged case reads", m.ID)
+					} else {
+						sealedAway++
+					}
+					return nil
+				})
+			})
+			if err != nil || sealedAway == 0 {
+				t.Errorf("old backup: %d outbox messages about the purged case, %v; want the pending notice, unreadable", sealedAway, err)
 			}
 			if notes, err := odb.Notes(ctx, b.ID); err != nil || len(notes) != 1 || notes[0].Body != "keepme note" {
 				t.Errorf("old backup: notes of the other case = %+v, %v", notes, err)
