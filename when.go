@@ -119,3 +119,16 @@ func DurationWords(o time.Duration) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// LoadZone returns the IANA zone name names (as notices, digests and Home
+// carry it), UTC when the name is empty or unknown to this system.
+func LoadZone(name string) *time.Location {
+	if name == "" || name == "UTC" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

@@ -203,7 +203,7 @@ func pollNoticeText(n *casebot.Notice) string {
 		t.line("> " + strings.ReplaceAll(n.Excerpt, "\n", "\n> "))
 	}
 	if n.Poll != nil {
-		writeTally(&t, n.Poll, zoneOf(n.Zone))
+		writeTally(&t, n.Poll, casebot.LoadZone(n.Zone))
 	}
 	return strings.TrimSuffix(t.String(), "\n")
 }

@@ -14,7 +14,7 @@ import (
 // bounces, reminders, overdue deadlines, digests). Times are shown in the
 // notice's zone.
 func RenderNotice(n *casebot.Notice) (text string, buttons []casebot.Button) {
-	loc := zoneOf(n.Zone)
+	loc := casebot.LoadZone(n.Zone)
 	switch n.Kind {
 	case casebot.NoticeEmailNote:
 		return emailNoteText(n), showCaseButton(n.CaseID)
@@ -93,7 +93,7 @@ func deadlineButtons(n *casebot.Notice) []casebot.Button {
 // RenderDigest returns a digest as chat text, in the digest's zone: the
 // daily digest message and the digest command's reply.
 func RenderDigest(d *casebot.Digest) string {
-	loc := zoneOf(d.Zone)
+	loc := casebot.LoadZone(d.Zone)
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("Digest for %s (%s): %s open.", d.At.In(loc).Format("Mon 2 Jan 2006"), loc, plural(d.OpenCases, "case", "cases"))
@@ -195,19 +195,6 @@ func noticeSessionLine(title string, start time.Time, length time.Duration, wher
 		line += ", " + where
 	}
 	return line
-}
-
-// zoneOf loads the zone a notice was built for; UTC when the name is
-// empty or unknown to this system.
-func zoneOf(name string) *time.Location {
-	if name == "" || name == "UTC" {
-		return time.UTC
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
 }
 
 // noticeTime shows a time in a notice: "Mon 2 Mar 2026 09:00 CET".

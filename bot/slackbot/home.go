@@ -81,7 +81,7 @@ func (v *HomeView) Send(ctx context.Context, m casebot.OutMessage) error {
 // with Show) as far as the block limit allows, then "and N more" with a
 // button listing them. Someone with no cases gets one line saying so.
 func RenderHome(h *casebot.Home, forms bool) []slack.Block {
-	loc := zone(h.Zone)
+	loc := casebot.LoadZone(h.Zone)
 	var bs []slack.Block
 	bs = append(bs, slack.NewHeaderBlock(plain("Your caseload", maxHeaderChars)))
 	if forms {
@@ -213,14 +213,3 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// zone loads an IANA zone name, UTC when empty or unknown.
-func zone(name string) *time.Location {
-	if name == "" || name == "UTC" {
-		return time.UTC
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}
