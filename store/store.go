@@ -343,11 +343,25 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := tmp.Close(); err != nil {
 		return 0, fmt.Errorf("store: backup: %w", err)
 	}
+	// First a consistent copy of the live file (one read transaction, the
+	// way bbolt's hot backup works), then the compaction from that quiet
+	// copy: compacting the live file while it is written gave values of
+	// other pages' bytes (seen in the soak).
+	snap := name + ".snap"
+	defer os.Remove(snap)
+	if err := db.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(snap, 0o600) }); err != nil {
+		return 0, fmt.Errorf("store: backup: snapshot: %w", err)
+	}
+	src, err := bolt.Open(snap, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: open snapshot: %w", err)
+	}
+	defer src.Close()
 	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
 	if err != nil {
 		return 0, fmt.Errorf("store: backup: open copy: %w", err)
 	}
-	err = bolt.Compact(dst, db.bolt, backupTxSize)
+	err = bolt.Compact(dst, src, backupTxSize)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
