@@ -76,6 +76,17 @@ func startDaemon(t *testing.T, cfgPath string) *runningDaemon {
 	return rd
 }
 
+// must runs text as user through the daemon's runner and returns the
+// reply, failing the test when the command is refused.
+func (rd *runningDaemon) must(t *testing.T, user, text string) string {
+	t.Helper()
+	rep := rd.d.Command(context.Background(), user, text)
+	if rep.Err != nil {
+		t.Fatalf("%q refused: %s", text, rep.Text)
+	}
+	return rep.Text
+}
+
 // stop cancels the daemon and returns Run's result (nil once stopped).
 func (rd *runningDaemon) stop(t *testing.T) error {
 	t.Helper()

@@ -37,14 +37,7 @@ from = "Mediation Office <cases@practice.example>"
 `, imapSrv.Addr(), sink.Addr()))
 	rd := startDaemon(t, cfgPath)
 	ctx := context.Background()
-	run := func(text string) string {
-		t.Helper()
-		rep := rd.d.Command(ctx, "U1", text)
-		if rep.Err != nil {
-			t.Fatalf("%q refused: %s", text, rep.Text)
-		}
-		return rep.Text
-	}
+	run := func(text string) string { t.Helper(); return rd.must(t, "U1", text) }
 	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(run("new Lease dispute"))
 	run("party add " + id + " claimant \"Ann Lee\" ann@example.com")
 	run("party add " + id + " respondent \"Jürgen Weiß\" juergen@example.com")

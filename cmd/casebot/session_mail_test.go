@@ -56,14 +56,7 @@ func TestDaemonSessionInvitations(t *testing.T) {
 	cfgPath, _ := testConfig(t, fmt.Sprintf("[smtp]\naddr = %q\ntls = \"none\"\nfrom = \"Mediation Office <cases@practice.example>\"\n", sink.Addr()))
 	rd := startDaemon(t, cfgPath)
 	ctx := context.Background()
-	run := func(text string) string {
-		t.Helper()
-		rep := rd.d.Command(ctx, "U1", text)
-		if rep.Err != nil {
-			t.Fatalf("%q refused: %s", text, rep.Text)
-		}
-		return rep.Text
-	}
+	run := func(text string) string { t.Helper(); return rd.must(t, "U1", text) }
 	id := regexp.MustCompile(`MED-\d{4}-\d{4}`).FindString(run("new Lease dispute"))
 	run("party add " + id + " claimant \"Ann Lee\" ann@example.com")
 	run("party add " + id + " respondent \"Bo Ray\" bo@example.com")
