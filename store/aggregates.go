@@ -12,9 +12,8 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Aggregates (schema 5): counters kept in the transaction of every change
@@ -76,7 +75,7 @@ func loadZone(name string) *time.Location {
 }
 
 // reportZone returns the zone the aggregates are kept in.
-func reportZone(tx *bolt.Tx) *time.Location {
+func reportZone(tx kv.Tx) *time.Location {
 	if meta := tx.Bucket(bucketMeta); meta != nil {
 		return loadZone(string(meta.Get(metaReportZone)))
 	}
@@ -244,7 +243,7 @@ func sameCounters(a, b *casebot.Case) bool {
 
 // applyAggregates moves the counters from what old implies to what c
 // implies, in tx. old is nil for a new case, c nil for a case removed.
-func applyAggregates(tx *bolt.Tx, old, c *casebot.Case) error {
+func applyAggregates(tx kv.Tx, old, c *casebot.Case) error {
 	if old != nil && c != nil && sameCounters(old, c) {
 		return nil
 	}
@@ -301,7 +300,7 @@ func applyAggregates(tx *bolt.Tx, old, c *casebot.Case) error {
 
 // addCounter adds d to the counter k, deleting it at zero. A count that
 // would fall below zero stops at zero (Check reports the difference).
-func addCounter(b *bolt.Bucket, k []byte, d int64) error {
+func addCounter(b kv.Bucket, k []byte, d int64) error {
 	var n int64
 	if v := b.Get(k); len(v) == 8 {
 		n = int64(u64(v))
@@ -322,14 +321,14 @@ func addCounter(b *bolt.Bucket, k []byte, d int64) error {
 // countPurgedTx counts a case purged at t in its month. Purge calls it in
 // the purge's transaction: the count cannot be rebuilt from the records,
 // which purge removes, so rebuilds and Check leave it as it is.
-func countPurgedTx(tx *bolt.Tx, at time.Time) error {
+func countPurgedTx(tx kv.Tx, at time.Time) error {
 	k := "p\x00" + at.In(reportZone(tx)).Format("2006-01")
 	return addCounter(tx.Bucket(bucketAgg), []byte(k), 1)
 }
 
 // wantCounters recomputes every derived counter from the case records,
 // as stored: key -> value.
-func wantCounters(tx *bolt.Tx) (map[string][]byte, error) {
+func wantCounters(tx kv.Tx) (map[string][]byte, error) {
 	loc := reportZone(tx)
 	sums := make(map[string]uint64)
 	err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
@@ -366,7 +365,7 @@ func wantCounters(tx *bolt.Tx) (map[string][]byte, error) {
 
 // rebuildAggregates recomputes the derived counters from the case records,
 // keeping the purge counts.
-func rebuildAggregates(tx *bolt.Tx) error {
+func rebuildAggregates(tx kv.Tx) error {
 	kept := map[string][]byte{}
 	if b := tx.Bucket(bucketAgg); b != nil {
 		err := b.ForEach(func(k, v []byte) error {
@@ -403,7 +402,7 @@ func rebuildAggregates(tx *bolt.Tx) error {
 
 // setReportZone records the zone of the aggregates and rebuilds them when
 // it changes. A nil zone keeps the stored one.
-func setReportZone(tx *bolt.Tx, zone *time.Location) error {
+func setReportZone(tx kv.Tx, zone *time.Location) error {
 	if zone == nil {
 		return nil
 	}
@@ -423,7 +422,7 @@ func setReportZone(tx *bolt.Tx, zone *time.Location) error {
 
 // checkAggregates returns the differences between the stored counters and
 // a recomputation from the records.
-func checkAggregates(tx *bolt.Tx) ([]string, error) {
+func checkAggregates(tx kv.Tx) ([]string, error) {
 	want, err := wantCounters(tx)
 	if err != nil {
 		return nil, err
@@ -449,7 +448,7 @@ func checkAggregates(tx *bolt.Tx) ([]string, error) {
 func counterParts(k []byte) []string { return strings.Split(string(k[2:]), "\x00") }
 
 // forCounters calls fn with every counter whose key starts with prefix.
-func forCounters(tx *bolt.Tx, prefix string, fn func(k, v []byte) error) error {
+func forCounters(tx kv.Tx, prefix string, fn func(k, v []byte) error) error {
 	p := []byte(prefix)
 	c := tx.Bucket(bucketAgg).Cursor()
 	for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {

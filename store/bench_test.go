@@ -16,6 +16,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/internal/testclock"
+	"github.com/casebot/casebot/store/kv"
 )
 
 const writers = 32
@@ -71,11 +72,11 @@ func benchNotes(b *testing.B, n int) time.Duration {
 func benchRaw(b *testing.B, n int) time.Duration {
 	db, _ := openTest(b)
 	val := []byte(kib())
-	if err := db.bolt.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("raw")); return err }); err != nil {
+	if err := db.testUpdate(func(tx kv.Tx) error { _, err := tx.CreateBucket([]byte("raw")); return err }); err != nil {
 		b.Fatal(err)
 	}
 	return run32(b, n, func(g, i int) error {
-		return db.bolt.Batch(func(tx *bolt.Tx) error { return tx.Bucket([]byte("raw")).Put(be64(uint64(i)), val) })
+		return db.testBatch(func(tx kv.Tx) error { return tx.Bucket([]byte("raw")).Put(be64(uint64(i)), val) })
 	})
 }
 
@@ -131,10 +132,10 @@ func bigFixture(b *testing.B) string {
 			fixtureErr = err
 			return
 		}
-		db.bolt.NoSync = true
+		db.boltDB().NoSync = true
 		statuses := []casebot.Status{casebot.StatusIntake, casebot.StatusScheduled, casebot.StatusActive, casebot.StatusActive, casebot.StatusSettled}
 		for start := 0; start < fixtureCases && fixtureErr == nil; start += 5000 {
-			fixtureErr = db.bolt.Update(func(tx *bolt.Tx) error {
+			fixtureErr = db.testUpdate(func(tx kv.Tx) error {
 				for i := start; i < start+5000 && i < fixtureCases; i++ {
 					c := &casebot.Case{
 						ID: casebot.FormatCaseID("MED", 2026, uint64(i+1)), Title: fmt.Sprintf("Dispute number %d", i),
@@ -154,7 +155,7 @@ func bigFixture(b *testing.B) string {
 				return tx.Bucket(bucketSeq).Put([]byte("2026"), be64(fixtureCases))
 			})
 		}
-		if err := db.bolt.Sync(); err != nil && fixtureErr == nil {
+		if err := db.boltDB().Sync(); err != nil && fixtureErr == nil {
 			fixtureErr = err
 		}
 		if err := db.Close(); err != nil && fixtureErr == nil {

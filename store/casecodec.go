@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Case records (schema 6). A case record is framed as notes are
@@ -42,7 +41,7 @@ func errCaseKeyGone(id string) error {
 // caseRecordSealer returns the sealer of c's record in tx: the case's data
 // key with an encryption key, the master key (or plain) for a purged case,
 // whose record holds no content and whose key is destroyed.
-func (db *DB) caseRecordSealer(tx *bolt.Tx, c *casebot.Case) (*sealer, error) {
+func (db *DB) caseRecordSealer(tx kv.Tx, c *casebot.Case) (*sealer, error) {
 	if db.keys == nil || c.Purged != nil || keyDestroyedTx(tx, c.ID) {
 		return db.seal, nil
 	}
@@ -263,7 +262,7 @@ func (db *DB) decodeCase(k, v []byte) (*casebot.Case, error) {
 
 // getCase reads and opens a case in tx, or returns errNoCase, or
 // errCaseKeyGone when its data key is destroyed.
-func (db *DB) getCase(tx *bolt.Tx, id string) (*casebot.Case, error) {
+func (db *DB) getCase(tx kv.Tx, id string) (*casebot.Case, error) {
 	v := tx.Bucket(bucketCases).Get([]byte(id))
 	if v == nil {
 		return nil, errNoCase(id)
@@ -273,7 +272,7 @@ func (db *DB) getCase(tx *bolt.Tx, id string) (*casebot.Case, error) {
 
 // getCaseHeader reads a case's clear part in tx (no content, nothing
 // decrypted), or returns errNoCase.
-func getCaseHeader(tx *bolt.Tx, id string) (*casebot.Case, error) {
+func getCaseHeader(tx kv.Tx, id string) (*casebot.Case, error) {
 	v := tx.Bucket(bucketCases).Get([]byte(id))
 	if v == nil {
 		return nil, errNoCase(id)
@@ -284,7 +283,7 @@ func getCaseHeader(tx *bolt.Tx, id string) (*casebot.Case, error) {
 
 // putCase writes c, its content sealed under the case's data key, and
 // moves its index entries from what old implied.
-func (db *DB) putCase(tx *bolt.Tx, old, c *casebot.Case) error {
+func (db *DB) putCase(tx kv.Tx, old, c *casebot.Case) error {
 	sl, err := db.caseRecordSealer(tx, c)
 	if err != nil {
 		return fmt.Errorf("put case %s: %w", c.ID, err)

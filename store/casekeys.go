@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // A case's content (note bodies, emails, raw messages, attachments, and
@@ -22,7 +22,7 @@ import (
 // this transaction commits, when the case has none yet), the plain sealer
 // without. It refuses a case whose key was recorded but is missing from
 // the keyring rather than silently starting a new one.
-func (db *DB) caseSealer(tx *bolt.Tx, id string) (*sealer, error) {
+func (db *DB) caseSealer(tx kv.Tx, id string) (*sealer, error) {
 	if db.keys == nil {
 		return db.seal, nil
 	}
@@ -81,7 +81,7 @@ func (db *DB) settleKeys(ctx context.Context) error {
 		return nil
 	}
 	var need, stale []string
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		marks := tx.Bucket(bucketCaseKeys)
 		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			m := marks.Get(k)
@@ -118,7 +118,7 @@ func (db *DB) settleKeys(ctx context.Context) error {
 	if err := db.keys.ensure(need...); err != nil {
 		return err
 	}
-	err = db.update(ctx, func(tx *bolt.Tx) error {
+	err = db.update(ctx, func(tx kv.Tx) error {
 		for _, id := range need {
 			if _, err := db.caseSealer(tx, id); err != nil {
 				return err
@@ -135,7 +135,7 @@ func (db *DB) settleKeys(ctx context.Context) error {
 
 // checkKeys lists the cases whose recorded data key the keyring lacks (or
 // holds another key for), and live cases without a recorded key.
-func (db *DB) checkKeys(tx *bolt.Tx) ([]string, error) {
+func (db *DB) checkKeys(tx kv.Tx) ([]string, error) {
 	if db.keys == nil {
 		return nil, nil
 	}
@@ -173,7 +173,7 @@ func (db *DB) checkKeys(tx *bolt.Tx) ([]string, error) {
 // destroyed: its content is gone with this transaction.
 // keyDestroyedTx reports whether case id's data key is destroyed in tx
 // (the case was purged), whether or not the keyring still holds it.
-func keyDestroyedTx(tx *bolt.Tx, id string) bool {
+func keyDestroyedTx(tx kv.Tx, id string) bool {
 	b := tx.Bucket(bucketCaseKeys)
 	if b == nil {
 		return false
@@ -182,7 +182,7 @@ func keyDestroyedTx(tx *bolt.Tx, id string) bool {
 	return mark != nil && len(mark) == 0
 }
 
-func markKeyDestroyed(tx *bolt.Tx, id string) error {
+func markKeyDestroyed(tx kv.Tx, id string) error {
 	if err := tx.Bucket(bucketCaseKeys).Put([]byte(id), []byte{}); err != nil {
 		return fmt.Errorf("mark data key destroyed: %w", err)
 	}

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // errNoCase is the error for a missing case: its code is ENOTFOUND, its
@@ -23,7 +22,7 @@ func errNoCase(id string) error {
 }
 
 // record appends the change's audit event and queues its outbox messages.
-func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Time) error {
+func (db *DB) record(tx kv.Tx, caseID string, ch casebot.Change, now time.Time) error {
 	if err := db.appendAudit(tx, casebot.AuditEvent{CaseID: caseID, At: now, Actor: ch.Actor, Action: ch.Action, Detail: ch.Detail, About: ch.About}); err != nil {
 		return err
 	}
@@ -37,7 +36,7 @@ func (db *DB) record(tx *bolt.Tx, caseID string, ch casebot.Change, now time.Tim
 // stored in write order (one end of the tree for a batch touching many
 // cases) with a small per-case index entry. Detail and About are sealed
 // (they name case content: a note's first line, an email's subject).
-func (db *DB) appendAudit(tx *bolt.Tx, ev casebot.AuditEvent) error {
+func (db *DB) appendAudit(tx kv.Tx, ev casebot.AuditEvent) error {
 	b := appendBucket(tx, bucketAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -88,7 +87,7 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 	if ch.Action == "" {
 		ch.Action = "case.create"
 	}
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		now := db.now()
 		year := now.Year()
 		seqs := tx.Bucket(bucketSeq)
@@ -135,7 +134,7 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 // Case returns the case with the given ID or an ENOTFOUND error.
 func (db *DB) Case(ctx context.Context, id string) (*casebot.Case, error) {
 	var c *casebot.Case
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		c, err = db.getCase(tx, id)
 		return err
@@ -155,7 +154,7 @@ func (db *DB) Case(ctx context.Context, id string) (*casebot.Case, error) {
 func (db *DB) UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case) (casebot.Change, error)) (*casebot.Case, error) {
 	var out *casebot.Case
 	var fnErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err
@@ -247,9 +246,9 @@ func (db *DB) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case,
 		return nil, casebot.Errorf(casebot.EINVALID, "%q is not a case state; use open, closed or all.", f.State)
 	}
 	var out []*casebot.Case
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var infos []sortInfo
-		collect := func(b *bolt.Bucket, prefix []byte) error {
+		collect := func(b kv.Bucket, prefix []byte) error {
 			c := b.Cursor()
 			for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
 				si, err := decodeSortValue(string(k[len(prefix):]), v)

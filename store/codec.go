@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // sep separates the parts of composite keys; no case ID, status, email or
@@ -150,7 +149,7 @@ func (db *DB) encodeNote(key []byte, n *casebot.Note) ([]byte, error) {
 }
 
 // encodeCaseNote encodes a note sealed under its case's data key in tx.
-func (db *DB) encodeCaseNote(tx *bolt.Tx, key []byte, n *casebot.Note) ([]byte, error) {
+func (db *DB) encodeCaseNote(tx kv.Tx, key []byte, n *casebot.Note) ([]byte, error) {
 	sl, err := db.caseSealer(tx, n.CaseID)
 	if err != nil {
 		return nil, err
@@ -236,7 +235,7 @@ func (db *DB) decodeNote(key, v []byte) (*casebot.Note, error) {
 // case (a notice, a party's email) is sealed under the case's own data key,
 // so that the purge's destroyed key takes it from every copy of the file;
 // one about no case (a digest, a Home refresh) under the master key.
-func (db *DB) encodeOut(tx *bolt.Tx, key []byte, m *casebot.OutMessage) ([]byte, error) {
+func (db *DB) encodeOut(tx kv.Tx, key []byte, m *casebot.OutMessage) ([]byte, error) {
 	sl, err := db.outSealer(tx, m.CaseID)
 	if err != nil {
 		return nil, err
@@ -250,7 +249,7 @@ func (db *DB) encodeOut(tx *bolt.Tx, key []byte, m *casebot.OutMessage) ([]byte,
 
 // outSealer returns the sealer of an outbox message about case id: the
 // case's key when the case exists with a live key, else the master key.
-func (db *DB) outSealer(tx *bolt.Tx, id string) (*sealer, error) {
+func (db *DB) outSealer(tx kv.Tx, id string) (*sealer, error) {
 	if db.keys == nil || id == "" || tx.Bucket(bucketCases).Get([]byte(id)) == nil || keyDestroyedTx(tx, id) {
 		return db.seal, nil
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Binary records (format 2). Notes, outbox messages and audit events were
@@ -406,7 +406,7 @@ const auditSealed = 1
 // them along). A purged case, whose key is destroyed and whose content is
 // gone, takes only content-free events (the purge, views), sealed under
 // the master key.
-func (db *DB) encodeAudit(tx *bolt.Tx, key []byte, ev *casebot.AuditEvent) ([]byte, error) {
+func (db *DB) encodeAudit(tx kv.Tx, key []byte, ev *casebot.AuditEvent) ([]byte, error) {
 	sl := db.seal
 	if db.keys != nil && !keyDestroyedTx(tx, ev.CaseID) {
 		var err error

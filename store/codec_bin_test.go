@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // fill sets every field reachable from v (a pointer) to a value that
@@ -184,7 +183,7 @@ func TestJSONRecordsStillRead(t *testing.T) {
 			t.Fatalf("set-up: %d notes, %d outbox, %d audit", len(wantNotes), len(wantOut), len(wantAudit))
 		}
 		// Rewrite every record as the JSON encoder of format 1 wrote it.
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.testUpdate(func(tx kv.Tx) error {
 			n := wantNotes[0]
 			nk := tx.Bucket(bucketNoteN).Get(numberedKey(c.ID, 1))
 			h, _ := json.Marshal(noteHeader{CaseID: n.CaseID, N: n.N, Author: n.Author, Source: n.Source, Private: n.Private, Created: n.Created})

@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Document buckets (schema 4). Both are keyed by case ID \x00 doc#
@@ -118,7 +117,7 @@ func detectType(content []byte) string {
 // last, or another arrival of the document with the same bytes. A file
 // over the size limit (a.Truncated) is recorded without its content. It
 // returns the doc# and whether the document is new.
-func (db *DB) addDocumentTx(tx *bolt.Tx, caseID string, a casebot.Attachment, arr casebot.Arrival) (int, bool, error) {
+func (db *DB) addDocumentTx(tx kv.Tx, caseID string, a casebot.Attachment, arr casebot.Arrival) (int, bool, error) {
 	// Documents are case content: sealed under the case's own key.
 	sl, err := db.caseSealer(tx, caseID)
 	if err != nil {
@@ -189,7 +188,7 @@ func (db *DB) addDocumentTx(tx *bolt.Tx, caseID string, a casebot.Attachment, ar
 // in the documents. The caller's note is not changed. It returns the audit
 // events of the arrivals ("doc.add"), for the caller to record after the
 // note's own.
-func (db *DB) noteDocumentsTx(tx *bolt.Tx, caseID string, n *casebot.Note, at time.Time) (*casebot.Note, []casebot.AuditEvent, error) {
+func (db *DB) noteDocumentsTx(tx kv.Tx, caseID string, n *casebot.Note, at time.Time) (*casebot.Note, []casebot.AuditEvent, error) {
 	if n.Email == nil || len(n.Email.Attachments) == 0 {
 		return n, nil, nil
 	}
@@ -221,7 +220,7 @@ func (db *DB) noteDocumentsTx(tx *bolt.Tx, caseID string, n *casebot.Note, at ti
 func (db *DB) Documents(ctx context.Context, caseID string, newest int) ([]casebot.Document, int, error) {
 	var out []casebot.Document
 	total := 0
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -258,7 +257,7 @@ func (db *DB) Documents(ctx context.Context, caseID string, newest int) ([]caseb
 func (db *DB) DocumentFile(ctx context.Context, caseID string, n int) (*casebot.Document, []byte, error) {
 	var doc *casebot.Document
 	var content []byte
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -294,7 +293,7 @@ func (db *DB) DocumentFile(ctx context.Context, caseID string, n int) (*casebot.
 // content) to the case's audit trail. ENOTFOUND for a missing case or
 // document.
 func (db *DB) RecordDocumentView(ctx context.Context, caseID, actor string, n int) error {
-	err := db.batch(ctx, func(tx *bolt.Tx) error {
+	err := db.batch(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -318,7 +317,7 @@ func noDocument(caseID string, n int) error {
 // email notes of every case as documents, in note order so each case's
 // doc# follow its notes, and rewrites those notes without the content.
 // Arrivals take the note's time and sender.
-func (db *DB) notesToDocuments(tx *bolt.Tx) error {
+func (db *DB) notesToDocuments(tx kv.Tx) error {
 	notes := tx.Bucket(bucketNotes)
 	c := tx.Bucket(bucketNoteN).Cursor()
 	for k, seq := c.First(); k != nil; k, seq = c.Next() {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // RecordExport appends "case.export" by actor, with detail (what the case
@@ -17,7 +16,7 @@ import (
 // changed: an export is a view, not activity. ENOTFOUND for a missing case.
 func (db *DB) RecordExport(ctx context.Context, caseID, actor, detail string, about casebot.About, check func(c *casebot.Case) error) error {
 	var checkErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		c, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err

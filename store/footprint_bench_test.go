@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 const (
@@ -36,11 +35,11 @@ func buildFootprint(b *testing.B, path string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.bolt.NoSync = true
+	db.boltDB().NoSync = true
 	body := strings.Repeat("The respondent says the fence was built on the boundary agreed in 2019. ", 5)
 	const perTx = 2000
 	for start := 0; start < footprintCases; start += perTx {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.testUpdate(func(tx kv.Tx) error {
 			pb := newPostingBatch()
 			for i := start; i < start+perTx && i < footprintCases; i++ {
 				id := casebot.FormatCaseID("MED", 2026, uint64(i+1))
@@ -83,7 +82,7 @@ func buildFootprint(b *testing.B, path string) {
 			b.Fatal(err)
 		}
 	}
-	if err := db.bolt.Sync(); err != nil {
+	if err := db.boltDB().Sync(); err != nil {
 		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

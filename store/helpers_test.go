@@ -7,8 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casebot/casebot/store/kv/boltkv"
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/internal/testclock"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // newClock returns the tests' settable clock, at 9:00 UTC on 2 March 2026.
@@ -79,4 +83,21 @@ func ids(cs []*casebot.Case) []string {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// testUpdate runs fn in a write transaction of db's engine.
+func (db *DB) testUpdate(fn func(kv.Tx) error) error { return db.kv.Update(context.Background(), fn) }
+
+// testView runs fn in a read transaction of db's engine.
+func (db *DB) testView(fn func(kv.Tx) error) error { return db.kv.View(context.Background(), fn) }
+
+// testBatch runs fn through db's engine's Batch.
+func (db *DB) testBatch(fn func(kv.Tx) error) error { return db.kv.Batch(context.Background(), fn) }
+
+// boltDB returns the bbolt database under db, or nil on another engine.
+func (db *DB) boltDB() *bolt.DB {
+	if be, ok := db.kv.(*boltkv.Engine); ok {
+		return be.DB()
+	}
+	return nil
 }

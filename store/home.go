@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // homeRefreshTx queues, in tx, a refresh of the Slack Home of the mediator
 // and co-mediators of case caseID after a change at now (Options.HomeRefresh). The refresh
 // is keyed by user and time slot, so a burst of changes is one message.
-func (db *DB) homeRefreshTx(tx *bolt.Tx, caseID string, now time.Time) error {
+func (db *DB) homeRefreshTx(tx kv.Tx, caseID string, now time.Time) error {
 	if !db.homeRefresh {
 		return nil
 	}
@@ -25,7 +24,7 @@ func (db *DB) homeRefreshTx(tx *bolt.Tx, caseID string, now time.Time) error {
 }
 
 // homeRefreshUsers queues a refresh of each user's Home, as homeRefreshTx.
-func (db *DB) homeRefreshUsers(tx *bolt.Tx, now time.Time, users ...string) error {
+func (db *DB) homeRefreshUsers(tx kv.Tx, now time.Time, users ...string) error {
 	if !db.homeRefresh {
 		return nil
 	}
@@ -52,7 +51,7 @@ func (db *DB) FileDocument(ctx context.Context, caseID string, a casebot.Attachm
 	var n int
 	var isNew bool
 	var checkErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		c, err := db.getCase(tx, caseID)
 		if err != nil {
 			return err

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // idxKey names one index entry: its bucket and key.
@@ -87,7 +86,7 @@ func (db *DB) caseEntries(c *casebot.Case, headerOnly bool) (map[idxKey]idxVal, 
 
 // storedValue returns what an index value is stored as: the sealed ones
 // framed with their secret part sealed under case id's data key in tx.
-func (db *DB) storedValue(tx *bolt.Tx, id string, key []byte, v idxVal) ([]byte, error) {
+func (db *DB) storedValue(tx kv.Tx, id string, key []byte, v idxVal) ([]byte, error) {
 	if !v.sealed {
 		return v.clear, nil
 	}
@@ -112,7 +111,7 @@ func (db *DB) readValue(id string, key, v []byte, sealed bool) (idxVal, error) {
 
 // applyIndexes moves the indexes from what old implies to what c implies.
 // old is nil for a new case.
-func (db *DB) applyIndexes(tx *bolt.Tx, old, c *casebot.Case) error {
+func (db *DB) applyIndexes(tx kv.Tx, old, c *casebot.Case) error {
 	before, err := db.caseEntries(old, false)
 	if err != nil {
 		return err
@@ -145,7 +144,7 @@ func (db *DB) applyIndexes(tx *bolt.Tx, old, c *casebot.Case) error {
 
 // readCaseForIndex reads a case for reindex and Check: whole, or, when its
 // data key is destroyed or missing, its clear part only (headerOnly).
-func (db *DB) readCaseForIndex(tx *bolt.Tx, k, v []byte) (c *casebot.Case, headerOnly bool, err error) {
+func (db *DB) readCaseForIndex(tx kv.Tx, k, v []byte) (c *casebot.Case, headerOnly bool, err error) {
 	if db.caseKeyMissing(tx, string(k)) {
 		c, _, err = decodeCaseHeader(k, v)
 		return c, true, err
@@ -159,7 +158,7 @@ func (db *DB) readCaseForIndex(tx *bolt.Tx, k, v []byte) (c *casebot.Case, heade
 }
 
 // reindex rebuilds every index from the case records.
-func (db *DB) reindex(tx *bolt.Tx) error {
+func (db *DB) reindex(tx kv.Tx) error {
 	for _, name := range indexBuckets {
 		if tx.Bucket(name) != nil {
 			if err := tx.DeleteBucket(name); err != nil {
@@ -200,7 +199,7 @@ func (db *DB) reindex(tx *bolt.Tx) error {
 // missing key is reported. It returns nil when all is well, else an error
 // listing up to ten problems.
 func (db *DB) Check(ctx context.Context) error {
-	return db.view(ctx, func(tx *bolt.Tx) error {
+	return db.view(ctx, func(tx kv.Tx) error {
 		want := make(map[idxKey]idxVal)
 		unreadable := map[string]bool{}
 		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {

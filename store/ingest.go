@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Ingest commits a batch of fetched messages in one transaction: the notes
@@ -20,7 +19,7 @@ import (
 // mark. It returns one result per item, in order.
 func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
 	var out []casebot.ItemResult
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		out = out[:0]
 		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch()}
 		seen, err := newSeenSet(tx)
@@ -71,7 +70,7 @@ type caseEdit struct{ old, c *casebot.Case }
 
 type ingester struct {
 	db    *DB
-	tx    *bolt.Tx
+	tx    kv.Tx
 	now   time.Time
 	batch *casebot.IngestBatch
 	cases map[string]*caseEdit
@@ -235,7 +234,7 @@ func quarantineFromNote(n *casebot.Note, reason string) casebot.Quarantined {
 // is when the email reached casebot). It returns the note, its key in the
 // notes bucket and the audit events of the documents and the requests they
 // met, which the caller records after the note's.
-func (db *DB) addNoteTx(tx *bolt.Tx, pb *postingBatch, c *casebot.Case, in *casebot.Note, arrived, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
+func (db *DB) addNoteTx(tx kv.Tx, pb *postingBatch, c *casebot.Case, in *casebot.Note, arrived, now time.Time) (*casebot.Note, uint64, []casebot.AuditEvent, error) {
 	if c.Purged != nil {
 		return nil, 0, nil, casebot.ErrPurged(c.ID)
 	}

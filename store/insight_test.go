@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // randomCases opens n cases over three mediators with random priorities,
@@ -186,7 +185,7 @@ func TestAggregatesProperty(t *testing.T) {
 		}
 	}
 	// A rebuild (as a zone change does) gives the same counters.
-	if err := db.bolt.Update(func(tx *bolt.Tx) error { return setReportZone(tx, time.FixedZone("X", 3600)) }); err != nil {
+	if err := db.testUpdate(func(tx kv.Tx) error { return setReportZone(tx, time.FixedZone("X", 3600)) }); err != nil {
 		t.Fatal(err)
 	}
 	mustCheck(t, db, "zone change")
@@ -310,7 +309,7 @@ func TestSearchIndexKeepsSecrets(t *testing.T) {
 		}
 	}
 	var postings int
-	if err := db.bolt.View(func(tx *bolt.Tx) error { postings = tx.Bucket(bucketTerms).Stats().KeyN; return nil }); err != nil || postings < 5 {
+	if err := db.testView(func(tx kv.Tx) error { postings = tx.Bucket(bucketTerms).KeyN(); return nil }); err != nil || postings < 5 {
 		t.Fatalf("the index holds %d postings (%v)", postings, err)
 	}
 	if err := db.Close(); err != nil {
@@ -352,7 +351,7 @@ func TestRemoveCasePostings(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := cs[0].ID
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.testUpdate(func(tx kv.Tx) error {
 		if err := db.removeCasePostingsTx(tx, gone); err != nil {
 			return err
 		}
@@ -363,7 +362,7 @@ func TestRemoveCasePostings(t *testing.T) {
 			if err := tx.Bucket(bucketNotes).Delete(seq); err != nil {
 				return err
 			}
-			if err := c.Delete(); err != nil {
+			if err := tx.Bucket(bucketNoteN).Delete(k); err != nil {
 				return err
 			}
 		}

@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 const envKeyringChild = "CASEBOT_KEYRING_CHILD_DB"
@@ -129,7 +128,7 @@ func TestMasterSealedNotesStayReadable(t *testing.T) {
 	c := newCase(t, db, "legacy", "U1")
 	// Rewrite the store as an older casebot left it: the note sealed under
 	// the master key, no data key recorded, no keyring.
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.testUpdate(func(tx kv.Tx) error {
 		v, err := db.encodeNote(be64(1), &casebot.Note{CaseID: c.ID, N: 1, Author: "U1", Body: "old secret", Created: db.now()})
 		if err != nil {
 			return err
@@ -181,7 +180,7 @@ func TestMasterSealedNotesStayReadable(t *testing.T) {
 	if err != nil || len(notes) != 2 || notes[0].Body != "old secret" || notes[1].Body != "new secret" {
 		t.Fatalf("notes = %+v, %v", notes, err)
 	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.testView(func(tx kv.Tx) error {
 		seq := tx.Bucket(bucketNoteN).Get(numberedKey(c.ID, 2))
 		_, sealed, err := unframe2(tx.Bucket(bucketNotes).Get(seq))
 		if err == nil && sealed[0] != sealCaseGCM {

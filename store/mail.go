@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Mail intake buckets. They are created by the first write that needs them
@@ -48,7 +47,7 @@ type quarPayload struct {
 	Email    *casebot.EmailMeta `json:",omitempty"`
 }
 
-func mailBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+func mailBucket(tx kv.Tx, name []byte) (kv.Bucket, error) {
 	if !tx.Writable() {
 		return tx.Bucket(name), nil
 	}
@@ -62,7 +61,7 @@ func mailBucket(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 // casebot.MailState returns the intake position of a mailbox (zero for a new one).
 func (db *DB) MailState(ctx context.Context, mailbox string) (casebot.MailState, error) {
 	var st casebot.MailState
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		st, err = getMailState(tx, mailbox)
 		return err
@@ -73,7 +72,7 @@ func (db *DB) MailState(ctx context.Context, mailbox string) (casebot.MailState,
 	return st, nil
 }
 
-func getMailState(tx *bolt.Tx, mailbox string) (casebot.MailState, error) {
+func getMailState(tx kv.Tx, mailbox string) (casebot.MailState, error) {
 	var st casebot.MailState
 	b := tx.Bucket(bucketMailState)
 	if b == nil {
@@ -89,7 +88,7 @@ func getMailState(tx *bolt.Tx, mailbox string) (casebot.MailState, error) {
 	return st, nil
 }
 
-func putMailState(tx *bolt.Tx, mailbox string, st casebot.MailState) error {
+func putMailState(tx kv.Tx, mailbox string, st casebot.MailState) error {
 	b, err := mailBucket(tx, bucketMailState)
 	if err != nil {
 		return err
@@ -105,14 +104,13 @@ func putMailState(tx *bolt.Tx, mailbox string, st casebot.MailState) error {
 // opened (bbolt's count): what a commit adds to it is the size of its
 // write set, which mail intake keeps its batches under.
 func (db *DB) PageWrites() int64 {
-	st := db.bolt.Stats()
-	return st.TxStats.GetWrite()
+	return db.kv.Writes()
 }
 
 // MailDone records that \Seen (and the move) were applied up to uid. It
 // is ignored when UIDVALIDITY has changed meanwhile.
 func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		st, err := getMailState(tx, mailbox)
 		if err != nil {
 			return err
@@ -129,7 +127,7 @@ func (db *DB) MailDone(ctx context.Context, mailbox string, uidValidity, uid uin
 	return nil
 }
 
-func (db *DB) putQuarantineTx(tx *bolt.Tx, q casebot.Quarantined, now time.Time) (uint64, error) {
+func (db *DB) putQuarantineTx(tx kv.Tx, q casebot.Quarantined, now time.Time) (uint64, error) {
 	b, err := mailBucket(tx, bucketMailQuar)
 	if err != nil {
 		return 0, err
@@ -145,7 +143,7 @@ func (db *DB) putQuarantineTx(tx *bolt.Tx, q casebot.Quarantined, now time.Time)
 	return seq, nil
 }
 
-func (db *DB) writeQuarantine(b *bolt.Bucket, q *casebot.Quarantined) error {
+func (db *DB) writeQuarantine(b kv.Bucket, q *casebot.Quarantined) error {
 	key := be64(q.N)
 	from, sealedFrom := q.From, ""
 	if db.seal.encrypted() {
@@ -195,7 +193,7 @@ func (db *DB) decodeQuarantine(key, v []byte) (*casebot.Quarantined, error) {
 // ones unless all is set. Bodies and raw messages are left out (Email nil).
 func (db *DB) Quarantine(ctx context.Context, all bool) ([]casebot.Quarantined, error) {
 	var out []casebot.Quarantined
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketMailQuar)
 		if b == nil {
 			return nil
@@ -222,7 +220,7 @@ func (db *DB) Quarantine(ctx context.Context, all bool) ([]casebot.Quarantined, 
 // message, or ENOTFOUND.
 func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*casebot.Quarantined, error) {
 	var q *casebot.Quarantined
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		q, err = db.getQuarantine(tx, n)
 		return err
@@ -233,7 +231,7 @@ func (db *DB) QuarantineItem(ctx context.Context, n uint64) (*casebot.Quarantine
 	return q, nil
 }
 
-func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*casebot.Quarantined, error) {
+func (db *DB) getQuarantine(tx kv.Tx, n uint64) (*casebot.Quarantined, error) {
 	b := tx.Bucket(bucketMailQuar)
 	var v []byte
 	if b != nil {
@@ -246,7 +244,7 @@ func (db *DB) getQuarantine(tx *bolt.Tx, n uint64) (*casebot.Quarantined, error)
 }
 
 // decide loads pending item n for accept or reject.
-func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *casebot.Quarantined, error) {
+func (db *DB) decide(tx kv.Tx, n uint64) (kv.Bucket, *casebot.Quarantined, error) {
 	q, err := db.getQuarantine(tx, n)
 	if err != nil {
 		return nil, nil, err
@@ -269,7 +267,7 @@ func (db *DB) decide(tx *bolt.Tx, n uint64) (*bolt.Bucket, *casebot.Quarantined,
 func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, check func(q *casebot.Quarantined, c *casebot.Case) error,
 	notify bool) (*casebot.Note, error) {
 	var out *casebot.Note
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		b, q, err := db.decide(tx, n)
 		if err != nil {
 			return err
@@ -328,7 +326,7 @@ func (db *DB) AcceptMail(ctx context.Context, n uint64, caseID, actor string, ch
 // inside the transaction and may refuse. ENOTFOUND for an unknown item,
 // ECONFLICT for one already decided.
 func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func(q *casebot.Quarantined) error) error {
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		b, q, err := db.decide(tx, n)
 		if err != nil {
 			return err
@@ -362,7 +360,7 @@ func (db *DB) RejectMail(ctx context.Context, n uint64, actor string, check func
 // alone. It returns the cases changed.
 func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([]string, error) {
 	var ids []string
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		edits := map[string]*caseEdit{}
 		var order []string
 		edit := func(id string) (*caseEdit, error) {
@@ -395,7 +393,7 @@ func (db *DB) FlagBouncing(ctx context.Context, email, caseID, reason string) ([
 	return ids, nil
 }
 
-func (db *DB) flagBouncingTx(tx *bolt.Tx, edit func(string) (*caseEdit, error), email, caseID, reason string, now time.Time) ([]string, error) {
+func (db *DB) flagBouncingTx(tx kv.Tx, edit func(string) (*caseEdit, error), email, caseID, reason string, now time.Time) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	var cands []string
 	if caseID != "" {

@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // De-duplication keys are hashes, so each batch's keys land all over their
@@ -45,11 +45,11 @@ func seenOutcome(outcome string) []byte {
 
 // seenSet looks up and records de-duplication keys in one transaction.
 type seenSet struct {
-	b      *bolt.Bucket
-	legacy *bolt.Bucket // mail_seen when it holds keys, else nil
+	b      kv.Bucket
+	legacy kv.Bucket // mail_seen when it holds keys, else nil
 }
 
-func newSeenSet(tx *bolt.Tx) (*seenSet, error) {
+func newSeenSet(tx kv.Tx) (*seenSet, error) {
 	b, err := mailBucket(tx, bucketMailSeen2)
 	if err != nil {
 		return nil, err

@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Keys recorded in the legacy mail_seen bucket (stores written before
@@ -23,7 +22,7 @@ func TestSeenKeysOldAndNew(t *testing.T) {
 		return "m1:" + hex.EncodeToString(h[:])
 	}
 	old := key("old")
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.testUpdate(func(tx kv.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketMailSeen)
 		if err != nil {
 			return err
@@ -51,13 +50,13 @@ func TestSeenKeysOldAndNew(t *testing.T) {
 		}
 		want = []string{casebot.OutcomeDuplicate, casebot.OutcomeDuplicate, casebot.OutcomeDuplicate, casebot.OutcomeDuplicate, casebot.OutcomeDuplicate}
 	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(bucketMailSeen).Stats().KeyN; n != 1 {
+	err = db.testView(func(tx kv.Tx) error {
+		if n := tx.Bucket(bucketMailSeen).KeyN(); n != 1 {
 			t.Errorf("legacy bucket has %d keys, want the 1 it had", n)
 		}
 		s2 := tx.Bucket(bucketMailSeen2)
-		if s2.Stats().KeyN != 2 || s2.Get(seenKey(nil, key("new"))) == nil || len(seenKey(nil, key("new"))) != 1+seenHashLen || s2.Get(seenKey(nil, "plain")) == nil {
-			t.Errorf("mail_seen2 holds %d keys, want the compact hashed key and the plain one", s2.Stats().KeyN)
+		if s2.KeyN() != 2 || s2.Get(seenKey(nil, key("new"))) == nil || len(seenKey(nil, key("new"))) != 1+seenHashLen || s2.Get(seenKey(nil, "plain")) == nil {
+			t.Errorf("mail_seen2 holds %d keys, want the compact hashed key and the plain one", s2.KeyN())
 		}
 		return nil
 	})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // migration brings the schema from version-1 to version. Migrations are
@@ -13,15 +13,15 @@ import (
 type migration struct {
 	version uint64
 	what    string
-	run     func(db *DB, tx *bolt.Tx) error
+	run     func(db *DB, tx kv.Tx) error
 }
 
 // migrations, in order; the last one's version is the current schema.
 var migrations = []migration{
-	{1, "cases, notes, audit trail and case ID sequences", func(db *DB, tx *bolt.Tx) error {
+	{1, "cases, notes, audit trail and case ID sequences", func(db *DB, tx kv.Tx) error {
 		return createBuckets(tx, bucketSeq, bucketCases, bucketNotesV1, bucketAuditV1)
 	}},
-	{2, "indexes (mediator, status, party email, name and words, deadline and session times), the outbox, notes and audit events in write order", func(db *DB, tx *bolt.Tx) error {
+	{2, "indexes (mediator, status, party email, name and words, deadline and session times), the outbox, notes and audit events in write order", func(db *DB, tx kv.Tx) error {
 		if err := createBuckets(tx, bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketMsgID, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN); err != nil {
 			return err
 		}
@@ -32,38 +32,38 @@ var migrations = []migration{
 		// this casebot reads.
 		return moveAuditV1(tx)
 	}},
-	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx *bolt.Tx) error {
+	{3, "binary note, outbox and audit records and compact de-duplication keys (version-2 records stay readable and are not rewritten)", func(db *DB, tx kv.Tx) error {
 		// Nothing to convert: this version exists so that a casebot which
 		// only knows JSON records refuses the file instead of misreading it.
 		_, err := tx.CreateBucketIfNotExists(bucketMailSeen2)
 		return err
 	}},
-	{4, "case documents: the attachments kept inside email notes become numbered documents of their case, stored apart from the notes", func(db *DB, tx *bolt.Tx) error {
+	{4, "case documents: the attachments kept inside email notes become numbered documents of their case, stored apart from the notes", func(db *DB, tx kv.Tx) error {
 		if err := createBuckets(tx, bucketDocMeta, bucketDocData); err != nil {
 			return err
 		}
 		return db.notesToDocuments(tx)
 	}},
-	{5, "per-case data keys in the keyring beside the store (content sealed under the master key stays readable and is not rewritten)", func(db *DB, tx *bolt.Tx) error {
+	{5, "per-case data keys in the keyring beside the store (content sealed under the master key stays readable and is not rewritten)", func(db *DB, tx kv.Tx) error {
 		// The keys themselves are made after the migration commits
 		// (settleKeys); this version makes a casebot that knows only the
 		// master key refuse the file instead of failing on each new note.
 		_, err := tx.CreateBucketIfNotExists(bucketCaseKeys)
 		return err
 	}},
-	{6, "co-mediators (an index of the cases each co-mediator shares) and settlement offers (sealed terms); the indexes are rebuilt by migration 7", func(db *DB, tx *bolt.Tx) error {
+	{6, "co-mediators (an index of the cases each co-mediator shares) and settlement offers (sealed terms); the indexes are rebuilt by migration 7", func(db *DB, tx kv.Tx) error {
 		return createBuckets(tx, bucketOffers)
 	}},
-	{7, "case records with their content sealed under the case's data key, party indexes of keyed hashes (with a key), time-index entries with their content sealed, and party addresses sealed in note headers and audit events", func(db *DB, tx *bolt.Tx) error {
+	{7, "case records with their content sealed under the case's data key, party indexes of keyed hashes (with a key), time-index entries with their content sealed, and party addresses sealed in note headers and audit events", func(db *DB, tx kv.Tx) error {
 		return db.sealCaseRecords(tx)
 	}},
-	{8, "list pages and reports: the urgency and closed-case indexes, and aggregates (cases by status, priority and mediator; opened and closed by month per type, priority, source and mediator with days-to-close histograms; sessions by day)", func(db *DB, tx *bolt.Tx) error {
+	{8, "list pages and reports: the urgency and closed-case indexes, and aggregates (cases by status, priority and mediator; opened and closed by month per type, priority, source and mediator with days-to-close histograms; sessions by day)", func(db *DB, tx kv.Tx) error {
 		if err := db.reindex(tx); err != nil {
 			return err
 		}
 		return rebuildAggregates(tx)
 	}},
-	{9, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx *bolt.Tx) error {
+	{9, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx kv.Tx) error {
 		return db.indexAllNotes(tx)
 	}},
 }
@@ -81,7 +81,7 @@ var bucketAuditV1 = []byte("audit")
 
 // moveAuditV1 moves schema 1 audit events into audit_log and audit_idx,
 // keeping the order of each case's trail.
-func moveAuditV1(tx *bolt.Tx) error {
+func moveAuditV1(tx kv.Tx) error {
 	old := tx.Bucket(bucketAuditV1)
 	if old == nil {
 		return nil
@@ -108,7 +108,7 @@ func moveAuditV1(tx *bolt.Tx) error {
 
 // moveNotesV1 moves schema 1 notes into note_data and note_idx, re-sealing
 // each under its new record key.
-func (db *DB) moveNotesV1(tx *bolt.Tx) error {
+func (db *DB) moveNotesV1(tx kv.Tx) error {
 	old := tx.Bucket(bucketNotesV1)
 	if old == nil {
 		return nil
@@ -138,7 +138,7 @@ func (db *DB) moveNotesV1(tx *bolt.Tx) error {
 	return tx.DeleteBucket(bucketNotesV1)
 }
 
-func createBuckets(tx *bolt.Tx, names ...[]byte) error {
+func createBuckets(tx kv.Tx, names ...[]byte) error {
 	for _, n := range names {
 		if _, err := tx.CreateBucketIfNotExists(n); err != nil {
 			return fmt.Errorf("create bucket %s: %w", n, err)
@@ -150,7 +150,7 @@ func createBuckets(tx *bolt.Tx, names ...[]byte) error {
 // migrate runs every migration after version from in tx and records the
 // new version; the caller commits them together, so a crash leaves the old
 // version intact.
-func (db *DB) migrate(tx *bolt.Tx, from uint64) error {
+func (db *DB) migrate(tx kv.Tx, from uint64) error {
 	if from >= currentVersion {
 		return nil
 	}

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // sealCaseRecords (migration 6) brings a store to the layout in which a
@@ -31,7 +30,7 @@ import (
 // plain, and the indexes keep plain terms. A case whose data key the
 // keyring lacks (a lost keyring) keeps its record as it was (still
 // readable as JSON) and `check` goes on reporting it.
-func (db *DB) sealCaseRecords(tx *bolt.Tx) error {
+func (db *DB) sealCaseRecords(tx kv.Tx) error {
 	cases := tx.Bucket(bucketCases)
 	if db.keys != nil {
 		var need []string
@@ -96,7 +95,7 @@ func (db *DB) sealCaseRecords(tx *bolt.Tx) error {
 
 // resealQuarantine rewrites the quarantined mails with their sender's
 // address sealed (with a key).
-func (db *DB) resealQuarantine(tx *bolt.Tx) error {
+func (db *DB) resealQuarantine(tx kv.Tx) error {
 	b := tx.Bucket(bucketMailQuar)
 	if b == nil || !db.seal.encrypted() {
 		return nil
@@ -121,7 +120,7 @@ func (db *DB) resealQuarantine(tx *bolt.Tx) error {
 // resealOutbox rewrites pending and undeliverable messages to an email
 // address with their key, recipient, name and subject sealed, and the
 // recipients' outbox_to keys (hashed for an address with a key).
-func (db *DB) resealOutbox(tx *bolt.Tx) error {
+func (db *DB) resealOutbox(tx kv.Tx) error {
 	for _, name := range [][]byte{bucketOutbox, bucketDead} {
 		b := tx.Bucket(name)
 		if b == nil {
@@ -161,7 +160,7 @@ func (db *DB) resealOutbox(tx *bolt.Tx) error {
 
 // hashOutKeys rewrites the outbox_key and sent keys, which were message
 // keys in the clear, as outKey hashes.
-func (db *DB) hashOutKeys(tx *bolt.Tx) error {
+func (db *DB) hashOutKeys(tx kv.Tx) error {
 	for _, name := range [][]byte{bucketOutboxKey, bucketSent} {
 		b := tx.Bucket(name)
 		var keys, vals [][]byte
@@ -187,7 +186,7 @@ func (db *DB) hashOutKeys(tx *bolt.Tx) error {
 // caseKeyMissing reports whether case id's content uses a data key that
 // the keyring lacks (lost, or destroyed by a purge after this copy of the
 // file was made).
-func (db *DB) caseKeyMissing(tx *bolt.Tx, id string) bool {
+func (db *DB) caseKeyMissing(tx kv.Tx, id string) bool {
 	if db.keys == nil {
 		return false
 	}
@@ -201,7 +200,7 @@ func (db *DB) caseKeyMissing(tx *bolt.Tx, id string) bool {
 
 // resealPartyNotes rewrites the notes whose clear header names an email
 // address as their author, under their case's data key.
-func (db *DB) resealPartyNotes(tx *bolt.Tx) error {
+func (db *DB) resealPartyNotes(tx kv.Tx) error {
 	notes := tx.Bucket(bucketNotes)
 	var keys [][]byte
 	err := notes.ForEach(func(k, v []byte) error {
@@ -235,7 +234,7 @@ func (db *DB) resealPartyNotes(tx *bolt.Tx) error {
 
 // resealPartyActors rewrites the audit events whose actor is an email
 // address, in whatever format they were written, as sealed events.
-func (db *DB) resealPartyActors(tx *bolt.Tx) error {
+func (db *DB) resealPartyActors(tx kv.Tx) error {
 	log := tx.Bucket(bucketAudit)
 	var keys [][]byte
 	err := log.ForEach(func(k, v []byte) error {

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // downgradeTo5 rewrites what schema 6 changed back to the schema 5 layout:
@@ -21,7 +20,7 @@ import (
 // sent, are given since their hashes cannot be reversed).
 func downgradeTo5(t *testing.T, db *DB, sentKeys ...string) {
 	t.Helper()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.testUpdate(func(tx kv.Tx) error {
 		var cs []*casebot.Case
 		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			c, err := db.decodeCase(k, v)
@@ -276,7 +275,7 @@ func TestMigrate6SealsCaseRecords(t *testing.T) {
 				t.Errorf("outbox depth %d after delivering the pending message", n)
 			}
 			mustCheck(t, db, "delivery after migration")
-			if err := db.bolt.View(func(tx *bolt.Tx) error {
+			if err := db.testView(func(tx kv.Tx) error {
 				if k, _ := tx.Bucket(bucketOutboxTo).Cursor().First(); k != nil {
 					t.Errorf("outbox_to keeps %q after the queue emptied", k)
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/internal/testclock"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // v1Fixture is the frozen schema-1 file: cases, notes, audit and sequences,
@@ -116,7 +117,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	clk := testclock.New(v1Time.Add(48 * time.Hour))
 	db := openAt(t, path, clk, Options{})
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.testView(func(tx kv.Tx) error {
 		if v := schemaVersion(tx); v != currentVersion {
 			t.Errorf("schema version %d after migration, want %d", v, currentVersion)
 		}

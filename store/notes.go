@@ -7,9 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // AddNote appends a note to its case: it numbers it NoteCount+1, sets its
@@ -26,7 +25,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 	var out *casebot.Note
 	// Batch may run this more than once: it reads everything it needs from
 	// the transaction and only assigns out.
-	err := db.batch(ctx, func(tx *bolt.Tx) error {
+	err := db.batch(ctx, func(tx kv.Tx) error {
 		old, err := db.getCase(tx, in.CaseID)
 		if err != nil {
 			return err
@@ -88,7 +87,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 // Notes returns the notes of a case in order, decrypted, or ENOTFOUND.
 func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -105,7 +104,7 @@ func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error)
 	return out, nil
 }
 
-func (db *DB) caseNotes(tx *bolt.Tx, caseID string) ([]*casebot.Note, error) {
+func (db *DB) caseNotes(tx kv.Tx, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
 	prefix := prefixOf(caseID)
 	notes := tx.Bucket(bucketNotes)
@@ -127,7 +126,7 @@ func (db *DB) caseNotes(tx *bolt.Tx, caseID string) ([]*casebot.Note, error) {
 // Audit returns the case's audit trail in order, or ENOTFOUND.
 func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, error) {
 	var out []casebot.AuditEvent
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -159,7 +158,7 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 // what, e.g. "the timeline") to the case's audit trail. It returns
 // ENOTFOUND for a missing case.
 func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error {
-	err := db.batch(ctx, func(tx *bolt.Tx) error {
+	err := db.batch(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -178,7 +177,7 @@ func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what str
 	if len(caseIDs) == 0 {
 		return nil
 	}
-	err := db.batch(ctx, func(tx *bolt.Tx) error {
+	err := db.batch(ctx, func(tx kv.Tx) error {
 		now := db.now()
 		for _, id := range caseIDs {
 			if tx.Bucket(bucketCases).Get([]byte(id)) == nil {

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 func TestAddNoteConcurrent(t *testing.T) {
@@ -170,25 +169,25 @@ func TestCheckDetectsDrift(t *testing.T) {
 	mustCheck(t, db, "setup")
 	tamper := []struct {
 		name string
-		fn   func(tx *bolt.Tx) error
+		fn   func(tx kv.Tx) error
 		want string
 	}{
-		{"missing", func(tx *bolt.Tx) error { return tx.Bucket(bucketIdxEmail).Delete(keyOf("ann@example.com", c.ID)) }, "idx_email lacks key"},
-		{"stray", func(tx *bolt.Tx) error { return tx.Bucket(bucketIdxName).Put(keyOf("ghost", c.ID), []byte{}) }, "idx_name has stray key"},
-		{"stale", func(tx *bolt.Tx) error {
+		{"missing", func(tx kv.Tx) error { return tx.Bucket(bucketIdxEmail).Delete(keyOf("ann@example.com", c.ID)) }, "idx_email lacks key"},
+		{"stray", func(tx kv.Tx) error { return tx.Bucket(bucketIdxName).Put(keyOf("ghost", c.ID), []byte{}) }, "idx_name has stray key"},
+		{"stale", func(tx kv.Tx) error {
 			return tx.Bucket(bucketIdxStatus).Put(keyOf("intake", c.ID), []byte("0123456789"))
 		}, "idx_status key"},
 	}
 	for _, tt := range tamper {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := db.bolt.Update(tt.fn); err != nil {
+			if err := db.testUpdate(tt.fn); err != nil {
 				t.Fatal(err)
 			}
 			err := db.Check(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Check: got %v, want %q", err, tt.want)
 			}
-			if err := db.bolt.Update(db.reindex); err != nil {
+			if err := db.testUpdate(db.reindex); err != nil {
 				t.Fatal(err)
 			}
 			mustCheck(t, db, "reindex")

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // bucketNoticeFeed holds the email notes whose mediator notice is still to
@@ -39,7 +38,7 @@ func (f *noticeFeed) add(mediator string, seq uint64) {
 }
 
 // write stores one record per mediator in tx.
-func (f *noticeFeed) write(tx *bolt.Tx) error {
+func (f *noticeFeed) write(tx kv.Tx) error {
 	if len(f.order) == 0 {
 		return nil
 	}
@@ -87,7 +86,7 @@ func decodeFeedRecord(key, val []byte) (string, []uint64, error) {
 // their mediator's notice to be queued.
 func (db *DB) NoticesPending(ctx context.Context) (int, error) {
 	var n int
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketNoticeFeed)
 		if b == nil {
 			return nil
@@ -128,7 +127,7 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int) (int, error) {
 	// A read transaction first: a round with nothing to feed (the usual
 	// case) must not cost a commit.
 	var work bool
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		work, err = feedWalk(tx, perRecipient, func(string, []byte, []uint64, int) (bool, error) { return true, nil })
 		return err
@@ -137,7 +136,7 @@ func (db *DB) FeedNotices(ctx context.Context, perRecipient int) (int, error) {
 		return 0, wrapFeed(err)
 	}
 	var queued int
-	err = db.update(ctx, func(tx *bolt.Tx) error {
+	err = db.update(ctx, func(tx kv.Tx) error {
 		queued = 0
 		now := db.now()
 		cases := map[string]*casebot.Case{}
@@ -196,7 +195,7 @@ func wrapFeed(err error) error {
 // for more pending messages, oldest first, and the room left: fn reports
 // whether the record was used up (so the walk may go on to the mediator's
 // next record). feedWalk reports whether it called fn at all.
-func feedWalk(tx *bolt.Tx, perRecipient int, fn func(mediator string, key []byte, seqs []uint64, room int) (bool, error)) (bool, error) {
+func feedWalk(tx kv.Tx, perRecipient int, fn func(mediator string, key []byte, seqs []uint64, room int) (bool, error)) (bool, error) {
 	b := tx.Bucket(bucketNoticeFeed)
 	if b == nil {
 		return false, nil
@@ -236,7 +235,7 @@ func feedWalk(tx *bolt.Tx, perRecipient int, fn func(mediator string, key []byte
 
 // pendingTo counts the messages pending to the recipient whose
 // outbox_to prefix is p, up to limit.
-func pendingTo(tx *bolt.Tx, p []byte, limit int) int {
+func pendingTo(tx kv.Tx, p []byte, limit int) int {
 	c := tx.Bucket(bucketOutboxTo).Cursor()
 	n := 0
 	for k, _ := c.Seek(p); n < limit && hasPrefix(k, p); k, _ = c.Next() {
@@ -247,7 +246,7 @@ func pendingTo(tx *bolt.Tx, p []byte, limit int) int {
 
 // feedOne queues the notice of the note with sequence seq, reporting
 // whether it did.
-func (db *DB) feedOne(tx *bolt.Tx, now time.Time, seq uint64, cases map[string]*casebot.Case) (bool, error) {
+func (db *DB) feedOne(tx kv.Tx, now time.Time, seq uint64, cases map[string]*casebot.Case) (bool, error) {
 	k := be64(seq)
 	v := tx.Bucket(bucketNotes).Get(k)
 	if v == nil {

@@ -7,9 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // ingestNotes stores one email note per author (a party's address), in
@@ -177,7 +176,7 @@ func TestNoticeFeedSkipsWhatCannotOrNeedNotBeSent(t *testing.T) {
 	// The other case has no mediator by the time its notice is built (a
 	// record from before mediators were required): the notice has no one
 	// to go to.
-	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+	if err := db.testUpdate(func(tx kv.Tx) error {
 		old, err := db.getCase(tx, b.ID)
 		if err != nil {
 			return err
@@ -208,7 +207,7 @@ func TestNoticeFeedKeepsNoContent(t *testing.T) {
 	a := newCase(t, db, "Lease", "U1", ann)
 	var uid uint32
 	ingestNotes(t, db, &uid, emailNote(a.ID, "ann@example.com", "the secret settlement figure", "m1@x"))
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.testView(func(tx kv.Tx) error {
 		return tx.Bucket(bucketNoticeFeed).ForEach(func(k, v []byte) error {
 			if !bytes.HasPrefix(k, []byte("U1\x00")) || len(k) != 11 || len(v) != 0 {
 				return fmt.Errorf("feed record %q = %q, want the mediator and one note sequence", k, v)

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // bucketOffers: case ID \x00 offer# (uint32) -> binary record: a clear
@@ -57,7 +56,7 @@ func (db *DB) decodeOffer(key, v []byte) (casebot.Offer, error) {
 	return o, nil
 }
 
-func (db *DB) offersTx(tx *bolt.Tx, caseID string) ([]casebot.Offer, error) {
+func (db *DB) offersTx(tx kv.Tx, caseID string) ([]casebot.Offer, error) {
 	b := tx.Bucket(bucketOffers)
 	if b == nil {
 		return nil, nil
@@ -78,7 +77,7 @@ func (db *DB) offersTx(tx *bolt.Tx, caseID string) ([]casebot.Offer, error) {
 // Offers returns the offers of a case in order, their terms unsealed.
 func (db *DB) Offers(ctx context.Context, caseID string) ([]casebot.Offer, error) {
 	var out []casebot.Offer
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		out, err = db.offersTx(tx, caseID)
 		return err
@@ -97,7 +96,7 @@ func (db *DB) Offers(ctx context.Context, caseID string) ([]casebot.Offer, error
 func (db *DB) UpdateOffers(ctx context.Context, id string, fn func(c *casebot.Case, offers []casebot.Offer) ([]casebot.Offer, casebot.Change, error)) ([]casebot.Offer, error) {
 	var out []casebot.Offer
 	var fnErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Enqueue adds messages to the persistent outbox. It is idempotent on Key: a
@@ -21,7 +20,7 @@ func (db *DB) Enqueue(ctx context.Context, msgs ...casebot.OutMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	if err := db.batch(ctx, func(tx *bolt.Tx) error { return db.enqueueTx(tx, db.now(), msgs) }); err != nil {
+	if err := db.batch(ctx, func(tx kv.Tx) error { return db.enqueueTx(tx, db.now(), msgs) }); err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)
 	}
 	return nil
@@ -29,7 +28,7 @@ func (db *DB) Enqueue(ctx context.Context, msgs ...casebot.OutMessage) error {
 
 // enqueueTx stores msgs in tx, skipping known keys. It copies each message
 // and never changes msgs, so a rerun Batch sees the same input.
-func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) error {
+func (db *DB) enqueueTx(tx kv.Tx, now time.Time, msgs []casebot.OutMessage) error {
 	for _, in := range msgs {
 		if _, err := db.enqueueOne(tx, now, in); err != nil {
 			return err
@@ -40,7 +39,7 @@ func (db *DB) enqueueTx(tx *bolt.Tx, now time.Time, msgs []casebot.OutMessage) e
 
 // enqueueOne stores m (a copy) in tx unless its key is pending or sent,
 // and reports whether it did.
-func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool, error) {
+func (db *DB) enqueueOne(tx kv.Tx, now time.Time, m casebot.OutMessage) (bool, error) {
 	var key []byte
 	if m.Key != "" {
 		key = db.outKey(m.Key)
@@ -89,7 +88,7 @@ func (db *DB) enqueueOne(tx *bolt.Tx, now time.Time, m casebot.OutMessage) (bool
 }
 
 // putOut writes m.
-func (db *DB) putOut(tx *bolt.Tx, m *casebot.OutMessage) error {
+func (db *DB) putOut(tx kv.Tx, m *casebot.OutMessage) error {
 	k := be64(m.ID)
 	v, err := db.encodeOut(tx, k, m)
 	if err != nil {
@@ -101,7 +100,7 @@ func (db *DB) putOut(tx *bolt.Tx, m *casebot.OutMessage) error {
 	return nil
 }
 
-func (db *DB) getOut(tx *bolt.Tx, id uint64) (*casebot.OutMessage, error) {
+func (db *DB) getOut(tx kv.Tx, id uint64) (*casebot.OutMessage, error) {
 	k := be64(id)
 	v := tx.Bucket(bucketOutbox).Get(k)
 	if v == nil {
@@ -112,7 +111,7 @@ func (db *DB) getOut(tx *bolt.Tx, id uint64) (*casebot.OutMessage, error) {
 
 // heads calls fn with each recipient's oldest pending message, the only
 // one that may go out next: later messages wait behind it to keep order.
-func (db *DB) heads(tx *bolt.Tx, fn func(m *casebot.OutMessage)) error {
+func (db *DB) heads(tx kv.Tx, fn func(m *casebot.OutMessage)) error {
 	c := tx.Bucket(bucketOutboxTo).Cursor()
 	for k, _ := c.First(); k != nil; {
 		if len(k) < 9 {
@@ -136,7 +135,7 @@ func (db *DB) heads(tx *bolt.Tx, fn func(m *casebot.OutMessage)) error {
 // daemon that can deliver them (e.g. Slack notices while Slack is off).
 func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int, kinds ...string) ([]casebot.OutMessage, error) {
 	var out []casebot.OutMessage
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		return db.heads(tx, func(m *casebot.OutMessage) {
 			if !m.NextTry.After(now) && ofKind(m, kinds) {
 				out = append(out, *m)
@@ -156,7 +155,7 @@ func (db *DB) OutboxDue(ctx context.Context, now time.Time, limit int, kinds ...
 // OutboxDone removes a delivered message and remembers its key as sent, so
 // enqueuing it again is a no-op. It returns ENOTFOUND for an unknown ID.
 func (db *DB) OutboxDone(ctx context.Context, id uint64) error {
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		m, err := db.getOut(tx, id)
 		if err != nil {
 			return err
@@ -174,7 +173,7 @@ func (db *DB) OutboxDone(ctx context.Context, id uint64) error {
 // its recipient's later messages, and is kept in outbox_dead with the reason
 // as LastError. Its key counts as sent. It returns ENOTFOUND for an unknown ID.
 func (db *DB) OutboxDead(ctx context.Context, id uint64, reason string) error {
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		m, err := db.getOut(tx, id)
 		if err != nil {
 			return err
@@ -197,7 +196,7 @@ func (db *DB) OutboxDead(ctx context.Context, id uint64, reason string) error {
 }
 
 // removeOut deletes m from the queue and its indexes and marks its key sent.
-func (db *DB) removeOut(tx *bolt.Tx, m *casebot.OutMessage) error {
+func (db *DB) removeOut(tx kv.Tx, m *casebot.OutMessage) error {
 	k := be64(m.ID)
 	if err := tx.Bucket(bucketOutbox).Delete(k); err != nil {
 		return fmt.Errorf("delete outbox message: %w", err)
@@ -239,7 +238,7 @@ var bucketInFlight = []byte("outbox_inflight")
 // The mark goes with OutboxDone and OutboxDead (not OutboxRetry). It
 // returns ENOTFOUND for an unknown ID. Concurrent calls share commits.
 func (db *DB) OutboxBegin(ctx context.Context, id uint64) (resumed bool, err error) {
-	err = db.batch(ctx, func(tx *bolt.Tx) error {
+	err = db.batch(ctx, func(tx kv.Tx) error {
 		resumed = false
 		k := be64(id)
 		if tx.Bucket(bucketOutbox).Get(k) == nil {
@@ -264,7 +263,7 @@ func (db *DB) OutboxBegin(ctx context.Context, id uint64) (resumed bool, err err
 // OutboxRetry records a failed attempt: Attempts+1, NextTry = next and the
 // error text. It returns ENOTFOUND for an unknown ID.
 func (db *DB) OutboxRetry(ctx context.Context, id uint64, next time.Time, lastErr string) error {
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		old, err := db.getOut(tx, id)
 		if err != nil {
 			return err
@@ -284,8 +283,8 @@ func (db *DB) OutboxRetry(ctx context.Context, id uint64, next time.Time, lastEr
 // OutboxDepth returns the number of pending messages.
 func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketOutbox).Stats().KeyN
+	err := db.view(ctx, func(tx kv.Tx) error {
+		n = tx.Bucket(bucketOutbox).KeyN()
 		return nil
 	})
 	if err != nil {
@@ -301,7 +300,7 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 func (db *DB) OutboxNext(ctx context.Context, kinds ...string) (time.Time, bool, error) {
 	var next time.Time
 	var ok bool
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		return db.heads(tx, func(m *casebot.OutMessage) {
 			if ofKind(m, kinds) && (!ok || m.NextTry.Before(next)) {
 				next, ok = m.NextTry, true
@@ -319,7 +318,7 @@ func (db *DB) OutboxNext(ctx context.Context, kinds ...string) (time.Time, bool,
 // when casebot never sent it.
 func (db *DB) CaseForMessageID(ctx context.Context, messageID string) (string, error) {
 	var id string
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		v := tx.Bucket(bucketMsgID).Get([]byte(messageID))
 		if v == nil {
 			return notFound("no email with Message-ID %s was sent", messageID)
@@ -342,8 +341,8 @@ func ofKind(m *casebot.OutMessage, kinds []string) bool {
 // OutboxDeadCount returns how many messages were set aside as undeliverable.
 func (db *DB) OutboxDeadCount(ctx context.Context) (int, error) {
 	var n int
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketDead).Stats().KeyN
+	err := db.view(ctx, func(tx kv.Tx) error {
+		n = tx.Bucket(bucketDead).KeyN()
 		return nil
 	})
 	if err != nil {

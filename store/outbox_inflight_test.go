@@ -5,9 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // The in-flight mark outlives a failed attempt and a reopen (a crash), and
@@ -49,8 +48,8 @@ func TestOutboxBegin(t *testing.T) {
 	if _, err := db.OutboxBegin(ctx, 1); casebot.ErrorCode(err) != casebot.ENOTFOUND {
 		t.Fatalf("OutboxBegin(done) = %v, want ENOTFOUND", err)
 	}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(bucketInFlight).Stats().KeyN; n != 0 {
+	err := db.testView(func(tx kv.Tx) error {
+		if n := tx.Bucket(bucketInFlight).KeyN(); n != 0 {
 			t.Errorf("%d in-flight marks left, want 0", n)
 		}
 		return nil

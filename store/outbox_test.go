@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 func TestOutbox(t *testing.T) {
@@ -151,7 +150,7 @@ func TestOutboxDead(t *testing.T) {
 		t.Errorf("depth %d, want 1", d)
 	}
 	var dead *casebot.OutMessage
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.testView(func(tx kv.Tx) error {
 		k, v := tx.Bucket(bucketDead).Cursor().First()
 		var err error
 		dead, err = db.decodeOut(k, v)

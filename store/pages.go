@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Indexes for list pages and reports (schema 5). Like the other indexes
@@ -174,7 +173,7 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 		return f.State == "all" || (f.State == "closed") == s.Closed()
 	}
 	var out casebot.CasePage
-	err = db.view(ctx, func(tx *bolt.Tx) error {
+	err = db.view(ctx, func(tx kv.Tx) error {
 		var total int
 		if f.Mediator == "" {
 			if total, err = countCases(tx, "", want); err != nil {

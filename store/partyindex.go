@@ -4,9 +4,8 @@ import (
 	"slices"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Party indexes (conflict checks, FindParty, bounce flags, reminders).
@@ -109,7 +108,7 @@ func namePrefixQuery(name string) string {
 // partyCandidates returns the IDs of the cases whose party indexes match
 // the normalised email or name query (words are the name's words); their
 // parties decide (partyMatches).
-func (db *DB) partyCandidates(tx *bolt.Tx, byEmail, byName string, words []string) map[string]bool {
+func (db *DB) partyCandidates(tx kv.Tx, byEmail, byName string, words []string) map[string]bool {
 	ids := map[string]bool{}
 	scan := func(bucket []byte, prefix []byte) {
 		c := tx.Bucket(bucket).Cursor()

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // pollAnswer reads note n, a party's reply to c (an edited copy) whose poll
@@ -79,7 +78,7 @@ func joinInts(ns []int) string {
 func (db *DB) PollsDue(ctx context.Context, now time.Time) ([]string, time.Time, error) {
 	var ids []string
 	var next time.Time
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		end := timeKey(now.Add(time.Nanosecond))
 		c := tx.Bucket(bucketIdxPoll).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {

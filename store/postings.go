@@ -8,9 +8,8 @@ import (
 	"slices"
 	"sort"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Posting blocks. A term's postings are stored in blocks keyed by
@@ -109,9 +108,9 @@ func (pb *postingBatch) add(term [termLen]byte, p posting) {
 
 // write puts the batch's blocks: per term, its postings in order, cut at
 // every change of time and every maxBlock postings.
-func (pb *postingBatch) write(tx *bolt.Tx) error {
+func (pb *postingBatch) write(tx kv.Tx) error {
 	b := tx.Bucket(bucketTerms)
-	b.FillPercent = appendFill // blocks are mostly appended at their term's end
+	b.AppendMostly() // blocks are mostly appended at their term's end
 	keys := slices.Collect(maps.Keys(pb.terms))
 	slices.SortFunc(keys, func(a, b [termLen]byte) int { return bytes.Compare(a[:], b[:]) })
 	for _, term := range keys {
@@ -132,7 +131,7 @@ func (pb *postingBatch) write(tx *bolt.Tx) error {
 }
 
 // removePosting deletes p from the term's block that holds it.
-func removePosting(tx *bolt.Tx, term []byte, p posting) error {
+func removePosting(tx kv.Tx, term []byte, p posting) error {
 	b := tx.Bucket(bucketTerms)
 	c := b.Cursor()
 	k, v := c.Seek(blockKey(term, p.pos))
@@ -166,7 +165,7 @@ func removePosting(tx *bolt.Tx, term []byte, p posting) error {
 
 // forEachPosting calls fn with every posting of the index; bad reports a
 // block that cannot be read.
-func forEachPosting(tx *bolt.Tx, fn func(term []byte, p posting) error, bad func(string)) error {
+func forEachPosting(tx kv.Tx, fn func(term []byte, p posting) error, bad func(string)) error {
 	var buf []posting
 	return tx.Bucket(bucketTerms).ForEach(func(k, v []byte) error {
 		ps, err := decodeBlock(k, v, buf)
@@ -189,7 +188,7 @@ func forEachPosting(tx *bolt.Tx, fn func(term []byte, p posting) error, bad func
 
 // termCursor walks one term's postings backwards (newest first).
 type termCursor struct {
-	c     *bolt.Cursor
+	c     kv.Cursor
 	term  []byte
 	block []posting
 	i     int
@@ -279,7 +278,7 @@ func (tc *termCursor) seekLE(target [16]byte) (bool, error) {
 // first, until fn returns false. It leapfrogs: each cursor jumps straight
 // to the newest posting not newer than the others', so the rarest term
 // bounds the work whatever the order of the terms.
-func intersect(tx *bolt.Tx, terms [][]byte, fn func(p *posting) (bool, error)) error {
+func intersect(tx kv.Tx, terms [][]byte, fn func(p *posting) (bool, error)) error {
 	cs := make([]termCursor, len(terms))
 	b := tx.Bucket(bucketTerms)
 	for i, t := range terms {

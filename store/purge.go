@@ -10,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // A purge (SPEC §10) destroys a closed case's content for good: notes
@@ -32,9 +31,9 @@ import (
 // purgePrefix(their bucket)).
 var purgeCaseSteps = []struct {
 	what string
-	run  func(db *DB, tx *bolt.Tx, id string) error
+	run  func(db *DB, tx kv.Tx, id string) error
 }{
-	{"search postings", func(db *DB, tx *bolt.Tx, id string) error { return db.removeCasePostingsTx(tx, id) }}, // before the notes they come from
+	{"search postings", func(db *DB, tx kv.Tx, id string) error { return db.removeCasePostingsTx(tx, id) }}, // before the notes they come from
 	{"notes", purgeIndexed(bucketNoteN, bucketNotes)},
 	{"documents", purgePrefix(bucketDocMeta)},
 	{"document contents", purgePrefix(bucketDocData)},
@@ -50,7 +49,7 @@ var purgeShared = []struct {
 	// owner returns the case an entry belongs to ("" for none).
 	owner func(db *DB, k, v []byte) (string, error)
 	// del removes the entry; nil deletes its key.
-	del func(db *DB, tx *bolt.Tx, k, v []byte) error
+	del func(db *DB, tx kv.Tx, k, v []byte) error
 }{
 	{"outbox messages not yet sent", bucketOutbox, outOwner, removeOutEntry},
 	{"undeliverable outbox messages", bucketDead, outOwner, nil},
@@ -61,8 +60,8 @@ var purgeShared = []struct {
 
 // purgeIndexed deletes a case's entries of index (case ID \x00 ... -> key
 // in data) and the data records they name.
-func purgeIndexed(index, data []byte) func(db *DB, tx *bolt.Tx, id string) error {
-	return func(_ *DB, tx *bolt.Tx, id string) error {
+func purgeIndexed(index, data []byte) func(db *DB, tx kv.Tx, id string) error {
+	return func(_ *DB, tx kv.Tx, id string) error {
 		ib, rb := tx.Bucket(index), tx.Bucket(data)
 		if ib == nil {
 			return nil
@@ -83,8 +82,8 @@ func purgeIndexed(index, data []byte) func(db *DB, tx *bolt.Tx, id string) error
 }
 
 // purgePrefix deletes a case's keys (case ID \x00 ...) of bucket.
-func purgePrefix(bucket []byte) func(db *DB, tx *bolt.Tx, id string) error {
-	return func(_ *DB, tx *bolt.Tx, id string) error {
+func purgePrefix(bucket []byte) func(db *DB, tx kv.Tx, id string) error {
+	return func(_ *DB, tx kv.Tx, id string) error {
 		b := tx.Bucket(bucket)
 		if b == nil {
 			return nil
@@ -103,7 +102,7 @@ var _ = purgePrefix // for the next kind of per-case content (documents)
 
 // prefixEntries copies out the keys and values of b under prefix (deleting
 // while a cursor walks may skip keys).
-func prefixEntries(b *bolt.Bucket, prefix []byte) (keys, vals [][]byte) {
+func prefixEntries(b kv.Bucket, prefix []byte) (keys, vals [][]byte) {
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
 		keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
@@ -114,7 +113,7 @@ func prefixEntries(b *bolt.Bucket, prefix []byte) (keys, vals [][]byte) {
 // scrubAudit rewrites the case's audit events without their details, and
 // with a party's email address as actor replaced (casebot.Anonymize): who
 // (a user), what and when stay.
-func scrubAudit(db *DB, tx *bolt.Tx, id string) error {
+func scrubAudit(db *DB, tx kv.Tx, id string) error {
 	log := tx.Bucket(bucketAudit)
 	keys, _ := prefixEntries(tx.Bucket(bucketAuditN), prefixOf(id))
 	p := len(prefixOf(id))
@@ -144,7 +143,7 @@ func outOwner(db *DB, k, v []byte) (string, error) {
 	return m.CaseID, nil
 }
 
-func removeOutEntry(db *DB, tx *bolt.Tx, k, v []byte) error {
+func removeOutEntry(db *DB, tx kv.Tx, k, v []byte) error {
 	m, err := db.decodeOut(k, v)
 	if err != nil {
 		return err
@@ -182,7 +181,7 @@ type sharedRef struct {
 
 // scanShared returns the entries of the shared buckets that belong to the
 // cases in ids, by case.
-func (db *DB) scanShared(tx *bolt.Tx, ids map[string]bool) (map[string][]sharedRef, error) {
+func (db *DB) scanShared(tx kv.Tx, ids map[string]bool) (map[string][]sharedRef, error) {
 	out := map[string][]sharedRef{}
 	for i, s := range purgeShared {
 		b := tx.Bucket(s.bucket)
@@ -210,7 +209,7 @@ func (db *DB) scanShared(tx *bolt.Tx, ids map[string]bool) (map[string][]sharedR
 }
 
 // deleteShared deletes refs of case id that still belong to it.
-func (db *DB) deleteShared(tx *bolt.Tx, id string, refs []sharedRef) error {
+func (db *DB) deleteShared(tx kv.Tx, id string, refs []sharedRef) error {
 	for _, r := range refs {
 		s := purgeShared[r.step]
 		b := tx.Bucket(s.bucket)
@@ -240,7 +239,7 @@ func (db *DB) deleteShared(tx *bolt.Tx, id string, refs []sharedRef) error {
 // purgeTx destroys case id's content in tx (refs are its entries in the
 // shared buckets) and records the purge. It returns CanPurge's refusal,
 // with nothing written, for a case that may not be purged.
-func (db *DB) purgeTx(tx *bolt.Tx, id, actor, detail string, refs []sharedRef, now time.Time) (*casebot.Case, error) {
+func (db *DB) purgeTx(tx kv.Tx, id, actor, detail string, refs []sharedRef, now time.Time) (*casebot.Case, error) {
 	old, err := db.getCase(tx, id)
 	if err != nil {
 		return nil, err
@@ -283,7 +282,7 @@ func purgeDetail(c *casebot.Case, why string) string {
 
 // timedUpdate runs fn in a write transaction and tells purgeTxHook how long
 // it held the writer, commit included.
-func (db *DB) timedUpdate(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+func (db *DB) timedUpdate(ctx context.Context, fn func(tx kv.Tx) error) error {
 	start := time.Now()
 	err := db.update(ctx, fn)
 	if db.purgeTxHook != nil {
@@ -300,7 +299,7 @@ func (db *DB) timedUpdate(ctx context.Context, fn func(tx *bolt.Tx) error) error
 func (db *DB) PurgeCase(ctx context.Context, id, actor string) (*casebot.Case, error) {
 	var out *casebot.Case
 	var refusal error
-	err := db.timedUpdate(ctx, func(tx *bolt.Tx) error {
+	err := db.timedUpdate(ctx, func(tx kv.Tx) error {
 		old, err := db.getCase(tx, id)
 		if err != nil {
 			return err
@@ -352,7 +351,7 @@ const purgeBatchWork = 25 * time.Millisecond
 func (db *DB) PurgeExpired(ctx context.Context, closedBefore time.Time, actor, why string) ([]string, error) {
 	var due []string
 	var refs map[string][]sharedRef
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		want := map[string]bool{}
 		c := tx.Bucket(bucketIdxStatus).Cursor()
 		for _, s := range casebot.Statuses {
@@ -385,7 +384,7 @@ func (db *DB) PurgeExpired(ctx context.Context, closedBefore time.Time, actor, w
 	var purged []string
 	for len(due) > 0 {
 		var batch []string
-		err := db.timedUpdate(ctx, func(tx *bolt.Tx) error {
+		err := db.timedUpdate(ctx, func(tx kv.Tx) error {
 			batch = batch[:0]
 			start, now := time.Now(), db.now()
 			for _, id := range due {

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // BenchmarkPurgeExpired10k purges 10,000 closed cases of three notes and
@@ -61,7 +60,7 @@ func fillClosed(tb testing.TB, db *DB, n int) {
 		}
 	}
 	for start := 0; start < n; start += 1000 {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.testUpdate(func(tx kv.Tx) error {
 			for _, id := range ids[start:min(start+1000, n)] {
 				c := &casebot.Case{ID: id, Title: "Case " + id, Priority: casebot.PriorityNormal, Status: casebot.StatusSettled,
 					Outcome: casebot.StatusSettled, Mediator: "U1", Token: "tok", Created: now.AddDate(-1, 0, 0), Updated: now,

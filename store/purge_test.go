@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Markers planted in a case's content; none may survive its purge.
@@ -206,7 +206,7 @@ func TestPurge(t *testing.T) {
 			// The notice about the purged case's email, pending when the
 			// backup was taken, is sealed under the case's key: gone too.
 			sealedAway := 0
-			err = odb.bolt.View(func(tx *bolt.Tx) error {
+			err = odb.testView(func(tx kv.Tx) error {
 				return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
 					h, _, err := unframe2(v)
 					if err != nil {

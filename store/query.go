@@ -10,9 +10,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // FindParty returns every appearance of a person. An email address is
@@ -34,7 +33,7 @@ func (db *DB) FindParty(ctx context.Context, query string) ([]casebot.PartyMatch
 	}
 	var out []casebot.PartyMatch
 	words := strings.Fields(byName)
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		cands := db.partyCandidates(tx, byEmail, byName, words)
 		ids := make([]string, 0, len(cands))
 		for id := range cands {
@@ -79,7 +78,7 @@ func allWords(name string, words []string) bool {
 // or text yet) before their content is opened; fn may stop early by
 // returning false. Entries of a case whose data key is destroyed (a copy
 // of the file from before its purge) are passed over.
-func (db *DB) deadlineRange(tx *bolt.Tx, from, to time.Time, keep func(*casebot.DeadlineRef) bool, fn func(casebot.DeadlineRef) bool) error {
+func (db *DB) deadlineRange(tx kv.Tx, from, to time.Time, keep func(*casebot.DeadlineRef) bool, fn func(casebot.DeadlineRef) bool) error {
 	end := timeKey(to)
 	c := tx.Bucket(bucketIdxDeadline).Cursor()
 	k, v := c.First()
@@ -115,7 +114,7 @@ func (db *DB) deadlineRange(tx *bolt.Tx, from, to time.Time, keep func(*casebot.
 // deadline index, never the case records.
 func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		keep := func(r *casebot.DeadlineRef) bool {
 			return (mediator == "" || r.Mediator == mediator || slices.Contains(r.CoMediators, mediator)) && !r.Deadline.Met
 		}
@@ -134,7 +133,7 @@ func (db *DB) Overdue(ctx context.Context, now time.Time, mediator string) ([]ca
 // from <= due < to, earliest first, through the deadline time index.
 func (db *DB) DeadlinesBetween(ctx context.Context, from, to time.Time) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		return db.deadlineRange(tx, from, to, nil, func(r casebot.DeadlineRef) bool {
 			out = append(out, r)
 			return true
@@ -150,7 +149,7 @@ func (db *DB) DeadlinesBetween(ctx context.Context, from, to time.Time) ([]caseb
 // cases, with from <= start < to, earliest first, through the session time index.
 func (db *DB) SessionsBetween(ctx context.Context, from, to time.Time) ([]casebot.SessionRef, error) {
 	var out []casebot.SessionRef
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		end := timeKey(to)
 		c := tx.Bucket(bucketIdxSession).Cursor()
 		for k, v := c.Seek(timeKey(from)); k != nil && string(k[:8]) < string(end); k, v = c.Next() {
@@ -176,7 +175,7 @@ func (db *DB) SessionsBetween(ctx context.Context, from, to time.Time) ([]casebo
 // Shared too, for each of its mediators.
 func (db *DB) Caseloads(ctx context.Context) ([]casebot.Caseload, error) {
 	byMed := map[string]*casebot.Caseload{}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		shared := map[string]bool{} // open case IDs with co-mediators
 		each := func(b []byte, fn func(med, id string, si sortInfo)) error {
 			return tx.Bucket(b).ForEach(func(k, v []byte) error {

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // period returns the first instant of q's first month and of the month
@@ -38,7 +37,7 @@ func period(q casebot.ReportQuery, loc *time.Location) (time.Time, time.Time, er
 // rows. EINVALID as for Report.
 func (db *DB) ClosedCases(ctx context.Context, q casebot.ReportQuery) ([]casebot.ClosedCase, error) {
 	var out []casebot.ClosedCase
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		from, end, err := period(q, reportZone(tx))
 		if err != nil {
 			return err
@@ -133,7 +132,7 @@ func densePercentiles(h []int) (median, p90 float64) {
 // spans more than ten years.
 func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Report, error) {
 	var r *casebot.Report
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		loc := reportZone(tx)
 		from, end, err := period(q, loc)
 		if err != nil {
@@ -208,7 +207,7 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 
 // sessionsHeld counts the sessions (not cancelled) of the days from from
 // up to end and not after now, of one mediator or ("") all.
-func sessionsHeld(tx *bolt.Tx, from, end, now time.Time, loc *time.Location, scope string) (int, error) {
+func sessionsHeld(tx kv.Tx, from, end, now time.Time, loc *time.Location, scope string) (int, error) {
 	last := end.AddDate(0, 0, -1).Format("2006-01-02")
 	if !now.IsZero() && now.In(loc).Format("2006-01-02") < last {
 		last = now.In(loc).Format("2006-01-02")
@@ -224,7 +223,7 @@ func sessionsHeld(tx *bolt.Tx, from, end, now time.Time, loc *time.Location, sco
 
 // closedRows returns the cases closed from from to before end, of one
 // mediator or ("") all, in order of closing, from the closed-case index.
-func closedRows(tx *bolt.Tx, from, end time.Time, mediator string) ([]casebot.ClosedCase, error) {
+func closedRows(tx kv.Tx, from, end time.Time, mediator string) ([]casebot.ClosedCase, error) {
 	var out []casebot.ClosedCase
 	stop := timeKey(end)
 	c := tx.Bucket(bucketIdxClosed).Cursor()

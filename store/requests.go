@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // meetRequestsTx meets the document requests of c (an edited copy, written
@@ -17,7 +16,7 @@ import (
 // the "deadline.done" events, naming the document, for the caller to
 // record after the documents' own; the notice of the note names the met
 // deadlines (casebot.EmailNoteNotice reads Deadline.MetNote).
-func (db *DB) meetRequestsTx(tx *bolt.Tx, c *casebot.Case, n *casebot.Note, docs []casebot.AuditEvent, arrived, now time.Time) ([]casebot.AuditEvent, error) {
+func (db *DB) meetRequestsTx(tx kv.Tx, c *casebot.Case, n *casebot.Note, docs []casebot.AuditEvent, arrived, now time.Time) ([]casebot.AuditEvent, error) {
 	open := false
 	for _, d := range c.Deadlines {
 		open = open || (d.Request() && !d.Met)

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // bucketSched holds the scheduler's state. It is created by the first
@@ -33,7 +32,7 @@ var (
 // last reminder scan (zero before the first) and every user's digest mark.
 func (db *DB) ScheduleState(ctx context.Context) (casebot.ScheduleState, error) {
 	st := casebot.ScheduleState{Digests: map[string]casebot.DigestMark{}}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketSched)
 		if b == nil {
 			return nil
@@ -55,7 +54,7 @@ func (db *DB) ScheduleState(ctx context.Context) (casebot.ScheduleState, error) 
 	return st, nil
 }
 
-func scannedTo(b *bolt.Bucket) time.Time {
+func scannedTo(b kv.Bucket) time.Time {
 	v := b.Get(schedScannedTo)
 	if len(v) != 8 {
 		return time.Time{}
@@ -82,7 +81,7 @@ func timeFromKey(k []byte) time.Time {
 // stored mark is not b.From.
 func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int, error) {
 	var queued int
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		queued = 0
 		sb, err := tx.CreateBucketIfNotExists(bucketSched)
 		if err != nil {
@@ -135,7 +134,7 @@ func (db *DB) CommitReminders(ctx context.Context, b casebot.ReminderBatch) (int
 // pending reports whether the deadline or session r is about is still in
 // the time index exactly as r saw it: that index holds only unmet deadlines
 // and live sessions of open cases, keyed by due or start time.
-func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
+func pending(tx kv.Tx, r casebot.Reminder) (bool, error) {
 	switch {
 	case r.Deadline > 0:
 		return tx.Bucket(bucketIdxDeadline).Get(append(timeKey(r.Due), numberedKey(r.CaseID, r.Deadline)...)) != nil, nil
@@ -158,7 +157,7 @@ func pending(tx *bolt.Tx, r casebot.Reminder) (bool, error) {
 }
 
 // known reports whether an outbox key is queued or was sent.
-func (db *DB) known(tx *bolt.Tx, key string) bool {
+func (db *DB) known(tx kv.Tx, key string) bool {
 	if key == "" {
 		return false
 	}
@@ -166,7 +165,7 @@ func (db *DB) known(tx *bolt.Tx, key string) bool {
 	return tx.Bucket(bucketOutboxKey).Get(k) != nil || tx.Bucket(bucketSent).Get(k) != nil
 }
 
-func putMissed(sb *bolt.Bucket, m casebot.MissedReminder) error {
+func putMissed(sb kv.Bucket, m casebot.MissedReminder) error {
 	v, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode missed reminder: %w", err)
@@ -181,7 +180,7 @@ func putMissed(sb *bolt.Bucket, m casebot.MissedReminder) error {
 // has listed yet, in fire order.
 func (db *DB) Missed(ctx context.Context, user string) ([]casebot.MissedReminder, error) {
 	var out []casebot.MissedReminder
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketSched)
 		if b == nil {
 			return nil
@@ -220,7 +219,7 @@ func sortMissed(ms []casebot.MissedReminder) {
 // that digest was already queued or sent (then only the mark moves).
 func (db *DB) CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, error) {
 	var queued bool
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		queued = false
 		sb, err := tx.CreateBucketIfNotExists(bucketSched)
 		if err != nil {
@@ -275,7 +274,7 @@ func (db *DB) CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, e
 // write order, so it reads only that tail of the notes.
 func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error) {
 	var out []casebot.NoteMeta
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		c := tx.Bucket(bucketNotes).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			nh, _, err := decodeNoteMeta(k, v)
@@ -303,7 +302,7 @@ func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMe
 // index only, from one seek: finding the next due time costs O(log n).
 // fn runs inside a read transaction and must not call the store.
 func (db *DB) EachDeadlineFrom(ctx context.Context, from time.Time, fn func(casebot.DeadlineRef) bool) error {
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		return db.deadlineRange(tx, from, farFuture, nil, fn)
 	})
 	if err != nil {
@@ -315,7 +314,7 @@ func (db *DB) EachDeadlineFrom(ctx context.Context, from time.Time, fn func(case
 // EachSessionFrom calls fn with the live sessions of open cases starting at
 // or after from, earliest first, until fn returns false; like EachDeadlineFrom.
 func (db *DB) EachSessionFrom(ctx context.Context, from time.Time, fn func(casebot.SessionRef) bool) error {
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		c := tx.Bucket(bucketIdxSession).Cursor()
 		for k, v := c.Seek(timeKey(from)); k != nil; k, v = c.Next() {
 			ref, skip, err := db.sessionRef(k, v)
@@ -351,7 +350,7 @@ func (db *DB) ImportCases(ctx context.Context, cases []*casebot.Case, actor stri
 			return fmt.Errorf("store: import: %w", casebot.Errorf(casebot.EINVALID, "%q is not a case ID", c.ID))
 		}
 	}
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx kv.Tx) error {
 		now := db.now()
 		for _, in := range cases {
 			if tx.Bucket(bucketCases).Get([]byte(in.ID)) != nil {

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // Search returns the notes that hold every word of the query (whole words,
@@ -44,7 +43,7 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 		return db.searchScan(ctx, ws, actor.CanSee, limit)
 	}
 	var hits []casebot.NoteHit
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		mine := newCandidates(tx, actor)
 		seen := map[string]bool{} // case ID -> visible
 		notes := tx.Bucket(bucketNotes)
@@ -103,7 +102,7 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 // lists under them. The first lookups are point reads (a rare word meets
 // few cases); past candidateGets the whole list is read into a set.
 type candidates struct {
-	idxs []*bolt.Bucket // the mediator index, then the co-mediator index
+	idxs []kv.Bucket // the mediator index, then the co-mediator index
 	p    []byte
 	gets int
 	set  map[string]bool
@@ -112,11 +111,11 @@ type candidates struct {
 const candidateGets = 64
 
 // newCandidates returns the candidates of a non-admin, nil for an admin.
-func newCandidates(tx *bolt.Tx, a casebot.Actor) *candidates {
+func newCandidates(tx kv.Tx, a casebot.Actor) *candidates {
 	if a.Admin {
 		return nil
 	}
-	return &candidates{idxs: []*bolt.Bucket{tx.Bucket(bucketIdxMediator), tx.Bucket(bucketIdxCoMed)}, p: prefixOf(a.ID)}
+	return &candidates{idxs: []kv.Bucket{tx.Bucket(bucketIdxMediator), tx.Bucket(bucketIdxCoMed)}, p: prefixOf(a.ID)}
 }
 
 func (c *candidates) has(id []byte) bool {
@@ -150,7 +149,7 @@ func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot
 		seq uint64
 	}
 	var hits []hit
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err

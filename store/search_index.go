@@ -11,9 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // The search index (schema 6) finds the notes holding a word without
@@ -234,7 +233,7 @@ func (db *DB) noteTerms(t *termer, n *casebot.Note) [][termLen]byte {
 
 // indexNoteTx adds the postings of note n (numbered, with its time),
 // stored under seq, to pb, or when pb is nil writes them now in tx.
-func (db *DB) indexNoteTx(tx *bolt.Tx, pb *postingBatch, n *casebot.Note, seq uint64) error {
+func (db *DB) indexNoteTx(tx kv.Tx, pb *postingBatch, n *casebot.Note, seq uint64) error {
 	write := pb == nil
 	if write {
 		pb = newPostingBatch()
@@ -254,7 +253,7 @@ func (db *DB) indexNoteTx(tx *bolt.Tx, pb *postingBatch, n *casebot.Note, seq ui
 // removeCasePostingsTx deletes the postings of every note of the case, in
 // tx. Purge calls it before it removes the notes: the postings are found
 // again from the notes' text, so nothing else needs to be kept.
-func (db *DB) removeCasePostingsTx(tx *bolt.Tx, caseID string) error {
+func (db *DB) removeCasePostingsTx(tx kv.Tx, caseID string) error {
 	t := db.newTermer()
 	return db.forEachNote(tx, prefixOf(caseID), func(n *casebot.Note, seq uint64) error {
 		p := newPosting(n, seq)
@@ -269,7 +268,7 @@ func (db *DB) removeCasePostingsTx(tx *bolt.Tx, caseID string) error {
 
 // forEachNote calls fn with every stored note whose note_idx key starts
 // with prefix (nil: all), decrypted, and its record's key.
-func (db *DB) forEachNote(tx *bolt.Tx, prefix []byte, fn func(n *casebot.Note, seq uint64) error) error {
+func (db *DB) forEachNote(tx kv.Tx, prefix []byte, fn func(n *casebot.Note, seq uint64) error) error {
 	notes := tx.Bucket(bucketNotes)
 	c := tx.Bucket(bucketNoteN).Cursor()
 	for k, seq := c.Seek(prefix); k != nil && (prefix == nil || hasPrefix(k, prefix)); k, seq = c.Next() {
@@ -290,7 +289,7 @@ func (db *DB) forEachNote(tx *bolt.Tx, prefix []byte, fn func(n *casebot.Note, s
 
 // indexAllNotes builds the search index from every note (migration 6),
 // a batch of blocks at a time.
-func (db *DB) indexAllNotes(tx *bolt.Tx) error {
+func (db *DB) indexAllNotes(tx kv.Tx) error {
 	if tx.Bucket(bucketTerms) != nil {
 		if err := tx.DeleteBucket(bucketTerms); err != nil {
 			return fmt.Errorf("drop search index: %w", err)
@@ -322,7 +321,7 @@ func (db *DB) indexAllNotes(tx *bolt.Tx) error {
 
 // checkTerms returns the differences between the search index and the
 // postings of every note.
-func (db *DB) checkTerms(tx *bolt.Tx) ([]string, error) {
+func (db *DB) checkTerms(tx kv.Tx) ([]string, error) {
 	want := map[string]bool{}
 	t := db.newTermer()
 	err := db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
@@ -352,7 +351,7 @@ func (db *DB) checkTerms(tx *bolt.Tx) ([]string, error) {
 
 // checkInsight returns the differences in the aggregates and the search
 // index, for Check.
-func checkInsight(tx *bolt.Tx, db *DB) ([]string, error) {
+func checkInsight(tx kv.Tx, db *DB) ([]string, error) {
 	diffs, err := checkAggregates(tx)
 	if err != nil {
 		return nil, err

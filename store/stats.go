@@ -7,14 +7,13 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // statusCounts returns the cases now by status and priority, of one
 // mediator or ("") all.
-func statusCounts(tx *bolt.Tx, mediator string) (map[casebot.Status]map[casebot.Priority]int, error) {
+func statusCounts(tx kv.Tx, mediator string) (map[casebot.Status]map[casebot.Priority]int, error) {
 	out := map[casebot.Status]map[casebot.Priority]int{}
 	prefix, skip := "s\x00", 0
 	if mediator != "" {
@@ -38,7 +37,7 @@ func statusCounts(tx *bolt.Tx, mediator string) (map[casebot.Status]map[casebot.
 
 // countCases returns how many cases of one mediator or ("") all have a
 // status want accepts.
-func countCases(tx *bolt.Tx, mediator string, want func(casebot.Status) bool) (int, error) {
+func countCases(tx kv.Tx, mediator string, want func(casebot.Status) bool) (int, error) {
 	counts, err := statusCounts(tx, mediator)
 	total := 0
 	for s, byP := range counts {
@@ -57,7 +56,7 @@ func countCases(tx *bolt.Tx, mediator string, want func(casebot.Status) bool) (i
 // closing histograms, overdue deadlines from the deadline index.
 func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (casebot.Stats, error) {
 	st := casebot.Stats{OpenByStatus: make(map[casebot.Status]int), OpenByPriority: make(map[casebot.Priority]int)}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		counts, err := statusCounts(tx, mediator)
 		if err != nil {
 			return err
@@ -96,7 +95,7 @@ func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (cas
 // mediator (or co-mediator) or ("") all, from the deadline index: its
 // keys, and for one mediator the entries' clear parts. Nothing is
 // decrypted.
-func countOverdue(tx *bolt.Tx, now time.Time, mediator string) (int, error) {
+func countOverdue(tx kv.Tx, now time.Time, mediator string) (int, error) {
 	n := 0
 	end := timeKey(now)
 	c := tx.Bucket(bucketIdxDeadline).Cursor()

@@ -17,12 +17,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
+	"github.com/casebot/casebot/store/kv/boltkv"
 )
 
 // Bucket names. Adapters that later keep their own small state add their
@@ -103,7 +106,7 @@ type Options struct {
 
 // DB is casebot's bbolt store. It is safe for concurrent use.
 type DB struct {
-	bolt   *bolt.DB
+	kv     kv.Engine
 	path   string
 	prefix string
 	now    func() time.Time
@@ -172,6 +175,25 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	eng, err := openEngine(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{kv: eng, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
+		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
+	if err := db.open(ctx, opts); err != nil {
+		_ = eng.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openEngine opens the kv engine path names: a PostgreSQL URL or a bbolt
+// file.
+func openEngine(ctx context.Context, path string, opts Options) (kv.Engine, error) {
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, opts)
+	}
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
@@ -183,40 +205,47 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
-		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
+	return boltkv.New(bdb), nil
+}
+
+// IsPostgresURL reports whether a store location is a PostgreSQL URL
+// rather than a bbolt file path.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// open sets up everything above the engine: index keys, the keyring, the
+// schema and the case keys.
+func (db *DB) open(ctx context.Context, opts Options) error {
+	var err error
 	if db.terms, err = newIndexTerms(opts.EncryptionKey); err != nil {
-		_ = bdb.Close()
-		return nil, err
+		return err
 	}
 	db.searchKey = noKeyTerms
 	if db.terms != nil {
 		db.searchKey = db.terms.key("search index")
 	}
-	if seal.encrypted() {
+	if db.seal.encrypted() {
 		// Loaded under the file lock: one process writes the keyring.
-		if db.keys, err = loadKeyring(keyringPath(path), seal, opts.ReadOnly); err != nil {
-			_ = bdb.Close()
-			return nil, err
+		if db.keys, err = db.loadKeyring(ctx, opts.ReadOnly); err != nil {
+			return err
 		}
 	}
-	if err := db.init(opts.ReadOnly); err != nil {
-		_ = bdb.Close()
-		return nil, err
+	if err := db.init(ctx, opts.ReadOnly); err != nil {
+		return err
 	}
 	if !opts.ReadOnly {
 		if err := db.settleKeys(ctx); err != nil {
-			_ = bdb.Close()
-			return nil, err
+			return err
 		}
 	}
-	return db, nil
+	return nil
 }
 
 // init checks the schema version and the key, migrating when writable.
-func (db *DB) init(readOnly bool) error {
+func (db *DB) init(ctx context.Context, readOnly bool) error {
 	if readOnly {
-		return db.bolt.View(func(tx *bolt.Tx) error {
+		return db.kv.View(ctx, func(tx kv.Tx) error {
 			v := schemaVersion(tx)
 			if v < currentVersion {
 				return fmt.Errorf("store: %s has schema version %d; open it read-write once to migrate it to %d", db.path, v, currentVersion)
@@ -227,7 +256,7 @@ func (db *DB) init(readOnly bool) error {
 			return db.checkKey(tx, false)
 		})
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.kv.Update(ctx, func(tx kv.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("store: create meta: %w", err)
@@ -268,7 +297,7 @@ func checkNewer(v uint64) error {
 }
 
 // schemaVersion returns the stored schema version, 0 for a new file.
-func schemaVersion(tx *bolt.Tx) uint64 {
+func schemaVersion(tx kv.Tx) uint64 {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return 0
@@ -282,7 +311,7 @@ func schemaVersion(tx *bolt.Tx) uint64 {
 
 // checkKey compares the configured key with the key check value in meta,
 // writing one into a fresh store.
-func (db *DB) checkKey(tx *bolt.Tx, fresh bool) error {
+func (db *DB) checkKey(tx kv.Tx, fresh bool) error {
 	meta := tx.Bucket(bucketMeta)
 	var stored []byte
 	if meta != nil {
@@ -306,7 +335,7 @@ func (db *DB) checkKey(tx *bolt.Tx, fresh bool) error {
 
 // Close closes the file. It waits for open transactions to finish.
 func (db *DB) Close() error {
-	if err := db.bolt.Close(); err != nil {
+	if err := db.kv.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
 	}
 	return nil
@@ -331,6 +360,10 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	be, ok := db.kv.(*boltkv.Engine)
+	if !ok {
+		return db.backupByCopy(ctx, w)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(db.path), filepath.Base(db.path)+".backup-*")
 	if err != nil {
 		tmp, err = os.CreateTemp("", "casebot-backup-*")
@@ -349,7 +382,7 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	// other pages' bytes (seen in the soak).
 	snap := name + ".snap"
 	defer os.Remove(snap)
-	if err := db.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(snap, 0o600) }); err != nil {
+	if err := be.DB().View(func(tx *bolt.Tx) error { return tx.CopyFile(snap, 0o600) }); err != nil {
 		return 0, fmt.Errorf("store: backup: snapshot: %w", err)
 	}
 	src, err := bolt.Open(snap, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
@@ -381,28 +414,21 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 }
 
 // view runs fn in a read transaction after checking ctx.
-func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.View(fn)
+func (db *DB) view(ctx context.Context, fn func(tx kv.Tx) error) error {
+	return db.kv.View(ctx, fn)
 }
 
-// update runs fn in a write transaction after checking ctx.
-func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Update(fn)
+// update runs fn in a write transaction after checking ctx. A context
+// carrying a fence (kv.WithFence) commits only while the lease is held.
+func (db *DB) update(ctx context.Context, fn func(tx kv.Tx) error) error {
+	return db.kv.Update(ctx, fn)
 }
 
-// batch runs fn through bolt's Batch, coalescing concurrent writers into one
-// commit. fn may run more than once and must only depend on the transaction.
-func (db *DB) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Batch(fn)
+// batch runs fn through the engine's Batch, coalescing concurrent writers
+// into one commit. fn may run more than once and must only depend on the
+// transaction.
+func (db *DB) batch(ctx context.Context, fn func(tx kv.Tx) error) error {
+	return db.kv.Batch(ctx, fn)
 }
 
 // notFound returns an ENOTFOUND error naming what is missing.
@@ -410,14 +436,9 @@ func notFound(format string, args ...any) error {
 	return casebot.Errorf(casebot.ENOTFOUND, format, args...)
 }
 
-// appendFill is the page fill of buckets keyed by a growing sequence (notes,
-// audit events): bbolt splits pages at 50% by default, which leaves every
-// page of an append-only bucket half empty and doubles the file.
-const appendFill = 0.95
-
 // appendBucket returns the named bucket of tx set up for appends.
-func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+func appendBucket(tx kv.Tx, name []byte) kv.Bucket {
 	b := tx.Bucket(name)
-	b.FillPercent = appendFill
+	b.AppendMostly()
 	return b
 }

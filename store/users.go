@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // bucketUsers caches Slack profiles: user ID -> JSON casebot.UserInfo. It is
@@ -18,7 +17,7 @@ var bucketUsers = []byte("users")
 func (db *DB) User(ctx context.Context, id string) (casebot.UserInfo, bool, error) {
 	var u casebot.UserInfo
 	var ok bool
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		if b == nil {
 			return nil
@@ -45,7 +44,7 @@ func (db *DB) PutUser(ctx context.Context, u casebot.UserInfo) error {
 	if err != nil {
 		return fmt.Errorf("store: put user %s: %w", u.ID, err)
 	}
-	err = db.batch(ctx, func(tx *bolt.Tx) error {
+	err = db.batch(ctx, func(tx kv.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketUsers)
 		if err != nil {
 			return err
