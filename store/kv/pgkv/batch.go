@@ -1,0 +1,118 @@
+package pgkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/casebot/casebot/store/kv"
+)
+
+// Batch implements kv.Engine the way bbolt's Batch does: concurrent
+// callers are gathered for up to MaxBatchDelay (or MaxBatchSize calls) and
+// their functions run in one transaction, one commit. When one function
+// fails, it is rerun alone (in a transaction of its own) and the others
+// run again together without it. Callers carrying different fences never
+// share a transaction: a fence belongs to the caller that brought it.
+func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, fenced := kv.FenceFrom(ctx)
+	c := call{fn: fn, err: make(chan error, 1)}
+	e.batchMu.Lock()
+	if e.batch != nil && (e.batch.fenced != fenced || e.batch.fence != f) {
+		// Another fence's batch: start it now, and a batch of our own.
+		go e.batch.trigger()
+	}
+	if e.batch == nil || e.batch.fenced != fenced || e.batch.fence != f {
+		e.batch = &batch{e: e, fence: f, fenced: fenced, ctx: context.WithoutCancel(ctx)}
+		e.batch.timer = time.AfterFunc(e.opts.MaxBatchDelay, e.batch.trigger)
+	}
+	b := e.batch
+	b.calls = append(b.calls, c)
+	if len(b.calls) >= e.opts.MaxBatchSize {
+		go b.trigger()
+	}
+	e.batchMu.Unlock()
+
+	select {
+	case err := <-c.err:
+		if errors.Is(err, errTrySolo) {
+			return e.Update(ctx, fn)
+		}
+		return err
+	case <-ctx.Done():
+		// The batch may still commit fn's writes; the caller only learns
+		// that it stopped waiting.
+		return ctx.Err()
+	}
+}
+
+type call struct {
+	fn  func(kv.Tx) error
+	err chan error
+}
+
+type batch struct {
+	e      *Engine
+	ctx    context.Context
+	fence  kv.Fence
+	fenced bool
+	timer  *time.Timer
+	start  sync.Once
+	calls  []call
+}
+
+// errTrySolo tells a caller whose function failed in a batch to run it in
+// a transaction of its own.
+var errTrySolo = errors.New("pgkv: batch function returned an error and should be re-run solo")
+
+// trigger runs the batch, once.
+func (b *batch) trigger() { b.start.Do(b.run) }
+
+// run takes the batch off the engine and runs its calls, dropping a failing
+// call (told to rerun alone) until the rest commit or fail together on an
+// error of the database.
+func (b *batch) run() {
+	b.e.batchMu.Lock()
+	b.timer.Stop()
+	if b.e.batch == b {
+		b.e.batch = nil
+	}
+	b.e.batchMu.Unlock()
+
+	calls := b.calls
+	for len(calls) > 0 {
+		failIdx := -1
+		err := b.e.Update(b.ctx, func(tx kv.Tx) error {
+			failIdx = -1
+			t := tx.(*Tx)
+			for i, c := range calls {
+				if err := c.fn(tx); err != nil {
+					if t.err != nil {
+						return t.err
+					}
+					failIdx = i
+					return fmt.Errorf("batch call %d: %w", i, err)
+				}
+				if t.err != nil {
+					return t.err
+				}
+			}
+			return nil
+		})
+		if failIdx >= 0 && err != nil && !errors.Is(err, kv.ErrUnavailable) && !errors.Is(err, kv.ErrFenced) {
+			c := calls[failIdx]
+			calls = append(calls[:failIdx:failIdx], calls[failIdx+1:]...)
+			c.err <- errTrySolo
+			continue
+		}
+		for _, c := range calls {
+			c.err <- err
+		}
+		return
+	}
+}
