@@ -33,7 +33,10 @@ func (db *DB) caseSealer(tx kv.Tx, id string) (*sealer, error) {
 		return db.seal, nil
 	}
 	mark := b.Get([]byte(id))
-	k, ok := db.keys.get(id)
+	k, ok, err := db.keys.find(id)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		if mark != nil {
 			return nil, fmt.Errorf("case %s: %w (the keyring was lost or replaced; restore it from its copy)", id, errKeyDestroyed)
@@ -63,7 +66,10 @@ func (db *DB) openCase(caseID string, ad, sealed []byte) ([]byte, error) {
 		if db.keys == nil {
 			return nil, errNoKey
 		}
-		k, ok := db.keys.get(caseID)
+		k, ok, err := db.keys.find(caseID)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			return nil, fmt.Errorf("case %s: %w", caseID, errKeyDestroyed)
 		}
@@ -157,10 +163,12 @@ func (db *DB) checkKeys(tx kv.Tx) ([]string, error) {
 			return nil
 		}
 		id, _ := keyIDOf(m)
-		got, ok := db.keys.get(string(k))
+		got, ok, err := db.keys.find(string(k))
 		switch {
+		case err != nil:
+			return err
 		case !ok:
-			problems = append(problems, fmt.Sprintf("case %s: its data key is missing from the keyring %s", k, db.keys.path))
+			problems = append(problems, fmt.Sprintf("case %s: its data key is missing from the keyring %s", k, db.keys.store))
 		case got.id != id:
 			problems = append(problems, fmt.Sprintf("case %s: the keyring holds another data key than its content uses", k))
 		}

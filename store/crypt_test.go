@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,7 +69,7 @@ func plantMarkers(t *testing.T, key []byte) []byte {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readStore(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/casebot/casebot/store/kv"
 
 	"github.com/casebot/casebot"
 )
@@ -215,7 +214,7 @@ func TestDocumentsEncryptedAtRest(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(path)
+		raw, err := readStore(t, path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,12 +312,7 @@ func TestMigrateAttachmentsToDocuments(t *testing.T) {
 // document buckets, schema version 3.
 func downgradeToSchema3(t *testing.T, path string) {
 	t.Helper()
-	raw, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	err = raw.Update(func(tx *bolt.Tx) error {
+	rawUpdate(t, path, func(tx kv.Tx) error {
 		for _, b := range [][]byte{bucketDocMeta, bucketDocData} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -326,7 +320,4 @@ func downgradeToSchema3(t *testing.T, path string) {
 		}
 		return tx.Bucket(bucketMeta).Put(metaSchemaVersion, be64(3))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

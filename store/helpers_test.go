@@ -32,7 +32,7 @@ func openAt(tb testing.TB, path string, clk *testclock.Clock, opts Options) *DB 
 	if opts.Logger == nil {
 		opts.Logger = testLogger(tb)
 	}
-	db, err := Open(context.Background(), path, opts)
+	db, err := Open(context.Background(), storePath(tb, path), opts)
 	if err != nil {
 		tb.Fatalf("Open(%s): %v", path, err)
 	}
@@ -83,6 +83,19 @@ func ids(cs []*casebot.Case) []string {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// storePath returns where a test's store at path lives: path itself on
+// bbolt; with CASEBOT_STORE_ENGINE=postgres, the URL of a schema of its own
+// in the database of CASEBOT_POSTGRES_URL (pgtest_test.go), created at its
+// first use and dropped at cleanup, so that reopening path reopens the
+// same store.
+func storePath(tb testing.TB, path string) string {
+	tb.Helper()
+	if !onPostgres() || IsPostgresURL(path) {
+		return path
+	}
+	return postgresFor(tb, path)
 }
 
 // testUpdate runs fn in a write transaction of db's engine.

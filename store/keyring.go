@@ -15,7 +15,9 @@ import (
 )
 
 // The keyring holds each case's data key, wrapped by the master key, in a
-// file of its own beside the store: <store path>.keys, mode 0600. Keeping
+// file of its own beside a bbolt store: <store path>.keys, mode 0600 (a
+// PostgreSQL store keeps it in a table of its own, casebot_keyring, never
+// in the kv buckets: keyring_pg.go). Keeping
 // it apart from the case data is what makes a purge final for copies of the
 // store nobody controls any more (backups): the purge destroys the case's
 // key here, and `backup` never copies this file, so an old backup opened
@@ -56,49 +58,122 @@ type caseKey struct {
 	seal    *sealer // version sealCaseGCM
 }
 
-// keyring is the in-memory copy of the keyring file. Reads take the current
-// map without locking; writers build a new map, write the file and then
-// publish the map, one writer at a time.
+// keyring is the in-memory copy of the keyring, over where it is kept (a
+// keyStore: the file beside a bbolt store, a table of a PostgreSQL store).
+// Reads take the current map without locking; writers store the change,
+// then publish a new map, one writer at a time.
 type keyring struct {
-	path     string
+	store    keyStore
 	master   *sealer
 	readOnly bool
 
 	keys    atomic.Pointer[map[string]caseKey]
 	writeMu sync.Mutex
 
-	// afterWrite, when set (tests), runs after each file replacement.
+	// afterWrite, when set (tests), runs after each change is stored.
 	afterWrite func()
+}
+
+// keyStore keeps a keyring's wrapped keys (caseKey.seal unset).
+type keyStore interface {
+	// load returns every key.
+	load() (map[string]caseKey, error)
+	// add stores the keys of the cases in added; all is the whole keyring
+	// with them. It returns the keys stored for those cases: on a store
+	// several instances share, another instance's key for the same case
+	// wins over ours.
+	add(all map[string]caseKey, added []string) (map[string]caseKey, error)
+	// remove destroys the keys of ids; all is the keyring without them.
+	remove(all map[string]caseKey, ids []string) error
+	// lookup returns the key of one case the cache lacks: another
+	// instance may have made it. ok is false when the store has none.
+	lookup(id string) (k caseKey, ok bool, err error)
+	// String names the keyring in messages.
+	String() string
 }
 
 // keyringPath is the keyring file of the store at dbPath.
 func keyringPath(dbPath string) string { return dbPath + ".keys" }
 
-// loadKeyring reads the keyring at path, unwrapping every key with master.
-// A missing file is an empty keyring; a damaged one, or one whose keys the
-// master key does not unwrap, is an error: it is never overwritten.
-func loadKeyring(path string, master *sealer, readOnly bool) (*keyring, error) {
-	r := &keyring{path: path, master: master, readOnly: readOnly}
-	keys := map[string]caseKey{}
-	raw, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("store: read keyring: %w", err)
-	default:
-		if keys, err = decodeKeyring(raw, master); err != nil {
-			return nil, fmt.Errorf("store: keyring %s: %w; restore it from a copy (it is never rewritten while damaged)", path, err)
+// loadKeyring reads the keyring of store, unwrapping every key with
+// master. An empty store is an empty keyring; a damaged one, or one whose
+// keys the master key does not unwrap, is an error: it is never
+// overwritten.
+func loadKeyring(store keyStore, master *sealer, readOnly bool) (*keyring, error) {
+	r := &keyring{store: store, master: master, readOnly: readOnly}
+	keys, err := store.load()
+	if err != nil {
+		return nil, err
+	}
+	for id, k := range keys {
+		if keys[id], err = r.unwrap(id, k); err != nil {
+			return nil, fmt.Errorf("store: keyring %s: %w; restore it from a copy (it is never rewritten while damaged)", store, err)
 		}
 	}
 	r.keys.Store(&keys)
 	return r, nil
 }
 
+// unwrap opens a stored key with the master key.
+func (r *keyring) unwrap(caseID string, k caseKey) (caseKey, error) {
+	plain, err := r.master.open(keyAD(caseID, k.id), k.wrapped)
+	if err != nil {
+		return k, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
+	}
+	k.seal, err = newCaseSealer(plain)
+	clear(plain)
+	if err != nil {
+		return k, fmt.Errorf("key of %s: %w", caseID, err)
+	}
+	return k, nil
+}
+
+// fileKeys is the keyring file beside a bbolt store; one process holds
+// the store, so the file is the whole truth and lookup finds nothing new.
+type fileKeys struct{ path string }
+
+func (f fileKeys) String() string { return f.path }
+
+func (f fileKeys) load() (map[string]caseKey, error) {
+	raw, err := os.ReadFile(f.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return map[string]caseKey{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("store: read keyring: %w", err)
+	}
+	keys, err := decodeKeyring(raw)
+	if err != nil {
+		return nil, fmt.Errorf("store: keyring %s: %w; restore it from a copy (it is never rewritten while damaged)", f.path, err)
+	}
+	return keys, nil
+}
+
+func (f fileKeys) add(all map[string]caseKey, added []string) (map[string]caseKey, error) {
+	if err := writeFileSync(f.path, encodeKeyring(all)); err != nil {
+		return nil, fmt.Errorf("store: write keyring: %w", err)
+	}
+	out := make(map[string]caseKey, len(added))
+	for _, id := range added {
+		out[id] = all[id]
+	}
+	return out, nil
+}
+
+func (f fileKeys) remove(all map[string]caseKey, _ []string) error {
+	if err := writeFileSync(f.path, encodeKeyring(all)); err != nil {
+		return fmt.Errorf("store: write keyring: %w", err)
+	}
+	return nil
+}
+
+func (f fileKeys) lookup(string) (caseKey, bool, error) { return caseKey{}, false, nil }
+
 func keyAD(caseID string, id [keyIDLen]byte) []byte {
 	return append(append([]byte("casebot case key\x00"+caseID), 0), id[:]...)
 }
 
-func decodeKeyring(raw []byte, master *sealer) (map[string]caseKey, error) {
+func decodeKeyring(raw []byte) (map[string]caseKey, error) {
 	if len(raw) < len(keyringMagic)+sha256.Size || !bytes.HasPrefix(raw, []byte(keyringMagic)) {
 		return nil, errors.New("not a casebot keyring (or an unknown version)")
 	}
@@ -116,13 +191,6 @@ func decodeKeyring(raw []byte, master *sealer) (map[string]caseKey, error) {
 		k.wrapped = d.bytes()
 		if d.err != nil {
 			break
-		}
-		plain, err := master.open(keyAD(caseID, k.id), k.wrapped)
-		if err != nil {
-			return nil, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
-		}
-		if k.seal, err = newCaseSealer(plain); err != nil {
-			return nil, fmt.Errorf("key of %s: %w", caseID, err)
 		}
 		keys[caseID] = k
 	}
@@ -148,22 +216,45 @@ func encodeKeyring(keys map[string]caseKey) []byte {
 	return append(e.b, sum[:]...)
 }
 
-// get returns the data key of case id.
+// get returns the data key of case id from the cache.
 func (r *keyring) get(id string) (caseKey, bool) {
 	k, ok := (*r.keys.Load())[id]
 	return k, ok
 }
 
+// find returns the data key of case id: from the cache, else from the
+// store (another instance may have made it since), before the key counts
+// as missing.
+func (r *keyring) find(id string) (caseKey, bool, error) {
+	if k, ok := r.get(id); ok {
+		return k, true, nil
+	}
+	k, ok, err := r.store.lookup(id)
+	if err != nil || !ok {
+		return caseKey{}, false, err
+	}
+	if k, err = r.unwrap(id, k); err != nil {
+		return caseKey{}, false, fmt.Errorf("store: keyring %s: %w", r.store, err)
+	}
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	next := maps.Clone(*r.keys.Load())
+	next[id] = k
+	r.keys.Store(&next)
+	return k, true, nil
+}
+
 // size returns the number of keys.
 func (r *keyring) size() int { return len(*r.keys.Load()) }
 
-// ensure gives every case in ids that has no key a new one, in one write of
-// the file; it returns once the file is durable.
+// ensure gives every case in ids that has no key a new one, in one write
+// of the store; it returns once the keys are durable.
 func (r *keyring) ensure(ids ...string) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	old := *r.keys.Load()
 	var next map[string]caseKey
+	var added []string
 	for _, id := range ids {
 		if _, ok := old[id]; ok {
 			continue
@@ -179,14 +270,32 @@ func (r *keyring) ensure(ids ...string) error {
 			return err
 		}
 		next[id] = k
+		added = append(added, id)
 	}
 	if next == nil {
 		return nil
 	}
-	return r.replace(next)
+	if r.readOnly {
+		return errReadOnlyKeyring
+	}
+	stored, err := r.store.add(next, added)
+	if err != nil {
+		return err
+	}
+	for id, k := range stored {
+		if k.id == next[id].id {
+			continue
+		}
+		// Another instance made this case's key first: use theirs.
+		if next[id], err = r.unwrap(id, k); err != nil {
+			return fmt.Errorf("store: keyring %s: %w", r.store, err)
+		}
+	}
+	r.publish(next)
+	return nil
 }
 
-// remove destroys the keys of ids, in one write of the file.
+// remove destroys the keys of ids, in one write of the store.
 func (r *keyring) remove(ids ...string) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
@@ -195,11 +304,20 @@ func (r *keyring) remove(ids ...string) error {
 	for _, id := range ids {
 		delete(next, id)
 	}
-	if len(next) == len(old) {
+	if _, file := r.store.(fileKeys); file && len(next) == len(old) {
 		return nil
 	}
-	return r.replace(next)
+	if r.readOnly {
+		return errReadOnlyKeyring
+	}
+	if err := r.store.remove(next, ids); err != nil {
+		return err
+	}
+	r.publish(next)
+	return nil
 }
+
+var errReadOnlyKeyring = errors.New("store: keyring is read-only (the store was opened read-only)")
 
 func (r *keyring) newKey(caseID string) (caseKey, error) {
 	raw := make([]byte, 32)
@@ -217,20 +335,12 @@ func (r *keyring) newKey(caseID string) (caseKey, error) {
 	return k, err
 }
 
-// replace writes keys to the file atomically and durably, then publishes
-// them. Callers hold writeMu.
-func (r *keyring) replace(keys map[string]caseKey) error {
-	if r.readOnly {
-		return errors.New("store: keyring is read-only (the store was opened read-only)")
-	}
-	if err := writeFileSync(r.path, encodeKeyring(keys)); err != nil {
-		return fmt.Errorf("store: write keyring: %w", err)
-	}
+// publish makes keys the cache. Callers hold writeMu.
+func (r *keyring) publish(keys map[string]caseKey) {
 	r.keys.Store(&keys)
 	if r.afterWrite != nil {
 		r.afterWrite()
 	}
-	return nil
 }
 
 // writeFileSync replaces path with data: a temporary file beside it,

@@ -37,7 +37,7 @@ func TestKeyringChild(t *testing.T) {
 func TestKeyringCrashBeforeCommit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "casebot.db")
-	db, err := Open(ctx, path, Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
+	db, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +87,12 @@ func TestKeyringCrashBeforeCommit(t *testing.T) {
 func TestOpenDestroysKeysOfPurgedCases(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "casebot.db")
-	db, err := Open(ctx, path, Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
+	db, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := plantCase(t, db)
-	ring, err := os.ReadFile(keyringPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	restore := saveKeyring(t, path)
 	if _, err := db.PurgeCase(ctx, a.ID, "UADMIN"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +100,7 @@ func TestOpenDestroysKeysOfPurgedCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As if the process died before the keyring was rewritten.
-	if err := os.WriteFile(keyringPath(path), ring, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	restore()
 	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
 	if _, ok := db.keys.get(a.ID); ok {
 		t.Error("Open kept the purged case's data key")
@@ -121,7 +116,7 @@ func TestOpenDestroysKeysOfPurgedCases(t *testing.T) {
 func TestMasterSealedNotesStayReadable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "casebot.db")
-	db, err := Open(ctx, path, Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
+	db, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,9 +160,7 @@ func TestMasterSealedNotesStayReadable(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(keyringPath(path)); err != nil {
-		t.Fatal(err)
-	}
+	removeKeyring(t, path)
 
 	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
 	if _, ok := db.keys.get(c.ID); !ok {
@@ -200,7 +193,7 @@ func TestMasterSealedNotesStayReadable(t *testing.T) {
 func TestKeyringLostOrDamaged(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "casebot.db")
-	db, err := Open(ctx, path, Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
+	db, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey, Now: newClock().Now, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,25 +201,19 @@ func TestKeyringLostOrDamaged(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := os.ReadFile(keyringPath(path))
-	if err != nil {
-		t.Fatal(err)
+	if !onPostgres() {
+		if fi, _ := os.Stat(keyringPath(path)); fi.Mode().Perm() != 0o600 {
+			t.Errorf("keyring mode %v, want 0600", fi.Mode().Perm())
+		}
 	}
-	if fi, _ := os.Stat(keyringPath(path)); fi.Mode().Perm() != 0o600 {
-		t.Errorf("keyring mode %v, want 0600", fi.Mode().Perm())
-	}
-
-	ring[len(ring)/2] ^= 1
-	if err := os.WriteFile(keyringPath(path), ring, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(ctx, path, Options{EncryptionKey: testKey}); err == nil || !strings.Contains(err.Error(), "keyring") {
+	restore := saveKeyring(t, path)
+	damageKeyring(t, path)
+	if _, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey}); err == nil || !strings.Contains(err.Error(), "keyring") {
 		t.Fatalf("Open with a damaged keyring: %v; want a refusal naming the keyring", err)
 	}
 
-	if err := os.Remove(keyringPath(path)); err != nil {
-		t.Fatal(err)
-	}
+	restore()
+	removeKeyring(t, path)
 	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
 	if err := db.Check(ctx); err == nil || !strings.Contains(err.Error(), c.ID) || !strings.Contains(err.Error(), "missing from the keyring") {
 		t.Errorf("Check = %v; want the case's missing key reported", err)

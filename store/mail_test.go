@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -185,7 +184,7 @@ func TestMailEncryptedAtRest(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(path)
+		raw, err := readStore(t, path)
 		if err != nil {
 			t.Fatal(err)
 		}

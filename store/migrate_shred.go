@@ -194,8 +194,8 @@ func (db *DB) caseKeyMissing(tx kv.Tx, id string) bool {
 	if len(mark) == 0 {
 		return false
 	}
-	_, ok := db.keys.get(id)
-	return !ok
+	_, ok, err := db.keys.find(id)
+	return err == nil && !ok
 }
 
 // resealPartyNotes rewrites the notes whose clear header names an email

@@ -112,7 +112,7 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	ctx := context.Background()
 	// Read-only cannot migrate and says so.
-	if _, err := Open(ctx, path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "schema version 1") {
+	if _, err := Open(ctx, storePath(t, path), Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "schema version 1") {
 		t.Fatalf("read-only Open of v1: got %v", err)
 	}
 	clk := testclock.New(v1Time.Add(48 * time.Hour))

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -55,7 +54,7 @@ func TestOffersSealedAtRest(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readStore(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,22 +3,256 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot/store/kv"
+	"github.com/casebot/casebot/store/kv/pgkv"
 )
 
-// openPostgres opens the PostgreSQL engine at url.
+// openPostgres opens the PostgreSQL engine at url. A database that cannot
+// be reached gives an error naming its host (never the password) and
+// wrapping kv.ErrUnavailable. Read-write opens create the keyring's table
+// beside the engine's.
 func openPostgres(ctx context.Context, url string, opts Options) (kv.Engine, error) {
-	return nil, errors.New("store: PostgreSQL is not built yet")
+	eng, err := pgkv.Open(ctx, url, pgkv.Options{ReadOnly: opts.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !opts.ReadOnly {
+		if err := createKeyringTable(ctx, eng); err != nil {
+			_ = eng.Close()
+			return nil, err
+		}
+	}
+	return eng, nil
 }
 
-// backupByCopy writes a backup of a store on an engine other than bbolt.
+// keyringTableSQL is the keyring of a PostgreSQL store: one row per case,
+// apart from the kv buckets, so that copies of the buckets (backups)
+// never carry keys.
+const keyringTableSQL = `CREATE TABLE IF NOT EXISTS casebot_keyring (case_id text PRIMARY KEY, key_id bytea NOT NULL, wrapped bytea NOT NULL)`
+
+func createKeyringTable(ctx context.Context, eng *pgkv.Engine) error {
+	err := pgx.BeginFunc(ctx, eng.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.casebot keyring setup'))`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, keyringTableSQL)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: create the keyring table: %w", eng.Wrap(ctx, err))
+	}
+	return nil
+}
+
+// redactURL returns a PostgreSQL URL without its password, for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the PostgreSQL database"
+	}
+	return u.Redacted()
+}
+
+// backupByCopy writes a backup of a store on an engine other than bbolt:
+// the bbolt file a bbolt store's Backup writes, copied from one read
+// transaction (one snapshot) bucket by bucket, sequences included, into a
+// temporary file (mode 0600) committed every backupTxSize bytes. The
+// keyring is never part of it.
 func (db *DB) backupByCopy(ctx context.Context, w io.Writer) (int64, error) {
-	return 0, errors.New("store: backup of this engine is not built yet")
+	tmp, err := os.CreateTemp("", "casebot-backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: temporary file: %w", err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: open copy: %w", err)
+	}
+	err = db.kv.View(ctx, func(tx kv.Tx) error { return copyToBolt(tx, dst) })
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	defer f.Close()
+	n, err := io.Copy(w, f)
+	if err != nil {
+		return n, fmt.Errorf("store: backup: %w", err)
+	}
+	return n, nil
 }
 
-// loadKeyring loads the store's keyring: the file beside a bbolt store.
+// copyToBolt copies every bucket of tx into dst, committing every
+// backupTxSize bytes.
+func copyToBolt(tx kv.Tx, dst *bolt.DB) error {
+	return tx.ForEachBucket(func(name []byte) error {
+		src := tx.Bucket(name)
+		c := src.Cursor()
+		k, v := c.First()
+		for first := true; first || k != nil; first = false {
+			err := dst.Update(func(btx *bolt.Tx) error {
+				b, err := btx.CreateBucketIfNotExists(name)
+				if err != nil {
+					return err
+				}
+				b.FillPercent = 0.95
+				if err := b.SetSequence(src.Sequence()); err != nil {
+					return err
+				}
+				for size := 0; k != nil && size < backupTxSize; k, v = c.Next() {
+					if err := b.Put(k, v); err != nil {
+						return err
+					}
+					size += len(k) + len(v)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// loadKeyring loads the store's keyring: the file beside a bbolt store,
+// the casebot_keyring table of a PostgreSQL store.
 func (db *DB) loadKeyring(ctx context.Context, readOnly bool) (*keyring, error) {
-	return loadKeyring(keyringPath(db.path), db.seal, readOnly)
+	if pe, ok := db.kv.(*pgkv.Engine); ok {
+		return loadKeyring(pgKeys{eng: pe}, db.seal, readOnly)
+	}
+	return loadKeyring(fileKeys{path: keyringPath(db.path)}, db.seal, readOnly)
+}
+
+// pgKeys is the keyring table of a PostgreSQL store, which every instance
+// on the database shares: a key added by one is found by the others'
+// lookups, and when two add a key for the same case at once, the first
+// row wins and both use it.
+type pgKeys struct{ eng *pgkv.Engine }
+
+// keyringTimeout bounds one keyring query.
+const keyringTimeout = 30 * time.Second
+
+func (p pgKeys) String() string { return "casebot_keyring (PostgreSQL table)" }
+
+func (p pgKeys) do(fn func(ctx context.Context, pool *pgxpool.Pool) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), keyringTimeout)
+	defer cancel()
+	if err := fn(ctx, p.eng.Pool()); err != nil {
+		return fmt.Errorf("store: keyring: %w", p.eng.Wrap(ctx, err))
+	}
+	return nil
+}
+
+func scanKeys(rows pgx.Rows) (map[string]caseKey, error) {
+	keys := map[string]caseKey{}
+	var id string
+	var kid, wrapped []byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &kid, &wrapped}, func() error {
+		k, ok := storedKey(kid, wrapped)
+		if !ok {
+			return fmt.Errorf("key of %s has a key ID of %d bytes", id, len(kid))
+		}
+		keys[id] = k
+		wrapped = nil
+		return nil
+	})
+	return keys, err
+}
+
+func storedKey(kid, wrapped []byte) (caseKey, bool) {
+	var k caseKey
+	if len(kid) != keyIDLen {
+		return k, false
+	}
+	copy(k.id[:], kid)
+	k.wrapped = wrapped
+	return k, true
+}
+
+func (p pgKeys) load() (keys map[string]caseKey, err error) {
+	err = p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('casebot_keyring') IS NOT NULL`).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists { // a read-only open of a store never opened for writing
+			keys = map[string]caseKey{}
+			return nil
+		}
+		rows, err := pool.Query(ctx, `SELECT case_id, key_id, wrapped FROM casebot_keyring`)
+		if err != nil {
+			return err
+		}
+		keys, err = scanKeys(rows)
+		return err
+	})
+	return keys, err
+}
+
+func (p pgKeys) add(all map[string]caseKey, added []string) (stored map[string]caseKey, err error) {
+	kids, wrapped := make([][]byte, len(added)), make([][]byte, len(added))
+	for i, id := range added {
+		k := all[id]
+		kids[i], wrapped[i] = k.id[:], k.wrapped
+	}
+	err = p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
+		if _, err := pool.Exec(ctx, `INSERT INTO casebot_keyring (case_id, key_id, wrapped)
+			SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) ON CONFLICT (case_id) DO NOTHING`, added, kids, wrapped); err != nil {
+			return err
+		}
+		rows, err := pool.Query(ctx, `SELECT case_id, key_id, wrapped FROM casebot_keyring WHERE case_id = ANY($1::text[])`, added)
+		if err != nil {
+			return err
+		}
+		stored, err = scanKeys(rows)
+		return err
+	})
+	if err == nil && len(stored) != len(added) {
+		err = fmt.Errorf("store: keyring: %d of %d new keys not found after writing them", len(added)-len(stored), len(added))
+	}
+	return stored, err
+}
+
+func (p pgKeys) remove(_ map[string]caseKey, ids []string) error {
+	return p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
+		_, err := pool.Exec(ctx, `DELETE FROM casebot_keyring WHERE case_id = ANY($1::text[])`, ids)
+		return err
+	})
+}
+
+func (p pgKeys) lookup(id string) (k caseKey, ok bool, err error) {
+	err = p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
+		var kid, wrapped []byte
+		err := pool.QueryRow(ctx, `SELECT key_id, wrapped FROM casebot_keyring WHERE case_id = $1`, id).Scan(&kid, &wrapped)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if k, ok = storedKey(kid, wrapped); !ok {
+			return fmt.Errorf("key of %s has a key ID of %d bytes", id, len(kid))
+		}
+		return nil
+	})
+	return k, ok, err
 }

@@ -189,13 +189,7 @@ func TestPurge(t *testing.T) {
 			if err := os.WriteFile(old, before, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			ring, err := os.ReadFile(keyringPath(path))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(keyringPath(old), ring, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			copyKeyring(t, path, old)
 			odb := openAt(t, old, newClock(), Options{EncryptionKey: tt.key})
 			if _, err := odb.Notes(ctx, a.ID); casebot.ErrorCode(err) != casebot.EUNAVAIL {
 				t.Errorf("old backup: notes of the purged case: %v; want EUNAVAIL", err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -101,7 +100,7 @@ func plantCaseRecord(t *testing.T, key []byte) []byte {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readStore(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,6 +179,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if IsPostgresURL(path) {
+		path = redactURL(path)
+	}
 	db := &DB{kv: eng, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
 		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
 	if err := db.open(ctx, opts); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/internal/testclock"
+	"github.com/casebot/casebot/store/kv"
 )
 
 // TestHelperProcess is not a test: the tests below re-run the test binary
@@ -67,6 +68,7 @@ func helper(t *testing.T, mode, path string) *exec.Cmd {
 }
 
 func TestOpenLockedByAnotherProcess(t *testing.T) {
+	skipOnPostgres(t, "the file lock (several instances share a PostgreSQL store)")
 	db, _ := openTest(t)
 	start := time.Now()
 	out, err := helper(t, "lock", db.Path()).CombinedOutput()
@@ -92,6 +94,7 @@ func TestOpenLockedByAnotherProcess(t *testing.T) {
 // bbolt's flock is per open file description, so a second Open in the same
 // process is refused too.
 func TestOpenLockedInProcess(t *testing.T) {
+	skipOnPostgres(t, "the file lock (several instances share a PostgreSQL store)")
 	db, _ := openTest(t)
 	start := time.Now()
 	_, err := Open(context.Background(), db.Path(), Options{Timeout: 200 * time.Millisecond})
@@ -104,6 +107,7 @@ func TestOpenLockedInProcess(t *testing.T) {
 }
 
 func TestOpenFileMode(t *testing.T) {
+	skipOnPostgres(t, "the file's mode")
 	db, _ := openTest(t)
 	fi, err := os.Stat(db.Path())
 	if err != nil {
@@ -120,15 +124,8 @@ func TestOpenNewerSchema(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaSchemaVersion, be64(99)) }); err != nil {
-		t.Fatal(err)
-	}
-	_ = raw.Close()
-	_, err = Open(context.Background(), path, Options{})
+	rawUpdate(t, path, func(tx kv.Tx) error { return tx.Bucket(bucketMeta).Put(metaSchemaVersion, be64(99)) })
+	_, err := Open(context.Background(), storePath(t, path), Options{})
 	want := fmt.Sprintf("schema version 99 is newer than this casebot (%d); upgrade casebot", currentVersion)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Open: got %v, want %q", err, want)
@@ -144,7 +141,7 @@ func TestOpenKeys(t *testing.T) {
 		path string
 		key  []byte
 	}{{enc, k1}, {plain, nil}} {
-		db, err := Open(context.Background(), p.path, Options{EncryptionKey: p.key})
+		db, err := Open(context.Background(), storePath(t, p.path), Options{EncryptionKey: p.key})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +161,7 @@ func TestOpenKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := Open(context.Background(), tt.path, Options{EncryptionKey: tt.key})
+			db, err := Open(context.Background(), storePath(t, tt.path), Options{EncryptionKey: tt.key})
 			if err == nil {
 				_ = db.Close()
 			}
@@ -193,7 +190,7 @@ func TestReadOnly(t *testing.T) {
 	if _, err := ro.CreateCase(context.Background(), &casebot.Case{Title: "x", Mediator: "U1"}, casebot.Change{}); err == nil {
 		t.Fatal("CreateCase on a read-only store succeeded")
 	}
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing.db"), Options{ReadOnly: true}); err == nil {
+	if _, err := Open(context.Background(), storePath(t, filepath.Join(t.TempDir(), "missing.db")), Options{ReadOnly: true}); err == nil {
 		t.Fatal("read-only Open of a missing file succeeded")
 	}
 }

@@ -20,6 +20,9 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if e.opts.ReadOnly {
+		return e.Update(ctx, fn)
+	}
 	f, fenced := kv.FenceFrom(ctx)
 	c := call{fn: fn, err: make(chan error, 1)}
 	e.batchMu.Lock()

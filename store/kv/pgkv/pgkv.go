@@ -70,6 +70,8 @@ type Options struct {
 	// MaxAttempts bounds the runs of one transaction that keeps failing
 	// on serialization conflicts.
 	MaxAttempts int
+	// ReadOnly creates nothing at Open and refuses write transactions.
+	ReadOnly bool
 }
 
 // Engine is a kv.Engine over a PostgreSQL connection pool.
@@ -139,8 +141,23 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Engine, error)
 	return e, nil
 }
 
-// setup creates the tables and checks the engine's version.
+// setup creates the tables and checks the engine's version; read-only,
+// it only checks the version.
 func (e *Engine) setup(ctx context.Context) error {
+	if e.opts.ReadOnly {
+		var v int
+		err := e.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('kv_engine') IS NULL THEN 0 ELSE (SELECT max(version) FROM kv_engine) END`).Scan(&v)
+		if err != nil {
+			return e.wrap(ctx, fmt.Errorf("check tables: %w", err))
+		}
+		if v == 0 {
+			return errors.New("pgkv: the database has no casebot store; open it read-write once to create one")
+		}
+		if v > engineVersion {
+			return fmt.Errorf("pgkv: the database's kv tables have version %d, newer than this casebot's (%d); upgrade casebot", v, engineVersion)
+		}
+		return nil
+	}
 	var newer error
 	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.casebot kv setup'))`); err != nil {
@@ -207,6 +224,9 @@ func (e *Engine) View(ctx context.Context, fn func(kv.Tx) error) error {
 
 // Update implements kv.Engine.
 func (e *Engine) Update(ctx context.Context, fn func(kv.Tx) error) error {
+	if e.opts.ReadOnly {
+		return fmt.Errorf("pgkv: the store was opened read-only: %w", kv.ErrTxNotWritable)
+	}
 	return e.update(ctx, fn)
 }
 
@@ -280,6 +300,11 @@ func isConflict(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
+
+// Wrap returns err, a failure of a query on the engine's pool, as the
+// engine returns its own: kv.ErrUnavailable when the database cannot be
+// reached.
+func (e *Engine) Wrap(ctx context.Context, err error) error { return e.wrap(ctx, err) }
 
 // wrap turns a failure of the database into the engine's error: the
 // context's own error when it ended, ErrFenced as is, and kv.ErrUnavailable
