@@ -10,9 +10,19 @@ import (
 	"github.com/casebot/casebot/store/kv"
 )
 
+// batchLinger is how long a batch waits for callers once no batch runs,
+// unless it has as many as the last batch had.
+const batchLinger = time.Millisecond
+
 // Batch implements kv.Engine the way bbolt's Batch does: concurrent
-// callers are gathered for up to MaxBatchDelay (or MaxBatchSize calls) and
-// their functions run in one transaction, one commit. When one function
+// callers are gathered and their functions run in one transaction, one
+// commit (PostgreSQL's commit waits for the disk; the store's writers
+// conflict on shared sequences, so one process commits one transaction at
+// a time and a batch is what shares a commit). A batch gathers callers
+// while the one before it runs; once none runs, it starts as soon as it
+// has as many callers as the last batch had (the writers that batch
+// released coming back: group commit), after batchLinger at most, or when
+// it holds MaxBatchSize calls. MaxBatchDelay bounds any wait. When one function
 // fails, it is rerun alone (in a transaction of its own) and the others
 // run again together without it. Callers carrying different fences never
 // share a transaction: a fence belongs to the caller that brought it.
@@ -31,12 +41,16 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 		go e.batch.trigger()
 	}
 	if e.batch == nil || e.batch.fenced != fenced || e.batch.fence != f {
+		wait := e.opts.MaxBatchDelay
+		if e.batchesRunning == 0 {
+			wait = min(wait, batchLinger)
+		}
 		e.batch = &batch{e: e, fence: f, fenced: fenced, ctx: context.WithoutCancel(ctx)}
-		e.batch.timer = time.AfterFunc(e.opts.MaxBatchDelay, e.batch.trigger)
+		e.batch.timer = time.AfterFunc(wait, e.batch.trigger)
 	}
 	b := e.batch
 	b.calls = append(b.calls, c)
-	if len(b.calls) >= e.opts.MaxBatchSize {
+	if len(b.calls) >= e.opts.MaxBatchSize || e.batchesRunning == 0 && len(b.calls) >= e.lastBatch {
 		go b.trigger()
 	}
 	e.batchMu.Unlock()
@@ -85,7 +99,21 @@ func (b *batch) run() {
 	if b.e.batch == b {
 		b.e.batch = nil
 	}
+	b.e.batchesRunning++
+	b.e.lastBatch = len(b.calls)
 	b.e.batchMu.Unlock()
+	defer func() {
+		b.e.batchMu.Lock()
+		b.e.batchesRunning--
+		if next := b.e.batch; next != nil && b.e.batchesRunning == 0 {
+			if len(next.calls) >= b.e.lastBatch {
+				go next.trigger()
+			} else {
+				next.timer.Reset(min(b.e.opts.MaxBatchDelay, batchLinger))
+			}
+		}
+		b.e.batchMu.Unlock()
+	}()
 
 	calls := b.calls
 	for len(calls) > 0 {

@@ -324,6 +324,7 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 	if arg == nil {
 		arg = empty
 	}
+	t.e.roundTrips.Add(1)
 	rows, err := t.conn.Query(t.ctx, q, c.b.name, arg, pageBytes)
 	if err != nil {
 		t.fail(err)

@@ -81,12 +81,16 @@ type Engine struct {
 	opts Options
 
 	// writeMu runs this process's write transactions one at a time.
-	writeMu sync.Mutex
-	writes  atomic.Int64
-	retries atomic.Int64
+	writeMu    sync.Mutex
+	writes     atomic.Int64
+	retries    atomic.Int64
+	roundTrips atomic.Int64
+	txs        atomic.Int64
 
-	batchMu sync.Mutex
-	batch   *batch
+	batchMu        sync.Mutex
+	batch          *batch // gathering callers
+	batchesRunning int
+	lastBatch      int // calls in the last batch run
 }
 
 var _ kv.Engine = (*Engine)(nil)
@@ -197,6 +201,10 @@ func (e *Engine) Writes() int64 { return e.writes.Load() }
 // Retries returns how many transaction runs were retried after
 // serialization conflicts.
 func (e *Engine) Retries() int64 { return e.retries.Load() }
+
+// RoundTrips returns how many round trips to the database transactions
+// have made, and how many transactions ran, for benchmarks.
+func (e *Engine) RoundTrips() (trips, txs int64) { return e.roundTrips.Load(), e.txs.Load() }
 
 // Close implements kv.Engine; it waits for transactions in progress.
 func (e *Engine) Close() error {

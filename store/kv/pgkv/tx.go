@@ -84,6 +84,8 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 		b.Queue(beginReadSQL)
 	}
 	b.Queue(bucketsSQL)
+	e.roundTrips.Add(1)
+	e.txs.Add(1)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
 	if err == nil {
@@ -211,6 +213,7 @@ func (t *Tx) commit() {
 	}
 	b.Queue("COMMIT")
 	n := b.Len()
+	t.e.roundTrips.Add(1)
 	br := t.conn.SendBatch(t.ctx, b)
 	for i := range n {
 		if _, err := br.Exec(); err != nil {
@@ -356,6 +359,7 @@ func (b *Bucket) Get(key []byte) []byte {
 		return v
 	}
 	var v []byte
+	t.e.roundTrips.Add(1)
 	err := t.conn.QueryRow(t.ctx, getSQL, b.name, key).Scan(&v)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -424,6 +428,7 @@ func (b *Bucket) loadSeq() {
 	}
 	t := b.tx
 	var v int64
+	t.e.roundTrips.Add(1)
 	err := t.conn.QueryRow(t.ctx, seqSQL, b.name).Scan(&v)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		t.fail(err)
@@ -483,6 +488,7 @@ func (b *Bucket) KeyN() int {
 		return n
 	}
 	var dbN int64
+	t.e.roundTrips.Add(1)
 	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, keys).Scan(&dbN); err != nil {
 		t.fail(err)
 		return 0
