@@ -122,7 +122,7 @@ func (b *batch) run() {
 			failIdx = -1
 			t := tx.(*Tx)
 			for i, c := range calls {
-				if err := c.fn(tx); err != nil {
+				if err := callSafely(c.fn, tx); err != nil {
 					if t.err != nil {
 						return t.err
 					}
@@ -146,4 +146,15 @@ func (b *batch) run() {
 		}
 		return
 	}
+}
+
+// callSafely runs fn, turning a panic into an error, so that the call is
+// rerun alone in its caller's goroutine, where it panics again.
+func callSafely(fn func(kv.Tx) error, tx kv.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn(tx)
 }

@@ -407,6 +407,24 @@ func TestFencing(t *testing.T) {
 	if !errors.Is(err, kv.ErrFenced) {
 		t.Fatalf("batch with a stale token: %v, want ErrFenced", err)
 	}
+	// Callers of different fences never share a batch transaction.
+	var wg sync.WaitGroup
+	var heldErr, staleErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		heldErr = e.Batch(kv.WithFence(ctx, kv.Fence{Name: "leader", Token: 8}), func(tx kv.Tx) error {
+			return tx.Bucket([]byte("f")).Put([]byte("held2"), []byte("v"))
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		staleErr = e.Batch(stale, func(tx kv.Tx) error { return tx.Bucket([]byte("f")).Put([]byte("stale3"), []byte("v")) })
+	}()
+	wg.Wait()
+	if heldErr != nil || !errors.Is(staleErr, kv.ErrFenced) {
+		t.Fatalf("concurrent batches: held %v, stale %v", heldErr, staleErr)
+	}
 	// An expired lease fences its own token too.
 	if _, err := e.Pool().Exec(ctx, `UPDATE casebot_lease SET expires_at = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
@@ -416,7 +434,7 @@ func TestFencing(t *testing.T) {
 	}
 	_ = e.View(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket([]byte("f"))
-		if b.Get([]byte("held")) == nil || b.Get([]byte("stale")) != nil || b.Get([]byte("stale2")) != nil || b.Get([]byte("expired")) != nil {
+		if b.Get([]byte("held")) == nil || b.Get([]byte("held2")) == nil || b.Get([]byte("stale3")) != nil || b.Get([]byte("stale")) != nil || b.Get([]byte("stale2")) != nil || b.Get([]byte("expired")) != nil {
 			t.Error("a fenced transaction committed, or the held one did not")
 		}
 		return nil
@@ -447,6 +465,35 @@ func TestDatabaseGoneMidTransaction(t *testing.T) {
 	_ = e.View(ctx, func(tx kv.Tx) error {
 		if tx.Bucket([]byte("g")).Get([]byte("half")) != nil {
 			t.Error("half a transaction committed")
+		}
+		return nil
+	})
+}
+
+// A cancelled context aborts the transaction's queries: nothing is
+// read after it, and the transaction returns the context's error.
+func TestContextCancelAborts(t *testing.T) {
+	e := openTest(t)
+	mustUpdate(t, e, func(tx kv.Tx) error {
+		b, _ := tx.CreateBucket([]byte("x"))
+		return b.Put([]byte("k"), []byte("v"))
+	})
+	cctx, cancel := context.WithCancel(ctx)
+	err := e.Update(cctx, func(tx kv.Tx) error {
+		b := tx.Bucket([]byte("x"))
+		_ = b.Put([]byte("k2"), []byte("v"))
+		cancel()
+		if v := b.Get([]byte("k")); v != nil {
+			t.Errorf("Get after cancel = %q", v)
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update = %v, want context.Canceled", err)
+	}
+	_ = e.View(ctx, func(tx kv.Tx) error {
+		if tx.Bucket([]byte("x")).Get([]byte("k2")) != nil {
+			t.Error("a cancelled transaction committed")
 		}
 		return nil
 	})
