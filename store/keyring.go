@@ -99,6 +99,26 @@ func keyAD(caseID string, id [keyIDLen]byte) []byte {
 }
 
 func decodeKeyring(raw []byte, master *sealer) (map[string]caseKey, error) {
+	keys, err := parseKeyring(raw)
+	if err != nil {
+		return nil, err
+	}
+	for caseID, k := range keys {
+		plain, err := master.open(keyAD(caseID, k.id), k.wrapped)
+		if err != nil {
+			return nil, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
+		}
+		if k.seal, err = newCaseSealer(plain); err != nil {
+			return nil, fmt.Errorf("key of %s: %w", caseID, err)
+		}
+		keys[caseID] = k
+	}
+	return keys, nil
+}
+
+// parseKeyring reads a keyring file's keys as stored, still wrapped (no
+// seal): what copy-store moves without the master key.
+func parseKeyring(raw []byte) (map[string]caseKey, error) {
 	if len(raw) < len(keyringMagic)+sha256.Size || !bytes.HasPrefix(raw, []byte(keyringMagic)) {
 		return nil, errors.New("not a casebot keyring (or an unknown version)")
 	}
@@ -116,13 +136,6 @@ func decodeKeyring(raw []byte, master *sealer) (map[string]caseKey, error) {
 		k.wrapped = d.bytes()
 		if d.err != nil {
 			break
-		}
-		plain, err := master.open(keyAD(caseID, k.id), k.wrapped)
-		if err != nil {
-			return nil, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
-		}
-		if k.seal, err = newCaseSealer(plain); err != nil {
-			return nil, fmt.Errorf("key of %s: %w", caseID, err)
 		}
 		keys[caseID] = k
 	}
