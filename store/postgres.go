@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/casebot/casebot/store/kv"
 )
@@ -11,11 +10,6 @@ import (
 // openPostgres opens the PostgreSQL engine at url.
 func openPostgres(ctx context.Context, url string, opts Options) (kv.Engine, error) {
 	return nil, errors.New("store: PostgreSQL is not built yet")
-}
-
-// backupByCopy writes a backup of a store on an engine other than bbolt.
-func (db *DB) backupByCopy(ctx context.Context, w io.Writer) (int64, error) {
-	return 0, errors.New("store: backup of this engine is not built yet")
 }
 
 // loadKeyring loads the store's keyring: the file beside a bbolt store.
