@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot/store/kv"
 	"github.com/casebot/casebot/store/kv/pgkv"
@@ -61,77 +58,6 @@ func redactURL(s string) string {
 		return "the PostgreSQL database"
 	}
 	return u.Redacted()
-}
-
-// backupByCopy writes a backup of a store on an engine other than bbolt:
-// the bbolt file a bbolt store's Backup writes, copied from one read
-// transaction (one snapshot) bucket by bucket, sequences included, into a
-// temporary file (mode 0600) committed every backupTxSize bytes. The
-// keyring is never part of it.
-func (db *DB) backupByCopy(ctx context.Context, w io.Writer) (int64, error) {
-	tmp, err := os.CreateTemp("", "casebot-backup-*")
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: temporary file: %w", err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("store: backup: %w", err)
-	}
-	dst, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: open copy: %w", err)
-	}
-	err = db.kv.View(ctx, func(tx kv.Tx) error { return copyToBolt(tx, dst) })
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: %w", err)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: %w", err)
-	}
-	defer f.Close()
-	n, err := io.Copy(w, f)
-	if err != nil {
-		return n, fmt.Errorf("store: backup: %w", err)
-	}
-	return n, nil
-}
-
-// copyToBolt copies every bucket of tx into dst, committing every
-// backupTxSize bytes.
-func copyToBolt(tx kv.Tx, dst *bolt.DB) error {
-	return tx.ForEachBucket(func(name []byte) error {
-		src := tx.Bucket(name)
-		c := src.Cursor()
-		k, v := c.First()
-		for first := true; first || k != nil; first = false {
-			err := dst.Update(func(btx *bolt.Tx) error {
-				b, err := btx.CreateBucketIfNotExists(name)
-				if err != nil {
-					return err
-				}
-				b.FillPercent = 0.95
-				if err := b.SetSequence(src.Sequence()); err != nil {
-					return err
-				}
-				for size := 0; k != nil && size < backupTxSize; k, v = c.Next() {
-					if err := b.Put(k, v); err != nil {
-						return err
-					}
-					size += len(k) + len(v)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("bucket %s: %w", name, err)
-			}
-		}
-		return nil
-	})
 }
 
 // loadKeyring loads the store's keyring: the file beside a bbolt store,

@@ -1,6 +1,7 @@
 // Command casebot is the case-coordination daemon for mediation practices
 // (SPEC §2): `serve` runs it; `do` runs one command text against its store;
 // `backup` copies the store; `export` writes one case's file as a zip;
+// `copy-store` moves the whole store to another bbolt file or PostgreSQL;
 // `check-config` validates the configuration;
 // `version` prints the version.
 package main
@@ -51,6 +52,8 @@ Usage:
   casebot export       [-config FILE] -as USERID <ID> OUT
                                                  write one case's whole file as a zip, e.g.
                                                  casebot export -as U01 MED-2026-0042 case.zip
+  casebot copy-store   [-config FILE] -to TARGET copy the whole store to an empty bbolt file
+                                                 or postgres:// URL, then verify the copy
   casebot check-config [-config FILE]            validate the config and show what is on
   casebot version                                print the version
 
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		return runBackup(ctx, args, stdout, stderr)
 	case "export":
 		return runExport(ctx, args, stdout, stderr)
+	case "copy-store":
+		return runCopyStore(ctx, args, stdout, stderr)
 	case "check-config":
 		return runCheckConfig(args, stdout, stderr)
 	case "version", "-version", "--version":
