@@ -102,4 +102,3 @@ func listenOnce(ctx context.Context, url string, listening func(), wake func(str
 		}
 	}
 }
-
