@@ -14,7 +14,7 @@ import (
 // errors.Is(err, kv.ErrUnavailable) / kv.ErrFenced.
 var (
 	errStoreUnavailable = casebot.Errorf(casebot.EUNAVAIL,
-		"The case store cannot be reached right now (its database is unavailable); nothing was changed. Try again in a moment.")
+		"The case store cannot be reached right now (its database is unavailable). Try again in a moment.")
 	errStoreFenced = casebot.Errorf(casebot.EUNAVAIL,
 		"This casebot instance is no longer the leader; nothing was changed.")
 )
