@@ -140,6 +140,13 @@ func (in *instance) start() error {
 	fmt.Fprintf(in.log, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(in.bin, "serve", "-config", in.cfg)
 	cmd.Stdout, cmd.Stderr = in.log, in.log
+	// The test's own CASEBOT_POSTGRES_URL would override the config's
+	// database (the environment wins over the file).
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CASEBOT_POSTGRES_URL=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", in.name, err)
 	}
