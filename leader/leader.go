@@ -82,7 +82,8 @@ type Config struct {
 	// Holder identifies this instance in the row; HolderID() when empty.
 	Holder string
 	// Poll is how often a follower tries to take the lease: a fifth of
-	// the lease, between 100 ms and 2 s, when zero.
+	// the lease, between 100 ms and 1 s, when zero (a released lease is
+	// taken within it).
 	Poll time.Duration
 	// Logger receives role changes and failures; discarded when nil.
 	Logger *slog.Logger
@@ -132,7 +133,7 @@ func New(cfg Config) (*Elector, error) {
 		cfg.Holder = HolderID()
 	}
 	if cfg.Poll <= 0 {
-		cfg.Poll = min(max(cfg.Lease/5, 100*time.Millisecond), 2*time.Second)
+		cfg.Poll = min(max(cfg.Lease/5, 100*time.Millisecond), time.Second)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
