@@ -25,6 +25,7 @@ const (
 	EnvSlackAppToken      = "CASEBOT_SLACK_APP_TOKEN"
 	EnvIMAPPassword       = "CASEBOT_IMAP_PASSWORD"
 	EnvSMTPPassword       = "CASEBOT_SMTP_PASSWORD"
+	EnvPostgresURL        = "CASEBOT_POSTGRES_URL"
 )
 
 // DefaultFile is the config file used when no -config flag is given and the
@@ -51,12 +52,21 @@ type Config struct {
 
 // Store is the [store] section.
 type Store struct {
-	Path              string `toml:"path"`
+	// Backend is "bolt" (one embedded file at Path) or "postgres" (a
+	// database at PostgresURL that several instances may share, SPEC §11).
+	Backend     string `toml:"backend"`
+	Path        string `toml:"path"`
+	PostgresURL string `toml:"postgres_url"`
+	// Lease is how long a leader holds its lease without renewing it
+	// (postgres only).
+	Lease             string `toml:"lease"`
 	CasePrefix        string `toml:"case_prefix"`
 	EncryptionKeyFile string `toml:"encryption_key_file"`
 
 	// Key is the 32-byte key read from EncryptionKeyFile; nil when unset.
 	Key []byte `toml:"-"`
+	// LeaseDuration is Lease parsed.
+	LeaseDuration time.Duration `toml:"-"`
 }
 
 // HTTP is the [http] section.
@@ -151,7 +161,7 @@ func Default() *Config {
 // defaults returns the unvalidated defaults, the base a file is decoded onto.
 func defaults() *Config {
 	return &Config{
-		Store: Store{Path: "casebot.db", CasePrefix: "MED"},
+		Store: Store{Backend: BackendBolt, Path: "casebot.db", Lease: "15s", CasePrefix: "MED"},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Slack: Slack{Command: "/case"},
 		IMAP:  IMAP{TLS: "implicit", Mailbox: "INBOX", PollInterval: "60s"},
@@ -230,6 +240,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{EnvSlackAppToken, "slack.app_token", &c.Slack.AppToken},
 		{EnvIMAPPassword, "imap.password", &c.IMAP.Password},
 		{EnvSMTPPassword, "smtp.password", &c.SMTP.Password},
+		{EnvPostgresURL, "store.postgres_url", &c.Store.PostgresURL},
 	} {
 		if v := getenv(s.env); v != "" {
 			*s.dst = v

@@ -23,7 +23,12 @@ func (c *Config) Summary() string {
 	if c.Store.EncryptionKeyFile != "" {
 		enc = fmt.Sprintf("on, AES-256-GCM, key from %s", c.Store.EncryptionKeyFile)
 	}
-	line("store:    %s, case prefix %s, encryption %s", c.Store.Path, c.Store.CasePrefix, enc)
+	if c.Store.Postgres() {
+		line("store:    postgres %s (url %s), leader lease %s, case prefix %s, encryption %s",
+			c.Store.Display(), c.secretSource("store.postgres_url"), c.Store.Lease, c.Store.CasePrefix, enc)
+	} else {
+		line("store:    %s, case prefix %s, encryption %s", c.Store.Path, c.Store.CasePrefix, enc)
+	}
 	line("http:     %s (GET /healthz, GET /metrics)", c.HTTP.Listen)
 
 	s := c.Slack
@@ -77,6 +82,14 @@ func (c *Config) Summary() string {
 		line("records:  off (records.retain_days = 0): closed cases are kept until an admin purges them")
 	}
 	return b.String()
+}
+
+// secretSource says where a set value came from.
+func (c *Config) secretSource(key string) string {
+	if slices.Contains(c.FromEnv, key) {
+		return "from environment"
+	}
+	return "from file"
 }
 
 // secret says whether a secret is set and where from, never its value.

@@ -47,9 +47,10 @@ func (c *Config) Validate() error {
 	}
 
 	// [store]
-	if strings.TrimSpace(c.Store.Path) == "" {
+	if strings.TrimSpace(c.Store.Path) == "" && !c.Store.Postgres() {
 		bad("store.path", "must not be empty")
 	}
+	c.validateStore(bad)
 	if !casePrefixRE.MatchString(c.Store.CasePrefix) {
 		bad("store.case_prefix", "%q must be 1 to 10 capital letters or digits, starting with a letter (e.g. MED)", c.Store.CasePrefix)
 	}

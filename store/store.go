@@ -418,20 +418,20 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 
 // view runs fn in a read transaction after checking ctx.
 func (db *DB) view(ctx context.Context, fn func(tx kv.Tx) error) error {
-	return db.kv.View(ctx, fn)
+	return engineError(db.kv.View(ctx, fn))
 }
 
 // update runs fn in a write transaction after checking ctx. A context
 // carrying a fence (kv.WithFence) commits only while the lease is held.
 func (db *DB) update(ctx context.Context, fn func(tx kv.Tx) error) error {
-	return db.kv.Update(ctx, fn)
+	return engineError(db.kv.Update(ctx, fn))
 }
 
 // batch runs fn through the engine's Batch, coalescing concurrent writers
 // into one commit. fn may run more than once and must only depend on the
 // transaction.
 func (db *DB) batch(ctx context.Context, fn func(tx kv.Tx) error) error {
-	return db.kv.Batch(ctx, fn)
+	return engineError(db.kv.Batch(ctx, fn))
 }
 
 // notFound returns an ENOTFOUND error naming what is missing.

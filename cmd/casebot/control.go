@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/config"
 )
 
 // The control socket lets `casebot do`, `backup` and `export` reach a running
@@ -45,8 +46,16 @@ type controlResponse struct {
 // errNoDaemon means nothing answers on the control socket.
 var errNoDaemon = errors.New("no daemon answers on the control socket")
 
-// socketPath returns the control socket path for a store file.
-func socketPath(storePath string) string { return storePath + ".sock" }
+// socketPath returns the control socket path for a bbolt store
+// (<store.path>.sock), or "" for PostgreSQL: `do`, `backup` and `export`
+// then open the database themselves, which it allows beside running
+// instances, and no socket is bound.
+func socketPath(s config.Store) string {
+	if s.Postgres() {
+		return ""
+	}
+	return s.Path + ".sock"
+}
 
 // controlServer serves the control socket for a Daemon.
 type controlServer struct {
@@ -68,6 +77,9 @@ type controlServer struct {
 func listenControl(path string, d *Daemon) (*controlServer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &controlServer{path: path, d: d, ctx: ctx, cancel: cancel}
+	if path == "" {
+		return s, nil // PostgreSQL: no socket
+	}
 	if len(path) > maxSocketPath {
 		d.Logger.Warn("control socket disabled: path too long; casebot do and backup cannot reach this daemon",
 			slog.String("socket", path), slog.Int("max_len", maxSocketPath))
@@ -208,6 +220,9 @@ func (s *controlServer) handle(conn net.Conn) {
 // use the store directly.
 func callControl(ctx context.Context, path string, req controlRequest) (controlResponse, error) {
 	var resp controlResponse
+	if path == "" {
+		return resp, fmt.Errorf("%w: there is no control socket with PostgreSQL", errNoDaemon)
+	}
 	d := net.Dialer{Timeout: 500 * time.Millisecond}
 	conn, err := d.DialContext(ctx, "unix", path)
 	if err != nil {

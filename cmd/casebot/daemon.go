@@ -57,14 +57,21 @@ type Daemon struct {
 	ln      net.Listener
 	ctl     *controlServer
 	workers []worker
-	senders map[string]outbox.Sender
-	outbox  *outbox.Worker
-	drained []func(ctx context.Context) error
-	sched   *scheduler.Scheduler
-	slack   *slackParts // the Slack client and DM sender, when Slack is on
+	// leaderWorkers run only while this instance leads (roles.go).
+	leaderWorkers []worker
+	roles         roleState
+	senders       map[string]outbox.Sender
+	outbox        *outbox.Worker
+	drained       []func(ctx context.Context) error
+	sched         *scheduler.Scheduler
+	slack         *slackParts // the Slack client and DM sender, when Slack is on
 
 	opened    bool
 	serving   atomic.Bool
+	ready     atomic.Bool            // set up: HTTP goes to mux (storeopen.go)
+	startErr  atomic.Pointer[string] // why the store is not open yet
+	httpErr   chan error             // Serve's result once serving
+	retryOpen bool                   // serve: wait for an unreachable database
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -108,6 +115,7 @@ func (d *Daemon) OpenOffline(ctx context.Context, lockWait time.Duration) error 
 		return errors.New("daemon: already open")
 	}
 	d.opened = true
+	d.offlineWake()
 	if err := d.openCore(ctx, lockWait); err != nil {
 		_ = d.Close()
 		return err
@@ -128,7 +136,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{
+	db, err := d.openDB(ctx, store.Options{
 		CasePrefix:    cfg.Store.CasePrefix,
 		EncryptionKey: cfg.Store.Key,
 		Now:           d.Now,
@@ -138,7 +146,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Zone:          cfg.Schedule.Location,
 	})
 	if err != nil {
-		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Path, err)
+		return fmt.Errorf("daemon: open store %s: %w", cfg.Store.Display(), err)
 	}
 	d.DB = db
 	if d.sched, err = d.newScheduler(); err != nil {
@@ -163,10 +171,11 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Purger:          db,
 		Agreements:      agreements,
 		Reports:         report.Renderer{},
-		Wake:            d.sched.Kick,
+		Wake:            d.KickScheduler,
 	})
 	d.Metrics = NewMetrics(db.OutboxDepth, d.Bot, d.Logger)
 	d.Metrics.StoreGauge("casebot_notices_pending", "Email notes whose mediator's Slack notice waits in the notice feed to be queued.", db.NoticesPending)
+	d.registerLeaderGauge()
 	d.Metrics.StoreGauge("casebot_outbox_dead", "Messages set aside as undeliverable (unknown user, refused address, too many failures).", db.OutboxDeadCount)
 
 	d.mux.HandleFunc("GET /healthz", d.handleHealth)
@@ -185,27 +194,31 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 
 func (d *Daemon) open(ctx context.Context) error {
 	cfg := d.Config
+	if cfg.Store.Postgres() {
+		// Serve /healthz (503, saying why) while the database is away.
+		if err := d.listenHTTP(); err != nil {
+			return err
+		}
+		d.serveHTTP()
+		d.retryOpen = true
+		if err := d.newElector(); err != nil {
+			return err
+		}
+	}
 	if err := d.openCore(ctx, serveLockTimeout); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("daemon: http.listen %s: %w", cfg.HTTP.Listen, err)
+	if d.ln == nil {
+		if err := d.listenHTTP(); err != nil {
+			return err
+		}
 	}
-	d.ln = ln
-	d.server = &http.Server{
-		Handler:           d.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn),
-	}
-
-	d.ctl, err = listenControl(socketPath(cfg.Store.Path), d)
+	var err error
+	d.ctl, err = listenControl(socketPath(cfg.Store), d)
 	if err != nil {
 		return err
 	}
+	d.ready.Store(true)
 
 	onOff := func(on bool, why string) string {
 		if on {
@@ -216,14 +229,34 @@ func (d *Daemon) open(ctx context.Context) error {
 	d.Logger.Info("casebot starting",
 		slog.String("version", d.Version),
 		slog.String("config", cmp(cfg.File, "built-in defaults")),
-		slog.String("store", cfg.Store.Path),
+		slog.String("store", cfg.Store.Display()),
 		slog.Bool("encrypted", cfg.Store.Key != nil),
 		slog.String("http", d.ln.Addr().String()),
-		slog.String("socket", d.ctl.path),
+		slog.String("socket", cmp(d.ctl.path, "none (PostgreSQL: do, backup and export open the database)")),
+		slog.String("role", d.roleName()),
 		slog.String("slack", onOff(cfg.SlackEnabled(), "slack.bot_token empty")),
 		slog.String("imap", onOff(cfg.IMAPEnabled(), "imap.addr empty")),
 		slog.String("smtp", onOff(cfg.SMTPEnabled(), "smtp.addr empty")),
 	)
+	return nil
+}
+
+// listenHTTP binds http.listen and makes the server.
+func (d *Daemon) listenHTTP() error {
+	cfg := d.Config
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("daemon: http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	d.ln = ln
+	d.server = &http.Server{
+		Handler:           http.HandlerFunc(d.gate),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn),
+	}
 	return nil
 }
 
@@ -263,8 +296,9 @@ func (d *Daemon) Addr() net.Addr {
 	return d.ln.Addr()
 }
 
-// SocketPath returns the control socket's path (<store.path>.sock).
-func (d *Daemon) SocketPath() string { return socketPath(d.Config.Store.Path) }
+// SocketPath returns the control socket's path (<store.path>.sock; "" on
+// PostgreSQL, which has none).
+func (d *Daemon) SocketPath() string { return socketPath(d.Config.Store) }
 
 // Command runs one command text for a user through the bot and records it
 // in the metrics. Every transport (Slack commands and buttons, Socket Mode,
@@ -297,7 +331,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, len(d.workers)+2)
+	errc := make(chan error, len(d.workers)+len(d.leaderWorkers)+4)
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
@@ -307,8 +341,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if d.httpErr == nil {
+		d.serveHTTP()
+	}
 	start("http", func() error {
-		if err := d.server.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := <-d.httpErr; !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
@@ -317,8 +354,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for _, w := range d.workers {
 		start(w.name, func() error { return w.run(runCtx) })
 	}
+	d.startRoles(runCtx, errc, start)
 	d.serving.Store(true)
-	d.Logger.Info("casebot serving", slog.String("http", d.ln.Addr().String()), slog.Int("workers", len(d.workers)))
+	d.Logger.Info("casebot serving", slog.String("http", d.ln.Addr().String()), slog.Int("workers", len(d.workers)),
+		slog.Int("leader_workers", len(d.leaderWorkers)), slog.String("role", d.roleName()))
 
 	var failure error
 	select {
@@ -370,6 +409,7 @@ func (d *Daemon) Close() error {
 		if d.ctl != nil {
 			d.ctl.close()
 		}
+		d.closeRoles()
 		if d.DB != nil {
 			if err := d.DB.Close(); err != nil {
 				d.closeErr = fmt.Errorf("daemon: close store: %w", err)

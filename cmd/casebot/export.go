@@ -198,7 +198,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	callCtx, cancel := context.WithTimeout(ctx, exportTimeout)
 	defer cancel()
-	resp, err := callControl(callCtx, socketPath(cfg.Store.Path), controlRequest{Op: "export", As: as, ID: id, Path: out})
+	resp, err := callControl(callCtx, socketPath(cfg.Store), controlRequest{Op: "export", As: as, ID: id, Path: out})
 	switch {
 	case err == nil && resp.Error:
 		fmt.Fprintln(stderr, "casebot:", resp.Text)
@@ -216,7 +216,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := d.OpenOffline(ctx, lockTimeout); err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
-				cfg.Store.Path, socketPath(cfg.Store.Path))
+				cfg.Store.Path, socketPath(cfg.Store))
 		} else {
 			fmt.Fprintln(stderr, "casebot:", err)
 		}

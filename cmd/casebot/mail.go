@@ -47,7 +47,7 @@ func (d *Daemon) setupMail(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Go("imap intake", in.Run)
+	d.GoLeader("imap intake", in.Run)
 	return nil
 }
 

@@ -201,7 +201,7 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// A daemon that accepted but never answers must not hang do for ever.
 	callCtx, cancel := context.WithTimeout(ctx, doTimeout)
 	defer cancel()
-	resp, err := callControl(callCtx, socketPath(cfg.Store.Path), controlRequest{Op: "do", As: as, Text: text})
+	resp, err := callControl(callCtx, socketPath(cfg.Store), controlRequest{Op: "do", As: as, Text: text})
 	if err == nil {
 		fmt.Fprintln(stdout, strings.TrimRight(resp.Text, "\n"))
 		if resp.Error {
@@ -221,7 +221,7 @@ func runDo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := d.OpenOffline(ctx, lockTimeout); err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
-				cfg.Store.Path, socketPath(cfg.Store.Path))
+				cfg.Store.Path, socketPath(cfg.Store))
 		} else {
 			fmt.Fprintln(stderr, "casebot:", err)
 		}
@@ -274,7 +274,7 @@ func replyText(text string, err error) string {
 // lockTimeout for the file lock. On failure it prints why and returns a nil
 // DB and the exit code.
 func openStore(ctx context.Context, cfg *config.Config, readOnly bool, logger *slog.Logger, stderr io.Writer) (*store.DB, int) {
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{
+	db, err := store.Open(ctx, cfg.Store.Location(), store.Options{
 		CasePrefix:    cfg.Store.CasePrefix,
 		EncryptionKey: cfg.Store.Key,
 		Timeout:       lockTimeout,
@@ -285,7 +285,7 @@ func openStore(ctx context.Context, cfg *config.Config, readOnly bool, logger *s
 	if err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			fmt.Fprintf(stderr, "casebot: store %s is in use by another process, and no daemon answers on %s\n",
-				cfg.Store.Path, socketPath(cfg.Store.Path))
+				cfg.Store.Path, socketPath(cfg.Store))
 		} else {
 			fmt.Fprintln(stderr, "casebot:", err)
 		}
@@ -325,7 +325,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	callCtx, cancel := context.WithTimeout(ctx, backupTimeout)
 	defer cancel()
-	resp, err := callControl(callCtx, socketPath(cfg.Store.Path), controlRequest{Op: "backup", Path: out})
+	resp, err := callControl(callCtx, socketPath(cfg.Store), controlRequest{Op: "backup", Path: out})
 	switch {
 	case err == nil && resp.Error:
 		fmt.Fprintln(stderr, "casebot:", resp.Text)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/casebot/casebot/leader"
 	"github.com/casebot/casebot/outbox"
 	"github.com/casebot/casebot/store"
 )
@@ -22,11 +23,12 @@ func (d *Daemon) AddSender(kind string, s outbox.Sender) {
 	d.senders[kind] = s
 }
 
-// KickOutbox wakes the outbox worker to deliver what was just queued. It
-// never blocks and does nothing when no worker runs.
+// KickOutbox wakes the outbox worker to deliver what was just queued: this
+// instance's when it leads, else the leader's (roles.go). It never blocks
+// and does nothing when there is no outbox worker.
 func (d *Daemon) KickOutbox() {
 	if d.outbox != nil {
-		d.outbox.Kick()
+		d.wake(leader.WakeOutbox)
 	}
 }
 
@@ -42,6 +44,6 @@ func (d *Daemon) setupOutbox(ctx context.Context) error {
 		Logger:  d.Logger.With("component", "outbox"),
 		Metrics: d.Metrics.OutboxResult,
 	}
-	d.Go("outbox", d.outbox.Run)
+	d.GoLeader("outbox", d.outbox.Run)
 	return nil
 }

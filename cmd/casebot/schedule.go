@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/casebot/casebot/leader"
 	"github.com/casebot/casebot/scheduler"
 	"github.com/casebot/casebot/store"
 )
@@ -66,17 +67,19 @@ func (d *Daemon) newScheduler() (*scheduler.Scheduler, error) {
 // setupScheduler starts the scheduler worker built by newScheduler.
 func (d *Daemon) setupScheduler(ctx context.Context) error {
 	cfg := d.Config.Schedule
-	d.Go("scheduler", d.sched.Run)
+	d.GoLeader("scheduler", d.sched.Run)
 	d.Logger.Info("scheduler on", slog.String("digest", cfg.Digest), slog.Any("reminders", cfg.Reminders),
 		slog.Bool("party_reminders", d.mailComposer() != nil))
 	return nil
 }
 
 // KickScheduler makes the scheduler look at the time indexes now instead of
-// at its next due time (tests that move an injected clock use it). It never
-// blocks and does nothing when the scheduler is off.
+// at its next due time (tests that move an injected clock use it, and
+// commands that change what falls due): this instance's when it leads,
+// else the leader's (roles.go). It never blocks and does nothing when the
+// scheduler is off.
 func (d *Daemon) KickScheduler() {
 	if d.sched != nil {
-		d.sched.Kick()
+		d.wake(leader.WakeScheduler)
 	}
 }

@@ -6,7 +6,9 @@ import "context"
 // them in order after the store, bot, metrics and the core HTTP routes exist
 // and before anything is served. A step may:
 //   - mount HTTP handlers: d.Handle("POST /slack/commands", h)
-//   - add workers that Run starts and stops: d.Go("imap intake", fn)
+//   - add workers that Run starts and stops on every instance:
+//     d.Go("slack socket mode", fn); or only on the leader, for work that
+//     writes on its own (roles.go): d.GoLeader("imap intake", fn)
 //   - read d.Config, d.DB, d.Bot, d.Metrics, d.Logger, d.Now, and set
 //     d.UserLocation
 //   - run commands through d.Command (it records metrics; a transport takes
