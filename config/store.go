@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/pgurl"
 )
 
 // Store backends (store.backend).
@@ -40,25 +41,9 @@ func (s Store) Location() string {
 // path, or the PostgreSQL URL without its password.
 func (s Store) Display() string {
 	if s.Postgres() {
-		return RedactURL(s.PostgresURL)
+		return pgurl.Redact(s.PostgresURL)
 	}
 	return s.Path
-}
-
-// RedactURL returns a URL fit for logs: any password, in the user info
-// or in a password= parameter, replaced by xxxxx. A string that is not a
-// URL with a scheme (a key=value connection string, say) is not echoed at
-// all.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		return "(not a URL; not shown)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
 }
 
 // validateStore checks store.backend, store.path, store.postgres_url and
@@ -68,7 +53,7 @@ func (c *Config) validateStore(bad func(key, format string, args ...any)) {
 	urlFromEnv := slices.Contains(c.FromEnv, "store.postgres_url")
 	switch s.Backend {
 	case BackendBolt:
-		if isPostgresURL(s.Path) {
+		if pgurl.Is(s.Path) {
 			bad("store.path", "is a PostgreSQL URL; for PostgreSQL set store.backend = %q and store.postgres_url", BackendPostgres)
 		}
 		// A URL in the environment may serve other tools (tests, copy-store);
@@ -95,16 +80,11 @@ func (c *Config) validateStore(bad func(key, format string, args ...any)) {
 	}
 }
 
-// isPostgresURL reports whether s names a PostgreSQL database.
-func isPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
-
 // checkPostgresURL checks that raw is a postgres:// URL with a host; its
 // error never contains the password.
 func checkPostgresURL(raw string) error {
-	if !isPostgresURL(raw) {
-		return fmt.Errorf("%s is not a postgres:// URL (like postgres://casebot@db.example:5432/casebot)", RedactURL(raw))
+	if !pgurl.Is(raw) {
+		return fmt.Errorf("%s is not a postgres:// URL (like postgres://casebot@db.example:5432/casebot)", pgurl.Redact(raw))
 	}
 	if strings.ContainsAny(raw, " \t\n") {
 		return errors.New("must not contain spaces (the value is not shown: it may hold a password)")
@@ -114,7 +94,7 @@ func checkPostgresURL(raw string) error {
 		return errors.New("is not a valid URL (the value is not shown: it may hold a password)")
 	}
 	if u.Host == "" && u.Query().Get("host") == "" {
-		return fmt.Errorf("%s names no host", RedactURL(raw))
+		return fmt.Errorf("%s names no host", pgurl.Redact(raw))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/casebot/casebot/internal/pgurl"
 )
 
 // TestStoreBackends: the bolt default, a postgres store from the file or
@@ -100,8 +102,8 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u:p%zz@h/db":              "(not a URL; not shown)",
 		"postgresql://u:pw@[::1]:5432/db?a=b": "postgresql://u:xxxxx@[::1]:5432/db?a=b",
 	} {
-		if got := RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		if got := pgurl.Redact(in); got != want {
+			t.Errorf("pgurl.Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

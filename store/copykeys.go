@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/store/kv"
 	"github.com/casebot/casebot/store/kv/pgkv"
 )
@@ -39,8 +40,8 @@ func storedKeyringOf(loc string, eng kv.Engine) (storedKeyring, error) {
 	if pe, ok := eng.(*pgkv.Engine); ok {
 		return tableKeyring{pgKeys{eng: pe}}, nil
 	}
-	if IsPostgresURL(loc) {
-		return nil, fmt.Errorf("store: %s: no keyring table for this engine", Redact(loc))
+	if pgurl.Is(loc) {
+		return nil, fmt.Errorf("store: %s: no keyring table for this engine", pgurl.Redact(loc))
 	}
 	return fileKeyring{path: keyringPath(loc)}, nil
 }

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/store/kv"
 )
 
@@ -96,7 +96,7 @@ func CopyStore(ctx context.Context, from, to string, opts CopyOptions) (CopyRepo
 		opts.Timeout = 1500 * time.Millisecond
 	}
 	if sameLocation(from, to) {
-		return rep, fmt.Errorf("store: copy-store: %s is the source itself", Redact(to))
+		return rep, fmt.Errorf("store: copy-store: %s is the source itself", pgurl.Redact(to))
 	}
 	src, err := openEngine(ctx, from, Options{ReadOnly: true, Timeout: opts.Timeout})
 	if errors.Is(err, ErrInUse) {
@@ -114,7 +114,7 @@ func CopyStore(ctx context.Context, from, to string, opts CopyOptions) (CopyRepo
 	}
 
 	created := false
-	if !IsPostgresURL(to) {
+	if !pgurl.Is(to) {
 		if _, err := os.Lstat(to); errors.Is(err, os.ErrNotExist) {
 			created = true
 		}
@@ -160,7 +160,7 @@ func CopyStore(ctx context.Context, from, to string, opts CopyOptions) (CopyRepo
 	}
 	closed = true
 	if err := dst.Close(); err != nil {
-		return rep, fmt.Errorf("store: copy-store: close %s: %w", Redact(to), err)
+		return rep, fmt.Errorf("store: copy-store: close %s: %w", pgurl.Redact(to), err)
 	}
 	return rep, nil
 }
@@ -197,10 +197,10 @@ func checkCopySource(ctx context.Context, src kv.Engine, from string) error {
 	return src.View(ctx, func(tx kv.Tx) error {
 		v := schemaVersion(tx)
 		if v == 0 {
-			return fmt.Errorf("store: copy-store: %s is not a casebot store (it has no schema version)", Redact(from))
+			return fmt.Errorf("store: copy-store: %s is not a casebot store (it has no schema version)", pgurl.Redact(from))
 		}
 		if err := checkNewer(v); err != nil {
-			return fmt.Errorf("store: copy-store: %s: %w", Redact(from), err)
+			return fmt.Errorf("store: copy-store: %s: %w", pgurl.Redact(from), err)
 		}
 		return nil
 	})
@@ -213,10 +213,10 @@ func checkCopyTarget(ctx context.Context, dst kv.Engine, keys storedKeyring, to 
 		return tx.ForEachBucket(func(name []byte) error {
 			b := tx.Bucket(name)
 			if k, _ := b.Cursor().First(); k != nil {
-				return fmt.Errorf("store: copy-store: %s: %w (bucket %s holds keys); nothing was copied", Redact(to), ErrTargetNotEmpty, name)
+				return fmt.Errorf("store: copy-store: %s: %w (bucket %s holds keys); nothing was copied", pgurl.Redact(to), ErrTargetNotEmpty, name)
 			}
 			if s := b.Sequence(); s != 0 {
-				return fmt.Errorf("store: copy-store: %s: %w (bucket %s has sequence %d); nothing was copied", Redact(to), ErrTargetNotEmpty, name, s)
+				return fmt.Errorf("store: copy-store: %s: %w (bucket %s has sequence %d); nothing was copied", pgurl.Redact(to), ErrTargetNotEmpty, name, s)
 			}
 			return nil
 		})
@@ -227,7 +227,7 @@ func checkCopyTarget(ctx context.Context, dst kv.Engine, keys storedKeyring, to 
 	if exists, err := keys.exists(ctx); err != nil {
 		return err
 	} else if exists {
-		return fmt.Errorf("store: copy-store: %s: %w (it has a keyring: %s); nothing was copied", Redact(to), ErrTargetNotEmpty, keys.where())
+		return fmt.Errorf("store: copy-store: %s: %w (it has a keyring: %s); nothing was copied", pgurl.Redact(to), ErrTargetNotEmpty, keys.where())
 	}
 	return nil
 }
@@ -439,7 +439,7 @@ func (p *progress) add(phase string, bucket []byte, keys, n int) {
 // sameLocation reports whether two store locations are the same store:
 // the same URL, or paths of the same file.
 func sameLocation(a, b string) bool {
-	if IsPostgresURL(a) || IsPostgresURL(b) {
+	if pgurl.Is(a) || pgurl.Is(b) {
 		return a == b
 	}
 	fa, err := os.Stat(a)
@@ -451,17 +451,4 @@ func sameLocation(a, b string) bool {
 		return false
 	}
 	return os.SameFile(fa, fb)
-}
-
-// Redact returns a store location fit for messages and logs: a PostgreSQL
-// URL without its password; a path as it is.
-func Redact(loc string) string {
-	if !IsPostgresURL(loc) {
-		return loc
-	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	return u.Redacted()
 }

@@ -19,6 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/store/kv"
 )
 
@@ -38,7 +39,7 @@ func openLoc(t *testing.T, loc string, opts Options) *DB {
 	opts.Now, opts.Logger = newClock().Now, testLogger(t)
 	db, err := Open(context.Background(), loc, opts)
 	if err != nil {
-		t.Fatalf("Open(%s): %v", Redact(loc), err)
+		t.Fatalf("Open(%s): %v", pgurl.Redact(loc), err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/internal/testclock"
 	"github.com/casebot/casebot/store/kv"
 )
@@ -92,7 +93,7 @@ func ids(cs []*casebot.Case) []string {
 // same store.
 func storePath(tb testing.TB, path string) string {
 	tb.Helper()
-	if !onPostgres() || IsPostgresURL(path) {
+	if !onPostgres() || pgurl.Is(path) {
 		return path
 	}
 	return postgresFor(tb, path)

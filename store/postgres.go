@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,15 +48,6 @@ func createKeyringTable(ctx context.Context, eng *pgkv.Engine) error {
 		return fmt.Errorf("store: create the keyring table: %w", eng.Wrap(ctx, err))
 	}
 	return nil
-}
-
-// redactURL returns a PostgreSQL URL without its password, for messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "the PostgreSQL database"
-	}
-	return u.Redacted()
 }
 
 // loadKeyring loads the store's keyring: the file beside a bbolt store,

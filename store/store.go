@@ -17,13 +17,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/store/kv"
 	"github.com/casebot/casebot/store/kv/boltkv"
 )
@@ -179,8 +179,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if IsPostgresURL(path) {
-		path = redactURL(path)
+	if pgurl.Is(path) {
+		path = pgurl.Redact(path)
 	}
 	db := &DB{kv: eng, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
 		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
@@ -194,7 +194,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // openEngine opens the kv engine path names: a PostgreSQL URL or a bbolt
 // file.
 func openEngine(ctx context.Context, path string, opts Options) (kv.Engine, error) {
-	if IsPostgresURL(path) {
+	if pgurl.Is(path) {
 		return openPostgres(ctx, path, opts)
 	}
 	if opts.ReadOnly {
@@ -209,12 +209,6 @@ func openEngine(ctx context.Context, path string, opts Options) (kv.Engine, erro
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return boltkv.New(bdb), nil
-}
-
-// IsPostgresURL reports whether a store location is a PostgreSQL URL
-// rather than a bbolt file path.
-func IsPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // open sets up everything above the engine: index keys, the keyring, the

@@ -6,12 +6,13 @@ import (
 	"io"
 
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/pgurl"
 	"github.com/casebot/casebot/store"
 )
 
 // storeLocation is the configured store copy-store copies from: the bbolt
 // file (or a PostgreSQL URL given as store.path).
-func storeLocation(cfg *config.Config) string { return cfg.Store.Path }
+func storeLocation(cfg *config.Config) string { return cfg.Store.Location() }
 
 // runCopyStore copies the configured store to -to, verifies the copy and
 // prints its counts (SPEC §2, copy-store).
@@ -41,7 +42,7 @@ func runCopyStore(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "casebot:", err)
 		return exitFail
 	}
-	printCopyReport(stdout, store.Redact(from), store.Redact(to), rep)
+	printCopyReport(stdout, pgurl.Redact(from), pgurl.Redact(to), rep)
 	return exitOK
 }
 
