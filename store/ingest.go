@@ -19,6 +19,8 @@ import (
 // mark. It returns one result per item, in order.
 func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
 	var out []casebot.ItemResult
+	ahead := db.hashTermsAhead(b.Items)
+	defer ahead.close()
 	err := db.update(ctx, func(tx kv.Tx) error {
 		out = out[:0]
 		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch()}
@@ -26,12 +28,14 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 		if err != nil {
 			return err
 		}
-		for _, it := range b.Items {
+		for i, it := range b.Items {
+			in.postings.ahead = ahead.take(i)
 			if it.DedupeKey != "" && seen.has(it.DedupeKey) {
 				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
 				continue
 			}
 			res, err := in.item(it)
+			in.postings.ahead = nil
 			if err != nil {
 				return fmt.Errorf("uid %d: %w", it.UID, err)
 			}

@@ -235,7 +235,7 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 				}
 				// An ingest batch of a few emails (one block per term), now
 				// and then one over maxBlock emails.
-				size := 1 + rng.IntN(5)
+				size := 1 + rng.IntN(12) // from minTermsAhead on, terms are hashed ahead
 				if i == 100 {
 					size = maxBlock + 20
 				}

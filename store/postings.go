@@ -97,6 +97,10 @@ func decodeBlock(k, v []byte, dst []posting) ([]posting, error) {
 type postingBatch struct {
 	terms map[[termLen]byte][]posting
 	n     int
+	// ahead, when set, are the terms of the next note indexed into the
+	// batch, hashed ahead of the transaction (termsAhead); indexing takes
+	// and clears them.
+	ahead [][termLen]byte
 }
 
 func newPostingBatch() *postingBatch { return &postingBatch{terms: map[[termLen]byte][]posting{}} }

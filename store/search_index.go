@@ -239,11 +239,16 @@ func (db *DB) indexNoteTx(tx kv.Tx, pb *postingBatch, n *casebot.Note, seq uint6
 		pb = newPostingBatch()
 	}
 	p := newPosting(n, seq)
-	t := db.newTermer()
-	for _, term := range db.noteTerms(t, n) {
+	terms := pb.ahead
+	pb.ahead = nil
+	if terms == nil {
+		t := db.newTermer()
+		terms = db.noteTerms(t, n)
+		putTermer(t)
+	}
+	for _, term := range terms {
 		pb.add(term, p)
 	}
-	putTermer(t)
 	if write {
 		return pb.write(tx)
 	}
