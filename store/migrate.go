@@ -71,6 +71,11 @@ var migrations = []migration{
 // currentVersion is the schema this code writes.
 var currentVersion = migrations[len(migrations)-1].version
 
+// SchemaVersion returns the schema this casebot writes (benchmarks name
+// their cached fixtures by it, so that an older fixture is never migrated
+// on every run).
+func SchemaVersion() uint64 { return currentVersion }
+
 // bucketNotesV1 held schema 1's notes keyed by case ID \x00 N. Concurrent
 // notes to many cases then dirtied one page per case per commit; schema 2
 // appends them in write order (note_data) with a small per-case index.
