@@ -66,6 +66,9 @@ var migrations = []migration{
 	{9, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx kv.Tx) error {
 		return db.indexAllNotes(tx)
 	}},
+	{10, "the unmet deadlines of open cases by mediator and co-mediator (the Slack Home's index), from the deadline index", func(db *DB, tx kv.Tx) error {
+		return fillDeadlineMed(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

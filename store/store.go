@@ -61,7 +61,7 @@ var (
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
 var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll,
-	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed}
+	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed, bucketIdxDeadlineMed}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,

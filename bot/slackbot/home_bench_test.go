@@ -153,6 +153,17 @@ func BenchmarkHome(b *testing.B) {
 	b.ReportMetric(float64(mp.Microseconds())/1000, "home_p99_ms")
 	b.ReportMetric(float64(pct(homeLat, 0.5).Microseconds())/1000, "home_p50_ms")
 	b.ReportMetric(float64(mp)/float64(hp), "home/help_p99")
+	// Building the Home alone (the store and scheduler's part), without
+	// HTTP, rendering or the fake Slack.
+	var build []time.Duration
+	for range 100 {
+		began := time.Now()
+		if _, err := sched.HomeNow(ctx, user, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		build = append(build, time.Since(began))
+	}
+	b.ReportMetric(float64(pct(build, 0.5).Microseconds())/1000, "build_p50_ms")
 
 	// 1,000 changes to the mediator's cases: a handful of publishes.
 	before := api.Calls("views.publish")
