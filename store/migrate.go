@@ -69,6 +69,9 @@ var migrations = []migration{
 	{10, "the unmet deadlines of open cases by mediator and co-mediator (the Slack Home's index), from the deadline index", func(db *DB, tx kv.Tx) error {
 		return fillDeadlineMed(tx)
 	}},
+	{11, "remembered Slack deliveries (event IDs and when each was first seen), so that a retry after a restart is not handled twice", func(db *DB, tx kv.Tx) error {
+		return createBuckets(tx, bucketDeliveries)
+	}},
 }
 
 // currentVersion is the schema this code writes.

@@ -65,7 +65,8 @@ var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, 
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms,
+	bucketDeliveries}, indexBuckets...)
 
 // Meta keys.
 var (

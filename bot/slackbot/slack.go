@@ -88,6 +88,10 @@ type Config struct {
 	// MaxFileBytes bounds a shared file (mail_limits.max_attachment_bytes);
 	// 10 MiB when zero.
 	MaxFileBytes int64
+	// Deliveries remembers the events already handled across restarts
+	// (the store); nil: in memory only, so a retry after a restart runs
+	// again.
+	Deliveries Deliveries
 }
 
 // Handler serves Slack slash commands and button presses, over HTTP
