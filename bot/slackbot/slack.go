@@ -294,7 +294,7 @@ func (h *Handler) command(cmd slack.SlashCommand, key, retry string) (first *sla
 	cmd.Text = unescapeSlack(cmd.Text)
 	if h.cfg.Forms != nil && h.cfg.Client != nil && cmd.TriggerID != "" {
 		if name, ok := h.cfg.Forms.FormCommand(cmd.Text); ok {
-			if e := h.openLater(cmd.TriggerID, cmd.UserID, name, formMeta{}, nil, key); e != nil {
+			if e := h.openLater(cmd.TriggerID, cmd.UserID, name, formMeta{Reply: cmd.ResponseURL}, nil, key); e != nil {
 				return nil, nil, e
 			}
 			return nil, nil, nil
