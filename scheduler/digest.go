@@ -82,6 +82,24 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 	}
+	if len(mine) > 0 {
+		ids := make([]string, 0, len(mine))
+		for id := range mine {
+			ids = append(ids, id)
+		}
+		open, err := st.OpenOffers(ctx, ids)
+		if err != nil {
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
+		for id, n := range open {
+			if c := mine[id]; c != nil && n > 0 {
+				d.Offers = append(d.Offers, casebot.OfferCount{CaseID: id, Title: c.Title, Priority: c.Priority, Open: n})
+			}
+		}
+		slices.SortFunc(d.Offers, func(a, b casebot.OfferCount) int {
+			return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), strings.Compare(a.CaseID, b.CaseID))
+		})
+	}
 	if d.Missed, err = st.Missed(ctx, user); err != nil {
 		return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 	}

@@ -31,6 +31,8 @@ type Store interface {
 	CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, error)
 	Missed(ctx context.Context, user string) ([]casebot.MissedReminder, error)
 	NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error)
+	// OpenOffers counts the open offers of the cases named.
+	OpenOffers(ctx context.Context, caseIDs []string) (map[string]int, error)
 	// OpenSummaries, DeadlinesOf and SessionsOf serve the Slack Home from
 	// the store's indexes.
 	OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSummary, error)
