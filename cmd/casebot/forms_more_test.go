@@ -95,7 +95,8 @@ func TestNoteFormFilesAndSessionAgenda(t *testing.T) {
 
 // A form opened by a slash command or a message shortcut confirms there,
 // ephemerally, through Slack's response_url; one opened by the global
-// shortcut (no channel) confirms by DM.
+// shortcut (no channel) confirms by DM. The New case form takes the
+// referral source.
 func TestFormConfirmationsWhereOpened(t *testing.T) {
 	rd, slackAPI := slackDaemon(t, "")
 	url, got, done := slackAPI.Expect("slash-new")
@@ -104,12 +105,18 @@ func TestFormConfirmationsWhereOpened(t *testing.T) {
 		t.Fatalf("/case new = %d %q", code, body)
 	}
 	v := nextView(t, slackAPI, "the New case form")
-	code, body := submit(t, rd, "U1", "new", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{"title": text("Garden fence")})
+	if !strings.Contains(v.JSON, `"block_id":"source"`) {
+		t.Errorf("the New case form has no referral source: %s", v.JSON)
+	}
+	code, body := submit(t, rd, "U1", "new", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{"title": text("Garden fence"), "source": text("County court")})
 	wantClosed(t, "new from the slash command", code, body)
 	if reply := waitResponse(t, got, "the slash command's form"); !strings.Contains(reply, "Opened MED-") || !strings.Contains(reply, `"response_type":"ephemeral"`) {
 		t.Errorf("confirmation %s, want the ephemeral Opened reply", reply)
 	}
 	id := homeCaseRe.FindString(mustRun(t, rd, "U1", "list"))
+	if src := caseNow(t, rd, id).Source; src != "County court" {
+		t.Errorf("referral source from the form = %q", src)
+	}
 
 	msgURL, msgGot, msgDone := slackAPI.Expect("msg-shortcut")
 	defer msgDone()
