@@ -67,7 +67,7 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 		}
 	}
 	if d.Admin {
-		if err := s.adminDigest(ctx, &d, now); err != nil {
+		if err := s.adminDigest(ctx, &d, now, true); err != nil {
 			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 	}
@@ -116,17 +116,19 @@ func dayOf(now time.Time, loc *time.Location) (start, end time.Time) {
 }
 
 // adminDigest adds what only an admin's digest (and Home) shows: every
-// overdue deadline, the caseload balance, the quarantine count and the
-// purge lists.
-func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time.Time) error {
+// overdue deadline (when overdue is set; the Home reads only those it
+// shows), the caseload balance, the quarantine count and the purge lists.
+func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time.Time, overdue bool) error {
 	st := s.cfg.Store
-	ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
-	if err != nil {
-		return err
-	}
-	for _, r := range ods {
-		d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
-			N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
+	if overdue {
+		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
+		if err != nil {
+			return err
+		}
+		for _, r := range ods {
+			d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
+		}
 	}
 	cls, err := st.Caseloads(ctx)
 	if err != nil {

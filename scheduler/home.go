@@ -53,14 +53,26 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return casebot.Home{}, fmt.Errorf("scheduler: home of %s: %w", user, err)
 	}
 	if h.Admin {
-		if err := s.adminDigest(ctx, &h.Digest, now); err != nil {
+		if err := s.adminDigest(ctx, &h.Digest, now, false); err != nil {
 			return fail(err)
+		}
+		// Every case's overdue deadlines, counted from the index's clear
+		// parts; only the most urgent are opened.
+		refs, err := st.DeadlinesOf(ctx, "", time.Time{}, now.Add(time.Nanosecond))
+		if err != nil {
+			return fail(err)
+		}
+		h.OverdueTotal = len(refs)
+		top, err := mostUrgent(ctx, st, refs, func(r casebot.DeadlineRef) casebot.Priority { return r.Priority })
+		if err != nil {
+			return fail(err)
+		}
+		for _, r := range top {
+			h.Overdue = append(h.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
 	}
 	if len(cases) == 0 {
-		slices.SortFunc(h.Overdue, byUrgency)
-		h.OverdueTotal = len(h.Overdue)
-		h.Overdue = h.Overdue[:min(len(h.Overdue), casebot.HomeOverdueShown)]
 		return h, nil
 	}
 	// Every unmet deadline of these cases is due at or after the earliest
@@ -73,29 +85,18 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			return fail(err)
 		}
 		var overdue, upcoming []casebot.DeadlineRef
-		type urgency struct {
-			rank int
-			due  time.Time
-			i    int
-		}
-		var order []urgency // of the overdue ones, most urgent first
-		for i, r := range refs {
-			c, ok := mine[r.CaseID]
-			switch {
+		for _, r := range refs {
+			switch _, ok := mine[r.CaseID]; {
 			case !ok:
 			case r.Deadline.Due.After(now):
 				upcoming = append(upcoming, r)
 			case !h.Admin: // an admin's overdue list is every case's
-				order = append(order, urgency{c.Priority.Rank(), r.Deadline.Due, i})
+				overdue = append(overdue, r)
 			}
 		}
-		h.OverdueTotal = len(order)
-		slices.SortFunc(order, func(a, b urgency) int {
-			ra, rb := refs[a.i], refs[b.i]
-			return cmp.Or(b.rank-a.rank, a.due.Compare(b.due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
-		})
-		for _, u := range order[:min(len(order), casebot.HomeOverdueShown)] {
-			overdue = append(overdue, refs[u.i])
+		if !h.Admin {
+			h.OverdueTotal = len(overdue)
+			overdue = topUrgent(overdue, func(r casebot.DeadlineRef) casebot.Priority { return mine[r.CaseID].Priority })
 		}
 		shown := append(overdue, upcoming...)
 		if err := st.DeadlineTexts(ctx, shown); err != nil {
@@ -134,11 +135,39 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	for _, items := range [][]casebot.DigestItem{h.Sessions, h.Deadlines, h.Overdue} {
 		slices.SortFunc(items, byUrgency)
 	}
-	if h.Admin {
-		h.OverdueTotal = len(h.Overdue)
-	}
-	h.Overdue = h.Overdue[:min(len(h.Overdue), casebot.HomeOverdueShown)]
 	return h, nil
+}
+
+// topUrgent returns the casebot.HomeOverdueShown most urgent of refs
+// (priority, as prio says it, then the earliest, then case and number),
+// most urgent first.
+func topUrgent(refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) []casebot.DeadlineRef {
+	type urgency struct {
+		rank int
+		i    int
+	}
+	order := make([]urgency, len(refs))
+	for i, r := range refs {
+		order[i] = urgency{prio(r).Rank(), i}
+	}
+	slices.SortFunc(order, func(a, b urgency) int {
+		ra, rb := &refs[a.i], &refs[b.i]
+		return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
+	})
+	out := make([]casebot.DeadlineRef, 0, min(len(order), casebot.HomeOverdueShown))
+	for _, u := range order[:min(len(order), casebot.HomeOverdueShown)] {
+		out = append(out, refs[u.i])
+	}
+	return out
+}
+
+// mostUrgent is topUrgent with the texts read (DeadlineTexts).
+func mostUrgent(ctx context.Context, st Store, refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) ([]casebot.DeadlineRef, error) {
+	top := topUrgent(refs, prio)
+	if err := st.DeadlineTexts(ctx, top); err != nil {
+		return nil, err
+	}
+	return top, nil
 }
 
 // OpenCases returns user's open cases whose ID or title contains query,

@@ -95,6 +95,19 @@ func TestHomeMatchesDigest(t *testing.T) {
 	if len(h.Emails) != 2 || h.Emails[0].CaseID != urgent.ID || h.Emails[0].Count != 2 {
 		t.Errorf("U1's emails = %+v", h.Emails)
 	}
+	// An admin's Home: every case's overdue deadlines, as the admin's
+	// digest lists them, the most urgent shown and all counted.
+	ah, err := e.s.HomeNow(ctx, "UADMIN", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := e.s.BuildDigest(ctx, "UADMIN", now, time.UTC, ah.Since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := itemKeys(ah.Overdue), itemKeys(ad.Overdue); !slices.Equal(got, want) || ah.OverdueTotal != len(ad.Overdue) || len(want) != 3 {
+		t.Errorf("admin's home overdue = %q (of %d), digest's %q", got, ah.OverdueTotal, want)
+	}
 	if s, err := e.s.HomeNow(ctx, "U9", now); err != nil || len(s.Cases) != 0 || len(s.Overdue) != 0 || len(s.Sessions) != 0 {
 		t.Errorf("a stranger's home: %+v, %v", s, err)
 	}

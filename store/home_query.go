@@ -107,13 +107,32 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 // priority, number and due time, without the case's title or the
 // deadline's text (DeadlineTexts reads those for the few that are shown).
 // It walks user's part of idx_deadline_med alone: nothing is opened, and
-// other users' deadlines are not read at all.
+// other users' deadlines are not read at all. An empty user stands for
+// every case (an admin's overdue list): idx_deadline's clear parts.
 func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) ([]casebot.DeadlineRef, error) {
 	var out []casebot.DeadlineRef
-	if user == "" {
-		return out, nil
-	}
 	err := db.view(ctx, func(tx kv.Tx) error {
+		if user == "" { // every case's: idx_deadline's clear parts
+			c := tx.Bucket(bucketIdxDeadline).Cursor()
+			k, v := c.First()
+			if !from.IsZero() {
+				k, v = c.Seek(timeKey(from))
+			}
+			for end := timeKey(to); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
+				clear, _, err := splitRef(k, v)
+				if err != nil {
+					return err
+				}
+				ref, err := deadlineRefClear(clear)
+				if err != nil {
+					return fmt.Errorf("decode deadline entry %q: %w", k, err)
+				}
+				if !ref.Deadline.Met {
+					out = append(out, ref)
+				}
+			}
+			return nil
+		}
 		p := prefixOf(user)
 		end := append(bytes.Clone(p), timeKey(to)...)
 		start := p
