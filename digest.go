@@ -31,8 +31,11 @@ type Digest struct {
 	Deadlines []DigestItem // due within 7 days
 	Overdue   []DigestItem // the user's; every mediator's for admins
 	Emails    []EmailCount
-	Idle      []DigestItem // open cases without activity for 14 days
-	Missed    []MissedReminder
+	// Offers are the user's cases with open settlement offers and how
+	// many: a count only, offers being caucus material.
+	Offers []OfferCount
+	Idle   []DigestItem // open cases without activity for 14 days
+	Missed []MissedReminder
 	// Admins only.
 	Quarantine int
 	Caseloads  []Caseload // mediators with open cases
@@ -53,6 +56,14 @@ type DigestItem struct {
 	When     time.Time // start, due time, or last activity
 	Text     string    // deadline text
 	Session  *Session
+}
+
+// OfferCount is the number of open offers a case has.
+type OfferCount struct {
+	CaseID   string
+	Title    string
+	Priority Priority
+	Open     int
 }
 
 // EmailCount is the number of party emails a case received.

@@ -30,6 +30,11 @@ const (
 	FieldUser                          // a Slack user
 	FieldSwitch                        // a checkbox; value "true" when ticked
 	FieldCase                          // one of the user's open cases
+	// FieldFile is files uploaded with the form (value: their Slack file
+	// IDs, comma-separated). They are no part of the command's text: once
+	// the command has run, each becomes a document of its case, as a file
+	// shared in the app's DM does.
+	FieldFile
 )
 
 // FormField is one field of a Form. Name is the argument's name in the

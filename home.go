@@ -15,10 +15,18 @@ import (
 // view of the domain built by a HomeService; the Slack transport renders
 // it. It never holds a case the user may not see (Actor.CanSee).
 type Home struct {
+	// Digest's Overdue holds at most HomeOverdueShown deadlines, the most
+	// urgent; OverdueTotal counts them all.
 	Digest
-	// Cases are the user's open cases, most urgent first, then the oldest.
+	OverdueTotal int
+	// Cases are the user's open cases, most urgent first (the list's
+	// order: priority, then the earliest open deadline, then the ID).
 	Cases []HomeCase
 }
+
+// HomeOverdueShown is how many overdue deadlines a Home lists one by one
+// (each with Mark met); the rest are counted.
+const HomeOverdueShown = 15
 
 // HomeCase is one open case on a Home.
 type HomeCase struct {

@@ -35,8 +35,9 @@ func builtins() []Command {
 		{Usage: "deadline <ID> <when> <text>", Summary: "add a deadline", Wakes: true,
 			Help: "When: 2026-12-01 (09:00), \"2026-12-01 14:30\", +10d, +3h, +5bd (business days), in your time zone.", Handle: handleDeadline},
 		{Usage: "done <ID> <deadline#>", Summary: "mark a deadline met", Wakes: true, Handle: handleDone},
-		{Usage: "session <ID> <when> <duration> <title> [--where W]", Summary: "schedule a session", Wakes: true,
-			Help: "Duration: 90m, 1h30m, 2h. Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\"", Handle: handleSession},
+		{Usage: "session <ID> <when> <duration> <title> [--where W] [--agenda A]", Summary: "schedule a session", Wakes: true,
+			Help: "Duration: 90m, 1h30m, 2h. --agenda gives the agenda's items, separated by semicolons; the invitation carries them. " +
+				"Example: session MED-2026-0001 \"2026-12-01 14:30\" 2h Opening --where \"Room 4\" --agenda \"Introductions; Positions\"", Handle: handleSession},
 		{Usage: "session <ID> poll <slot#> <title> [--where W]", Variant: "poll", Summary: "schedule a session at a time from the case's poll", Wakes: true,
 			Help:   "The parties get the invitation, the poll closes, and the reply names who cannot come. Example: session MED-2026-0001 poll 2 Opening --where \"Room 4\"",
 			Handle: handleSessionPoll},

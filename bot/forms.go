@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"strings"
 	"unicode"
 
@@ -27,6 +28,25 @@ var fieldLabels = map[string]string{
 	"source": "Referral source", "role": "Role", "name": "Name", "email": "Email address", "when": "When",
 	"text": "Text", "duration": "Duration", "where": "Where", "private": "Private (caucus) note",
 	"outcome": "Outcome", "to": "Only to parties of this role", "attach": "Attach documents (doc# list, e.g. 1,3)",
+	"agenda": "Agenda (one item a line)",
+}
+
+// formExtras are a form's fields that are no argument of its command: the
+// Note form's file input (its files become documents of the case once the
+// note is stored, as files shared in the app's DM do).
+var formExtras = map[string][]casebot.FormField{
+	"note": {{Name: "file", Label: "Attach files (they become case documents)", Kind: casebot.FieldFile, Optional: true}},
+}
+
+// formVia: a form whose field, when filled, runs another command of the
+// table with the form's values (renamed where the other command names an
+// argument differently): the Deadline form with "document expected from"
+// is the request command, which also emails that role (SPEC §9).
+var formVia = map[string]struct {
+	field, label, command string
+	rename                map[string]string // form field -> the other command's argument
+}{
+	"deadline": {field: "role", label: "Document expected from (emails them a request)", command: "request", rename: map[string]string{"text": "what"}},
 }
 
 // maxFormText is the longest text a Slack form input takes.
@@ -44,11 +64,31 @@ func (b *Bot) Form(userID, command string) (casebot.Form, bool) {
 	if cmd == nil {
 		return casebot.Form{}, false
 	}
-	admin := b.Actor(userID).Admin
-	f := casebot.Form{Command: command, Title: title, Submit: "Save"}
+	f := b.commandForm(userID, cmd)
+	f.Title = title
 	if command == "email" {
 		f.Submit = "Send"
 	}
+	f.Fields = append(f.Fields, formExtras[command]...)
+	if via, ok := formVia[command]; ok {
+		if other := b.command(via.command); other != nil {
+			for _, p := range other.sp.params {
+				if p.name == via.field {
+					fl := paramField(p)
+					fl.Label, fl.Optional = via.label, true
+					f.Fields = append(f.Fields, fl)
+				}
+			}
+		}
+	}
+	return f, true
+}
+
+// commandForm is the form of cmd's usage line alone, as userID would see
+// it: fields only admins may fill are left out for others.
+func (b *Bot) commandForm(userID string, cmd *Command) casebot.Form {
+	admin := b.Actor(userID).Admin
+	f := casebot.Form{Command: cmd.Name(), Title: cmd.Name(), Submit: "Save"}
 	for _, p := range cmd.sp.params {
 		f.Fields = append(f.Fields, paramField(p))
 	}
@@ -59,7 +99,7 @@ func (b *Bot) Form(userID, command string) (casebot.Form, bool) {
 		}
 		f.Fields = append(f.Fields, fl)
 	}
-	return f, true
+	return f
 }
 
 // bareForms are the commands whose words alone open their form (SPEC §5:
@@ -91,7 +131,45 @@ func (b *Bot) FormText(userID, command string, values map[string]string) (string
 	if !ok {
 		return "", casebot.Errorf(casebot.EINVALID, "%q has no form.", command)
 	}
-	cmd := b.command(command)
+	if via, ok := formVia[command]; ok && strings.TrimSpace(values[via.field]) != "" {
+		if err := checkChoice(mustField(f, via.field), strings.TrimSpace(values[via.field])); err != nil {
+			return "", err
+		}
+		other := b.command(via.command)
+		if other == nil {
+			return "", casebot.Errorf(casebot.EINVALID, "%q has no form.", via.command)
+		}
+		vals := make(map[string]string, len(values))
+		back := map[string]string{}
+		for from, to := range via.rename {
+			back[to] = from
+		}
+		for k, v := range values {
+			if to, ok := via.rename[k]; ok {
+				k = to
+			}
+			vals[k] = v
+		}
+		text, err := b.formText(b.commandForm(userID, other), other, vals)
+		var fe *casebot.FieldError
+		if errors.As(err, &fe) && back[fe.Field] != "" {
+			err = &casebot.FieldError{Field: back[fe.Field], Err: fe.Err}
+		}
+		return text, err
+	}
+	return b.formText(f, b.command(command), values)
+}
+
+// mustField returns the form's field named name (a zero field when it has
+// none).
+func mustField(f casebot.Form, name string) casebot.FormField {
+	fl, _ := f.Field(name)
+	return fl
+}
+
+// formText builds cmd's text from form f's values (FormText).
+func (b *Bot) formText(f casebot.Form, cmd *Command, values map[string]string) (string, error) {
+	command := cmd.Name()
 	var flags, pos []string
 	for _, fs := range cmd.sp.flags {
 		fl, shown := f.Field(fs.name)
@@ -107,6 +185,17 @@ func (b *Bot) FormText(userID, command string, values map[string]string) (string
 				flags = append(flags, "--"+fs.name)
 			}
 			continue
+		}
+		if fl.Kind == casebot.FieldLongText {
+			// A list option (--agenda): one item a line, as the typed
+			// command separates them with semicolons.
+			var items []string
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					items = append(items, line)
+				}
+			}
+			v = strings.Join(items, "; ")
 		}
 		q, err := quoteWord(fs.name, v)
 		if err != nil {
@@ -240,6 +329,10 @@ func flagField(fs flagSpec) casebot.FormField {
 		f.MaxLen = casebot.MaxTypeLen
 	case fs.name == "where":
 		f.MaxLen = casebot.MaxWhereLen
+	case fs.name == "source":
+		f.MaxLen, f.Hint = casebot.MaxSourceLen, "court, agency, self, …"
+	case fs.name == "agenda":
+		f.Kind, f.MaxLen, f.Hint = casebot.FieldLongText, maxFormText, "Introductions\nEach side's position"
 	}
 	return f
 }

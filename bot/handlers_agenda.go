@@ -52,6 +52,21 @@ func handleAgendaAdd(ctx context.Context, r *Request) Reply {
 	})
 }
 
+// agendaItems reads session's --agenda: items separated by semicolons,
+// blanks dropped, at most casebot.MaxAgendaItems.
+func agendaItems(v string) ([]string, error) {
+	var items []string
+	for _, it := range strings.Split(v, ";") {
+		if it = strings.TrimSpace(it); it != "" {
+			items = append(items, it)
+		}
+	}
+	if len(items) > casebot.MaxAgendaItems {
+		return nil, casebot.OnField("agenda", invalid("An agenda has at most %d items; this one has %d.", casebot.MaxAgendaItems, len(items)))
+	}
+	return items, nil
+}
+
 // handleAgendaRemove takes an item off a session's agenda.
 func handleAgendaRemove(ctx context.Context, r *Request) Reply {
 	item := r.Args.Item

@@ -55,6 +55,10 @@ func handleDone(ctx context.Context, r *Request) Reply {
 
 func handleSession(ctx context.Context, r *Request) Reply {
 	a := r.Args
+	agenda, err := agendaItems(a.Flags["agenda"])
+	if err != nil {
+		return r.Fail(err)
+	}
 	var s casebot.Session
 	c, err := r.UpdateCase(ctx, a.ID, func(c *casebot.Case) (casebot.Change, error) {
 		if c.Status.Closed() {
@@ -64,7 +68,7 @@ func handleSession(ctx context.Context, r *Request) Reply {
 		for _, x := range c.Sessions {
 			n = max(n, x.N+1)
 		}
-		s = casebot.Session{N: n, Start: a.When, Duration: a.Duration, Title: a.Text, Where: a.Flags["where"], Created: r.Now}
+		s = casebot.Session{N: n, Start: a.When, Duration: a.Duration, Title: a.Text, Where: a.Flags["where"], Agenda: agenda, Created: r.Now}
 		c.Sessions = append(c.Sessions, s)
 		ch := casebot.Change{Action: "session.add", About: sessionAbout(s)}
 		return r.invite(c, s, casebot.MethodRequest, ch)

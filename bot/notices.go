@@ -145,6 +145,11 @@ func RenderDigest(d *casebot.Digest) string {
 			line("  %s%s %s — %s", prio(e.Priority), e.CaseID, e.Title, plural(e.Count, "email", "emails"))
 		}
 	}
+	if section("Open settlement offers", len(d.Offers)) {
+		for _, o := range d.Offers {
+			line("  %s%s %s — %s", prio(o.Priority), o.CaseID, o.Title, plural(o.Open, "open offer", "open offers"))
+		}
+	}
 	if section("No activity for 14 days", len(d.Idle)) {
 		for _, it := range d.Idle {
 			line("  %s%s %s — last activity %s", prio(it.Priority), it.CaseID, it.Title, it.When.In(loc).Format("Mon 2 Jan"))

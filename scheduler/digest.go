@@ -22,24 +22,14 @@ const (
 // created since since. notes, when non-nil, are the notes created since at
 // most since (shared by many digests); nil reads them from the store.
 func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta) (casebot.Digest, error) {
-	return s.buildDigest(ctx, user, now, loc, since, notes, nil)
-}
-
-// buildDigest is BuildDigest over the user's open cases when the caller
-// has read them already (the Home does), else reading them.
-func (s *Scheduler) buildDigest(ctx context.Context, user string, now time.Time, loc *time.Location, since time.Time, notes []casebot.NoteMeta, cases []*casebot.Case) (casebot.Digest, error) {
 	st := s.cfg.Store
 	d := casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since}
-	var err error
-	if cases == nil {
-		if cases, err = st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"}); err != nil {
-			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
-		}
+	cases, err := st.Cases(ctx, casebot.CaseFilter{Mediator: user, State: "open"})
+	if err != nil {
+		return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 	}
 	d.OpenCases = len(cases)
-	y, m, dd := now.In(loc).Date()
-	dayStart := fromWall(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC), loc)
-	dayEnd := fromWall(time.Date(y, m, dd+1, 0, 0, 0, 0, time.UTC), loc)
+	dayStart, dayEnd := dayOf(now, loc)
 	mine := make(map[string]*casebot.Case, len(cases))
 	for _, c := range cases {
 		mine[c.ID] = c
@@ -77,50 +67,37 @@ func (s *Scheduler) buildDigest(ctx context.Context, user string, now time.Time,
 		}
 	}
 	if d.Admin {
-		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
-		if err != nil {
-			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
-		}
-		for _, r := range ods {
-			d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
-				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
-		}
-		cls, err := st.Caseloads(ctx)
-		if err != nil {
-			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
-		}
-		for _, c := range cls {
-			if c.Open > 0 {
-				d.Caseloads = append(d.Caseloads, c)
-			}
-		}
-		if s.cfg.Quarantined != nil {
-			if d.Quarantine, err = s.cfg.Quarantined(ctx); err != nil {
-				return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: quarantine: %w", user, err)
-			}
-		}
-		if err := s.purgeLists(ctx, &d, now); err != nil {
+		if err := s.adminDigest(ctx, &d, now, true); err != nil {
 			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 	}
 	if len(mine) > 0 {
-		if notes == nil {
-			if notes, err = st.NotesSince(ctx, since); err != nil {
-				return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
-			}
-		}
-		counts := map[string]int{}
-		for _, n := range notes {
-			if c := mine[n.CaseID]; c != nil && n.Source == casebot.SourceEmail && !n.Created.Before(since) {
-				counts[n.CaseID]++
-			}
-		}
-		for id, n := range counts {
+		if d.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
 			c := mine[id]
-			d.Emails = append(d.Emails, casebot.EmailCount{CaseID: id, Title: c.Title, Priority: c.Priority, Count: n})
+			if c == nil {
+				return casebot.CaseSummary{}, false
+			}
+			return casebot.CaseSummary{ID: c.ID, Title: c.Title, Priority: c.Priority}, true
+		}); err != nil {
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
-		slices.SortFunc(d.Emails, func(a, b casebot.EmailCount) int {
-			return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), b.Count-a.Count, strings.Compare(a.CaseID, b.CaseID))
+	}
+	if len(mine) > 0 {
+		ids := make([]string, 0, len(mine))
+		for id := range mine {
+			ids = append(ids, id)
+		}
+		open, err := st.OpenOffers(ctx, ids)
+		if err != nil {
+			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
+		}
+		for id, n := range open {
+			if c := mine[id]; c != nil && n > 0 {
+				d.Offers = append(d.Offers, casebot.OfferCount{CaseID: id, Title: c.Title, Priority: c.Priority, Open: n})
+			}
+		}
+		slices.SortFunc(d.Offers, func(a, b casebot.OfferCount) int {
+			return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), strings.Compare(a.CaseID, b.CaseID))
 		})
 	}
 	if d.Missed, err = st.Missed(ctx, user); err != nil {
@@ -130,6 +107,75 @@ func (s *Scheduler) buildDigest(ctx context.Context, user string, now time.Time,
 		slices.SortFunc(items, byUrgency)
 	}
 	return d, nil
+}
+
+// dayOf returns the start and end of now's day on the wall clock of loc.
+func dayOf(now time.Time, loc *time.Location) (start, end time.Time) {
+	y, m, dd := now.In(loc).Date()
+	return fromWall(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC), loc), fromWall(time.Date(y, m, dd+1, 0, 0, 0, 0, time.UTC), loc)
+}
+
+// adminDigest adds what only an admin's digest (and Home) shows: every
+// overdue deadline (when overdue is set; the Home reads only those it
+// shows), the caseload balance, the quarantine count and the purge lists.
+func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time.Time, overdue bool) error {
+	st := s.cfg.Store
+	if overdue {
+		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
+		if err != nil {
+			return err
+		}
+		for _, r := range ods {
+			d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
+		}
+	}
+	cls, err := st.Caseloads(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cls {
+		if c.Open > 0 {
+			d.Caseloads = append(d.Caseloads, c)
+		}
+	}
+	if s.cfg.Quarantined != nil {
+		if d.Quarantine, err = s.cfg.Quarantined(ctx); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+	}
+	return s.purgeLists(ctx, d, now)
+}
+
+// emailCounts counts the party emails created since since in the cases
+// mine knows (by ID: the case's title and priority), most urgent case
+// first, then the most emails. notes, when non-nil, are the notes created
+// since at most since; nil reads them from the store.
+func (s *Scheduler) emailCounts(ctx context.Context, since time.Time, notes []casebot.NoteMeta, mine func(id string) (casebot.CaseSummary, bool)) ([]casebot.EmailCount, error) {
+	if notes == nil {
+		var err error
+		if notes, err = s.cfg.Store.NotesSince(ctx, since); err != nil {
+			return nil, err
+		}
+	}
+	counts := map[string]int{}
+	for _, n := range notes {
+		if n.Source != casebot.SourceEmail || n.Created.Before(since) {
+			continue
+		}
+		if _, ok := mine(n.CaseID); ok {
+			counts[n.CaseID]++
+		}
+	}
+	var out []casebot.EmailCount
+	for id, n := range counts {
+		c, _ := mine(id)
+		out = append(out, casebot.EmailCount{CaseID: id, Title: c.Title, Priority: c.Priority, Count: n})
+	}
+	slices.SortFunc(out, func(a, b casebot.EmailCount) int {
+		return cmp.Or(b.Priority.Rank()-a.Priority.Rank(), b.Count-a.Count, strings.Compare(a.CaseID, b.CaseID))
+	})
+	return out, nil
 }
 
 // byUrgency orders items by priority, then nearest date, then case.

@@ -31,6 +31,14 @@ type Store interface {
 	CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, error)
 	Missed(ctx context.Context, user string) ([]casebot.MissedReminder, error)
 	NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error)
+	// OpenOffers counts the open offers of the cases named.
+	OpenOffers(ctx context.Context, caseIDs []string) (map[string]int, error)
+	// OpenSummaries, DeadlinesOf and SessionsOf serve the Slack Home from
+	// the store's indexes.
+	OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSummary, error)
+	DeadlinesOf(ctx context.Context, user string, from, to time.Time) ([]casebot.DeadlineRef, error)
+	DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error
+	SessionsOf(ctx context.Context, user string, from, to time.Time) ([]casebot.SessionRef, error)
 	// PollsDue and UpdateCase serve the poll reminders.
 	PollsDue(ctx context.Context, now time.Time) ([]string, time.Time, error)
 	UpdateCase(ctx context.Context, id string, fn func(c *casebot.Case) (casebot.Change, error)) (*casebot.Case, error)

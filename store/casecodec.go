@@ -297,5 +297,8 @@ func (db *DB) putCase(tx kv.Tx, old, c *casebot.Case) error {
 	if err := applyAggregates(tx, old, c); err != nil {
 		return fmt.Errorf("count case %s: %w", c.ID, err)
 	}
+	if caseloadChanged(old, c) {
+		return db.homeRefreshAdmins(tx, db.now())
+	}
 	return nil
 }

@@ -15,10 +15,12 @@ import (
 // noticeFormat starts a notice in an outbox payload; a later layout of
 // the notice's fields takes the next value. Format 1 had no purge lists,
 // session Moved times, agendas or shared caseloads in its digest, and no
-// met deadlines or poll tally; it still decodes, without them.
+// met deadlines or poll tally; format 2 no open offers counts in its
+// digest. Both still decode, without them.
 const (
 	noticeFormat1 = 1
-	noticeFormat  = 2
+	noticeFormat2 = 2
+	noticeFormat  = 3
 )
 
 func appendNotice(e *enc, n *casebot.Notice) {
@@ -58,7 +60,7 @@ func appendNotice(e *enc, n *casebot.Notice) {
 
 func decodeNotice(d *dec) *casebot.Notice {
 	f := d.b[0]
-	if f != noticeFormat && f != noticeFormat1 {
+	if f != noticeFormat && f != noticeFormat2 && f != noticeFormat1 {
 		d.fail(fmt.Errorf("unknown notice format %d", f))
 		return nil
 	}
@@ -68,9 +70,9 @@ func decodeNotice(d *dec) *casebot.Notice {
 	n.At, n.Text, n.Title, n.Duration, n.Where = d.time(), d.str(), d.str(), time.Duration(d.int()), d.str()
 	n.Offset, n.DaysOverdue = time.Duration(d.int()), int(d.int())
 	if d.bool() {
-		n.Digest = decodeDigest(d, f >= noticeFormat)
+		n.Digest = decodeDigest(d, f >= noticeFormat2)
 	}
-	if f >= noticeFormat {
+	if f >= noticeFormat2 {
 		if k := d.count(2); k > 0 {
 			n.Met = make([]casebot.DeadlineMet, k)
 			for i := range n.Met {
@@ -137,6 +139,14 @@ func appendDigest(e *enc, g *casebot.Digest) {
 		for i := range items {
 			appendDigestItem(e, &items[i])
 		}
+	}
+	// The open offers counts (notice format 3).
+	e.uint(uint64(len(g.Offers)))
+	for _, o := range g.Offers {
+		e.str(o.CaseID)
+		e.str(o.Title)
+		e.str(string(o.Priority))
+		e.int(int64(o.Open))
 	}
 }
 
@@ -220,6 +230,14 @@ func decodeDigest(d *dec, purgeLists bool) *casebot.Digest {
 				*items = make([]casebot.DigestItem, n)
 				for i := range *items {
 					decodeDigestItem(d, &(*items)[i])
+				}
+			}
+		}
+		if d.ver >= noticeFormat {
+			if n := d.count(4); n > 0 {
+				g.Offers = make([]casebot.OfferCount, n)
+				for i := range g.Offers {
+					g.Offers[i] = casebot.OfferCount{CaseID: d.str(), Title: d.str(), Priority: casebot.Priority(d.str()), Open: int(d.int())}
 				}
 			}
 		}

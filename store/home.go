@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -37,6 +38,34 @@ func (db *DB) homeRefreshUsers(tx kv.Tx, now time.Time, users ...string) error {
 		}
 	}
 	return nil
+}
+
+// homeRefreshAdmins queues a refresh of every admin's Home (their
+// quarantine count and caseload balance changed), coalesced per slot like
+// a mediator's.
+func (db *DB) homeRefreshAdmins(tx kv.Tx, now time.Time) error {
+	return db.homeRefreshUsers(tx, now, db.homeAdmins...)
+}
+
+// QuarantineCount returns the number of quarantined emails waiting for a
+// decision: the admins' Home and digest show it.
+func (db *DB) QuarantineCount(ctx context.Context) (int, error) {
+	q, err := db.Quarantine(ctx, false)
+	if err != nil {
+		return 0, err
+	}
+	return len(q), nil
+}
+
+// caseloadChanged reports whether a write from old (nil: a new case) to c
+// changes what an admin's Home counts: the caseload balance (open cases by
+// mediator and co-mediator, urgent and high among them).
+func caseloadChanged(old, c *casebot.Case) bool {
+	if old == nil || c == nil {
+		return true
+	}
+	return old.Mediator != c.Mediator || !slices.Equal(old.CoMediators, c.CoMediators) || old.Status != c.Status ||
+		(c.Open() && old.Priority != c.Priority)
 }
 
 // FileDocument files a (a file a user shared in Slack, content whole) as

@@ -72,7 +72,9 @@ func (db *DB) caseEntries(c *casebot.Case, headerOnly bool) (map[idxKey]idxVal, 
 			continue
 		}
 		clear, secret := deadlineRefParts(&casebot.DeadlineRef{CaseID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators, Priority: c.Priority, Title: c.Title, Deadline: d})
-		put(bucketIdxDeadline, append(timeKey(d.Due), numberedKey(c.ID, d.N)...), idxVal{clear: clear, secret: secret, sealed: true})
+		k := append(timeKey(d.Due), numberedKey(c.ID, d.N)...)
+		put(bucketIdxDeadline, k, idxVal{clear: clear, secret: secret, sealed: true})
+		deadlineMedEntries(c, k, clear, put)
 	}
 	for _, s := range c.Sessions {
 		if s.Cancelled {
@@ -283,6 +285,8 @@ func (db *DB) indexOwner(bucket, k []byte) string {
 			return ""
 		}
 		return string(k[8 : len(k)-5])
+	case bytes.Equal(bucket, bucketIdxDeadlineMed):
+		return deadlineMedOwner(k)
 	case bytes.Equal(bucket, bucketIdxUrgent), bytes.Equal(bucket, bucketIdxUrgentMed):
 		// [mediator \x00] class \x00 urgency (9) case ID
 		if bytes.Equal(bucket, bucketIdxUrgentMed) {

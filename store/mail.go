@@ -140,7 +140,9 @@ func (db *DB) putQuarantineTx(tx kv.Tx, q casebot.Quarantined, now time.Time) (u
 	if err := db.writeQuarantine(b, &q); err != nil {
 		return 0, err
 	}
-	return seq, nil
+	// The refresh's slot is the clock's, not the batch's start: a slot
+	// already delivered would drop it.
+	return seq, db.homeRefreshAdmins(tx, db.now())
 }
 
 func (db *DB) writeQuarantine(b kv.Bucket, q *casebot.Quarantined) error {
@@ -251,6 +253,10 @@ func (db *DB) decide(tx kv.Tx, n uint64) (kv.Bucket, *casebot.Quarantined, error
 	}
 	if q.State != casebot.QuarantinePending {
 		return nil, nil, casebot.Errorf(casebot.ECONFLICT, "Email #%d was already %s.", n, q.State)
+	}
+	// Decided either way, it leaves the admins' quarantine count.
+	if err := db.homeRefreshAdmins(tx, db.now()); err != nil {
+		return nil, nil, err
 	}
 	b, err := mailBucket(tx, bucketMailQuar)
 	return b, q, err

@@ -66,10 +66,21 @@ var migrations = []migration{
 	{9, "the search index: keyed term hashes of every note's words (body, email subject and attachment names)", func(db *DB, tx kv.Tx) error {
 		return db.indexAllNotes(tx)
 	}},
+	{10, "the unmet deadlines of open cases by mediator and co-mediator (the Slack Home's index), from the deadline index", func(db *DB, tx kv.Tx) error {
+		return fillDeadlineMed(tx)
+	}},
+	{11, "remembered Slack deliveries (event IDs and when each was first seen), so that a retry after a restart is not handled twice", func(db *DB, tx kv.Tx) error {
+		return createBuckets(tx, bucketDeliveries)
+	}},
 }
 
 // currentVersion is the schema this code writes.
 var currentVersion = migrations[len(migrations)-1].version
+
+// SchemaVersion returns the schema this casebot writes (benchmarks name
+// their cached fixtures by it, so that an older fixture is never migrated
+// on every run).
+func SchemaVersion() uint64 { return currentVersion }
 
 // bucketNotesV1 held schema 1's notes keyed by case ID \x00 N. Concurrent
 // notes to many cases then dirtied one page per case per commit; schema 2

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -61,11 +62,12 @@ var (
 
 // indexBuckets are rebuilt from the case records by reindex and compared by Check.
 var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, bucketIdxEmail, bucketIdxName, bucketIdxWord, bucketIdxDeadline, bucketIdxSession, bucketIdxPoll,
-	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed}
+	bucketIdxUrgent, bucketIdxUrgentMed, bucketIdxClosed, bucketIdxDeadlineMed}
 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
-	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms}, indexBuckets...)
+	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms,
+	bucketDeliveries}, indexBuckets...)
 
 // Meta keys.
 var (
@@ -98,6 +100,11 @@ type Options struct {
 	// mediator's Slack Home (casebot.HomeRefresh); off when false (Slack
 	// off: nothing would deliver them).
 	HomeRefresh bool
+	// HomeAdmins are the admins whose Homes (quarantine count, caseload
+	// balance) are refreshed, as mediators' are, when the quarantine
+	// changes or a case's mediators, status or priority do; with
+	// HomeRefresh only.
+	HomeAdmins []string
 	// Zone is the programme's zone, in which reports count months; nil
 	// keeps the stored one (UTC for a new store). A change rebuilds the
 	// aggregates.
@@ -116,6 +123,7 @@ type DB struct {
 	log    *slog.Logger
 	// homeRefresh: see Options.HomeRefresh.
 	homeRefresh bool
+	homeAdmins  []string
 
 	// zone is Options.Zone; searchKey keys the search index's terms
 	// (search_index.go): derived from the master key by terms, or a fixed
@@ -183,7 +191,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		path = pgurl.Redact(path)
 	}
 	db := &DB{kv: eng, path: path, prefix: opts.CasePrefix, seal: seal, log: opts.Logger, homeRefresh: opts.HomeRefresh,
-		now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
+		homeAdmins: slices.Clone(opts.HomeAdmins), now: func() time.Time { return opts.Now().UTC() }, zone: opts.Zone}
 	if err := db.open(ctx, opts); err != nil {
 		_ = eng.Close()
 		return nil, err

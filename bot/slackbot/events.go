@@ -61,6 +61,18 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// Deliveries remembers event deliveries across restarts (*store.DB
+// implements it over its key-value seam).
+type Deliveries interface {
+	// FirstDelivery records key and reports whether it is the first
+	// delivery of key within ttl.
+	FirstDelivery(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// eventTTL is how long an event_id is remembered in the store: Slack
+// retries a delivery three times within minutes.
+const eventTTL = time.Hour
+
 // event acknowledges one Events API callback and handles it once per
 // event_id, on a goroutine the handler owns. retry is Slack's retry
 // number, for the log.
@@ -72,7 +84,21 @@ func (h *Handler) event(ev slackevents.EventsAPIEvent, retry string) *httpError 
 	if h.cfg.TeamID != "" && ev.TeamID != h.cfg.TeamID {
 		return refuse(http.StatusForbidden, "unknown team %q", ev.TeamID)
 	}
-	if _, first := h.dedup.claim("event:" + cb.EventID); !first {
+	key := "event:" + cb.EventID
+	_, first := h.dedup.claim(key)
+	if first && h.cfg.Deliveries != nil {
+		ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
+		var err error
+		first, err = h.cfg.Deliveries.FirstDelivery(ctx, key, eventTTL)
+		cancel()
+		if err != nil {
+			// Handled once in this process at least; the memory still
+			// holds the key.
+			h.log.Error("slack: event delivery not recorded", slog.String("event_id", cb.EventID), slog.Any("error", err))
+			first = true
+		}
+	}
+	if !first {
 		h.log.Info("slack: duplicate event not handled again", slog.String("event_id", cb.EventID),
 			slog.String("type", ev.InnerEvent.Type), slog.String("retry_num", retry))
 		return nil

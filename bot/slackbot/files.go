@@ -67,10 +67,7 @@ func (h *Handler) fileShare(ctx context.Context, e *slackevents.MessageEvent) {
 		h.replyDM(ctx, user, casebot.Reply{Text: casebot.ErrorMessage(err) + " Nothing was filed.", Err: err})
 		return
 	}
-	limit := h.cfg.MaxFileBytes
-	if limit <= 0 {
-		limit = defaultMaxFile
-	}
+	limit := h.maxFile()
 	for _, f := range e.Message.Files {
 		h.replyDM(ctx, user, h.fileOne(ctx, user, id, f.ID, limit))
 	}

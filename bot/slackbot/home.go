@@ -15,7 +15,6 @@ import (
 const (
 	maxViewBlocks   = 100
 	maxHeaderChars  = 150
-	maxHomeOverdue  = 15 // overdue deadlines listed one by one, with Mark met
 	homeTimeLayout  = "Mon 2 Jan 15:04"
 	homeDateLayout  = "Mon 2 Jan"
 	homeCaseLabel   = "Show"
@@ -104,15 +103,15 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 	}
 	if len(h.Overdue) > 0 {
 		bs = append(bs, slack.NewDividerBlock(), section("*Overdue deadlines*"))
-		for i, it := range h.Overdue {
-			if i == maxHomeOverdue {
-				bs = append(bs, section(fmt.Sprintf("_… and %d more overdue; /case list overdue shows them all._", len(h.Overdue)-i)))
-				break
-			}
+		shown := h.Overdue[:min(len(h.Overdue), casebot.HomeOverdueShown)]
+		for _, it := range shown {
 			line := fmt.Sprintf("*%s* #%d, due %s: %s\n%s", escapeSlack(it.CaseID), it.N, it.When.In(loc).Format(homeTimeLayout),
 				escapeSlack(oneLine(it.Text, 200)), escapeSlack(oneLine(it.Title, 200)))
 			btn := slack.NewButtonBlockElement(casebot.ActionDeadlineDone, fmt.Sprintf("%s/%d", it.CaseID, it.N), plain("Mark met", maxButtonLabel))
 			bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+		}
+		if more := max(h.OverdueTotal, len(h.Overdue)) - len(shown); more > 0 {
+			bs = append(bs, section(fmt.Sprintf("_… and %d more overdue; /case list overdue shows them all._", more)))
 		}
 	}
 	var t strings.Builder

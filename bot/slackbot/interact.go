@@ -140,7 +140,7 @@ func (h *Handler) formButton(cb slack.InteractionCallback, value, key string) *h
 		}
 		caseID = id
 	}
-	return h.openLater(cb.TriggerID, cb.User.ID, command, formMeta{Case: caseID}, nil, key)
+	return h.openLater(cb.TriggerID, cb.User.ID, command, formMeta{Case: caseID, Reply: cb.ResponseURL}, nil, key)
 }
 
 // shortcut opens the form of a global or message shortcut.
@@ -150,7 +150,7 @@ func (h *Handler) shortcut(cb slack.InteractionCallback, key string) *httpError 
 		return h.openLater(cb.TriggerID, cb.User.ID, "new", formMeta{}, nil, key)
 	case cb.Type == slack.InteractionTypeMessageAction && cb.CallbackID == ShortcutAddToCase:
 		text := unescapeSlack(cb.Message.Text)
-		channel, ts := cb.Channel.ID, cb.Message.Timestamp
+		channel, ts, reply := cb.Channel.ID, cb.Message.Timestamp, cb.ResponseURL
 		user, trigger := cb.User.ID, cb.TriggerID
 		if trigger == "" || h.cfg.Forms == nil || h.cfg.Client == nil {
 			return refuse(http.StatusBadRequest, "shortcut %q: forms are off or no trigger_id", cb.CallbackID)
@@ -161,7 +161,7 @@ func (h *Handler) shortcut(cb slack.InteractionCallback, key string) *httpError 
 		h.wg.Go(func() {
 			ctx, cancel := context.WithTimeout(h.ctx, 3*time.Second)
 			defer cancel()
-			meta := formMeta{}
+			meta := formMeta{Reply: reply}
 			if channel != "" && ts != "" {
 				link, err := h.cfg.Client.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 				if err != nil {

@@ -43,6 +43,8 @@ const (
 	maxOptions = 100
 	// maxNoteLink is the longest permalink a note keeps.
 	maxNoteLink = 500
+	// maxReplyURL is the longest response_url a form keeps to confirm to.
+	maxReplyURL = 1000
 )
 
 // formMeta is a form's private_metadata: the case it is for when it was
@@ -50,6 +52,10 @@ const (
 type formMeta struct {
 	Case string `json:"case,omitempty"`
 	Link string `json:"link,omitempty"`
+	// Reply is the response_url of the slash command, button or message
+	// shortcut that opened the form, where Slack gave one (a channel or
+	// a DM): the confirmation goes there, ephemeral, and else by DM.
+	Reply string `json:"reply,omitempty"`
 }
 
 // openForm opens the form of command for user (views.open with trigger),
@@ -61,6 +67,9 @@ func (h *Handler) openForm(ctx context.Context, trigger, user, command string, m
 	f, ok := h.cfg.Forms.Form(user, command)
 	if !ok {
 		return errors.New("slackbot: no form for " + command)
+	}
+	if len(meta.Reply) > maxReplyURL {
+		meta.Reply = "" // private_metadata holds 3,000 characters: confirm by DM
 	}
 	md, err := json.Marshal(meta)
 	if err != nil {
@@ -128,6 +137,8 @@ func formBlocks(f casebot.Form, meta formMeta, initial map[string]string) []slac
 		case casebot.FieldSwitch:
 			el = slack.NewCheckboxGroupsBlockElement(valueAction, slack.NewOptionBlockObject("true", plain(fl.Label, 75), nil))
 			label = plain(fl.Label, 150)
+		case casebot.FieldFile:
+			el = slack.NewFileInputBlockElement(valueAction).WithMaxFiles(maxFormFiles)
 		case casebot.FieldWhen:
 			date := slack.NewInputBlock(fl.Name, plain(fl.Label+" (date)", 150), nil, slack.NewDatePickerBlockElement(valueAction))
 			tm := slack.NewInputBlock(fl.Name+timeSuffix, plain(fl.Label+" (time)", 150), nil, slack.NewTimePickerBlockElement(valueAction))
@@ -179,6 +190,14 @@ func formValues(f casebot.Form, st *slack.ViewState) map[string]string {
 		case casebot.FieldWhen:
 			t, _ := get(fl.Name + timeSuffix)
 			vals[fl.Name] = strings.TrimSpace(a.SelectedDate + " " + t.SelectedTime)
+		case casebot.FieldFile:
+			var ids []string
+			for _, f := range a.Files {
+				if f.ID != "" {
+					ids = append(ids, f.ID)
+				}
+			}
+			vals[fl.Name] = strings.Join(ids, ",")
 		}
 	}
 	return vals
@@ -225,6 +244,12 @@ func (h *Handler) submission(cb slack.InteractionCallback, key string) (any, *ht
 	if err != nil {
 		return fieldErrors(h.errorBlock(f, meta, err), casebot.ErrorMessage(err)), nil
 	}
+	files := formFiles(f, vals)
+	if len(files) > 0 {
+		if block, msg := h.checkFormFiles(files); msg != "" {
+			return fieldErrors(block, msg), nil
+		}
+	}
 	r, isNew := h.dedup.claim(key)
 	if !isNew {
 		return nil, nil
@@ -236,10 +261,14 @@ func (h *Handler) submission(cb slack.InteractionCallback, key string) (any, *ht
 	case <-r.done:
 	case <-t.C:
 		// Too slow for the form's answer: the reply, refusal or not,
-		// goes to the user's DM when it is ready.
+		// is confirmed when it is ready.
 		h.wg.Go(func() {
 			<-r.done
-			h.replyDM(h.ctx, user, r.reply)
+			reply := r.reply
+			if reply.Err == nil {
+				reply = h.fileFormFiles(h.ctx, user, vals["ID"], files, reply)
+			}
+			h.confirm(user, meta, reply)
 		})
 		return nil, nil
 	}
@@ -247,8 +276,19 @@ func (h *Handler) submission(cb slack.InteractionCallback, key string) (any, *ht
 		return fieldErrors(h.errorBlock(f, meta, r.reply.Err), casebot.ErrorMessage(r.reply.Err)), nil
 	}
 	reply := r.reply
-	h.wg.Go(func() { h.replyDM(h.ctx, user, reply) })
+	h.wg.Go(func() { h.confirm(user, meta, h.fileFormFiles(h.ctx, user, vals["ID"], files, reply)) })
 	return nil, nil
+}
+
+// confirm posts a form's reply where the form came from: ephemeral through
+// the response_url Slack gave the slash command, button or message
+// shortcut that opened it, else (a global shortcut, a Home button) by DM.
+func (h *Handler) confirm(user string, meta formMeta, reply casebot.Reply) {
+	if meta.Reply != "" {
+		h.post(meta.Reply, replyMessages(reply, maxResponsePosts))
+		return
+	}
+	h.replyDM(h.ctx, user, reply)
 }
 
 // errorBlock is the block at which a refusal shows: the field it names

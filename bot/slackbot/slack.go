@@ -88,6 +88,10 @@ type Config struct {
 	// MaxFileBytes bounds a shared file (mail_limits.max_attachment_bytes);
 	// 10 MiB when zero.
 	MaxFileBytes int64
+	// Deliveries remembers the events already handled across restarts
+	// (the store); nil: in memory only, so a retry after a restart runs
+	// again.
+	Deliveries Deliveries
 }
 
 // Handler serves Slack slash commands and button presses, over HTTP
@@ -290,7 +294,7 @@ func (h *Handler) command(cmd slack.SlashCommand, key, retry string) (first *sla
 	cmd.Text = unescapeSlack(cmd.Text)
 	if h.cfg.Forms != nil && h.cfg.Client != nil && cmd.TriggerID != "" {
 		if name, ok := h.cfg.Forms.FormCommand(cmd.Text); ok {
-			if e := h.openLater(cmd.TriggerID, cmd.UserID, name, formMeta{}, nil, key); e != nil {
+			if e := h.openLater(cmd.TriggerID, cmd.UserID, name, formMeta{Reply: cmd.ResponseURL}, nil, key); e != nil {
 				return nil, nil, e
 			}
 			return nil, nil, nil

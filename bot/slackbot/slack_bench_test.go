@@ -18,6 +18,7 @@ import (
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
 	"github.com/casebot/casebot/bot/slackbot"
+	"github.com/casebot/casebot/store"
 )
 
 const (
@@ -25,23 +26,32 @@ const (
 	benchMediators = 1000 // 100 cases each, 80 open: a busy practice
 )
 
-// benchFixture builds (once, cached on tmpfs when there is one) a store of
-// 100,000 cases through the public CreateCase, and returns a fresh copy's
-// path and the IDs of each mediator's cases.
+// benchFixture builds (once per machine and schema version, cached on
+// tmpfs when there is one) a store of 100,000 cases through the public
+// CreateCase, and returns the path of this process's copy of it (made
+// once: the benchmarks' rounds share it) and the IDs of each mediator's
+// cases. TestMain removes the copy.
 func benchFixture(b *testing.B) (string, map[string][]string) {
 	dir := os.TempDir()
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		dir = "/dev/shm"
 	}
-	cached := filepath.Join(dir, fmt.Sprintf("casebot-slackbench-%d-v1.db", benchCases))
 	ids := map[string][]string{}
 	for i := range benchCases {
 		m := fmt.Sprintf("U%04d", i%benchMediators)
 		ids[m] = append(ids[m], casebot.FormatCaseID("MED", 2026, uint64(i+1)))
 	}
+	benchCopy.Lock()
+	defer benchCopy.Unlock()
+	if benchCopy.path != "" {
+		return benchCopy.path, ids
+	}
+	// Named by schema: a fixture of an older schema would be migrated
+	// again on every run, which costs more than building it.
+	cached := filepath.Join(dir, fmt.Sprintf("casebot-slackbench-%d-s%d-v1.db", benchCases, store.SchemaVersion()))
 	if _, err := os.Stat(cached); err != nil {
 		b.Logf("building %d-case fixture at %s", benchCases, cached)
-		tmp := cached + ".tmp"
+		tmp := cached + fmt.Sprintf(".%d.tmp", os.Getpid())
 		_ = os.Remove(tmp)
 		now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 		db := slOpenStore(b, tmp, func() time.Time { return now })
@@ -69,15 +79,45 @@ func benchFixture(b *testing.B) (string, map[string][]string) {
 	}
 	// show writes views to the audit trail: work on a copy.
 	path := filepath.Join(dir, fmt.Sprintf("casebot-slackbench-run-%d.db", os.Getpid()))
-	src, err := os.ReadFile(cached)
-	if err != nil {
+	if err := copyFile(cached, path); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(path, src, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = os.Remove(path) })
+	benchCopy.path = path
 	return path, ids
+}
+
+// benchCopy is this process's copy of the fixture, shared by every round
+// of every benchmark.
+var benchCopy struct {
+	sync.Mutex
+	path string
+}
+
+// copyFile copies src to a new file dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// TestMain removes this process's copy of the benchmark fixture.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchCopy.path != "" {
+		_ = os.Remove(benchCopy.path)
+	}
+	os.Exit(code)
 }
 
 // BenchmarkSlackCommands64 sends signed show, list and help commands from

@@ -143,6 +143,7 @@ func (d *Daemon) openCore(ctx context.Context, lockWait time.Duration) error {
 		Timeout:       lockWait,
 		Logger:        d.Logger.With("component", "store"),
 		HomeRefresh:   cfg.SlackEnabled(),
+		HomeAdmins:    cfg.Slack.Admins,
 		Zone:          cfg.Schedule.Location,
 	})
 	if err != nil {

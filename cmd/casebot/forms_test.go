@@ -154,7 +154,8 @@ func TestFormsOpenAndSubmit(t *testing.T) {
 			t.Fatalf("%s button: %d %s", f, code, body)
 		}
 		v := nextView(t, slackAPI, "the "+f+" form")
-		if v.View["callback_id"] != "form:"+f || v.View["private_metadata"] != meta || strings.Contains(v.JSON, `"block_id":"ID"`) {
+		// The confirmation goes back where the button was (its response_url).
+		if v.View["callback_id"] != "form:"+f || v.View["private_metadata"] != `{"case":"`+id+`","reply":"http://127.0.0.1:1/unused"}` || strings.Contains(v.JSON, `"block_id":"ID"`) {
 			t.Errorf("%s form: %s", f, v.JSON)
 		}
 	}

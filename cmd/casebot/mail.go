@@ -41,6 +41,7 @@ func (d *Daemon) setupMail(ctx context.Context) error {
 				d.KickOutbox() // the mediator's notice
 			case casebot.OutcomeQuarantine:
 				d.Metrics.EmailsQuarantined.Inc()
+				d.KickOutbox() // the admins' Home refresh
 			}
 		},
 	})

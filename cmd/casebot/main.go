@@ -23,6 +23,7 @@ import (
 	_ "time/tzdata" // schedule.timezone works on machines without a zone database
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/agreement"
 	"github.com/casebot/casebot/config"
 	"github.com/casebot/casebot/store"
 )
@@ -377,6 +378,12 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
+		fmt.Fprintln(stderr, "casebot:", err)
+		return exitFail
+	}
+	// The agreement templates as start-up reads them: one naming an
+	// unknown field is an error here too, with its file and line.
+	if _, err := agreement.New(cfg.Records.TemplatesDir); err != nil {
 		fmt.Fprintln(stderr, "casebot:", err)
 		return exitFail
 	}

@@ -13,6 +13,9 @@ import (
 
 var _ scheduler.Store = (*store.DB)(nil)
 
+// The store counts the quarantine for admins' Homes and digests.
+var _ quarantineCounter = (*store.DB)(nil)
+
 // quarantineCounter is implemented by a store that keeps quarantined mail.
 type quarantineCounter interface {
 	QuarantineCount(ctx context.Context) (int, error)

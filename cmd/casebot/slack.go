@@ -22,6 +22,7 @@ var (
 	_ slackbot.FormLanguage  = (*bot.Bot)(nil)
 	_ slackbot.DocumentFiler = (*bot.Bot)(nil)
 	_ casebot.DocumentFiler  = (*store.DB)(nil)
+	_ slackbot.Deliveries    = (*store.DB)(nil)
 )
 
 // setupSlack mounts POST /slack/commands, /slack/interactions and
@@ -70,6 +71,7 @@ func (d *Daemon) setupSlack(ctx context.Context) error {
 		Forms:         d.Bot,
 		Files:         d.Bot,
 		MaxFileBytes:  d.Config.MailLimits.MaxAttachmentBytes,
+		Deliveries:    d.DB,
 	})
 	if cfg.SigningSecret != "" {
 		d.Handle("POST /slack/commands", h.Commands())
