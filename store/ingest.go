@@ -26,6 +26,7 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 		if err != nil {
 			return err
 		}
+		seen.prefetch(b.Items)
 		for _, it := range b.Items {
 			if it.DedupeKey != "" && seen.has(it.DedupeKey) {
 				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
