@@ -34,11 +34,7 @@ func benchFixture(b *testing.B) (string, map[string][]string) {
 		dir = "/dev/shm"
 	}
 	cached := filepath.Join(dir, fmt.Sprintf("casebot-slackbench-%d-v1.db", benchCases))
-	ids := map[string][]string{}
-	for i := range benchCases {
-		m := fmt.Sprintf("U%04d", i%benchMediators)
-		ids[m] = append(ids[m], casebot.FormatCaseID("MED", 2026, uint64(i+1)))
-	}
+	ids := benchCaseIDs()
 	if _, err := os.Stat(cached); err != nil {
 		b.Logf("building %d-case fixture at %s", benchCases, cached)
 		tmp := cached + ".tmp"
@@ -80,12 +76,28 @@ func benchFixture(b *testing.B) (string, map[string][]string) {
 	return path, ids
 }
 
+// benchCaseIDs returns the IDs of each mediator's cases in the fixture.
+func benchCaseIDs() map[string][]string {
+	ids := map[string][]string{}
+	for i := range benchCases {
+		m := fmt.Sprintf("U%04d", i%benchMediators)
+		ids[m] = append(ids[m], casebot.FormatCaseID("MED", 2026, uint64(i+1)))
+	}
+	return ids
+}
+
 // BenchmarkSlackCommands64 sends signed show, list and help commands from
 // 64 concurrent clients over loopback HTTP to a store of 100,000 cases, and
 // reports p50/p99 per command and the p99 ratio of show and list to help
 // (help: same verification path, no store reads).
 func BenchmarkSlackCommands64(b *testing.B) {
 	path, ids := benchFixture(b)
+	benchSlackCommands(b, path, ids)
+}
+
+// benchSlackCommands runs BenchmarkSlackCommands64 on the store at path
+// (a bbolt file or a PostgreSQL URL) holding the fixture's cases.
+func benchSlackCommands(b *testing.B, path string, ids map[string][]string) {
 	db := slOpenStore(b, path, nil)
 	bt := bot.New(bot.Config{Store: db, Logger: slLogger(b)})
 	h := slackbot.NewHandler(slackbot.Config{Run: bt.Run, Language: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})
