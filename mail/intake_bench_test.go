@@ -30,19 +30,24 @@ import (
 // and GC CPU per message.
 //
 //	go test -run='^$' -bench=Ingest -benchtime=1x ./mail/
-func BenchmarkIngest10k(b *testing.B) { benchIngest(b, 10000) }
+func BenchmarkIngest10k(b *testing.B) { benchIngest(b, 10000, nil) }
 
 // BenchmarkIngest20k is BenchmarkIngest10k with twice the mailbox: the
 // rate must hold. (Its peak heap is inflated by the test server's mailbox
 // in this process, which lengthens GC cycles; BenchmarkIngestMemory
 // measures the intake's memory in a process of its own.)
-func BenchmarkIngest20k(b *testing.B) { benchIngest(b, 20000) }
+func BenchmarkIngest20k(b *testing.B) { benchIngest(b, 20000, nil) }
 
 // ingestRounds is how many intakes one benchmark op runs.
 const ingestRounds = 5
 
-func benchIngest(b *testing.B, total int) {
+// benchIngest runs the intake benchmark with the stores open makes (a
+// bbolt file in a temporary folder when nil).
+func benchIngest(b *testing.B, total int, open func(testing.TB) *store.DB) {
 	ctx := context.Background()
+	if open == nil {
+		open = func(tb testing.TB) *store.DB { return openStore(tb, nil) }
+	}
 	s := startIMAP(b)
 	a := testAddressing(b)
 	// Each op runs ingestRounds intakes into fresh stores, each between two
@@ -51,7 +56,7 @@ func benchIngest(b *testing.B, total int) {
 	var dbs []*store.DB
 	var cases [][]*casebot.Case
 	for range runs {
-		db := openStore(b, nil)
+		db := open(b)
 		dbs, cases = append(dbs, db), append(cases, benchCases(b, db))
 	}
 	// The memory server keeps each message's flags in a map that it

@@ -49,6 +49,7 @@ type daemonProc struct {
 	bin, cfg string
 	base     string // http://127.0.0.1:port
 	log      *os.File
+	env      []string // the environment of every command; nil: the test's
 	cmd      *exec.Cmd
 	exited   chan error
 	starts   int
@@ -58,6 +59,7 @@ type daemonProc struct {
 func (d *daemonProc) start(ctx context.Context) error {
 	cmd := exec.Command(d.bin, "serve", "-config", d.cfg)
 	cmd.Stdout, cmd.Stderr = d.log, d.log
+	cmd.Env = d.env
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start casebot: %w", err)
 	}
@@ -115,7 +117,9 @@ func (d *daemonProc) stop() error {
 func (d *daemonProc) backup(out string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b, err := exec.CommandContext(ctx, d.bin, "backup", "-config", d.cfg, out).CombinedOutput()
+	cmd := exec.CommandContext(ctx, d.bin, "backup", "-config", d.cfg, out)
+	cmd.Env = d.env
+	b, err := cmd.CombinedOutput()
 	return string(b), err
 }
 
@@ -156,6 +160,27 @@ func (d *daemonProc) tail(n int) string {
 		return err.Error()
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// notable returns the daemon log's last n lines that are warnings,
+// errors, starts, stops or role changes (on PostgreSQL), which a tail of
+// routine command lines would hide.
+func (d *daemonProc) notable(n int) string {
+	b, err := os.ReadFile(d.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for l := range strings.Lines(string(b)) {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, `msg="role`) ||
+			strings.Contains(l, `msg="casebot s`) {
+			lines = append(lines, strings.TrimRight(l, "\n"))
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

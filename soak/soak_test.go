@@ -32,12 +32,13 @@ var reminderOffsets = []time.Duration{90 * time.Second, 30 * time.Second}
 
 // TestSoak runs the real binary under load, kills it at random moments,
 // and then audits that every acknowledged command, every email and every
-// due reminder took effect exactly once. See the package comment.
+// due reminder took effect exactly once. See the package comment. It runs
+// on bbolt, then again on PostgreSQL (a database of its own) when
+// CASEBOT_POSTGRES_URL is set.
 func TestSoak(t *testing.T) {
 	if os.Getenv("CASEBOT_SOAK") != "1" {
 		t.Skip("the whole-daemon soak runs with CASEBOT_SOAK=1 (.ci/run sets it)")
 	}
-	began := time.Now()
 	loadFor := 150 * time.Second
 	if s := os.Getenv("CASEBOT_SOAK_SECONDS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -46,17 +47,25 @@ func TestSoak(t *testing.T) {
 		}
 		loadFor = time.Duration(n) * time.Second
 	}
+	bin := buildBinary(t, t.TempDir())
+	t.Run("bbolt", func(t *testing.T) { soak(t, bin, loadFor, bboltStore) })
+	t.Run("postgres", func(t *testing.T) { soak(t, bin, loadFor, postgresStore) })
+}
+
+// soak is one whole-daemon soak of the binary bin on the store that
+// storeFor sets up in dir.
+func soak(t *testing.T, bin string, loadFor time.Duration, storeFor func(t *testing.T, dir string) soakStore) {
+	began := time.Now()
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	st := storeFor(t, dir)
 	slack := testserver.NewSlack(t, botToken, testserver.RateLimitEvery(200))
 	smtpSrv := testserver.NewSMTP(t, testserver.SMTPOptions{})
 	imapSrv := testserver.NewIMAP(t, "cases", "pw")
 
 	addr := freePort(t)
-	storePath := filepath.Join(dir, "casebot.db")
 	cfgPath := filepath.Join(dir, "casebot.toml")
 	cfg := fmt.Sprintf(`[store]
-path = %q
+%s
 [http]
 listen = %q
 [slack]
@@ -76,7 +85,7 @@ from = "Mediation Office <cases@practice.example>"
 [schedule]
 timezone = "UTC"
 reminders = ["90s", "30s"]
-`, storePath, addr, secret, botToken, slack.URL(), imapSrv.Addr(), smtpSrv.Addr())
+`, st.config, addr, secret, botToken, slack.URL(), imapSrv.Addr(), smtpSrv.Addr())
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +94,7 @@ reminders = ["90s", "30s"]
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	d := &daemonProc{bin: bin, cfg: cfgPath, base: "http://" + addr, log: logf}
+	d := &daemonProc{bin: bin, cfg: cfgPath, base: "http://" + addr, log: logf, env: st.env}
 	ctx := context.Background()
 	if err := d.start(ctx); err != nil {
 		t.Fatal(err)
@@ -96,6 +105,7 @@ reminders = ["90s", "30s"]
 			_ = d.kill()
 		}
 		if t.Failed() {
+			t.Logf("daemon log: warnings, errors and role changes:\n%s", d.notable(80))
 			t.Logf("daemon log tail:\n%s", d.tail(60))
 		}
 	}()
@@ -208,7 +218,7 @@ reminders = ["90s", "30s"]
 	}
 	running = false
 
-	a := runAudit(t, storePath, clients, slack, cutoff)
+	a := runAudit(t, st.location, clients, slack, cutoff)
 	deliveries, distinct, resent := smtpCounts(smtpSrv.Messages())
 	var cmds, acked, refused, unacked int
 	for _, c := range clients {
@@ -225,10 +235,10 @@ reminders = ["90s", "30s"]
 			}
 		}
 	}
-	figures := fmt.Sprintf("soak figures: commands %d (acknowledged %d, of which refused %d; unacknowledged %d) from %d clients; "+
+	figures := fmt.Sprintf("soak figures: engine %s; commands %d (acknowledged %d, of which refused %d; unacknowledged %d) from %d clients; "+
 		"emails %d (notes %d); reminders due %d (sent %d); slack posts %d (distinct keys %d, 429s %d, history checks %d); "+
 		"smtp deliveries %d (distinct Message-IDs %d, resent after a kill %d); kills %d; backup %s; lost = %d, doubled = %d; took %s",
-		cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
+		st.engine, cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
 		a.posts, a.keys, slack.Limited(), slack.HistoryCalls(), deliveries, distinct, resent, kills,
 		backupRes, a.lost, a.doubled, time.Since(began).Round(time.Second))
 	t.Log(figures)

@@ -28,6 +28,7 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 		if err != nil {
 			return err
 		}
+		seen.prefetch(b.Items)
 		for i, it := range b.Items {
 			in.postings.ahead = ahead.take(i)
 			if it.DedupeKey != "" && seen.has(it.DedupeKey) {

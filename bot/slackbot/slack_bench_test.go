@@ -36,11 +36,7 @@ func benchFixture(b *testing.B) (string, map[string][]string) {
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		dir = "/dev/shm"
 	}
-	ids := map[string][]string{}
-	for i := range benchCases {
-		m := fmt.Sprintf("U%04d", i%benchMediators)
-		ids[m] = append(ids[m], casebot.FormatCaseID("MED", 2026, uint64(i+1)))
-	}
+	ids := benchCaseIDs()
 	benchCopy.Lock()
 	defer benchCopy.Unlock()
 	if benchCopy.path != "" {
@@ -120,12 +116,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// benchCaseIDs returns the IDs of each mediator's cases in the fixture.
+func benchCaseIDs() map[string][]string {
+	ids := map[string][]string{}
+	for i := range benchCases {
+		m := fmt.Sprintf("U%04d", i%benchMediators)
+		ids[m] = append(ids[m], casebot.FormatCaseID("MED", 2026, uint64(i+1)))
+	}
+	return ids
+}
+
 // BenchmarkSlackCommands64 sends signed show, list and help commands from
 // 64 concurrent clients over loopback HTTP to a store of 100,000 cases, and
 // reports p50/p99 per command and the p99 ratio of show and list to help
 // (help: same verification path, no store reads).
 func BenchmarkSlackCommands64(b *testing.B) {
 	path, ids := benchFixture(b)
+	benchSlackCommands(b, path, ids)
+}
+
+// benchSlackCommands runs BenchmarkSlackCommands64 on the store at path
+// (a bbolt file or a PostgreSQL URL) holding the fixture's cases.
+func benchSlackCommands(b *testing.B, path string, ids map[string][]string) {
 	db := slOpenStore(b, path, nil)
 	bt := bot.New(bot.Config{Store: db, Logger: slLogger(b)})
 	h := slackbot.NewHandler(slackbot.Config{Run: bt.Run, Language: bt, SigningSecret: slSecret, TeamID: slTeam, Logger: slLogger(b)})

@@ -84,3 +84,56 @@ BenchmarkSlackCommandsRenamed-2	1	9000000000 ns/op	1.1 show/help_p99
 		}
 	}
 }
+
+// A PostgreSQL benchmark that skipped is shown as not measured, its goals
+// not missed: without CASEBOT_POSTGRES_URL (go test prints nothing for
+// it), or from a "--- SKIP" line of -v output. With the variable set, a
+// missing figure is a goal missed.
+func TestNotMeasured(t *testing.T) {
+	defer func(f func(string) string) { getenv = f }(getenv)
+	getenv = func(string) string { return "" }
+	out := `pkg: github.com/casebot/casebot/mail
+BenchmarkIngest10k-2	1	9000000000 ns/op	0.6 ratio
+pkg: github.com/casebot/casebot/store
+BenchmarkPostgresNoteWrites32
+    postgres_bench_test.go:29: CASEBOT_POSTGRES_URL not set
+--- SKIP: BenchmarkPostgresNoteWrites32
+BenchmarkAddNoteVsRaw-2	1	893000 ns/op	0.8 ratio
+`
+	rs, err := parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs = withNotMeasured(rs)
+	for _, g := range unmatched(rs) {
+		if needs[g.bench] != "" {
+			t.Errorf("unmatched lists %+v, which was not measured", g)
+		}
+	}
+	var b strings.Builder
+	missed := write(&b, rs)
+	for _, want := range []string{
+		"| store | PostgresNoteWrites32 | — | not measured (skipped: CASEBOT_POSTGRES_URL not set) | ratio (≥ 0.5: not measured) |",
+		"| mail | Ingest10kPostgres | — | not measured (CASEBOT_POSTGRES_URL not set) | ratio (≥ 0.3: not measured) |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if missed != 0 {
+		t.Errorf("missed = %d, want 0", missed)
+	}
+
+	getenv = func(string) string { return "postgres://db/x" }
+	rs, _ = parse(strings.NewReader(`pkg: github.com/casebot/casebot/mail
+BenchmarkIngest10k-2	1	9000000000 ns/op	0.6 ratio
+`))
+	rs = withNotMeasured(rs)
+	found := false
+	for _, g := range unmatched(rs) {
+		found = found || g.bench == "mail BenchmarkIngest10kPostgres"
+	}
+	if !found {
+		t.Errorf("with CASEBOT_POSTGRES_URL set, a missing Ingest10kPostgres is not reported: %+v", unmatched(rs))
+	}
+}

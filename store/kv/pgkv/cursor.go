@@ -52,9 +52,16 @@ const (
 	pageBytes = 4 << 20
 )
 
+// firstPageKeys is the page of a cursor's first read after it moved to a
+// key (First, Last, Seek): most such reads look up a few keys under one
+// prefix (a case's notes, documents or audit trail), and a full page would
+// carry a bucket's next 256 values for nothing. Each further page of the
+// same walk doubles, up to pageKeys.
+const firstPageKeys = 16
+
 // pageSQL returns the query of one page: keys after (or before, desc) $2,
-// $2 compared with op ("" for no bound), at most pageKeys of them, cut
-// where the values pass $3 bytes; n is the count before the cut.
+// $2 compared with op ("" for no bound), at most $4 of them, cut where the
+// values pass $3 bytes; n is the count before the cut.
 func pageSQL(op string, desc bool) string {
 	order := "key"
 	if desc {
@@ -68,8 +75,8 @@ func pageSQL(op string, desc bool) string {
 	}
 	return fmt.Sprintf(`SELECT key, value, n FROM (
 	SELECT key, value, sum(octet_length(value)) OVER (ORDER BY %[1]s ROWS UNBOUNDED PRECEDING) - octet_length(value) AS before, count(*) OVER () AS n
-	FROM (SELECT key, value FROM kv WHERE %[2]s ORDER BY %[1]s LIMIT %[3]d) p
-) t WHERE before < $3 ORDER BY %[1]s`, order, where, pageKeys)
+	FROM (SELECT key, value FROM kv WHERE %[2]s ORDER BY %[1]s LIMIT $4) p
+) t WHERE before < $3 ORDER BY %[1]s`, order, where)
 }
 
 var (
@@ -102,6 +109,8 @@ type Cursor struct {
 	pos   []byte
 	state int // before the first key, at pos, or after the last
 	page  page
+	// grow counts the pages read since the cursor last moved to a key.
+	grow int
 }
 
 const (
@@ -113,13 +122,14 @@ const (
 var _ kv.Cursor = (*Cursor)(nil)
 
 // First implements kv.Cursor.
-func (c *Cursor) First() ([]byte, []byte) { return c.land(c.next(nil, true, true), true) }
+func (c *Cursor) First() ([]byte, []byte) { c.grow = 0; return c.land(c.next(nil, true, true), true) }
 
 // Last implements kv.Cursor.
-func (c *Cursor) Last() ([]byte, []byte) { return c.land(c.prev(nil, true, true), false) }
+func (c *Cursor) Last() ([]byte, []byte) { c.grow = 0; return c.land(c.prev(nil, true, true), false) }
 
 // Seek implements kv.Cursor.
 func (c *Cursor) Seek(seek []byte) ([]byte, []byte) {
+	c.grow = 0
 	return c.land(c.next(seek, len(seek) == 0, true), true)
 }
 
@@ -324,8 +334,13 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 	if arg == nil {
 		arg = empty
 	}
+	limit := pageKeys
+	if c.grow < 5 {
+		limit = firstPageKeys << c.grow // 16, 32, … 256
+	}
+	c.grow++
 	t.e.roundTrips.Add(1)
-	rows, err := t.conn.Query(t.ctx, q, c.b.name, arg, pageBytes)
+	rows, err := t.conn.Query(t.ctx, q, c.b.name, arg, pageBytes, limit)
 	if err != nil {
 		t.fail(err)
 		return false
@@ -345,7 +360,7 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 		t.fail(err)
 		return false
 	}
-	whole := len(got) == 0 || int64(len(got)) == n && n < pageKeys
+	whole := len(got) == 0 || int64(len(got)) == n && n < int64(limit)
 	p := page{ok: true, rows: got}
 	if desc {
 		slices.Reverse(p.rows)
