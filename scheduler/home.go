@@ -126,7 +126,11 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority,
 			N: ss.N, When: ss.Start, Session: &ss})
 	}
-	if h.Emails, err = s.emailCounts(ctx, since, nil, func(id string) (casebot.CaseSummary, bool) {
+	notes, err := s.notesSince(ctx, since, now)
+	if err != nil {
+		return fail(err)
+	}
+	if h.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
 		c, ok := mine[id]
 		return c, ok
 	}); err != nil {

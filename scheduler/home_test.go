@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store"
 )
 
 // The Home, built from the store's indexes alone, shows what the digest
@@ -128,4 +129,69 @@ func itemKeys(items []casebot.DigestItem) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// afterCounter is the store, noting the notes NotesAfter reads.
+type afterCounter struct {
+	*store.DB
+	read int
+}
+
+func (a *afterCounter) NotesAfter(ctx context.Context, after uint64, since time.Time) ([]casebot.NoteMeta, uint64, error) {
+	notes, last, err := a.DB.NotesAfter(ctx, after, since)
+	a.read += len(notes)
+	return notes, last, err
+}
+
+// TestHomeReadsOnlyNewNotes: a Home counts a mediator's party emails since
+// their last digest, yet each Home reads from the store only the notes
+// written since the one before it.
+func TestHomeReadsOnlyNewNotes(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	now := t0.Add(2 * time.Hour)
+	e.clk.Set(now)
+	c := e.newCase("Mine", "U1", casebot.PriorityHigh, party("Ann", "ann@example.com"))
+	other := e.newCase("Theirs", "U2", casebot.PriorityHigh, party("Bo", "bo@example.com"))
+	email := func(id, from string) {
+		t.Helper()
+		if _, err := e.db.AddNote(ctx, &casebot.Note{CaseID: id, Author: from, Source: casebot.SourceEmail, Body: "hi"}, casebot.Change{Actor: from}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := &afterCounter{DB: e.db}
+	cfg := e.cfg
+	cfg.Store = counter
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := func() int {
+		t.Helper()
+		h, err := s.HomeNow(ctx, "U1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ec := range h.Emails {
+			if ec.CaseID != c.ID {
+				t.Fatalf("Home of U1 counts emails of %s", ec.CaseID)
+			}
+			n += ec.Count
+		}
+		return n
+	}
+	email(c.ID, "ann@example.com")
+	email(other.ID, "bo@example.com")
+	if n := emails(); n != 1 || counter.read != 2 {
+		t.Fatalf("first Home: %d emails (want 1), %d notes read (want 2)", n, counter.read)
+	}
+	email(c.ID, "ann@example.com")
+	email(c.ID, "ann@example.com")
+	if n := emails(); n != 3 || counter.read != 4 {
+		t.Fatalf("second Home: %d emails (want 3), %d notes read in all (want 4: only the 2 new ones)", n, counter.read)
+	}
+	if n := emails(); n != 3 || counter.read != 4 {
+		t.Fatalf("third Home: %d emails (want 3), %d notes read in all (want still 4)", n, counter.read)
+	}
 }

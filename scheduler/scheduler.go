@@ -31,6 +31,8 @@ type Store interface {
 	CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, error)
 	Missed(ctx context.Context, user string) ([]casebot.MissedReminder, error)
 	NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error)
+	// NotesAfter reads only the notes stored since the one numbered after.
+	NotesAfter(ctx context.Context, after uint64, since time.Time) ([]casebot.NoteMeta, uint64, error)
 	// OpenOffers counts the open offers of the cases named.
 	OpenOffers(ctx context.Context, caseIDs []string) (map[string]int, error)
 	// OpenSummaries, DeadlinesOf and SessionsOf serve the Slack Home from
@@ -123,6 +125,8 @@ type Scheduler struct {
 	// purgedAt is when the retention purge last ran (zero: not yet since
 	// start; it runs at the first tick, then daily).
 	purgedAt time.Time
+	// recent keeps the metadata of recent notes for Homes (recent.go).
+	recent recentNotes
 }
 
 // persistEvery is how long an empty scan window may grow before the mark is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -295,6 +296,39 @@ func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMe
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, nil
+}
+
+// NotesAfter returns the metadata (never bodies) of the notes stored after
+// the one numbered after in the store's write order (0: from the first)
+// and created at or after since, oldest first, and the number of the
+// newest note (after, when there is none): a caller keeping recent notes
+// reads only what came since its last call.
+func (db *DB) NotesAfter(ctx context.Context, after uint64, since time.Time) ([]casebot.NoteMeta, uint64, error) {
+	var out []casebot.NoteMeta
+	last := after
+	err := db.view(ctx, func(tx kv.Tx) error {
+		c := tx.Bucket(bucketNotes).Cursor()
+		k, v := c.Last()
+		if k != nil && u64(k) > last {
+			last = u64(k)
+		}
+		for ; k != nil && u64(k) > after; k, v = c.Prev() {
+			nh, _, err := decodeNoteMeta(k, v)
+			if err != nil {
+				return err
+			}
+			if nh.Created.Before(since) {
+				break
+			}
+			out = append(out, casebot.NoteMeta{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: notes after %d: %w", after, err)
+	}
+	slices.Reverse(out)
+	return out, last, nil
 }
 
 // EachDeadlineFrom calls fn with the unmet deadlines of open cases due at or
