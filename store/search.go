@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -106,6 +107,12 @@ type candidates struct {
 	p    []byte
 	gets int
 	set  map[string]bool
+	// last is the case asked about last (valid in the transaction) and
+	// lastHas the answer: a case's notes often stand together in a
+	// term's postings.
+	last    []byte
+	lastHas bool
+	key     []byte // a reused index key
 }
 
 const candidateGets = 64
@@ -119,12 +126,21 @@ func newCandidates(tx kv.Tx, a casebot.Actor) *candidates {
 }
 
 func (c *candidates) has(id []byte) bool {
+	if c.last != nil && bytes.Equal(id, c.last) {
+		return c.lastHas
+	}
+	c.last, c.lastHas = id, c.lookup(id)
+	return c.lastHas
+}
+
+func (c *candidates) lookup(id []byte) bool {
 	if c.set != nil {
 		return c.set[string(id)]
 	}
 	if c.gets++; c.gets <= candidateGets {
+		c.key = append(append(c.key[:0], c.p...), id...)
 		for _, idx := range c.idxs {
-			if idx.Get(append(c.p, id...)) != nil {
+			if idx.Get(c.key) != nil {
 				return true
 			}
 		}
