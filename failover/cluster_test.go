@@ -14,6 +14,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/bot"
+	"github.com/casebot/casebot/internal/proctest"
 	"github.com/casebot/casebot/internal/testserver"
 	"github.com/casebot/casebot/store"
 )
@@ -43,7 +44,7 @@ type cluster struct {
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
 	c := &cluster{url: testDatabase(t), dir: t.TempDir()}
-	bin := buildBinary(t, c.dir)
+	bin := proctest.BuildCasebot(t, c.dir)
 	c.slack = testserver.NewSlack(t, botToken)
 	c.imap = testserver.NewIMAP(t, "cases", "pw")
 	common := fmt.Sprintf(`[store]

@@ -6,20 +6,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/casebot/casebot/internal/proctest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -59,31 +58,6 @@ func testDatabase(t *testing.T) string {
 	return u.String()
 }
 
-// buildBinary builds cmd/casebot into dir and returns its path.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(dir, "casebot")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/casebot")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/casebot: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freePort returns a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // instance is one `casebot serve` process of the cluster; it may be
 // started again after it was killed.
 type instance struct {
@@ -98,7 +72,7 @@ type instance struct {
 // address) and opens its log.
 func newInstance(t *testing.T, dir, bin, name, common string) *instance {
 	t.Helper()
-	addr := freePort(t)
+	addr := proctest.FreePort(t)
 	cfg := filepath.Join(dir, name+".toml")
 	if err := os.WriteFile(cfg, []byte(common+fmt.Sprintf("[http]\nlisten = %q\n", addr)), 0o600); err != nil {
 		t.Fatal(err)

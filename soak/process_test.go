@@ -4,45 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
-
-// buildBinary builds cmd/casebot into dir and returns its path.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(dir, "casebot")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/casebot")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/casebot: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freePort returns a loopback address that was free a moment ago; the
-// daemon binds it again on every restart.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // daemonProc runs the casebot binary as a child process, one at a time.
 type daemonProc struct {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casebot/casebot/internal/proctest"
 	"github.com/casebot/casebot/internal/testserver"
 )
 
@@ -47,7 +48,7 @@ func TestSoak(t *testing.T) {
 		}
 		loadFor = time.Duration(n) * time.Second
 	}
-	bin := buildBinary(t, t.TempDir())
+	bin := proctest.BuildCasebot(t, t.TempDir())
 	t.Run("bbolt", func(t *testing.T) { soak(t, bin, loadFor, bboltStore) })
 	t.Run("postgres", func(t *testing.T) { soak(t, bin, loadFor, postgresStore) })
 }
@@ -62,7 +63,7 @@ func soak(t *testing.T, bin string, loadFor time.Duration, storeFor func(t *test
 	smtpSrv := testserver.NewSMTP(t, testserver.SMTPOptions{})
 	imapSrv := testserver.NewIMAP(t, "cases", "pw")
 
-	addr := freePort(t)
+	addr := proctest.FreePort(t)
 	cfgPath := filepath.Join(dir, "casebot.toml")
 	cfg := fmt.Sprintf(`[store]
 %s

@@ -41,14 +41,5 @@ func (db *DB) backupByCopy(ctx context.Context, w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: backup: %w", err)
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		return 0, fmt.Errorf("store: backup: %w", err)
-	}
-	defer f.Close()
-	n, err := io.Copy(w, f)
-	if err != nil {
-		return n, fmt.Errorf("store: backup: %w", err)
-	}
-	return n, nil
+	return sendBackup(name, w)
 }

@@ -406,6 +406,11 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: backup: compact: %w", err)
 	}
+	return sendBackup(name, w)
+}
+
+// sendBackup copies the finished backup file name to w.
+func sendBackup(name string, w io.Writer) (int64, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, fmt.Errorf("store: backup: %w", err)
