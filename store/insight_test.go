@@ -70,7 +70,16 @@ func TestCasePageOrder(t *testing.T) {
 			}
 		}
 	}
-	// Stats counts a mediator's overdue deadlines from the index's keys.
+	// Stats counts a mediator's overdue deadlines, as mediator or as
+	// co-mediator, from the keys of their part of idx_deadline_med.
+	cs, err := db.Cases(ctx, casebot.CaseFilter{Mediator: "U1", State: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs[:len(cs)/2] {
+		update(t, db, c.ID, "x", func(c *casebot.Case) { c.CoMediators = []string{"U2"} })
+	}
+	mustCheck(t, db, "co-mediators")
 	later := db.now().Add(300 * time.Hour)
 	for _, med := range []string{"", "U1", "U2"} {
 		od, err := db.Overdue(ctx, later, med)

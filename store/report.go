@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,11 +63,13 @@ func parseMonth(s string, loc *time.Location) (time.Time, error) {
 }
 
 // groupAcc collects one group's closed cases: counts, and the histogram
-// of tenths of days as a dense slice (merging hundreds of records a report
-// reads is cheaper so than through maps).
+// of tenths of days as the (tenths, count) pairs of the records it read,
+// sorted once when the figures are asked for. A 12-month report reads a
+// few hundred records of a few entries each: a dense slice indexed by
+// tenths would be thousands of entries per group to allocate and walk.
 type groupAcc struct {
 	closed, settled int
-	h               []int
+	h               []uint64 // tenths << 32 | count: sorted as numbers, by tenths
 }
 
 // addEncoded adds a stored closing record (closingRecord.encode).
@@ -73,17 +77,15 @@ func (g *groupAcc) addEncoded(v []byte) error {
 	d := dec{b: v}
 	closed, settled := int(d.uint()), int(d.uint())
 	n := d.count(2)
+	g.h = slices.Grow(g.h, n)
 	t := uint64(0)
 	for i := 0; i < n && d.err == nil; i++ {
 		t += d.uint()
-		c := int(d.uint())
-		if t > 1<<20 { // over 280 years: a broken record
-			return fmt.Errorf("closing record: %d tenths of a day", t)
+		c := d.uint()
+		if t > 1<<20 || c > 1<<31 { // over 280 years, or more closings than cases: a broken record
+			return fmt.Errorf("closing record: %d closings of %d tenths of a day", c, t)
 		}
-		if int(t) >= len(g.h) {
-			g.h = append(g.h, make([]int, int(t)+1-len(g.h))...)
-		}
-		g.h[t] += c
+		g.h = append(g.h, t<<32|c)
 	}
 	if d.err != nil {
 		return fmt.Errorf("closing record: %w", d.err)
@@ -95,27 +97,30 @@ func (g *groupAcc) addEncoded(v []byte) error {
 
 func (g *groupAcc) figures(key string) casebot.GroupFigures {
 	f := casebot.GroupFigures{Key: key, Closed: g.closed, Settled: g.settled}
-	f.MedianDays, f.P90Days = densePercentiles(g.h)
+	f.MedianDays, f.P90Days = sortedPercentiles(g.h)
 	return f
 }
 
-// densePercentiles is histogram.percentiles over counts by tenths.
-func densePercentiles(h []int) (median, p90 float64) {
+// sortedPercentiles is histogram.percentiles over groupAcc's entries
+// (tenths << 32 | count), which it sorts in place (a tenths value may
+// come more than once).
+func sortedPercentiles(h []uint64) (median, p90 float64) {
 	n := 0
-	for _, c := range h {
-		n += c
+	for _, e := range h {
+		n += int(uint32(e))
 	}
 	if n == 0 {
 		return 0, 0
 	}
-	at := func(rank int) float64 {
+	slices.Sort(h)
+	at := func(rank int) float64 { // rank is 1-based
 		seen := 0
-		for t, c := range h {
-			if seen += c; seen >= rank {
-				return float64(t) / 10
+		for _, e := range h {
+			if seen += int(uint32(e)); seen >= rank {
+				return float64(e>>32) / 10
 			}
 		}
-		return float64(len(h)-1) / 10
+		return float64(h[len(h)-1]>>32) / 10
 	}
 	median = at((n + 1) / 2)
 	if n%2 == 0 {
@@ -141,7 +146,7 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 		r = &casebot.Report{FromMonth: q.FromMonth, ToMonth: q.ToMonth, Mediator: q.Mediator, By: map[string][]casebot.GroupFigures{}}
 		scope := dim(q.Mediator)
 		all := &groupAcc{}
-		by := map[string]map[string]*groupAcc{}
+		by := map[string]*groupAcc{} // dim \0 value -> its closings
 		for m := from; m.Before(end); m = m.AddDate(0, 1, 0) {
 			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
 			p := "\x00" + mf.Month + "\x00" + scope + "\x00"
@@ -153,26 +158,23 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 				return err
 			}
 			err = forCounters(tx, "c"+p, func(k, v []byte) error {
-				d, val, ok := strings.Cut(string(k[len(p)+1:]), "\x00")
-				if !ok {
-					return fmt.Errorf("bad closing counter %q", k)
-				}
-				if d == "all" {
-					before := *all
+				group := k[len(p)+1:] // dim \0 value
+				if bytes.Equal(group, []byte("all\x00")) {
+					closed, settled := all.closed, all.settled
 					if err := all.addEncoded(v); err != nil {
 						return fmt.Errorf("counter %q: %w", k, err)
 					}
-					mf.Closed += all.closed - before.closed
-					mf.Settled += all.settled - before.settled
+					mf.Closed += all.closed - closed
+					mf.Settled += all.settled - settled
 					return nil
 				}
-				if by[d] == nil {
-					by[d] = map[string]*groupAcc{}
-				}
-				g := by[d][val]
+				g := by[string(group)] // no copy of the key to look it up
 				if g == nil {
+					if bytes.IndexByte(group, 0) < 0 {
+						return fmt.Errorf("bad closing counter %q", k)
+					}
 					g = &groupAcc{}
-					by[d][val] = g
+					by[string(group)] = g
 				}
 				if err := g.addEncoded(v); err != nil {
 					return fmt.Errorf("counter %q: %w", k, err)
@@ -191,10 +193,9 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 			r.Months = append(r.Months, mf)
 		}
 		r.All = all.figures("all")
-		for d, groups := range by {
-			for _, v := range sortedKeys(groups) {
-				r.By[d] = append(r.By[d], groups[v].figures(v))
-			}
+		for _, group := range sortedKeys(by) { // by dimension, then value
+			d, v, _ := strings.Cut(group, "\x00")
+			r.By[d] = append(r.By[d], by[group].figures(v))
 		}
 		r.SessionsHeld, err = sessionsHeld(tx, from, end, q.Now, loc, scope)
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -92,29 +91,29 @@ func (db *DB) StatsFor(ctx context.Context, now time.Time, mediator string) (cas
 }
 
 // countOverdue counts unmet deadlines of open cases due before now, of one
-// mediator (or co-mediator) or ("") all, from the deadline index: its
-// keys, and for one mediator the entries' clear parts. Nothing is
-// decrypted.
+// mediator (or co-mediator) or ("") all, from the deadline indexes' keys:
+// idx_deadline for all, the mediator's part of idx_deadline_med for one.
+// Nothing is decoded or decrypted.
 func countOverdue(tx kv.Tx, now time.Time, mediator string) (int, error) {
 	n := 0
 	end := timeKey(now)
-	c := tx.Bucket(bucketIdxDeadline).Cursor()
-	for k, v := c.First(); k != nil && bytes.Compare(k[:8], end) < 0; k, v = c.Next() {
-		if mediator == "" {
-			n++
-			continue
-		}
-		clear, _, err := splitRef(k, v)
-		if err != nil {
-			return 0, err
-		}
-		r, err := deadlineRefClear(clear)
-		if err != nil {
-			return 0, fmt.Errorf("decode deadline entry %q: %w", k, err)
-		}
-		if r.Mediator == mediator || slices.Contains(r.CoMediators, mediator) {
+	if mediator == "" {
+		c := tx.Bucket(bucketIdxDeadline).Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], end) < 0; k, _ = c.Next() {
 			n++
 		}
+		return n, nil
+	}
+	p := prefixOf(mediator)
+	c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
+	for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
+		if len(k) < len(p)+8 {
+			return 0, fmt.Errorf("bad deadline entry %q", k)
+		}
+		if bytes.Compare(k[len(p):len(p)+8], end) >= 0 {
+			break
+		}
+		n++
 	}
 	return n, nil
 }
