@@ -231,6 +231,7 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 				cs = append(cs, newCase(t, db, "c", fmt.Sprintf("U%d", i%2),
 					casebot.Party{Role: casebot.RoleClaimant, Name: "P", Email: fmt.Sprintf("p%d@example.com", i)}))
 			}
+			update(t, db, cs[4].ID, "x", func(c *casebot.Case) { c.CoMediators = []string{"U1"} }) // U1 sees a case of U0's
 			for i := 0; i < 150; i++ {
 				if rng.IntN(4) > 0 {
 					clk.Advance(time.Duration(rng.IntN(3)) * time.Minute) // ties too
@@ -263,11 +264,15 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 				}
 			}
 			mustCheck(t, db, "notes")
+			defer func(n int) { candidateGets = n }(candidateGets)
 			actors := []casebot.Actor{{ID: "UA", Admin: true}, {ID: "U1"}, {ID: "U9"}}
 			for q := 0; q < 200; q++ {
 				query := strings.Fields(randomText(rng, 1+rng.IntN(3)))
 				actor := actors[rng.IntN(len(actors))]
 				limit := []int{0, 1, 5}[rng.IntN(3)]
+				// A non-admin's candidate cases come from point reads, or
+				// from the set of their IDs' hashes.
+				candidateGets = []int{64, 0}[q%2]
 				got, err := db.Search(ctx, query, actor, limit)
 				if err != nil {
 					t.Fatal(err)

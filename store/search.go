@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 
 	"github.com/casebot/casebot"
@@ -40,13 +41,14 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 			terms = append(terms, slices.Clone(t.term(w)))
 		}
 	}
+	putTermer(t)
 	if len(terms) == 0 {
 		return db.searchScan(ctx, ws, actor.CanSee, limit)
 	}
 	var hits []casebot.NoteHit
 	err := db.view(ctx, func(tx kv.Tx) error {
 		mine := newCandidates(tx, actor)
-		seen := map[string]bool{} // case ID -> visible
+		seen := map[string]bool{} // case ID -> visible, for a non-admin
 		notes := tx.Bucket(bucketNotes)
 		n := 0
 		return intersect(tx, terms, func(p *posting) (bool, error) {
@@ -59,24 +61,23 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 			if mine != nil && !mine.has(idb) {
 				return true, nil
 			}
-			id := string(idb)
-			vis, ok := seen[id]
-			if !ok && actor.Admin {
-				vis = true // Actor.CanSee: admins see every case
-			} else if !ok {
-				c, err := getCaseHeader(tx, id) // who may see it is in the clear
-				if err != nil {
-					return false, err
+			if !actor.Admin { // Actor.CanSee: admins see every case
+				vis, ok := seen[string(idb)]
+				if !ok {
+					c, err := getCaseHeader(tx, string(idb)) // who may see it is in the clear
+					if err != nil {
+						return false, err
+					}
+					vis = actor.CanSee(c)
+					seen[string(idb)] = vis
 				}
-				vis = actor.CanSee(c)
-			}
-			seen[id] = vis
-			if !vis {
-				return true, nil
+				if !vis {
+					return true, nil
+				}
 			}
 			v := notes.Get(seq)
 			if v == nil {
-				return false, fmt.Errorf("note %s/%d: record %x missing", id, num, seq)
+				return false, fmt.Errorf("note %s/%d: record %x missing", idb, num, seq)
 			}
 			note, err := db.decodeNote(seq, v)
 			if errors.Is(err, errKeyDestroyed) {
@@ -84,8 +85,8 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 			} else if err != nil {
 				return false, err
 			}
-			if note.CaseID != id || note.N != num {
-				return false, fmt.Errorf("search posting of %s/%d points to note %s/%d", id, num, note.CaseID, note.N)
+			if note.CaseID != string(idb) || note.N != num {
+				return false, fmt.Errorf("search posting of %s/%d points to note %s/%d", idb, num, note.CaseID, note.N)
 			}
 			if snip, ok := matchAll(noteText(note), ws); ok {
 				hits = append(hits, casebot.NoteHit{Note: note, Snippet: snip})
@@ -101,12 +102,15 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 
 // candidates are the cases a non-admin may see: those the mediator index
 // lists under them. The first lookups are point reads (a rare word meets
-// few cases); past candidateGets the whole list is read into a set.
+// few cases); past candidateGets the whole list is read into a set of the
+// IDs' hashes. A hash that collides only lets a case through to the
+// visibility check every posting passes anyway (Actor.CanSee on the case).
 type candidates struct {
 	idxs []kv.Bucket // the mediator index, then the co-mediator index
 	p    []byte
 	gets int
-	set  map[string]bool
+	set  map[uint64]struct{}
+	seed maphash.Seed
 	// last is the case asked about last (valid in the transaction) and
 	// lastHas the answer: a case's notes often stand together in a
 	// term's postings.
@@ -115,7 +119,9 @@ type candidates struct {
 	key     []byte // a reused index key
 }
 
-const candidateGets = 64
+// candidateGets is how many point reads come before the set (a variable
+// for the tests).
+var candidateGets = 16
 
 // newCandidates returns the candidates of a non-admin, nil for an admin.
 func newCandidates(tx kv.Tx, a casebot.Actor) *candidates {
@@ -135,7 +141,8 @@ func (c *candidates) has(id []byte) bool {
 
 func (c *candidates) lookup(id []byte) bool {
 	if c.set != nil {
-		return c.set[string(id)]
+		_, ok := c.set[maphash.Bytes(c.seed, id)]
+		return ok
 	}
 	if c.gets++; c.gets <= candidateGets {
 		c.key = append(append(c.key[:0], c.p...), id...)
@@ -146,14 +153,20 @@ func (c *candidates) lookup(id []byte) bool {
 		}
 		return false
 	}
-	c.set = map[string]bool{}
+	c.seed = maphash.MakeSeed()
+	var hs []uint64
 	for _, idx := range c.idxs {
 		cur := idx.Cursor()
 		for k, _ := cur.Seek(c.p); hasPrefix(k, c.p); k, _ = cur.Next() {
-			c.set[string(k[len(c.p):])] = true
+			hs = append(hs, maphash.Bytes(c.seed, k[len(c.p):]))
 		}
 	}
-	return c.set[string(id)]
+	c.set = make(map[uint64]struct{}, len(hs))
+	for _, h := range hs {
+		c.set[h] = struct{}{}
+	}
+	_, ok := c.set[maphash.Bytes(c.seed, id)]
+	return ok
 }
 
 // searchScan is Search by reading every visible case's notes: the answer
@@ -207,25 +220,43 @@ func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot
 
 // matchAll reports whether text holds every word of ws (lower-case, as
 // words reads them) and returns about 80 characters around the first
-// place one of them stands.
+// place one of them stands. It reads text only up to where the last of
+// them is first found.
 func matchAll(text string, ws []string) (string, bool) {
-	want := make(map[string]bool, len(ws))
-	for _, w := range ws {
-		want[w] = false
+	var found uint64 // bit i: ws[i] seen (a query has few words; past 64 a map)
+	var more map[string]bool
+	if len(ws) > 64 {
+		more = make(map[string]bool, len(ws)-64)
+		for _, w := range ws[64:] {
+			more[w] = false
+		}
 	}
-	first, found := -1, 0
-	words(text, func(w string, at int) {
-		if seen, ok := want[w]; ok {
+	first, n := -1, 0
+	wordsWhile(text, func(w string, at int) bool {
+		for i, q := range ws[:min(len(ws), 64)] {
+			if w == q {
+				if first < 0 {
+					first = at
+				}
+				if found&(1<<i) == 0 {
+					found |= 1 << i
+					n++
+				}
+				return n < len(ws)
+			}
+		}
+		if seen, ok := more[w]; ok {
 			if first < 0 {
 				first = at
 			}
 			if !seen {
-				want[w] = true
-				found++
+				more[w] = true
+				n++
 			}
 		}
+		return n < len(ws)
 	})
-	if found < len(want) {
+	if n < len(ws) {
 		return "", false
 	}
 	return snippet(text, first, 80), true

@@ -80,19 +80,27 @@ func indexedBytes(w []byte) bool { return !stopWords[string(w)] && utf8.RuneCoun
 // word already in lower-case ASCII is passed as a part of text, without
 // a copy.
 func words(text string, fn func(w string, at int)) {
-	wordBytes(text, nil, func(w []byte, plain bool, start int) {
+	wordsWhile(text, func(w string, at int) bool {
+		fn(w, at)
+		return true
+	})
+}
+
+// wordsWhile is words until fn returns false.
+func wordsWhile(text string, fn func(w string, at int) bool) {
+	wordBytes(text, nil, func(w []byte, plain bool, start int) bool {
 		if plain {
-			fn(text[start:start+len(w)], start)
-		} else {
-			fn(string(w), start)
+			return fn(text[start:start+len(w)], start)
 		}
+		return fn(string(w), start)
 	})
 }
 
 // wordBytes calls fn with each word of text as words reads it, in buf
 // (reused: valid during the call), whether it is text's own bytes
-// (lower-case ASCII), and its offset. It returns buf for reuse.
-func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int)) []byte {
+// (lower-case ASCII), and its offset, until fn returns false. It returns
+// buf for reuse.
+func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int) bool) []byte {
 	for i := 0; i < len(text); {
 		// Skip to the start of a word.
 		r, size := rune(text[i]), 1
@@ -125,7 +133,9 @@ func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int)) [
 				buf = utf8.AppendRune(buf, unicode.ToLower(r))
 			}
 		}
-		fn(buf, plain, start)
+		if !fn(buf, plain, start) {
+			break
+		}
 	}
 	return buf
 }
@@ -212,14 +222,15 @@ func (t *termer) termBytes(w []byte) [termLen]byte {
 // noteText), reading its parts in place.
 func (db *DB) noteTerms(t *termer, n *casebot.Note) [][termLen]byte {
 	terms := make([][termLen]byte, 0, 32)
-	add := func(w []byte, _ bool, _ int) {
+	add := func(w []byte, _ bool, _ int) bool {
 		if !indexedBytes(w) {
-			return
+			return true
 		}
 		term := t.termBytes(w)
 		if !slices.Contains(terms, term) { // a note has a few dozen words: a slice beats a map
 			terms = append(terms, term)
 		}
+		return true
 	}
 	t.buf = wordBytes(n.Body, t.buf, add)
 	if n.Email != nil {
