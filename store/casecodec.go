@@ -294,6 +294,9 @@ func (db *DB) putCase(tx kv.Tx, old, c *casebot.Case) error {
 	if err := db.applyIndexes(tx, old, c); err != nil {
 		return fmt.Errorf("index case %s: %w", c.ID, err)
 	}
+	if err := moveNoteMedTx(tx, old, c); err != nil {
+		return fmt.Errorf("index notes of case %s: %w", c.ID, err)
+	}
 	if err := applyAggregates(tx, old, c); err != nil {
 		return fmt.Errorf("count case %s: %w", c.ID, err)
 	}

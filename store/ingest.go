@@ -266,13 +266,7 @@ func (db *DB) addNoteTx(tx kv.Tx, pb *postingBatch, c *casebot.Case, in *casebot
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if err := notes.Put(key, v); err != nil {
-		return nil, 0, nil, fmt.Errorf("put note: %w", err)
-	}
-	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
-		return nil, 0, nil, fmt.Errorf("put note index: %w", err)
-	}
-	if err := db.indexNoteTx(tx, pb, stored, seq); err != nil {
+	if err := db.putNoteTx(tx, pb, c, stored, seq, v); err != nil {
 		return nil, 0, nil, err
 	}
 	c.NoteCount = n.N

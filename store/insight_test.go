@@ -264,7 +264,7 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 				}
 			}
 			mustCheck(t, db, "notes")
-			defer func(n int) { candidateGets = n }(candidateGets)
+			defer func(n, m int) { candidateGets, searchPostingSteps = n, m }(candidateGets, searchPostingSteps)
 			actors := []casebot.Actor{{ID: "UA", Admin: true}, {ID: "U1"}, {ID: "U9"}}
 			for q := 0; q < 200; q++ {
 				query := strings.Fields(randomText(rng, 1+rng.IntN(3)))
@@ -273,6 +273,8 @@ func TestSearchIndexMatchesScan(t *testing.T) {
 				// A non-admin's candidate cases come from point reads, or
 				// from the set of their IDs' hashes.
 				candidateGets = []int{64, 0}[q%2]
+				// searchMine by the postings, by the user's notes, or both.
+				searchPostingSteps = []int{16, 0, 1 << 30}[q%3]
 				got, err := db.Search(ctx, query, actor, limit)
 				if err != nil {
 					t.Fatal(err)
@@ -366,6 +368,9 @@ func TestRemoveCasePostings(t *testing.T) {
 	gone := cs[0].ID
 	err := db.testUpdate(func(tx kv.Tx) error {
 		if err := db.removeCasePostingsTx(tx, gone); err != nil {
+			return err
+		}
+		if err := removeNoteMedTx(tx, gone); err != nil {
 			return err
 		}
 		// What purge does next: the notes go.

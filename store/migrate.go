@@ -72,6 +72,9 @@ var migrations = []migration{
 	{11, "remembered Slack deliveries (event IDs and when each was first seen), so that a retry after a restart is not handled twice", func(db *DB, tx kv.Tx) error {
 		return createBuckets(tx, bucketDeliveries)
 	}},
+	{12, "the notes of each mediator's and co-mediator's cases in time order, so that a mediator's search walks their own notes", func(db *DB, tx kv.Tx) error {
+		return fillNoteMed(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

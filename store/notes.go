@@ -52,13 +52,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 		if err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
-			return fmt.Errorf("put note: %w", err)
-		}
-		if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
-			return fmt.Errorf("put note index: %w", err)
-		}
-		if err := db.indexNoteTx(tx, nil, &n, seq); err != nil {
+		if err := db.putNoteTx(tx, nil, old, &n, seq, v); err != nil {
 			return err
 		}
 		c := cloneCase(old)
@@ -218,4 +212,21 @@ func snippet(text string, at, width int) string {
 		s += "…"
 	}
 	return s
+}
+
+// putNoteTx writes note n of case c, its record v stored under seq, with
+// what indexes it: note_idx, the search postings (into pb, or now when pb
+// is nil) and idx_note_med. Every way a note is written goes through it.
+func (db *DB) putNoteTx(tx kv.Tx, pb *postingBatch, c *casebot.Case, n *casebot.Note, seq uint64, v []byte) error {
+	key := be64(seq)
+	if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+		return fmt.Errorf("put note: %w", err)
+	}
+	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
+		return fmt.Errorf("put note index: %w", err)
+	}
+	if err := db.indexNoteTx(tx, pb, n, seq); err != nil {
+		return err
+	}
+	return putNoteMedTx(tx, c, n, seq)
 }

@@ -279,42 +279,147 @@ func (tc *termCursor) seekLE(target [16]byte) (bool, error) {
 }
 
 // intersect calls fn with the postings present under every term, newest
-// first, until fn returns false. It leapfrogs: each cursor jumps straight
-// to the newest posting not newer than the others', so the rarest term
-// bounds the work whatever the order of the terms.
+// first, until fn returns false (intersection.next).
 func intersect(tx kv.Tx, terms [][]byte, fn func(p *posting) (bool, error)) error {
-	cs := make([]termCursor, len(terms))
-	b := tx.Bucket(bucketTerms)
-	for i, t := range terms {
-		cs[i] = termCursor{c: b.Cursor(), term: t}
-		if ok, err := cs[i].last(); !ok || err != nil {
+	in := newIntersection(tx, terms)
+	for {
+		p, ok, err := in.next()
+		if !ok || err != nil {
+			return err
+		}
+		if more, err := fn(p); err != nil || !more {
 			return err
 		}
 	}
+}
+
+// intersection walks the postings present under every term, newest
+// first. It leapfrogs: each cursor jumps straight to the newest posting
+// not newer than the others', so the rarest term bounds the work whatever
+// the order of the terms.
+type intersection struct {
+	cs      []termCursor
+	started bool
+	done    bool
+	// advance: the cursors stand on the posting next returned last.
+	advance bool
+}
+
+func newIntersection(tx kv.Tx, terms [][]byte) *intersection {
+	b := tx.Bucket(bucketTerms)
+	in := &intersection{cs: make([]termCursor, len(terms))}
+	for i, t := range terms {
+		in.cs[i] = termCursor{c: b.Cursor(), term: t}
+	}
+	return in
+}
+
+// next returns the next posting (valid until the following call), or
+// false when there is none.
+func (in *intersection) next() (*posting, bool, error) {
+	if in.done {
+		return nil, false, nil
+	}
+	if !in.started {
+		in.started = true
+		for i := range in.cs {
+			if ok, err := in.cs[i].last(); !ok || err != nil {
+				in.done = true
+				return nil, false, err
+			}
+		}
+	}
+	if in.advance {
+		in.advance = false
+		if ok, err := in.cs[0].prev(); !ok || err != nil {
+			in.done = true
+			return nil, false, err
+		}
+	}
 	for {
-		lo := cs[0].cur().pos
-		for i := range cs[1:] {
-			if p := cs[i+1].cur().pos; bytes.Compare(p[:], lo[:]) < 0 {
+		lo := in.cs[0].cur().pos
+		for i := range in.cs[1:] {
+			if p := in.cs[i+1].cur().pos; bytes.Compare(p[:], lo[:]) < 0 {
 				lo = p
 			}
 		}
 		same := true
-		for i := range cs {
-			if cs[i].cur().pos != lo {
+		for i := range in.cs {
+			if in.cs[i].cur().pos != lo {
 				same = false
-				if ok, err := cs[i].seekLE(lo); !ok || err != nil {
-					return err
+				if ok, err := in.cs[i].seekLE(lo); !ok || err != nil {
+					in.done = true
+					return nil, false, err
 				}
 			}
 		}
-		if !same {
-			continue
+		if same {
+			in.advance = true
+			return in.cs[0].cur(), true, nil
 		}
-		if more, err := fn(cs[0].cur()); err != nil || !more {
+	}
+}
+
+// skipTo moves the walk past every posting not older than bound: next
+// returns postings older than bound only.
+func (in *intersection) skipTo(bound [16]byte) error {
+	target, ok := before(bound)
+	if !ok {
+		in.done = true
+		return nil
+	}
+	if !in.started {
+		if _, _, err := in.next(); err != nil || in.done {
 			return err
 		}
-		if ok, err := cs[0].prev(); !ok || err != nil {
+		in.advance = false // the posting it stands on was not given
+	}
+	if p := in.cs[0].cur().pos; in.advance && bytes.Compare(p[:], target[:]) <= 0 {
+		return nil // the walk is past bound already
+	}
+	in.advance = false
+	for i := range in.cs {
+		if p := in.cs[i].cur().pos; bytes.Compare(p[:], target[:]) <= 0 {
+			continue
+		}
+		if ok, err := in.cs[i].seekLE(target); !ok || err != nil {
+			in.done = true
 			return err
 		}
 	}
+	return nil
+}
+
+// before returns the position just before pos (false: there is none).
+func before(pos [16]byte) ([16]byte, bool) {
+	for i := len(pos) - 1; i >= 0; i-- {
+		if pos[i] > 0 {
+			pos[i]--
+			return pos, true
+		}
+		pos[i] = 0xff
+	}
+	return pos, false
+}
+
+// holds reports whether the term's postings hold the note at pos, with a
+// seek of c (a cursor of the terms bucket) to the block that would.
+func holds(c kv.Cursor, term []byte, pos [16]byte, buf []posting) (bool, []posting, error) {
+	k, v := c.Seek(blockKey(term, pos))
+	if !hasPrefix(k, term) || len(k) != termLen+16 || !bytes.Equal(k[termLen:termLen+8], pos[:8]) {
+		return false, buf, nil
+	}
+	if bytes.Equal(k[termLen:], pos[:]) { // the block's last posting
+		return true, buf, nil
+	}
+	ps, err := decodeBlock(k, v, buf)
+	if err != nil {
+		return false, buf, err
+	}
+	for i := range ps {
+		if ps[i].pos == pos {
+			return true, ps, nil
+		}
+	}
+	return false, ps, nil
 }

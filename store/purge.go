@@ -34,6 +34,7 @@ var purgeCaseSteps = []struct {
 	run  func(db *DB, tx kv.Tx, id string) error
 }{
 	{"search postings", func(db *DB, tx kv.Tx, id string) error { return db.removeCasePostingsTx(tx, id) }}, // before the notes they come from
+	{"note mediator index", func(_ *DB, tx kv.Tx, id string) error { return removeNoteMedTx(tx, id) }},      // before the notes too
 	{"notes", purgeIndexed(bucketNoteN, bucketNotes)},
 	{"documents", purgePrefix(bucketDocMeta)},
 	{"document contents", purgePrefix(bucketDocData)},

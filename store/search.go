@@ -22,9 +22,9 @@ import (
 // intersected newest first, and stops at limit; of the cases it meets it
 // decodes only those of notes that match, and it decrypts only those
 // notes, checking their text (a term is a hash, and stop words are not
-// indexed). For a mediator the candidates are first narrowed to the cases
-// the mediator index lists under them: it must list every case a
-// non-admin may see. A query of stop words only falls back to a scan of
+// indexed). For a non-admin the candidates are the cases the mediator
+// and co-mediator indexes list under them (they must list every case a
+// non-admin may see), found by searchMine. A query of stop words only falls back to a scan of
 // the visible cases' notes. EINVALID when the query has no word.
 func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, limit int) ([]casebot.NoteHit, error) {
 	ws := queryWords(query)
@@ -50,17 +50,8 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 		mine := newCandidates(tx, actor)
 		seen := map[string]bool{} // case ID -> visible, for a non-admin
 		notes := tx.Bucket(bucketNotes)
-		n := 0
-		return intersect(tx, terms, func(p *posting) (bool, error) {
-			if n++; n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return false, err
-				}
-			}
+		visit := func(p *posting) (bool, error) {
 			idb, num, seq := p.caseID, p.n, p.pos[8:]
-			if mine != nil && !mine.has(idb) {
-				return true, nil
-			}
 			if !actor.Admin { // Actor.CanSee: admins see every case
 				vis, ok := seen[string(idb)]
 				if !ok {
@@ -92,12 +83,127 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 				hits = append(hits, casebot.NoteHit{Note: note, Snippet: snip})
 			}
 			return limit <= 0 || len(hits) < limit, nil
+		}
+		if mine != nil {
+			return searchMine(ctx, tx, terms, mine, actor.ID, visit)
+		}
+		n := 0
+		return intersect(tx, terms, func(p *posting) (bool, error) {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return false, err
+				}
+			}
+			return visit(p)
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	return hits, nil
+}
+
+// searchMine calls visit with the postings of the notes of user's cases
+// (mine) that every term holds, newest first, until visit returns false.
+// Two walks give that same sequence, and it takes whichever gets there
+// first, in turns: the terms' postings, skipping those of other cases (a
+// rare word: few postings), and the user's own notes in idx_note_med,
+// asking each term whether it holds the note (a common word among many
+// cases: few of the user's notes). Each walk skips what the other has
+// given, so its work is at most about twice the cheaper walk's, whether
+// the user has 5 cases or 5,000.
+func searchMine(ctx context.Context, tx kv.Tx, terms [][]byte, mine *candidates, user string, visit func(p *posting) (bool, error)) error {
+	byTerms := newIntersection(tx, terms)
+	p := prefixOf(user)
+	own := tx.Bucket(bucketIdxNoteMed).Cursor()
+	ownK, ownV := lastUnder(own, p)
+	tcs := make([]kv.Cursor, len(terms))
+	for i := range tcs {
+		tcs[i] = tx.Bucket(bucketTerms).Cursor()
+	}
+	var (
+		bound   [16]byte // what was given last: the walks go on below it
+		bounded bool
+		buf     []posting
+	)
+	for n := 0; ; n++ {
+		if n%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		for range searchPostingSteps {
+			q, more, err := byTerms.next()
+			if err != nil || !more {
+				return err // no posting left: no note left
+			}
+			if !mine.has(q.caseID) {
+				continue
+			}
+			bound, bounded = q.pos, true
+			if more, err := visit(q); err != nil || !more {
+				return err
+			}
+		}
+		if !hasPrefix(ownK, p) {
+			return nil // none of the user's notes left
+		}
+		if bounded && bytes.Compare(ownK[len(p):], bound[:]) >= 0 { // given already
+			ownK, ownV = own.Seek(append(slices.Clip(p), bound[:]...))
+			if ownK == nil {
+				ownK, ownV = own.Last()
+			} else {
+				ownK, ownV = own.Prev()
+			}
+		}
+		if !hasPrefix(ownK, p) {
+			return nil // none of the user's notes left
+		}
+		e, err := noteMedEntry(p, ownK, ownV)
+		if err != nil {
+			return err
+		}
+		all := true
+		for i, t := range terms {
+			if all, buf, err = holds(tcs[i], t, e.pos, buf); err != nil {
+				return err
+			} else if !all {
+				break
+			}
+		}
+		ownK, ownV = own.Prev()
+		if !all {
+			continue
+		}
+		bound, bounded = e.pos, true
+		if more, err := visit(&e); err != nil || !more {
+			return err
+		}
+		if err := byTerms.skipTo(bound); err != nil {
+			return err
+		}
+	}
+}
+
+// searchPostingSteps is how many postings searchMine reads per note of
+// the user's it checks: a posting costs about a sixteenth of a note's
+// seeks. A variable for the tests (0: the user's notes alone).
+var searchPostingSteps = 16
+
+// lastUnder moves c to the last key with prefix p (nil: none).
+func lastUnder(c kv.Cursor, p []byte) ([]byte, []byte) {
+	end := slices.Clone(p)
+	end[len(end)-1]++ // p ends with sep, below 0xff
+	k, v := c.Seek(end)
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if !hasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
 }
 
 // candidates are the cases a non-admin may see: those the mediator index

@@ -373,5 +373,10 @@ func checkInsight(tx kv.Tx, db *DB) ([]string, error) {
 		return nil, err
 	}
 	more, err := db.checkTerms(tx)
+	if err != nil {
+		return nil, err
+	}
+	diffs = append(diffs, more...)
+	more, err = checkNoteMed(tx)
 	return append(diffs, more...), err
 }

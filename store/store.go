@@ -67,7 +67,7 @@ var indexBuckets = [][]byte{bucketIdxMediator, bucketIdxCoMed, bucketIdxStatus, 
 // allBuckets is every top-level bucket of the current schema.
 var allBuckets = append([][]byte{bucketMeta, bucketSeq, bucketCases, bucketNotes, bucketNoteN, bucketAudit, bucketAuditN,
 	bucketOutbox, bucketOutboxKey, bucketOutboxTo, bucketSent, bucketDead, bucketMsgID, bucketCaseKeys, bucketAgg, bucketTerms,
-	bucketDeliveries}, indexBuckets...)
+	bucketDeliveries, bucketIdxNoteMed}, indexBuckets...)
 
 // Meta keys.
 var (
