@@ -57,17 +57,20 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			return fail(err)
 		}
 		// Every case's overdue deadlines, counted from the index's clear
-		// parts; only the most urgent are opened.
-		refs, err := st.DeadlinesOf(ctx, "", time.Time{}, now.Add(time.Nanosecond))
-		if err != nil {
+		// parts; only the most urgent are kept and opened.
+		var top urgentTop
+		if err := st.EachDeadlineOf(ctx, "", time.Time{}, now.Add(time.Nanosecond), func(r casebot.DeadlineRef) bool {
+			top.offer(r, r.Priority)
+			return true
+		}); err != nil {
 			return fail(err)
 		}
-		h.OverdueTotal = len(refs)
-		top, err := mostUrgent(ctx, st, refs, func(r casebot.DeadlineRef) casebot.Priority { return r.Priority })
-		if err != nil {
+		h.OverdueTotal = top.total
+		shown := top.refs()
+		if err := st.DeadlineTexts(ctx, shown); err != nil {
 			return fail(err)
 		}
-		for _, r := range top {
+		for _, r := range shown {
 			h.Overdue = append(h.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
 				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
@@ -80,23 +83,23 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// for the deadlines shown: the next 7 days' and the most urgent
 	// overdue ones.
 	if !first.IsZero() && !first.After(now.Add(upcomingWindow)) {
-		refs, err := st.DeadlinesOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond))
-		if err != nil {
-			return fail(err)
-		}
-		var overdue, upcoming []casebot.DeadlineRef
-		for _, r := range refs {
-			switch _, ok := mine[r.CaseID]; {
+		var top urgentTop
+		var upcoming []casebot.DeadlineRef
+		if err := st.EachDeadlineOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(r casebot.DeadlineRef) bool {
+			switch c, ok := mine[r.CaseID]; {
 			case !ok:
 			case r.Deadline.Due.After(now):
 				upcoming = append(upcoming, r)
 			case !h.Admin: // an admin's overdue list is every case's
-				overdue = append(overdue, r)
+				top.offer(r, c.Priority)
 			}
+			return true
+		}); err != nil {
+			return fail(err)
 		}
+		var overdue []casebot.DeadlineRef
 		if !h.Admin {
-			h.OverdueTotal = len(overdue)
-			overdue = topUrgent(overdue, func(r casebot.DeadlineRef) casebot.Priority { return mine[r.CaseID].Priority })
+			h.OverdueTotal, overdue = top.total, top.refs()
 		}
 		shown := append(overdue, upcoming...)
 		if err := st.DeadlineTexts(ctx, shown); err != nil {
@@ -142,36 +145,48 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	return h, nil
 }
 
-// topUrgent returns the casebot.HomeOverdueShown most urgent of refs
-// (priority, as prio says it, then the earliest, then case and number),
-// most urgent first.
-func topUrgent(refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) []casebot.DeadlineRef {
-	type urgency struct {
-		rank int
-		i    int
-	}
-	order := make([]urgency, len(refs))
-	for i, r := range refs {
-		order[i] = urgency{prio(r).Rank(), i}
-	}
-	slices.SortFunc(order, func(a, b urgency) int {
-		ra, rb := &refs[a.i], &refs[b.i]
-		return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
-	})
-	out := make([]casebot.DeadlineRef, 0, min(len(order), casebot.HomeOverdueShown))
-	for _, u := range order[:min(len(order), casebot.HomeOverdueShown)] {
-		out = append(out, refs[u.i])
-	}
-	return out
+// urgentTop keeps the casebot.HomeOverdueShown most urgent of the
+// deadlines offered to it (priority, then the earliest, then case and
+// number) and counts them all, so that a Home with a thousand overdue
+// deadlines holds fifteen of them, not a sorted list of all.
+type urgentTop struct {
+	total int
+	top   []rankedRef // most urgent first
 }
 
-// mostUrgent is topUrgent with the texts read (DeadlineTexts).
-func mostUrgent(ctx context.Context, st Store, refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) ([]casebot.DeadlineRef, error) {
-	top := topUrgent(refs, prio)
-	if err := st.DeadlineTexts(ctx, top); err != nil {
-		return nil, err
+type rankedRef struct {
+	rank int // the priority's rank
+	ref  casebot.DeadlineRef
+}
+
+func moreUrgent(a, b *rankedRef) int {
+	ra, rb := &a.ref, &b.ref
+	return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
+}
+
+// offer counts r, of priority p, and keeps it if it is among the most
+// urgent so far.
+func (u *urgentTop) offer(r casebot.DeadlineRef, p casebot.Priority) {
+	u.total++
+	x := rankedRef{p.Rank(), r}
+	full := len(u.top) == casebot.HomeOverdueShown
+	if full && moreUrgent(&u.top[len(u.top)-1], &x) < 0 {
+		return
 	}
-	return top, nil
+	i, _ := slices.BinarySearchFunc(u.top, x, func(e, t rankedRef) int { return moreUrgent(&e, &t) })
+	if full {
+		u.top = u.top[:len(u.top)-1]
+	}
+	u.top = slices.Insert(u.top, i, x)
+}
+
+// refs returns the deadlines kept, most urgent first.
+func (u *urgentTop) refs() []casebot.DeadlineRef {
+	out := make([]casebot.DeadlineRef, len(u.top))
+	for i := range u.top {
+		out[i] = u.top[i].ref
+	}
+	return out
 }
 
 // OpenCases returns user's open cases whose ID or title contains query,

@@ -101,16 +101,18 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 	return out, nil
 }
 
-// DeadlinesOf returns the unmet deadlines of the open cases user mediates
-// or co-mediates with from <= due < to (a zero from: from the first),
-// earliest first, as their clear parts say them: case, mediators,
-// priority, number and due time, without the case's title or the
-// deadline's text (DeadlineTexts reads those for the few that are shown).
-// It walks user's part of idx_deadline_med alone: nothing is opened, and
-// other users' deadlines are not read at all. An empty user stands for
-// every case (an admin's overdue list): idx_deadline's clear parts.
-func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) ([]casebot.DeadlineRef, error) {
-	var out []casebot.DeadlineRef
+// EachDeadlineOf calls fn with the unmet deadlines of the open cases user
+// mediates or co-mediates with from <= due < to (a zero from: from the
+// first), earliest first, until fn returns false, as their clear parts say
+// them: case, mediators, priority, number and due time, without the
+// case's title or the deadline's text (DeadlineTexts reads those for the
+// few that are shown). It walks user's part of idx_deadline_med alone:
+// nothing is opened, other users' deadlines are not read at all, and no
+// list of them is built (a mediator's Home counts a thousand overdue
+// deadlines and shows fifteen). An empty user stands for every case (an
+// admin's overdue list): idx_deadline's clear parts. fn runs inside a
+// read transaction and must not call the store.
+func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Time, fn func(casebot.DeadlineRef) bool) error {
 	err := db.view(ctx, func(tx kv.Tx) error {
 		if user == "" { // every case's: idx_deadline's clear parts
 			c := tx.Bucket(bucketIdxDeadline).Cursor()
@@ -127,8 +129,8 @@ func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) 
 				if err != nil {
 					return fmt.Errorf("decode deadline entry %q: %w", k, err)
 				}
-				if !ref.Deadline.Met {
-					out = append(out, ref)
+				if !ref.Deadline.Met && !fn(ref) {
+					return nil
 				}
 			}
 			return nil
@@ -145,20 +147,20 @@ func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) 
 			if err != nil {
 				return fmt.Errorf("decode deadline entry %q: %w", k, err)
 			}
-			if !ref.Deadline.Met {
-				out = append(out, ref)
+			if !ref.Deadline.Met && !fn(ref) {
+				return nil
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: deadlines of %s: %w", user, err)
+		return fmt.Errorf("store: deadlines of %s: %w", user, err)
 	}
-	return out, nil
+	return nil
 }
 
 // DeadlineTexts fills in the case title and the deadline text of each of
-// refs (as DeadlinesOf returned them) from the deadline index. A deadline
+// refs (as EachDeadlineOf gave them) from the deadline index. A deadline
 // met or moved since, or of a case whose data key is destroyed, keeps
 // empty texts.
 func (db *DB) DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error {
