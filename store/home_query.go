@@ -83,15 +83,23 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 	err := db.view(ctx, func(tx kv.Tx) error {
 		p := prefixOf(user, "o")
 		c := tx.Bucket(bucketIdxUrgentMed).Cursor()
+		// The next deadlines the summaries point to are allocated 64 at
+		// a time, not one by one.
+		var nexts []casebot.Deadline
 		for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
 			if len(k) < len(p)+9 {
 				return fmt.Errorf("bad urgency key %q", k)
 			}
-			s, err := db.decodeSummary(string(k[len(p)+9:]), k, v)
-			if err != nil {
+			if len(nexts) == 0 {
+				nexts = make([]casebot.Deadline, 64)
+			}
+			out = append(out, casebot.CaseSummary{})
+			if err := db.decodeSummaryTo(&out[len(out)-1], &nexts[0], user, string(k[len(p)+9:]), k, v); err != nil {
 				return err
 			}
-			out = append(out, s)
+			if out[len(out)-1].Next != nil {
+				nexts = nexts[1:]
+			}
 		}
 		return nil
 	})
@@ -143,7 +151,7 @@ func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Tim
 		}
 		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
 		for k, v := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, v = c.Next() {
-			ref, err := deadlineRefClear(v)
+			ref, err := deadlineRefClearOf(v, user)
 			if err != nil {
 				return fmt.Errorf("decode deadline entry %q: %w", k, err)
 			}
