@@ -39,12 +39,17 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	}
 	loc := s.Zone(ctx, user)
 	h := casebot.Home{Digest: casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since, OpenCases: len(cases)},
-		Cases: make([]casebot.HomeCase, 0, len(cases))}
-	mine := make(map[string]casebot.CaseSummary, len(cases))
+		Cases: make([]casebot.HomeCase, 0, min(len(cases), casebot.HomeCasesShown))}
+	// mine finds a case among cases by ID, for the deadlines, sessions and
+	// emails, which are shown only for the user's own open cases.
+	mine := make(map[string]int, len(cases))
 	var first time.Time // the earliest open deadline of any of them
-	for _, c := range cases {
-		mine[c.ID] = c
-		h.Cases = append(h.Cases, homeCase(c))
+	for i := range cases {
+		c := &cases[i]
+		mine[c.ID] = i
+		if len(h.Cases) < casebot.HomeCasesShown {
+			h.Cases = append(h.Cases, homeCase(*c))
+		}
 		if c.Next != nil && (first.IsZero() || c.Next.Due.Before(first)) {
 			first = c.Next.Due
 		}
@@ -66,7 +71,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			return fail(err)
 		}
 		h.OverdueTotal = top.total
-		shown := top.refs()
+		shown := top.appendRefs(nil)
 		if err := st.DeadlineTexts(ctx, shown); err != nil {
 			return fail(err)
 		}
@@ -83,35 +88,40 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// for the deadlines shown: the next 7 days' and the most urgent
 	// overdue ones.
 	if !first.IsZero() && !first.After(now.Add(upcomingWindow)) {
+		// shown: the upcoming deadlines as they come, then the most
+		// urgent overdue ones.
 		var top urgentTop
-		var upcoming []casebot.DeadlineRef
+		var shown []casebot.DeadlineRef
 		if err := st.EachDeadlineOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(r casebot.DeadlineRef) bool {
-			switch c, ok := mine[r.CaseID]; {
+			switch i, ok := mine[r.CaseID]; {
 			case !ok:
 			case r.Deadline.Due.After(now):
-				upcoming = append(upcoming, r)
+				shown = append(shown, r)
 			case !h.Admin: // an admin's overdue list is every case's
-				top.offer(r, c.Priority)
+				top.offer(r, cases[i].Priority)
 			}
 			return true
 		}); err != nil {
 			return fail(err)
 		}
-		var overdue []casebot.DeadlineRef
+		upcoming := len(shown)
 		if !h.Admin {
-			h.OverdueTotal, overdue = top.total, top.refs()
+			h.OverdueTotal = top.total
+			shown = top.appendRefs(shown)
 		}
-		shown := append(overdue, upcoming...)
 		if err := st.DeadlineTexts(ctx, shown); err != nil {
 			return fail(err)
 		}
+		if upcoming > 0 {
+			h.Deadlines = make([]casebot.DigestItem, 0, upcoming)
+		}
 		for i, r := range shown {
-			c := mine[r.CaseID]
+			c := &cases[mine[r.CaseID]]
 			it := casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
-			if i < len(overdue) {
-				h.Overdue = append(h.Overdue, it)
-			} else {
+			if i < upcoming {
 				h.Deadlines = append(h.Deadlines, it)
+			} else {
+				h.Overdue = append(h.Overdue, it)
 			}
 		}
 	}
@@ -121,11 +131,11 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return fail(err)
 	}
 	for _, r := range sessions {
-		c, ok := mine[r.CaseID]
+		i, ok := mine[r.CaseID]
 		if !ok {
 			continue
 		}
-		ss := r.Session
+		c, ss := &cases[i], r.Session
 		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority,
 			N: ss.N, When: ss.Start, Session: &ss})
 	}
@@ -134,8 +144,10 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return fail(err)
 	}
 	if h.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
-		c, ok := mine[id]
-		return c, ok
+		if i, ok := mine[id]; ok {
+			return cases[i], true
+		}
+		return casebot.CaseSummary{}, false
 	}); err != nil {
 		return fail(err)
 	}
@@ -180,13 +192,12 @@ func (u *urgentTop) offer(r casebot.DeadlineRef, p casebot.Priority) {
 	u.top = slices.Insert(u.top, i, x)
 }
 
-// refs returns the deadlines kept, most urgent first.
-func (u *urgentTop) refs() []casebot.DeadlineRef {
-	out := make([]casebot.DeadlineRef, len(u.top))
+// appendRefs appends the deadlines kept to refs, most urgent first.
+func (u *urgentTop) appendRefs(refs []casebot.DeadlineRef) []casebot.DeadlineRef {
 	for i := range u.top {
-		out[i] = u.top[i].ref
+		refs = append(refs, u.top[i].ref)
 	}
-	return out
+	return refs
 }
 
 // OpenCases returns user's open cases whose ID or title contains query,

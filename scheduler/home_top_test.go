@@ -52,3 +52,36 @@ func TestHomeKeepsTheMostUrgentOverdue(t *testing.T) {
 		}
 	}
 }
+
+// A Home holds the first casebot.HomeCasesShown of a mediator's open
+// cases, in the list's order (as OpenCases lists them all), and counts
+// them all in OpenCases.
+func TestHomeHoldsTheFirstCasesAndCountsAll(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	now := t0.Add(2 * time.Hour)
+	e.clk.Set(now)
+	const n = casebot.HomeCasesShown + 7
+	prios := []casebot.Priority{casebot.PriorityLow, casebot.PriorityUrgent, casebot.PriorityNormal, casebot.PriorityHigh}
+	for i := range n {
+		c := e.newCase(fmt.Sprintf("Case %d", i), "U1", prios[i%len(prios)])
+		if i%3 == 0 {
+			e.addDeadline(c.ID, now.Add(time.Duration(i%5+1)*day), "next")
+		}
+	}
+	e.newCase("Another's", "U2", casebot.PriorityUrgent)
+	all, err := e.s.OpenCases(ctx, "U1", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.s.HomeNow(ctx, "U1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n || h.OpenCases != n {
+		t.Fatalf("U1 has %d open cases listed, %d counted on the Home; want %d", len(all), h.OpenCases, n)
+	}
+	if len(h.Cases) != casebot.HomeCasesShown || !slices.Equal(h.Cases, all[:casebot.HomeCasesShown]) {
+		t.Errorf("the Home holds %d cases, want the first %d of the list", len(h.Cases), casebot.HomeCasesShown)
+	}
+}

@@ -147,21 +147,22 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 		bs = append(bs, slack.NewDividerBlock())
 		bs = append(bs, textSections(s, 3)...)
 	}
-	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", len(h.Cases))))
+	// h.Cases may be the first casebot.HomeCasesShown of more.
+	total := max(h.OpenCases, len(h.Cases))
+	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", total)))
 	// Room for the cases, keeping two blocks for "and N more" and its button.
-	room := maxViewBlocks - len(bs) - 2
-	for i, c := range h.Cases {
-		if i == room && i < len(h.Cases) {
-			bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", len(h.Cases)-i)),
-				actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
-			break
-		}
+	shown := h.Cases[:min(len(h.Cases), maxViewBlocks-len(bs)-2)]
+	for _, c := range shown {
 		line := fmt.Sprintf("*%s* %s\n%s, %s", escapeSlack(c.ID), escapeSlack(oneLine(c.Title, 200)), c.Priority, c.Status)
 		if c.Next.N > 0 {
 			line += fmt.Sprintf("; next deadline %s", c.Next.Due.In(loc).Format(homeDateLayout))
 		}
 		btn := slack.NewButtonBlockElement(casebot.ActionShowCase, c.ID, plain(homeCaseLabel, maxButtonLabel))
 		bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+	}
+	if more := total - len(shown); more > 0 {
+		bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", more)),
+			actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
 	}
 	return bs
 }
