@@ -89,22 +89,38 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// overdue ones.
 	if !first.IsZero() && !first.After(now.Add(upcomingWindow)) {
 		// shown: the upcoming deadlines as they come, then the most
-		// urgent overdue ones.
+		// urgent overdue ones. The index's keys say all the walk needs
+		// (case, number, due time; the priority is the case's): nothing
+		// is decoded but the texts of those shown.
 		var top urgentTop
-		var shown []casebot.DeadlineRef
-		if err := st.EachDeadlineOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(r casebot.DeadlineRef) bool {
-			switch i, ok := mine[r.CaseID]; {
+		type due struct {
+			ci, n int32
+			at    int64
+		} // a case's index in cases
+		var soon []due
+		if err := st.EachDeadlineKeyOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(id []byte, n int, at time.Time) bool {
+			i, ok := mine[string(id)]
+			switch {
 			case !ok:
-			case r.Deadline.Due.After(now):
-				shown = append(shown, r)
+			case at.After(now):
+				soon = append(soon, due{int32(i), int32(n), at.UnixNano()})
 			case !h.Admin: // an admin's overdue list is every case's
-				top.offer(r, cases[i].Priority)
+				top.offer(casebot.DeadlineRef{CaseID: cases[i].ID, Deadline: casebot.Deadline{N: n, Due: at}}, cases[i].Priority)
 			}
 			return true
 		}); err != nil {
 			return fail(err)
 		}
-		upcoming := len(shown)
+		// Most urgent first, as the Home lists them (byUrgency).
+		slices.SortFunc(soon, func(a, b due) int {
+			ca, cb := &cases[a.ci], &cases[b.ci]
+			return cmp.Or(cb.Priority.Rank()-ca.Priority.Rank(), cmp.Compare(a.at, b.at), strings.Compare(ca.ID, cb.ID), int(a.n-b.n))
+		})
+		upcoming := len(soon)
+		shown := make([]casebot.DeadlineRef, 0, upcoming+len(top.top))
+		for _, d := range soon {
+			shown = append(shown, casebot.DeadlineRef{CaseID: cases[d.ci].ID, Deadline: casebot.Deadline{N: int(d.n), Due: time.Unix(0, d.at).UTC()}})
+		}
 		if !h.Admin {
 			h.OverdueTotal = top.total
 			shown = top.appendRefs(shown)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -167,6 +168,46 @@ func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Tim
 	return nil
 }
 
+// EachDeadlineKeyOf calls fn with the case, number and due time of each
+// unmet deadline of the open cases user mediates or co-mediates with
+// from <= due < to, earliest first, until fn returns false: what the keys
+// of user's part of idx_deadline_med say, no value decoded, so that a
+// Home can count and rank a thousand overdue deadlines by its cases'
+// priorities for the cost of a cursor walk. caseID aliases the key: it is
+// valid only during the call. fn runs inside a read transaction and must
+// not call the store.
+func (db *DB) EachDeadlineKeyOf(ctx context.Context, user string, from, to time.Time, fn func(caseID []byte, n int, due time.Time) bool) error {
+	if user == "" {
+		return nil
+	}
+	err := db.view(ctx, func(tx kv.Tx) error {
+		p := prefixOf(user)
+		end := append(bytes.Clone(p), timeKey(to)...)
+		start := p
+		if !from.IsZero() {
+			start = append(bytes.Clone(p), timeKey(from)...)
+		}
+		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
+		for k, _ := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, _ = c.Next() {
+			// mediator \0 due (8) case ID \0 N (4)
+			rest := k[len(p):]
+			if len(rest) < 8+1+1+4 || rest[len(rest)-5] != sep {
+				return fmt.Errorf("bad deadline key %q", k)
+			}
+			due := timeFromKey(rest[:8])
+			n := int(binary.BigEndian.Uint32(rest[len(rest)-4:]))
+			if !fn(rest[8:len(rest)-5], n, due) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: deadlines of %s: %w", user, err)
+	}
+	return nil
+}
+
 // DeadlineTexts fills in the case title and the deadline text of each of
 // refs (as EachDeadlineOf gave them) from the deadline index. A deadline
 // met or moved since, or of a case whose data key is destroyed, keeps
@@ -174,9 +215,11 @@ func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Tim
 func (db *DB) DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error {
 	err := db.view(ctx, func(tx kv.Tx) error {
 		idx := tx.Bucket(bucketIdxDeadline)
+		var key []byte
 		for i := range refs {
 			r := &refs[i]
-			key := append(timeKey(r.Deadline.Due), numberedKey(r.CaseID, r.Deadline.N)...)
+			key = appendTimeKey(key[:0], r.Deadline.Due)
+			key = binary.BigEndian.AppendUint32(append(append(key, r.CaseID...), sep), uint32(r.Deadline.N))
 			v := idx.Get(key)
 			if v == nil {
 				continue

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -41,6 +42,20 @@ func TestEachDeadlineOfAndMigration(t *testing.T) {
 			return true
 		}); err != nil {
 			t.Fatal(err)
+		}
+		// EachDeadlineKeyOf names the same deadlines from the keys alone.
+		var keys, want []string
+		if err := db.EachDeadlineKeyOf(ctx, user, from, to, func(id []byte, n int, due time.Time) bool {
+			keys = append(keys, fmt.Sprintf("%s #%d %s", id, n, due.Format(time.RFC3339Nano)))
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			want = append(want, fmt.Sprintf("%s #%d %s", r.CaseID, r.Deadline.N, r.Deadline.Due.UTC().Format(time.RFC3339Nano)))
+		}
+		if !slices.Equal(keys, want) {
+			t.Errorf("%s's deadline keys = %q, want %q", user, keys, want)
 		}
 		for _, r := range refs {
 			if r.Title != "" || r.Deadline.Text != "" {
