@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casebot/casebot"
 	"github.com/slack-go/slack"
@@ -72,5 +73,41 @@ func TestRenderHomeCountsTheCasesNotListed(t *testing.T) {
 				t.Errorf("\"and N more\" with every case listed:\n%s", all)
 			}
 		})
+	}
+}
+
+// oneLine's fast path (nothing to fold) gives what folding would give.
+func TestOneLineFolds(t *testing.T) {
+	for _, s := range []string{"", "a", "Lease dispute", " lead", "trail ", "two  spaces", "tab\there", "line\nbreak", "cr\r", "nbsp\u00a0x",
+		"é accent", "x\u2003em", "\v\f", strings.Repeat("long words ", 40), strings.Repeat("é", 300)} {
+		for _, max := range []int{1, 5, 200} {
+			want := cutRunes(strings.Join(strings.Fields(s), " "), max)
+			if got := oneLine(s, max); got != want {
+				t.Errorf("oneLine(%q, %d) = %q, want %q", s, max, got, want)
+			}
+		}
+	}
+}
+
+// The lines of the next 7 days' deadlines and of the open cases, in the
+// user's zone, escaped.
+func TestRenderHomeLines(t *testing.T) {
+	at := time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC) // Mon 2 Mar, 15:30 in Paris
+	h := casebot.Home{Digest: casebot.Digest{User: "U1", Zone: "Europe/Paris", OpenCases: 1,
+		Deadlines: []casebot.DigestItem{{CaseID: "MED-2026-0001", N: 3, When: at, Text: "Papers  <due>\nsoon"}}},
+		Cases: []casebot.HomeCase{{ID: "MED-2026-0001", Title: "Rent & fence", Priority: casebot.PriorityHigh, Status: casebot.StatusActive,
+			Next: casebot.Deadline{N: 3, Due: at}}}}
+	var text []string
+	for _, b := range RenderHome(&h, false) {
+		if s, ok := b.(*slack.SectionBlock); ok {
+			text = append(text, s.Text.Text)
+		}
+	}
+	all := strings.Join(text, "\n")
+	for _, want := range []string{"\n• Mon 2 Mar 15:30 *MED-2026-0001* #3: Papers &lt;due&gt; soon",
+		"*MED-2026-0001* Rent &amp; fence\nhigh, active; next deadline Mon 2 Mar"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("home lacks %q:\n%s", want, all)
+		}
 	}
 }
