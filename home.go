@@ -20,13 +20,19 @@ type Home struct {
 	Digest
 	OverdueTotal int
 	// Cases are the user's open cases, most urgent first (the list's
-	// order: priority, then the earliest open deadline, then the ID).
+	// order: priority, then the earliest open deadline, then the ID), at
+	// most HomeCasesShown of them; Digest's OpenCases counts them all.
 	Cases []HomeCase
 }
 
 // HomeOverdueShown is how many overdue deadlines a Home lists one by one
 // (each with Mark met); the rest are counted.
 const HomeOverdueShown = 15
+
+// HomeCasesShown is how many open cases a Home holds one by one: a Slack
+// view has at most 100 blocks, so no more could be listed; the rest are
+// counted (Digest.OpenCases) and listed by a button.
+const HomeCasesShown = 100
 
 // HomeCase is one open case on a Home.
 type HomeCase struct {

@@ -39,12 +39,17 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	}
 	loc := s.Zone(ctx, user)
 	h := casebot.Home{Digest: casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since, OpenCases: len(cases)},
-		Cases: make([]casebot.HomeCase, 0, len(cases))}
-	mine := make(map[string]casebot.CaseSummary, len(cases))
+		Cases: make([]casebot.HomeCase, 0, min(len(cases), casebot.HomeCasesShown))}
+	// mine finds a case among cases by ID, for the deadlines, sessions and
+	// emails, which are shown only for the user's own open cases.
+	mine := make(map[string]int, len(cases))
 	var first time.Time // the earliest open deadline of any of them
-	for _, c := range cases {
-		mine[c.ID] = c
-		h.Cases = append(h.Cases, homeCase(c))
+	for i := range cases {
+		c := &cases[i]
+		mine[c.ID] = i
+		if len(h.Cases) < casebot.HomeCasesShown {
+			h.Cases = append(h.Cases, homeCase(*c))
+		}
 		if c.Next != nil && (first.IsZero() || c.Next.Due.Before(first)) {
 			first = c.Next.Due
 		}
@@ -57,17 +62,20 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			return fail(err)
 		}
 		// Every case's overdue deadlines, counted from the index's clear
-		// parts; only the most urgent are opened.
-		refs, err := st.DeadlinesOf(ctx, "", time.Time{}, now.Add(time.Nanosecond))
-		if err != nil {
+		// parts; only the most urgent are kept and opened.
+		var top urgentTop
+		if err := st.EachDeadlineOf(ctx, "", time.Time{}, now.Add(time.Nanosecond), func(r casebot.DeadlineRef) bool {
+			top.offer(r, r.Priority)
+			return true
+		}); err != nil {
 			return fail(err)
 		}
-		h.OverdueTotal = len(refs)
-		top, err := mostUrgent(ctx, st, refs, func(r casebot.DeadlineRef) casebot.Priority { return r.Priority })
-		if err != nil {
+		h.OverdueTotal = top.total
+		shown := top.appendRefs(nil)
+		if err := st.DeadlineTexts(ctx, shown); err != nil {
 			return fail(err)
 		}
-		for _, r := range top {
+		for _, r := range shown {
 			h.Overdue = append(h.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
 				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
@@ -80,35 +88,56 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// for the deadlines shown: the next 7 days' and the most urgent
 	// overdue ones.
 	if !first.IsZero() && !first.After(now.Add(upcomingWindow)) {
-		refs, err := st.DeadlinesOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond))
-		if err != nil {
+		// shown: the upcoming deadlines as they come, then the most
+		// urgent overdue ones. The index's keys say all the walk needs
+		// (case, number, due time; the priority is the case's): nothing
+		// is decoded but the texts of those shown.
+		var top urgentTop
+		type due struct {
+			ci, n int32
+			at    int64
+		} // a case's index in cases
+		var soon []due
+		if err := st.EachDeadlineKeyOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(id []byte, n int, at time.Time) bool {
+			i, ok := mine[string(id)]
+			switch {
+			case !ok:
+			case at.After(now):
+				soon = append(soon, due{int32(i), int32(n), at.UnixNano()})
+			case !h.Admin: // an admin's overdue list is every case's
+				top.offer(casebot.DeadlineRef{CaseID: cases[i].ID, Deadline: casebot.Deadline{N: n, Due: at}}, cases[i].Priority)
+			}
+			return true
+		}); err != nil {
 			return fail(err)
 		}
-		var overdue, upcoming []casebot.DeadlineRef
-		for _, r := range refs {
-			switch _, ok := mine[r.CaseID]; {
-			case !ok:
-			case r.Deadline.Due.After(now):
-				upcoming = append(upcoming, r)
-			case !h.Admin: // an admin's overdue list is every case's
-				overdue = append(overdue, r)
-			}
+		// Most urgent first, as the Home lists them (byUrgency).
+		slices.SortFunc(soon, func(a, b due) int {
+			ca, cb := &cases[a.ci], &cases[b.ci]
+			return cmp.Or(cb.Priority.Rank()-ca.Priority.Rank(), cmp.Compare(a.at, b.at), strings.Compare(ca.ID, cb.ID), int(a.n-b.n))
+		})
+		upcoming := len(soon)
+		shown := make([]casebot.DeadlineRef, 0, upcoming+len(top.top))
+		for _, d := range soon {
+			shown = append(shown, casebot.DeadlineRef{CaseID: cases[d.ci].ID, Deadline: casebot.Deadline{N: int(d.n), Due: time.Unix(0, d.at).UTC()}})
 		}
 		if !h.Admin {
-			h.OverdueTotal = len(overdue)
-			overdue = topUrgent(overdue, func(r casebot.DeadlineRef) casebot.Priority { return mine[r.CaseID].Priority })
+			h.OverdueTotal = top.total
+			shown = top.appendRefs(shown)
 		}
-		shown := append(overdue, upcoming...)
 		if err := st.DeadlineTexts(ctx, shown); err != nil {
 			return fail(err)
 		}
+		if upcoming > 0 {
+			h.Deadlines = make([]casebot.DigestItem, 0, upcoming)
+		}
 		for i, r := range shown {
-			c := mine[r.CaseID]
+			c := &cases[mine[r.CaseID]]
 			it := casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
-			if i < len(overdue) {
-				h.Overdue = append(h.Overdue, it)
-			} else {
+			if i < upcoming {
 				h.Deadlines = append(h.Deadlines, it)
+			} else {
+				h.Overdue = append(h.Overdue, it)
 			}
 		}
 	}
@@ -118,11 +147,11 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return fail(err)
 	}
 	for _, r := range sessions {
-		c, ok := mine[r.CaseID]
+		i, ok := mine[r.CaseID]
 		if !ok {
 			continue
 		}
-		ss := r.Session
+		c, ss := &cases[i], r.Session
 		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority,
 			N: ss.N, When: ss.Start, Session: &ss})
 	}
@@ -131,8 +160,10 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return fail(err)
 	}
 	if h.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
-		c, ok := mine[id]
-		return c, ok
+		if i, ok := mine[id]; ok {
+			return cases[i], true
+		}
+		return casebot.CaseSummary{}, false
 	}); err != nil {
 		return fail(err)
 	}
@@ -142,36 +173,47 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	return h, nil
 }
 
-// topUrgent returns the casebot.HomeOverdueShown most urgent of refs
-// (priority, as prio says it, then the earliest, then case and number),
-// most urgent first.
-func topUrgent(refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) []casebot.DeadlineRef {
-	type urgency struct {
-		rank int
-		i    int
-	}
-	order := make([]urgency, len(refs))
-	for i, r := range refs {
-		order[i] = urgency{prio(r).Rank(), i}
-	}
-	slices.SortFunc(order, func(a, b urgency) int {
-		ra, rb := &refs[a.i], &refs[b.i]
-		return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
-	})
-	out := make([]casebot.DeadlineRef, 0, min(len(order), casebot.HomeOverdueShown))
-	for _, u := range order[:min(len(order), casebot.HomeOverdueShown)] {
-		out = append(out, refs[u.i])
-	}
-	return out
+// urgentTop keeps the casebot.HomeOverdueShown most urgent of the
+// deadlines offered to it (priority, then the earliest, then case and
+// number) and counts them all, so that a Home with a thousand overdue
+// deadlines holds fifteen of them, not a sorted list of all.
+type urgentTop struct {
+	total int
+	top   []rankedRef // most urgent first
 }
 
-// mostUrgent is topUrgent with the texts read (DeadlineTexts).
-func mostUrgent(ctx context.Context, st Store, refs []casebot.DeadlineRef, prio func(casebot.DeadlineRef) casebot.Priority) ([]casebot.DeadlineRef, error) {
-	top := topUrgent(refs, prio)
-	if err := st.DeadlineTexts(ctx, top); err != nil {
-		return nil, err
+type rankedRef struct {
+	rank int // the priority's rank
+	ref  casebot.DeadlineRef
+}
+
+func moreUrgent(a, b *rankedRef) int {
+	ra, rb := &a.ref, &b.ref
+	return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
+}
+
+// offer counts r, of priority p, and keeps it if it is among the most
+// urgent so far.
+func (u *urgentTop) offer(r casebot.DeadlineRef, p casebot.Priority) {
+	u.total++
+	x := rankedRef{p.Rank(), r}
+	full := len(u.top) == casebot.HomeOverdueShown
+	if full && moreUrgent(&u.top[len(u.top)-1], &x) < 0 {
+		return
 	}
-	return top, nil
+	i, _ := slices.BinarySearchFunc(u.top, x, func(e, t rankedRef) int { return moreUrgent(&e, &t) })
+	if full {
+		u.top = u.top[:len(u.top)-1]
+	}
+	u.top = slices.Insert(u.top, i, x)
+}
+
+// appendRefs appends the deadlines kept to refs, most urgent first.
+func (u *urgentTop) appendRefs(refs []casebot.DeadlineRef) []casebot.DeadlineRef {
+	for i := range u.top {
+		refs = append(refs, u.top[i].ref)
+	}
+	return refs
 }
 
 // OpenCases returns user's open cases whose ID or title contains query,

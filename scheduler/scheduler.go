@@ -35,10 +35,11 @@ type Store interface {
 	NotesAfter(ctx context.Context, after uint64, since time.Time) ([]casebot.NoteMeta, uint64, error)
 	// OpenOffers counts the open offers of the cases named.
 	OpenOffers(ctx context.Context, caseIDs []string) (map[string]int, error)
-	// OpenSummaries, DeadlinesOf and SessionsOf serve the Slack Home from
-	// the store's indexes.
+	// OpenSummaries, EachDeadlineOf, EachDeadlineKeyOf and SessionsOf
+	// serve the Slack Home from the store's indexes.
 	OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSummary, error)
-	DeadlinesOf(ctx context.Context, user string, from, to time.Time) ([]casebot.DeadlineRef, error)
+	EachDeadlineOf(ctx context.Context, user string, from, to time.Time, fn func(casebot.DeadlineRef) bool) error
+	EachDeadlineKeyOf(ctx context.Context, user string, from, to time.Time, fn func(caseID []byte, n int, due time.Time) bool) error
 	DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error
 	SessionsOf(ctx context.Context, user string, from, to time.Time) ([]casebot.SessionRef, error)
 	// PollsDue and UpdateCase serve the poll reminders.

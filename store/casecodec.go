@@ -111,7 +111,7 @@ func appendDeadlineClear(e *enc, d *casebot.Deadline) {
 
 func decodeDeadlineClear(d *dec) casebot.Deadline {
 	return casebot.Deadline{N: int(d.uint()), Due: d.time(), Met: d.bool(), MetAt: d.time(), Created: d.time(),
-		Role: casebot.Role(d.str()), MetNote: int(d.uint()), MetDoc: int(d.uint()), Moved: d.time()}
+		Role: enumOf(d, casebot.Roles), MetNote: int(d.uint()), MetDoc: int(d.uint()), Moved: d.time()}
 }
 
 // appendSessionClear writes what of a session stays in the clear.

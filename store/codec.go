@@ -23,12 +23,15 @@ func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 // timeKey encodes t as 8 bytes that sort like the times, also before 1970.
-func timeKey(t time.Time) []byte {
+func timeKey(t time.Time) []byte { return appendTimeKey(nil, t) }
+
+// appendTimeKey appends timeKey(t) to dst.
+func appendTimeKey(dst []byte, t time.Time) []byte {
 	var v uint64
 	if !t.IsZero() {
 		v = uint64(t.UnixNano()) ^ (1 << 63)
 	}
-	return be64(v)
+	return binary.BigEndian.AppendUint64(dst, v)
 }
 
 // keyOf joins parts with sep.

@@ -109,6 +109,27 @@ func (d *dec) raw() []byte {
 
 func (d *dec) str() string { return string(d.raw()) }
 
+// strOr returns the next string field, as s itself (no copy) when it is
+// equal to s.
+func (d *dec) strOr(s string) string {
+	if p := d.raw(); string(p) != s {
+		return string(p)
+	}
+	return s
+}
+
+// enumOf returns the next string field as the one of known it is equal to
+// (no copy), else as a copy: priorities, statuses, roles.
+func enumOf[T ~string](d *dec, known []T) T {
+	p := d.raw()
+	for _, k := range known {
+		if string(p) == string(k) {
+			return k
+		}
+	}
+	return T(p)
+}
+
 // bytes returns a copy of the next byte field, nil when it is empty.
 func (d *dec) bytes() []byte {
 	p := d.raw()

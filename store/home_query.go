@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -83,15 +84,23 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 	err := db.view(ctx, func(tx kv.Tx) error {
 		p := prefixOf(user, "o")
 		c := tx.Bucket(bucketIdxUrgentMed).Cursor()
+		// The next deadlines the summaries point to are allocated 64 at
+		// a time, not one by one.
+		var nexts []casebot.Deadline
 		for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
 			if len(k) < len(p)+9 {
 				return fmt.Errorf("bad urgency key %q", k)
 			}
-			s, err := db.decodeSummary(string(k[len(p)+9:]), k, v)
-			if err != nil {
+			if len(nexts) == 0 {
+				nexts = make([]casebot.Deadline, 64)
+			}
+			out = append(out, casebot.CaseSummary{})
+			if err := db.decodeSummaryTo(&out[len(out)-1], &nexts[0], user, string(k[len(p)+9:]), k, v); err != nil {
 				return err
 			}
-			out = append(out, s)
+			if out[len(out)-1].Next != nil {
+				nexts = nexts[1:]
+			}
 		}
 		return nil
 	})
@@ -101,16 +110,18 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 	return out, nil
 }
 
-// DeadlinesOf returns the unmet deadlines of the open cases user mediates
-// or co-mediates with from <= due < to (a zero from: from the first),
-// earliest first, as their clear parts say them: case, mediators,
-// priority, number and due time, without the case's title or the
-// deadline's text (DeadlineTexts reads those for the few that are shown).
-// It walks user's part of idx_deadline_med alone: nothing is opened, and
-// other users' deadlines are not read at all. An empty user stands for
-// every case (an admin's overdue list): idx_deadline's clear parts.
-func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) ([]casebot.DeadlineRef, error) {
-	var out []casebot.DeadlineRef
+// EachDeadlineOf calls fn with the unmet deadlines of the open cases user
+// mediates or co-mediates with from <= due < to (a zero from: from the
+// first), earliest first, until fn returns false, as their clear parts say
+// them: case, mediators, priority, number and due time, without the
+// case's title or the deadline's text (DeadlineTexts reads those for the
+// few that are shown). It walks user's part of idx_deadline_med alone:
+// nothing is opened, other users' deadlines are not read at all, and no
+// list of them is built (a mediator's Home counts a thousand overdue
+// deadlines and shows fifteen). An empty user stands for every case (an
+// admin's overdue list): idx_deadline's clear parts. fn runs inside a
+// read transaction and must not call the store.
+func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Time, fn func(casebot.DeadlineRef) bool) error {
 	err := db.view(ctx, func(tx kv.Tx) error {
 		if user == "" { // every case's: idx_deadline's clear parts
 			c := tx.Bucket(bucketIdxDeadline).Cursor()
@@ -127,8 +138,8 @@ func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) 
 				if err != nil {
 					return fmt.Errorf("decode deadline entry %q: %w", k, err)
 				}
-				if !ref.Deadline.Met {
-					out = append(out, ref)
+				if !ref.Deadline.Met && !fn(ref) {
+					return nil
 				}
 			}
 			return nil
@@ -141,32 +152,74 @@ func (db *DB) DeadlinesOf(ctx context.Context, user string, from, to time.Time) 
 		}
 		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
 		for k, v := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, v = c.Next() {
-			ref, err := deadlineRefClear(v)
+			ref, err := deadlineRefClearOf(v, user)
 			if err != nil {
 				return fmt.Errorf("decode deadline entry %q: %w", k, err)
 			}
-			if !ref.Deadline.Met {
-				out = append(out, ref)
+			if !ref.Deadline.Met && !fn(ref) {
+				return nil
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: deadlines of %s: %w", user, err)
+		return fmt.Errorf("store: deadlines of %s: %w", user, err)
 	}
-	return out, nil
+	return nil
+}
+
+// EachDeadlineKeyOf calls fn with the case, number and due time of each
+// unmet deadline of the open cases user mediates or co-mediates with
+// from <= due < to, earliest first, until fn returns false: what the keys
+// of user's part of idx_deadline_med say, no value decoded, so that a
+// Home can count and rank a thousand overdue deadlines by its cases'
+// priorities for the cost of a cursor walk. caseID aliases the key: it is
+// valid only during the call. fn runs inside a read transaction and must
+// not call the store.
+func (db *DB) EachDeadlineKeyOf(ctx context.Context, user string, from, to time.Time, fn func(caseID []byte, n int, due time.Time) bool) error {
+	if user == "" {
+		return nil
+	}
+	err := db.view(ctx, func(tx kv.Tx) error {
+		p := prefixOf(user)
+		end := append(bytes.Clone(p), timeKey(to)...)
+		start := p
+		if !from.IsZero() {
+			start = append(bytes.Clone(p), timeKey(from)...)
+		}
+		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
+		for k, _ := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, _ = c.Next() {
+			// mediator \0 due (8) case ID \0 N (4)
+			rest := k[len(p):]
+			if len(rest) < 8+1+1+4 || rest[len(rest)-5] != sep {
+				return fmt.Errorf("bad deadline key %q", k)
+			}
+			due := timeFromKey(rest[:8])
+			n := int(binary.BigEndian.Uint32(rest[len(rest)-4:]))
+			if !fn(rest[8:len(rest)-5], n, due) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: deadlines of %s: %w", user, err)
+	}
+	return nil
 }
 
 // DeadlineTexts fills in the case title and the deadline text of each of
-// refs (as DeadlinesOf returned them) from the deadline index. A deadline
+// refs (as EachDeadlineOf gave them) from the deadline index. A deadline
 // met or moved since, or of a case whose data key is destroyed, keeps
 // empty texts.
 func (db *DB) DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error {
 	err := db.view(ctx, func(tx kv.Tx) error {
 		idx := tx.Bucket(bucketIdxDeadline)
+		var key []byte
 		for i := range refs {
 			r := &refs[i]
-			key := append(timeKey(r.Deadline.Due), numberedKey(r.CaseID, r.Deadline.N)...)
+			key = appendTimeKey(key[:0], r.Deadline.Due)
+			key = binary.BigEndian.AppendUint32(append(append(key, r.CaseID...), sep), uint32(r.Deadline.N))
 			v := idx.Get(key)
 			if v == nil {
 				continue

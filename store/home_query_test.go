@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,12 +12,12 @@ import (
 	"github.com/casebot/casebot/store/kv"
 )
 
-// DeadlinesOf reads one user's unmet deadlines (as mediator or
+// EachDeadlineOf reads one user's unmet deadlines (as mediator or
 // co-mediator) from idx_deadline_med, in a window, without their texts,
 // which DeadlineTexts reads; a store of schema 9
 // gets the index from its deadline index when it is opened (migration 10),
 // and Check agrees with it, also with an encryption key.
-func TestDeadlinesOfAndMigration(t *testing.T) {
+func TestEachDeadlineOfAndMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "casebot.db")
 	clk := newClock()
@@ -35,13 +36,30 @@ func TestDeadlinesOfAndMigration(t *testing.T) {
 	})
 	texts := func(user string, from, to time.Time) []string {
 		t.Helper()
-		refs, err := db.DeadlinesOf(ctx, user, from, to)
-		if err != nil {
+		var refs []casebot.DeadlineRef
+		if err := db.EachDeadlineOf(ctx, user, from, to, func(r casebot.DeadlineRef) bool {
+			refs = append(refs, r)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// EachDeadlineKeyOf names the same deadlines from the keys alone.
+		var keys, want []string
+		if err := db.EachDeadlineKeyOf(ctx, user, from, to, func(id []byte, n int, due time.Time) bool {
+			keys = append(keys, fmt.Sprintf("%s #%d %s", id, n, due.Format(time.RFC3339Nano)))
+			return true
+		}); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range refs {
+			want = append(want, fmt.Sprintf("%s #%d %s", r.CaseID, r.Deadline.N, r.Deadline.Due.UTC().Format(time.RFC3339Nano)))
+		}
+		if !slices.Equal(keys, want) {
+			t.Errorf("%s's deadline keys = %q, want %q", user, keys, want)
+		}
+		for _, r := range refs {
 			if r.Title != "" || r.Deadline.Text != "" {
-				t.Errorf("DeadlinesOf opened %s #%d", r.CaseID, r.Deadline.N)
+				t.Errorf("EachDeadlineOf opened %s #%d", r.CaseID, r.Deadline.N)
 			}
 		}
 		if err := db.DeadlineTexts(ctx, refs); err != nil {

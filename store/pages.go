@@ -85,25 +85,37 @@ func summaryEntry(c *casebot.Case) idxVal {
 // whose data key is destroyed (a copy of the file from before its purge)
 // lists without its title.
 func (db *DB) decodeSummary(id string, key, v []byte) (casebot.CaseSummary, error) {
+	var s casebot.CaseSummary
+	err := db.decodeSummaryTo(&s, nil, "", id, key, v)
+	return s, err
+}
+
+// decodeSummaryTo is decodeSummary into s, with the next deadline in next
+// (a new one when nil) and a mediator equal to med sharing its string.
+func (db *DB) decodeSummaryTo(s *casebot.CaseSummary, next *casebot.Deadline, med, id string, key, v []byte) error {
 	clear, sealed, err := splitRef(key, v)
 	if err != nil {
-		return casebot.CaseSummary{}, err
+		return err
 	}
 	d := dec{b: clear}
-	s := casebot.CaseSummary{ID: id, Mediator: d.str(), Priority: casebot.Priority(d.str()), Status: casebot.Status(d.str())}
+	*s = casebot.CaseSummary{ID: id, Mediator: d.strOr(med), Priority: enumOf(&d, casebot.Priorities), Status: enumOf(&d, casebot.Statuses)}
 	s.CoMediators = decodeUsers(&d)
 	if d.bool() {
-		s.Next = &casebot.Deadline{N: int(d.uint()), Due: d.time()}
+		if next == nil {
+			next = new(casebot.Deadline)
+		}
+		*next = casebot.Deadline{N: int(d.uint()), Due: d.time()}
+		s.Next = next
 	}
 	if d.err != nil {
-		return s, fmt.Errorf("list entry of %s: %w", id, d.err)
+		return fmt.Errorf("list entry of %s: %w", id, d.err)
 	}
 	secret, err := db.openCase(id, key, sealed)
 	if errors.Is(err, errKeyDestroyed) {
 		s.Title = "(cannot be read: the case was purged)"
-		return s, nil
+		return nil
 	} else if err != nil {
-		return s, fmt.Errorf("list entry of %s: %w", id, err)
+		return fmt.Errorf("list entry of %s: %w", id, err)
 	}
 	d = dec{b: secret}
 	s.Title = d.str()
@@ -111,9 +123,9 @@ func (db *DB) decodeSummary(id string, key, v []byte) (casebot.CaseSummary, erro
 		s.Next.Text = d.str()
 	}
 	if d.err != nil {
-		return s, fmt.Errorf("list entry of %s: %w", id, d.err)
+		return fmt.Errorf("list entry of %s: %w", id, d.err)
 	}
-	return s, nil
+	return nil
 }
 
 func encodeClosedRow(c *casebot.Case) []byte {

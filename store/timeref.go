@@ -33,8 +33,14 @@ func deadlineRefParts(r *casebot.DeadlineRef) (clear, secret []byte) {
 // deadlineRefClear reads the clear part of a deadline entry: all but the
 // title and the deadline's text and MetBy.
 func deadlineRefClear(clear []byte) (casebot.DeadlineRef, error) {
+	return deadlineRefClearOf(clear, "")
+}
+
+// deadlineRefClearOf is deadlineRefClear, a mediator equal to med sharing
+// its string.
+func deadlineRefClearOf(clear []byte, med string) (casebot.DeadlineRef, error) {
 	d := dec{b: clear}
-	r := casebot.DeadlineRef{CaseID: d.str(), Mediator: d.str(), Priority: casebot.Priority(d.str())}
+	r := casebot.DeadlineRef{CaseID: d.str(), Mediator: d.strOr(med), Priority: enumOf(&d, casebot.Priorities)}
 	r.Deadline = decodeDeadlineClear(&d)
 	r.CoMediators = decodeUsers(&d)
 	return r, d.err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/casebot/casebot"
 	"github.com/slack-go/slack"
@@ -132,8 +133,12 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 	}
 	if len(h.Deadlines) > 0 {
 		t.WriteString("*Deadlines in the next 7 days*")
+		var b []byte
 		for _, it := range h.Deadlines {
-			fmt.Fprintf(&t, "\n• %s *%s* #%d: %s", it.When.In(loc).Format(homeTimeLayout), escapeSlack(it.CaseID), it.N, escapeSlack(oneLine(it.Text, 200)))
+			// "\n• <when> *<case>* #<n>: <text>"
+			b = it.When.In(loc).AppendFormat(append(b[:0], "\n• "...), homeTimeLayout)
+			b = strconv.AppendInt(append(append(append(b, " *"...), escapeSlack(it.CaseID)...), "* #"...), int64(it.N), 10)
+			t.Write(append(append(b, ": "...), escapeSlack(oneLine(it.Text, 200))...))
 		}
 		t.WriteString("\n")
 	}
@@ -147,21 +152,26 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 		bs = append(bs, slack.NewDividerBlock())
 		bs = append(bs, textSections(s, 3)...)
 	}
-	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", len(h.Cases))))
+	// h.Cases may be the first casebot.HomeCasesShown of more.
+	total := max(h.OpenCases, len(h.Cases))
+	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", total)))
 	// Room for the cases, keeping two blocks for "and N more" and its button.
-	room := maxViewBlocks - len(bs) - 2
-	for i, c := range h.Cases {
-		if i == room && i < len(h.Cases) {
-			bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", len(h.Cases)-i)),
-				actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
-			break
-		}
-		line := fmt.Sprintf("*%s* %s\n%s, %s", escapeSlack(c.ID), escapeSlack(oneLine(c.Title, 200)), c.Priority, c.Status)
+	shown := h.Cases[:min(len(h.Cases), maxViewBlocks-len(bs)-2)]
+	var buf []byte
+	for _, c := range shown {
+		buf = append(append(append(buf[:0], '*'), escapeSlack(c.ID)...), "* "...)
+		buf = append(append(append(buf, escapeSlack(oneLine(c.Title, 200))...), '\n'), c.Priority...)
+		buf = append(append(buf, ", "...), c.Status...)
 		if c.Next.N > 0 {
-			line += fmt.Sprintf("; next deadline %s", c.Next.Due.In(loc).Format(homeDateLayout))
+			buf = c.Next.Due.In(loc).AppendFormat(append(buf, "; next deadline "...), homeDateLayout)
 		}
+		line := string(buf)
 		btn := slack.NewButtonBlockElement(casebot.ActionShowCase, c.ID, plain(homeCaseLabel, maxButtonLabel))
 		bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+	}
+	if more := total - len(shown); more > 0 {
+		bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", more)),
+			actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
 	}
 	return bs
 }
@@ -193,16 +203,38 @@ func mrkdwn(escaped string) *slack.TextBlockObject {
 
 // cutRunes shortens s to at most max runes, ending in "…" when cut.
 func cutRunes(s string, max int) string {
-	rs := []rune(s)
-	if len(rs) <= max {
+	if len(s) <= max || utf8.RuneCountInString(s) <= max {
 		return s
 	}
+	rs := []rune(s)
 	return string(rs[:max-1]) + "…"
 }
 
 // oneLine folds s onto one line of at most max runes.
 func oneLine(s string, max int) string {
+	if !folds(s) {
+		return cutRunes(s, max)
+	}
 	return cutRunes(strings.Join(strings.Fields(s), " "), max)
+}
+
+// folds reports whether strings.Fields and a join with single spaces
+// would change s: white space other than single inner spaces.
+func folds(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return true // Unicode spaces: leave them to strings.Fields
+		case c == ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return true
+			}
+		case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int, one, many string) string {

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,10 +43,8 @@ func (v View) Text() string {
 				b.WriteString(s)
 				b.WriteString("\n")
 			}
-			for k, y := range t {
-				if k != "text" || fmt.Sprint(y) != "" {
-					walk(y)
-				}
+			for _, y := range t {
+				walk(y) // a string (a text's own) adds nothing
 			}
 		case []any:
 			for _, y := range t {
@@ -58,10 +57,17 @@ func (v View) Text() string {
 }
 
 // Views returns every accepted views.publish and views.open, oldest first.
+// The fake keeps each view's JSON only (a decoded view is ten times its
+// size, and a benchmark publishing hundreds of Homes would have the
+// garbage collector scan them all) and decodes them again here.
 func (s *Slack) Views() []View {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]View(nil), s.views...)
+	out := append([]View(nil), s.views...)
+	s.mu.Unlock()
+	for i := range out {
+		_ = json.Unmarshal([]byte(out[i].JSON), &out[i].View) // accepted: valid
+	}
+	return out
 }
 
 // Refused returns the view calls refused as invalid, with Slack's error.
@@ -106,13 +112,6 @@ var inputElements = map[string]bool{"static_select": true, "external_select": tr
 // text lengths; unique block IDs; modal title, submit and close.
 func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) {
 	body, _ := io.ReadAll(r.Body)
-	var req struct {
-		UserID     string          `json:"user_id"`
-		TriggerID  string          `json:"trigger_id"`
-		ViewID     string          `json:"view_id"`
-		ExternalID string          `json:"external_id"`
-		View       json.RawMessage `json:"view"`
-	}
 	fail := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		s.mu.Lock()
@@ -120,13 +119,14 @@ func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) 
 		s.mu.Unlock()
 		fmt.Fprintf(w, `{"ok":false,"error":"invalid_arguments","response_metadata":{"messages":[%q]}}`, msg)
 	}
-	if err := json.Unmarshal(body, &req); err != nil || len(req.View) == 0 {
+	req, err := decodeViewCall(body)
+	if err != nil || req.raw == "" {
 		fail("not JSON with a view: %v", err)
 		return
 	}
-	var view map[string]any
-	if err := json.Unmarshal(req.View, &view); err != nil {
-		fail("view: %v", err)
+	view := req.view
+	if view == nil {
+		fail("view: not an object")
 		return
 	}
 	ids := 0
@@ -159,14 +159,73 @@ func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) 
 		fail("%v", err)
 		return
 	}
+	v := View{Method: method, UserID: req.UserID, TriggerID: req.TriggerID, View: view, JSON: req.raw}
 	s.mu.Lock()
-	s.views = append(s.views, View{Method: method, UserID: req.UserID, TriggerID: req.TriggerID, View: view, JSON: string(req.View)})
+	s.views = append(s.views, View{Method: v.Method, UserID: v.UserID, TriggerID: v.TriggerID, JSON: v.JSON})
+	n := len(s.views)
 	s.mu.Unlock()
 	select {
-	case s.viewed <- View{Method: method, UserID: req.UserID, TriggerID: req.TriggerID, View: view, JSON: string(req.View)}:
+	case s.viewed <- v:
 	default:
 	}
-	fmt.Fprintf(w, `{"ok":true,"view":{"id":"V%d","type":%q}}`, len(s.Views()), view["type"])
+	fmt.Fprintf(w, `{"ok":true,"view":{"id":"V%d","type":%q}}`, n, view["type"])
+}
+
+// viewCall is a views.publish or views.open request body.
+type viewCall struct {
+	UserID, TriggerID, ViewID, ExternalID string
+	view                                  map[string]any // nil when the view is not an object
+	raw                                   string         // the view's JSON as sent; "" without a view
+}
+
+// decodeViewCall reads a view call's JSON body in one pass: the IDs, the
+// view decoded and the view's JSON as sent. The body must be one JSON
+// object, and nothing after it.
+func decodeViewCall(body []byte) (viewCall, error) {
+	var c viewCall
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return c, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return c, err
+		}
+		key, _ := t.(string)
+		var dst any
+		switch key {
+		case "user_id":
+			dst = &c.UserID
+		case "trigger_id":
+			dst = &c.TriggerID
+		case "view_id":
+			dst = &c.ViewID
+		case "external_id":
+			dst = &c.ExternalID
+		case "view":
+			start := dec.InputOffset()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				return c, err
+			}
+			c.view, _ = v.(map[string]any)
+			c.raw = strings.TrimLeft(string(body[start:dec.InputOffset()]), " \t\r\n:")
+			continue
+		default:
+			dst = new(json.RawMessage)
+		}
+		if err := dec.Decode(dst); err != nil {
+			return c, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return c, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return c, fmt.Errorf("data after the request object")
+	}
+	return c, nil
 }
 
 // Viewed delivers accepted views as they arrive (the first 256 nobody took).
