@@ -36,6 +36,19 @@ func deadlineMedEntries(c *casebot.Case, key, clear []byte, put func(b, k []byte
 	}
 }
 
+// deadlineMedRange returns user's prefix in idx_deadline_med and the keys
+// that start and end (excluded) the entries due from from (zero: the
+// first) up to to.
+func deadlineMedRange(user string, from, to time.Time) (p, start, end []byte) {
+	p = prefixOf(user)
+	end = append(bytes.Clone(p), timeKey(to)...)
+	start = p
+	if !from.IsZero() {
+		start = append(bytes.Clone(p), timeKey(from)...)
+	}
+	return p, start, end
+}
+
 // deadlineMedOwner returns the case an idx_deadline_med key names.
 func deadlineMedOwner(k []byte) string {
 	i := bytes.IndexByte(k, sep)
@@ -144,12 +157,7 @@ func (db *DB) EachDeadlineOf(ctx context.Context, user string, from, to time.Tim
 			}
 			return nil
 		}
-		p := prefixOf(user)
-		end := append(bytes.Clone(p), timeKey(to)...)
-		start := p
-		if !from.IsZero() {
-			start = append(bytes.Clone(p), timeKey(from)...)
-		}
+		p, start, end := deadlineMedRange(user, from, to)
 		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
 		for k, v := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, v = c.Next() {
 			ref, err := deadlineRefClearOf(v, user)
@@ -181,12 +189,7 @@ func (db *DB) EachDeadlineKeyOf(ctx context.Context, user string, from, to time.
 		return nil
 	}
 	err := db.view(ctx, func(tx kv.Tx) error {
-		p := prefixOf(user)
-		end := append(bytes.Clone(p), timeKey(to)...)
-		start := p
-		if !from.IsZero() {
-			start = append(bytes.Clone(p), timeKey(from)...)
-		}
+		p, start, end := deadlineMedRange(user, from, to)
 		c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
 		for k, _ := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, end) < 0; k, _ = c.Next() {
 			// mediator \0 due (8) case ID \0 N (4)

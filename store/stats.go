@@ -104,15 +104,9 @@ func countOverdue(tx kv.Tx, now time.Time, mediator string) (int, error) {
 		}
 		return n, nil
 	}
-	p := prefixOf(mediator)
+	p, start, stop := deadlineMedRange(mediator, time.Time{}, now)
 	c := tx.Bucket(bucketIdxDeadlineMed).Cursor()
-	for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-		if len(k) < len(p)+8 {
-			return 0, fmt.Errorf("bad deadline entry %q", k)
-		}
-		if bytes.Compare(k[len(p):len(p)+8], end) >= 0 {
-			break
-		}
+	for k, _ := c.Seek(start); hasPrefix(k, p) && bytes.Compare(k, stop) < 0; k, _ = c.Next() {
 		n++
 	}
 	return n, nil
