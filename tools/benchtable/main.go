@@ -59,6 +59,7 @@ var goals = []goal{
 	{"store BenchmarkInsight", "search-rare-mediator/show_p99", true, 3},
 	{"store BenchmarkInsight", "search-common-admin/show_p99", true, 3},
 	{"store BenchmarkInsight", "search-common-mediator/show_p99", true, 3},
+	{"store BenchmarkInsight", "search-two-words-mediator/show_p99", true, 3},
 	{"store BenchmarkInsight", "stats-admin/show_p99", true, 3},
 	{"store BenchmarkInsight", "stats-mediator/show_p99", true, 3},
 	{"store BenchmarkInsight", "report-12-months-admin/show_p99", true, 3},
