@@ -103,6 +103,8 @@ type Elector struct {
 	mu   sync.Mutex
 	role Role
 
+	resign chan resignation // Resign to Run
+
 	// noRelease (tests) makes Run end without releasing, as a crash would.
 	noRelease bool
 }
@@ -142,7 +144,30 @@ func New(cfg Config) (*Elector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Elector{cfg: cfg, pool: pool, log: cfg.Logger}, nil
+	return &Elector{cfg: cfg, pool: pool, log: cfg.Logger, resign: make(chan resignation, 4)}, nil
+}
+
+// resignation is a leader's request to give up its term.
+type resignation struct {
+	token int64
+	why   string
+}
+
+// Resign gives up the term of token if this instance still holds it:
+// Run steps down (OnChange), releases the lease so that another instance
+// takes over at once, and campaigns again only a lease later, so that a
+// leader whose work fails hands that work to another instance rather than
+// taking it straight back. It reports whether the term was still this
+// instance's; it never blocks.
+func (e *Elector) Resign(token int64, why string) bool {
+	if r := e.Role(); !r.Leader || r.Token != token {
+		return false
+	}
+	select {
+	case e.resign <- resignation{token, why}:
+	default: // resignations are queued already
+	}
+	return true
 }
 
 // newPool returns a lazily connecting pool of at most n connections.
@@ -196,6 +221,15 @@ func (e *Elector) Run(ctx context.Context) error {
 				}
 			}
 			return nil
+		case q := <-e.resign:
+			if r := e.Role(); r.Leader && r.Token == q.token {
+				e.stepDown(q.why)
+				if !e.noRelease {
+					e.release(r.Token)
+				}
+				timer.Reset(e.cfg.Lease)
+			}
+			continue
 		case <-timer.C:
 		}
 		r := e.Role()

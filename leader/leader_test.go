@@ -188,6 +188,52 @@ func TestReleaseHandsOverAtOnce(t *testing.T) {
 	}
 }
 
+// TestResignHandsOver: a leader that resigns its term (its work failed)
+// steps down and releases the lease, another instance takes over at once,
+// and the resigned instance does not take the lease straight back. A
+// resignation of a term it no longer holds is refused.
+func TestResignHandsOver(t *testing.T) {
+	u := testURL(t)
+	const lease = 3 * time.Second
+	a := startCandidate(t, u, "a", lease, false)
+	ra, ok := a.next(t, 5*time.Second)
+	if !ok || !ra.Leader {
+		t.Fatal("a did not lead")
+	}
+	b := startCandidate(t, u, "b", lease, false)
+	if a.Resign(ra.Token+1, "a stale term") {
+		t.Error("a resigned a term it does not hold")
+	}
+	resigned := time.Now()
+	if !a.Resign(ra.Token, "its intake failed") {
+		t.Fatal("a refused to resign its own term")
+	}
+	if r, ok := a.next(t, 5*time.Second); !ok || r.Leader {
+		t.Fatalf("a did not step down: %+v %v", r, ok)
+	}
+	rb, ok := b.next(t, lease/2)
+	if !ok || !rb.Leader || rb.Token <= ra.Token {
+		t.Fatalf("b did not take over within half the lease after a resigned: %+v %v", rb, ok)
+	}
+	t.Logf("hand-over after a resignation took %s (lease %s)", time.Since(resigned), lease)
+	if fenceHolds(t, u, ra.Token) {
+		t.Error("a's fence holds after it resigned")
+	}
+	if a.Resign(ra.Token, "again") {
+		t.Error("a resigned a term it has given up")
+	}
+	// a campaigns again a lease after resigning: with b stopped (its
+	// lease released) a leads again, but not before that.
+	b.stop()
+	r, ok := a.next(t, 2*lease)
+	if !ok || !r.Leader {
+		t.Fatalf("a did not lead again after b left: %+v %v", r, ok)
+	}
+	if took := time.Since(resigned); took < lease {
+		t.Errorf("a led again %s after resigning, within the lease (%s)", took, lease)
+	}
+}
+
 // TestLostLeaseStepsDown: a leader whose lease was taken from it (here,
 // by expiring it in the database) steps down at its next renewal, and
 // campaigns again with a new token.

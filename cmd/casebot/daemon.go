@@ -355,7 +355,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for _, w := range d.workers {
 		start(w.name, func() error { return w.run(runCtx) })
 	}
-	d.startRoles(runCtx, errc, start)
+	d.startRoles(runCtx, start)
 	d.serving.Store(true)
 	d.Logger.Info("casebot serving", slog.String("http", d.ln.Addr().String()), slog.Int("workers", len(d.workers)),
 		slog.Int("leader_workers", len(d.leaderWorkers)), slog.String("role", d.roleName()))

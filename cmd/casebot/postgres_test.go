@@ -257,3 +257,62 @@ func TestPostgresTwoInstancesHandOver(t *testing.T) {
 		t.Errorf("hand-over took %s: the lease was not released", took)
 	}
 }
+
+// TestPostgresFailingWorkerEndsTheTerm: a leader's worker that fails does
+// not stop the daemon. The instance gives its term up (the lease is
+// released for another instance), keeps serving HTTP, campaigns again a
+// lease later and runs the worker again in its next term.
+func TestPostgresFailingWorkerEndsTheTerm(t *testing.T) {
+	db := pgTestDatabase(t)
+	cfgPath, _ := testConfig(t, "")
+	cfgText := fmt.Sprintf("[store]\nbackend = \"postgres\"\npostgres_url = %q\nlease = \"3s\"\n[http]\nlisten = \"127.0.0.1:0\"\n", db.String())
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDaemon(cfg, testLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.Open(ctx); err != nil {
+		cancel()
+		t.Fatalf("Open: %v", err)
+	}
+	runs := make(chan time.Time, 4)
+	n := 0
+	d.GoLeader("flaky worker", func(ctx context.Context) error {
+		runs <- time.Now()
+		if n++; n == 1 {
+			return errors.New("the mail server refused the login")
+		}
+		<-ctx.Done()
+		return nil
+	})
+	rd := &runningDaemon{d: d, base: "http://" + d.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { rd.done <- d.Run(ctx) }()
+	t.Cleanup(func() { rd.stop(t) })
+	next := func(what string) time.Time {
+		t.Helper()
+		select {
+		case at := <-runs:
+			return at
+		case err := <-rd.done:
+			t.Fatalf("the daemon stopped waiting for the worker's %s run: %v", what, err)
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no %s run of the worker", what)
+		}
+		return time.Time{}
+	}
+	failed := next("first")
+	again := next("second")
+	if gap := again.Sub(failed); gap < 3*time.Second {
+		t.Errorf("the next term began %s after the failure, within the lease (3s)", gap)
+	}
+	if !d.Leading() {
+		t.Error("the instance does not lead in its second term")
+	}
+	if code, _ := get(rd.base + "/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz = %d after the worker failed", code)
+	}
+}

@@ -20,7 +20,9 @@ import (
 // PostgreSQL a leader.Elector decides; the leader's workers run for one
 // term with a context carrying the term's fence (kv.WithFence), so a
 // deposed leader's writes are refused, and are cancelled and waited for
-// when the term ends. Another term may follow later.
+// when the term ends. Another term may follow later. A worker that fails
+// ends the term (leader.Elector.Resign) instead of the daemon: another
+// instance takes the work over, and this one serves on.
 
 // roleState is the daemon's side of the election.
 type roleState struct {
@@ -30,7 +32,6 @@ type roleState struct {
 
 	mu     sync.Mutex
 	runCtx context.Context // Run's context, set before the elector runs
-	errc   chan<- error    // Run's failure channel
 	term   *term           // the running term's workers; nil when none
 }
 
@@ -73,10 +74,10 @@ func (d *Daemon) newElector() error {
 
 // startRoles starts the leader's workers on bbolt, or the election and the
 // wake-up sender on PostgreSQL; start runs a goroutine Run waits for.
-func (d *Daemon) startRoles(runCtx context.Context, errc chan<- error, start func(name string, fn func() error)) {
+func (d *Daemon) startRoles(runCtx context.Context, start func(name string, fn func() error)) {
 	r := &d.roles
 	r.mu.Lock()
-	r.runCtx, r.errc = runCtx, errc
+	r.runCtx = runCtx
 	r.mu.Unlock()
 	if r.elector == nil {
 		r.leading.Store(true)
@@ -112,10 +113,12 @@ func (d *Daemon) switchRole(role leader.Role) {
 		go func() {
 			defer t.wg.Done()
 			if err := fn(ctx); err != nil && ctx.Err() == nil {
-				select {
-				case r.errc <- fmt.Errorf("daemon: %s: %w", name, err):
-				default:
-				}
+				// The instance keeps serving: it gives the term up, so that
+				// another instance runs the leader's work, and campaigns
+				// again a lease later.
+				d.Logger.Error("leader's worker failed; giving up the leader term",
+					slog.String("worker", name), slog.Any("error", err), slog.Int64("token", role.Token))
+				r.elector.Resign(role.Token, name+" failed")
 			}
 		}()
 	}
