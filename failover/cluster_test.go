@@ -159,14 +159,14 @@ func (c *cluster) drain(t *testing.T, l *instance) {
 	}
 	empty := 0
 	if !waitUntil(2*time.Minute, func() bool {
-		if l.metric(depthRe) == 0 {
+		if l.metric("casebot_outbox_depth") == 0 {
 			empty++
 		} else {
 			empty = 0
 		}
 		return empty >= 3
 	}) {
-		t.Errorf("outbox depth %d after 2 minutes of draining", l.metric(depthRe))
+		t.Errorf("outbox depth %d after 2 minutes of draining", l.metric("casebot_outbox_depth"))
 	}
 }
 

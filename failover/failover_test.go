@@ -146,7 +146,7 @@ func TestRoles(t *testing.T) {
 	leaders := 0
 	var follower *instance
 	for _, in := range c.ins {
-		switch in.metric(leaderRe) {
+		switch in.metric("casebot_leader") {
 		case 1:
 			leaders++
 		case 0:

@@ -5,14 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -174,31 +171,12 @@ func (in *instance) stop() error {
 	}
 }
 
-var (
-	leaderRe = regexp.MustCompile(`(?m)^casebot_leader (\S+)$`)
-	depthRe  = regexp.MustCompile(`(?m)^casebot_outbox_depth (\S+)$`)
-)
-
 // metric reads one gauge from /metrics; -1 when unknown (or the process is
 // down or frozen).
-func (in *instance) metric(re *regexp.Regexp) int {
-	code, body := httpGet(in.base + "/metrics")
-	if code != http.StatusOK {
-		return -1
-	}
-	m := re.FindStringSubmatch(body)
-	if m == nil {
-		return -1
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return -1
-	}
-	return int(f)
-}
+func (in *instance) metric(name string) int { return proctest.Gauge(in.base, name, 2*time.Second) }
 
 // leads reports whether the instance says it is the leader.
-func (in *instance) leads() bool { return in.metric(leaderRe) == 1 }
+func (in *instance) leads() bool { return in.metric("casebot_leader") == 1 }
 
 // logs returns the instance's whole log.
 func (in *instance) logs() string {
@@ -230,16 +208,7 @@ func leaderOf(ins []*instance) *instance {
 	return l
 }
 
-func httpGet(u string) (int, string) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+func httpGet(u string) (int, string) { return proctest.Get(u, 2*time.Second) }
 
 // waitUntil polls cond every 50 ms until it holds or timeout passes.
 func waitUntil(timeout time.Duration, cond func() bool) bool {

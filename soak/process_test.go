@@ -3,15 +3,14 @@ package soak
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/casebot/casebot/internal/proctest"
 )
 
 // daemonProc runs the casebot binary as a child process, one at a time.
@@ -93,35 +92,12 @@ func (d *daemonProc) backup(out string) (string, error) {
 	return string(b), err
 }
 
-var depthRe = regexp.MustCompile(`(?m)^casebot_outbox_depth (\S+)$`)
-
 // outboxDepth reads casebot_outbox_depth from /metrics; -1 when unknown.
 func (d *daemonProc) outboxDepth() int {
-	code, body := httpGet(d.base + "/metrics")
-	if code != http.StatusOK {
-		return -1
-	}
-	m := depthRe.FindStringSubmatch(body)
-	if m == nil {
-		return -1
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return -1
-	}
-	return int(f)
+	return proctest.Gauge(d.base, "casebot_outbox_depth", 5*time.Second)
 }
 
-func httpGet(url string) (int, string) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+func httpGet(url string) (int, string) { return proctest.Get(url, 5*time.Second) }
 
 // tail returns the last n lines of the daemon's log, for failure messages.
 func (d *daemonProc) tail(n int) string {

@@ -1,14 +1,19 @@
 // Package proctest helps tests that run casebot as child processes (the
-// soak, the failover tests): building the binary once and finding a free
-// loopback port.
+// soak, the failover tests): building the binary once, finding a free
+// loopback port and reading a running instance's HTTP endpoints.
 package proctest
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // BuildCasebot builds cmd/casebot into dir and returns its path.
@@ -35,4 +40,36 @@ func FreePort(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Get fetches url with a timeout of timeout and returns the status code
+// and body (0 and the error's text when it cannot).
+func Get(url string, timeout time.Duration) (int, string) {
+	c := http.Client{Timeout: timeout}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Gauge reads the value of the metric name (without labels) from the
+// /metrics of the instance at base; -1 when it is unknown, or the
+// instance is down or frozen.
+func Gauge(base, name string, timeout time.Duration) int {
+	code, body := Get(base+"/metrics", timeout)
+	if code != http.StatusOK {
+		return -1
+	}
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -1
+	}
+	return int(f)
 }
