@@ -35,7 +35,9 @@ import (
 //
 // scope is "" (the programme) or a mediator (their own cases); dim is
 // "all" (value ""), "type", "priority", "source" or, for the programme,
-// "mediator". month "*" in a 'c' key is all time (for stats). A closing
+// "mediator". month "*" in a 'c' key is all time (for stats), and a
+// quarter ("2026-Q2", schema 13) sums its three months, so that a report
+// of twelve months reads four sets of closing records, not twelve. A closing
 // record holds the closed and settled counts and a histogram of tenths of
 // days to close (closingRecord). Months ("2006-01") and days
 // ("2006-01-02") are read in the programme's zone (Options.Zone, kept in
@@ -117,6 +119,12 @@ func heldSessions(c *casebot.Case, t time.Time) int {
 // allTime is the month of the all-time closing records.
 const allTime = "*"
 
+// quarterOf returns the quarter of a month ("2026-04" -> "2026-Q2").
+func quarterOf(month string) string {
+	m := int(month[5]-'0')*10 + int(month[6]-'0')
+	return month[:4] + "-Q" + string(rune('1'+(m-1)/3))
+}
+
 // contribution suffix of a closing: tenths (4) | settled (1).
 const closingSuffix = 5
 
@@ -147,7 +155,9 @@ func caseCounters(c *casebot.Case, loc *time.Location) map[string]uint64 {
 	groups("a", c.Created.In(loc).Format("2006-01"), "")
 	if c.Status.Closed() {
 		suffix := string(append(binary.BigEndian.AppendUint32(nil, tenthsToClose(c)), b2u(settled(c.Status))))
-		groups("c", closedAt(c).In(loc).Format("2006-01"), suffix)
+		month := closedAt(c).In(loc).Format("2006-01")
+		groups("c", month, suffix)
+		groups("c", quarterOf(month), suffix)
 		groups("c", allTime, suffix)
 	}
 	for _, s := range c.Sessions {

@@ -75,6 +75,9 @@ var migrations = []migration{
 	{12, "the notes of each mediator's and co-mediator's cases in time order, so that a mediator's search walks their own notes", func(db *DB, tx kv.Tx) error {
 		return fillNoteMed(tx)
 	}},
+	{13, "closing records by quarter beside those by month, so that a report reads a year as four quarters", func(db *DB, tx kv.Tx) error {
+		return rebuildAggregates(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

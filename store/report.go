@@ -130,8 +130,9 @@ func sortedPercentiles(h []uint64) (median, p90 float64) {
 }
 
 // Report returns the figures of the months q names, from the aggregates:
-// per month the 'a' and 'c' counters, the sessions' day counters and the
-// purge counts. Its work grows with months and groups, not with the cases
+// per month the 'a' and 'c' "all" counters and the purge count, the
+// groups' closing records of each whole quarter in the period and of each
+// month outside one, and the sessions' day counters. Its work grows with months and groups, not with the cases
 // in the store; ClosedCases reads the period's rows. A mediator's report counts only their cases.
 // EINVALID for a bad month or a period that ends before it starts or
 // spans more than ten years.
@@ -147,25 +148,22 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 		scope := dim(q.Mediator)
 		all := &groupAcc{}
 		by := map[string]*groupAcc{} // dim \0 value -> its closings
-		for m := from; m.Before(end); m = m.AddDate(0, 1, 0) {
-			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
-			p := "\x00" + mf.Month + "\x00" + scope + "\x00"
-			err := forCounters(tx, "a"+p+"all\x00", func(_, v []byte) error {
-				mf.Opened += int(u64(v))
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			err = forCounters(tx, "c"+p, func(k, v []byte) error {
-				group := k[len(p)+1:] // dim \0 value
+		agg := tx.Bucket(bucketAgg)
+		// closings adds the closing records of unit (a month or a
+		// quarter) to all and by; and the "all" record's counts to mf.
+		closings := func(unit string, mf *casebot.MonthFigures) error {
+			p := "c\x00" + unit + "\x00" + scope + "\x00"
+			return forCounters(tx, p, func(k, v []byte) error {
+				group := k[len(p):] // dim \0 value
 				if bytes.Equal(group, []byte("all\x00")) {
 					closed, settled := all.closed, all.settled
 					if err := all.addEncoded(v); err != nil {
 						return fmt.Errorf("counter %q: %w", k, err)
 					}
-					mf.Closed += all.closed - closed
-					mf.Settled += all.settled - settled
+					if mf != nil {
+						mf.Closed += all.closed - closed
+						mf.Settled += all.settled - settled
+					}
 					return nil
 				}
 				g := by[string(group)] // no copy of the key to look it up
@@ -181,16 +179,56 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 				}
 				return nil
 			})
-			if err != nil {
-				return err
+		}
+		// month is a month's row: opened, and closed and settled when its
+		// quarter's records give the groups (counted is false).
+		month := func(m time.Time, counted bool) (casebot.MonthFigures, error) {
+			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
+			p := "\x00" + mf.Month + "\x00" + scope + "\x00all\x00"
+			if v := agg.Get([]byte("a" + p)); len(v) == 8 {
+				mf.Opened = int(u64(v))
+			}
+			if !counted {
+				if v := agg.Get([]byte("c" + p)); v != nil {
+					d := dec{b: v}
+					mf.Closed, mf.Settled = int(d.uint()), int(d.uint())
+					if d.err != nil {
+						return mf, fmt.Errorf("closing record %q: %w", "c"+p, d.err)
+					}
+				}
 			}
 			if scope == "" {
-				if v := tx.Bucket(bucketAgg).Get([]byte("p\x00" + mf.Month)); len(v) == 8 {
+				if v := agg.Get([]byte("p\x00" + mf.Month)); len(v) == 8 {
 					r.Purged += int(u64(v))
 				}
 			}
 			r.Opened += mf.Opened
+			return mf, nil
+		}
+		for m := from; m.Before(end); {
+			if m.Month()%3 == 1 && !m.AddDate(0, 3, 0).After(end) { // a whole quarter
+				if err := closings(quarterOf(m.Format("2006-01")), nil); err != nil {
+					return err
+				}
+				for range 3 {
+					mf, err := month(m, false)
+					if err != nil {
+						return err
+					}
+					r.Months = append(r.Months, mf)
+					m = m.AddDate(0, 1, 0)
+				}
+				continue
+			}
+			mf, err := month(m, true)
+			if err != nil {
+				return err
+			}
+			if err := closings(mf.Month, &mf); err != nil {
+				return err
+			}
 			r.Months = append(r.Months, mf)
+			m = m.AddDate(0, 1, 0)
 		}
 		r.All = all.figures("all")
 		for _, group := range sortedKeys(by) { // by dimension, then value
