@@ -33,9 +33,35 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	if since.IsZero() {
 		since = now.Add(-day)
 	}
-	cases, err := s.visibleOpen(ctx, user)
+	// The notes are read first: the cases with party emails since are
+	// among those whose titles the Home shows.
+	notes, err := s.notesSince(ctx, since, now)
 	if err != nil {
-		return casebot.Home{}, err
+		return casebot.Home{}, fmt.Errorf("scheduler: home of %s: %w", user, err)
+	}
+	emailed := map[string]bool{}
+	for _, n := range notes {
+		if n.Source == casebot.SourceEmail && !n.Created.Before(since) {
+			emailed[n.CaseID] = true
+		}
+	}
+	// Of the user's open cases, only those the Home can show are opened
+	// (title, next deadline's text): the first casebot.HomeCasesShown,
+	// those whose next deadline is due in the next 7 days (shown with its
+	// text) and those with party emails. The others are counted and
+	// ranked by their clear parts.
+	actor, shown := casebot.Actor{ID: user, Admin: s.admins[user]}, 0
+	soonEnd := now.Add(upcomingWindow)
+	cases, err := s.cfg.Store.OpenSummaries(ctx, user, func(c *casebot.CaseSummary) (bool, bool) {
+		if !visible(actor, c) {
+			return false, false
+		}
+		shown++
+		return true, shown <= casebot.HomeCasesShown || emailed[c.ID] ||
+			(c.Next != nil && c.Next.Due.After(now) && !c.Next.Due.After(soonEnd))
+	})
+	if err != nil {
+		return casebot.Home{}, fmt.Errorf("scheduler: open cases of %s: %w", user, err)
 	}
 	loc := s.Zone(ctx, user)
 	h := casebot.Home{Digest: casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since, OpenCases: len(cases)},
@@ -125,7 +151,15 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			h.OverdueTotal = top.total
 			shown = top.appendRefs(shown)
 		}
-		if err := st.DeadlineTexts(ctx, shown); err != nil {
+		// A case's next deadline is told by its summary, when opened; the
+		// others' texts are read from the deadline index.
+		for i := range shown {
+			r := &shown[i]
+			if c := &cases[mine[r.CaseID]]; nextOf(c, r.Deadline.N, r.Deadline.Due) {
+				r.Title, r.Deadline.Text = c.Title, c.Next.Text
+			}
+		}
+		if err := st.DeadlineTexts(ctx, shown); err != nil { // the others'
 			return fail(err)
 		}
 		if upcoming > 0 {
@@ -133,7 +167,11 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		}
 		for i, r := range shown {
 			c := &cases[mine[r.CaseID]]
-			it := casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
+			title := c.Title
+			if title == "" { // a summary not opened
+				title = r.Title
+			}
+			it := casebot.DigestItem{CaseID: c.ID, Title: title, Mediator: c.Mediator, Priority: c.Priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
 			if i < upcoming {
 				h.Deadlines = append(h.Deadlines, it)
 			} else {
@@ -152,12 +190,12 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			continue
 		}
 		c, ss := &cases[i], r.Session
-		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority,
+		title := c.Title
+		if title == "" { // a summary not opened: the session entry's
+			title = r.Title
+		}
+		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: title, Mediator: c.Mediator, Priority: c.Priority,
 			N: ss.N, When: ss.Start, Session: &ss})
-	}
-	notes, err := s.notesSince(ctx, since, now)
-	if err != nil {
-		return fail(err)
 	}
 	if h.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
 		if i, ok := mine[id]; ok {
@@ -244,14 +282,27 @@ func (s *Scheduler) visibleOpen(ctx context.Context, user string) ([]casebot.Cas
 	if user == "" {
 		return []casebot.CaseSummary{}, nil
 	}
-	cases, err := s.cfg.Store.OpenSummaries(ctx, user)
+	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
+	cases, err := s.cfg.Store.OpenSummaries(ctx, user, func(c *casebot.CaseSummary) (bool, bool) {
+		ok := visible(actor, c)
+		return ok, ok
+	})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: open cases of %s: %w", user, err)
 	}
-	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
-	return slices.DeleteFunc(cases, func(c casebot.CaseSummary) bool {
-		return c.Status.Closed() || !actor.CanSee(&casebot.Case{ID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators})
-	}), nil
+	return cases, nil
+}
+
+// visible reports whether c is open and actor may see it (the access
+// rule, casebot.Actor.CanSee).
+func visible(actor casebot.Actor, c *casebot.CaseSummary) bool {
+	return !c.Status.Closed() && actor.CanSee(&casebot.Case{ID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators})
+}
+
+// nextOf reports whether deadline n due at due is c's next deadline as
+// its opened summary tells it, text and all.
+func nextOf(c *casebot.CaseSummary, n int, due time.Time) bool {
+	return c.Title != "" && c.Next != nil && c.Next.N == n && c.Next.Due.Equal(due)
 }
 
 func homeCase(c casebot.CaseSummary) casebot.HomeCase {
