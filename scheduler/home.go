@@ -69,10 +69,13 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// mine finds a case among cases by ID, for the deadlines, sessions and
 	// emails, which are shown only for the user's own open cases.
 	mine := make(map[string]int, len(cases))
+	// rank is each case's priority's rank, which ranking a thousand
+	// deadlines would otherwise look up each time it compares two.
+	rank := make([]int8, len(cases))
 	var first time.Time // the earliest open deadline of any of them
 	for i := range cases {
 		c := &cases[i]
-		mine[c.ID] = i
+		mine[c.ID], rank[i] = i, int8(c.Priority.Rank())
 		if len(h.Cases) < casebot.HomeCasesShown {
 			h.Cases = append(h.Cases, homeCase(*c))
 		}
@@ -91,7 +94,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		// parts; only the most urgent are kept and opened.
 		var top urgentTop
 		if err := st.EachDeadlineOf(ctx, "", time.Time{}, now.Add(time.Nanosecond), func(r casebot.DeadlineRef) bool {
-			top.offer(r, r.Priority)
+			top.offer(r, r.Priority.Rank())
 			return true
 		}); err != nil {
 			return fail(err)
@@ -131,7 +134,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			case at.After(now):
 				soon = append(soon, due{int32(i), int32(n), at.UnixNano()})
 			case !h.Admin: // an admin's overdue list is every case's
-				top.offer(casebot.DeadlineRef{CaseID: cases[i].ID, Deadline: casebot.Deadline{N: n, Due: at}}, cases[i].Priority)
+				top.offer(casebot.DeadlineRef{CaseID: cases[i].ID, Deadline: casebot.Deadline{N: n, Due: at}}, int(rank[i]))
 			}
 			return true
 		}); err != nil {
@@ -139,8 +142,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		}
 		// Most urgent first, as the Home lists them (byUrgency).
 		slices.SortFunc(soon, func(a, b due) int {
-			ca, cb := &cases[a.ci], &cases[b.ci]
-			return cmp.Or(cb.Priority.Rank()-ca.Priority.Rank(), cmp.Compare(a.at, b.at), strings.Compare(ca.ID, cb.ID), int(a.n-b.n))
+			return cmp.Or(int(rank[b.ci])-int(rank[a.ci]), cmp.Compare(a.at, b.at), strings.Compare(cases[a.ci].ID, cases[b.ci].ID), int(a.n-b.n))
 		})
 		upcoming := len(soon)
 		shown := make([]casebot.DeadlineRef, 0, upcoming+len(top.top))
@@ -205,9 +207,9 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	}); err != nil {
 		return fail(err)
 	}
-	for _, items := range [][]casebot.DigestItem{h.Sessions, h.Deadlines, h.Overdue} {
-		slices.SortFunc(items, byUrgency)
-	}
+	// The deadlines are listed in this order already (soon and top
+	// rank them so); the sessions come in time order.
+	slices.SortFunc(h.Sessions, byUrgency)
 	return h, nil
 }
 
@@ -230,11 +232,11 @@ func moreUrgent(a, b *rankedRef) int {
 	return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
 }
 
-// offer counts r, of priority p, and keeps it if it is among the most
-// urgent so far.
-func (u *urgentTop) offer(r casebot.DeadlineRef, p casebot.Priority) {
+// offer counts r, of a case whose priority's rank is rank, and keeps it
+// if it is among the most urgent so far.
+func (u *urgentTop) offer(r casebot.DeadlineRef, rank int) {
 	u.total++
-	x := rankedRef{p.Rank(), r}
+	x := rankedRef{rank, r}
 	full := len(u.top) == casebot.HomeOverdueShown
 	if full && moreUrgent(&u.top[len(u.top)-1], &x) < 0 {
 		return
