@@ -33,26 +33,65 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	if since.IsZero() {
 		since = now.Add(-day)
 	}
-	cases, err := s.visibleOpen(ctx, user)
+	// The notes are read first: the cases with party emails since are
+	// among those whose titles the Home shows.
+	notes, err := s.notesSince(ctx, since, now)
 	if err != nil {
-		return casebot.Home{}, err
+		return casebot.Home{}, fmt.Errorf("scheduler: home of %s: %w", user, err)
 	}
-	loc := s.Zone(ctx, user)
-	h := casebot.Home{Digest: casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since, OpenCases: len(cases)},
-		Cases: make([]casebot.HomeCase, 0, min(len(cases), casebot.HomeCasesShown))}
-	// mine finds a case among cases by ID, for the deadlines, sessions and
-	// emails, which are shown only for the user's own open cases.
-	mine := make(map[string]int, len(cases))
+	emailed := map[string]bool{}
+	for _, n := range notes {
+		if n.Source == casebot.SourceEmail && !n.Created.Before(since) {
+			emailed[n.CaseID] = true
+		}
+	}
+	// Of the user's open cases, only those the Home can show are opened
+	// (title, next deadline's text) and kept whole: the first
+	// casebot.HomeCasesShown, those whose next deadline is due in the
+	// next 7 days (shown with its text) and those with party emails. The
+	// others are counted and ranked by their clear parts, which refs
+	// keep (all of them, in the list's order).
+	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
+	soonEnd := now.Add(upcomingWindow)
+	var refs []homeRef
 	var first time.Time // the earliest open deadline of any of them
-	for i := range cases {
-		c := &cases[i]
-		mine[c.ID] = i
-		if len(h.Cases) < casebot.HomeCasesShown {
-			h.Cases = append(h.Cases, homeCase(*c))
+	opened := int32(0)
+	cases, err := s.cfg.Store.OpenSummaries(ctx, user, func(c *casebot.CaseSummary) (bool, bool) {
+		if !visible(actor, c) {
+			return false, false
+		}
+		r := homeRef{id: c.ID, mediator: c.Mediator, priority: c.Priority, rank: int8(c.Priority.Rank()), opened: -1}
+		if len(refs) < casebot.HomeCasesShown || emailed[c.ID] || (c.Next != nil && c.Next.Due.After(now) && !c.Next.Due.After(soonEnd)) {
+			r.opened, opened = opened, opened+1
 		}
 		if c.Next != nil && (first.IsZero() || c.Next.Due.Before(first)) {
 			first = c.Next.Due
 		}
+		refs = append(refs, r)
+		return r.opened >= 0, r.opened >= 0
+	})
+	if err != nil {
+		return casebot.Home{}, fmt.Errorf("scheduler: open cases of %s: %w", user, err)
+	}
+	// summary returns refs[i]'s whole summary, nil when not opened.
+	summary := func(i int) *casebot.CaseSummary {
+		if o := refs[i].opened; o >= 0 {
+			return &cases[o]
+		}
+		return nil
+	}
+	loc := s.Zone(ctx, user)
+	h := casebot.Home{Digest: casebot.Digest{User: user, Admin: s.admins[user], At: now, Zone: loc.String(), Since: since, OpenCases: len(refs)},
+		Cases: make([]casebot.HomeCase, 0, min(len(refs), casebot.HomeCasesShown))}
+	// The first casebot.HomeCasesShown cases are the first opened.
+	for i := range min(len(refs), casebot.HomeCasesShown) {
+		h.Cases = append(h.Cases, homeCase(cases[i]))
+	}
+	// mine finds a case among refs by ID, for the deadlines, sessions and
+	// emails, which are shown only for the user's own open cases.
+	mine := make(map[string]int, len(refs))
+	for i := range refs {
+		mine[refs[i].id] = i
 	}
 	fail := func(err error) (casebot.Home, error) {
 		return casebot.Home{}, fmt.Errorf("scheduler: home of %s: %w", user, err)
@@ -65,7 +104,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		// parts; only the most urgent are kept and opened.
 		var top urgentTop
 		if err := st.EachDeadlineOf(ctx, "", time.Time{}, now.Add(time.Nanosecond), func(r casebot.DeadlineRef) bool {
-			top.offer(r, r.Priority)
+			top.offer(r, r.Priority.Rank())
 			return true
 		}); err != nil {
 			return fail(err)
@@ -80,7 +119,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
 		}
 	}
-	if len(cases) == 0 {
+	if len(refs) == 0 {
 		return h, nil
 	}
 	// Every unmet deadline of these cases is due at or after the earliest
@@ -96,7 +135,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		type due struct {
 			ci, n int32
 			at    int64
-		} // a case's index in cases
+		} // a case's index in refs
 		var soon []due
 		if err := st.EachDeadlineKeyOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(id []byte, n int, at time.Time) bool {
 			i, ok := mine[string(id)]
@@ -105,7 +144,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			case at.After(now):
 				soon = append(soon, due{int32(i), int32(n), at.UnixNano()})
 			case !h.Admin: // an admin's overdue list is every case's
-				top.offer(casebot.DeadlineRef{CaseID: cases[i].ID, Deadline: casebot.Deadline{N: n, Due: at}}, cases[i].Priority)
+				top.offer(casebot.DeadlineRef{CaseID: refs[i].id, Deadline: casebot.Deadline{N: n, Due: at}}, int(refs[i].rank))
 			}
 			return true
 		}); err != nil {
@@ -113,27 +152,39 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		}
 		// Most urgent first, as the Home lists them (byUrgency).
 		slices.SortFunc(soon, func(a, b due) int {
-			ca, cb := &cases[a.ci], &cases[b.ci]
-			return cmp.Or(cb.Priority.Rank()-ca.Priority.Rank(), cmp.Compare(a.at, b.at), strings.Compare(ca.ID, cb.ID), int(a.n-b.n))
+			ra, rb := &refs[a.ci], &refs[b.ci]
+			return cmp.Or(int(rb.rank)-int(ra.rank), cmp.Compare(a.at, b.at), strings.Compare(ra.id, rb.id), int(a.n-b.n))
 		})
 		upcoming := len(soon)
 		shown := make([]casebot.DeadlineRef, 0, upcoming+len(top.top))
 		for _, d := range soon {
-			shown = append(shown, casebot.DeadlineRef{CaseID: cases[d.ci].ID, Deadline: casebot.Deadline{N: int(d.n), Due: time.Unix(0, d.at).UTC()}})
+			shown = append(shown, casebot.DeadlineRef{CaseID: refs[d.ci].id, Deadline: casebot.Deadline{N: int(d.n), Due: time.Unix(0, d.at).UTC()}})
 		}
 		if !h.Admin {
 			h.OverdueTotal = top.total
 			shown = top.appendRefs(shown)
 		}
-		if err := st.DeadlineTexts(ctx, shown); err != nil {
+		// A case's next deadline is told by its summary, when opened; the
+		// others' texts are read from the deadline index.
+		for i := range shown {
+			r := &shown[i]
+			if c := summary(mine[r.CaseID]); c != nil && nextOf(c, r.Deadline.N, r.Deadline.Due) {
+				r.Title, r.Deadline.Text = c.Title, c.Next.Text
+			}
+		}
+		if err := st.DeadlineTexts(ctx, shown); err != nil { // the others'
 			return fail(err)
 		}
 		if upcoming > 0 {
 			h.Deadlines = make([]casebot.DigestItem, 0, upcoming)
 		}
 		for i, r := range shown {
-			c := &cases[mine[r.CaseID]]
-			it := casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
+			c := &refs[mine[r.CaseID]]
+			title := r.Title // the entry's, for a summary not opened
+			if sum := summary(mine[r.CaseID]); sum != nil {
+				title = sum.Title
+			}
+			it := casebot.DigestItem{CaseID: c.id, Title: title, Mediator: c.mediator, Priority: c.priority, N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text}
 			if i < upcoming {
 				h.Deadlines = append(h.Deadlines, it)
 			} else {
@@ -151,26 +202,39 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		if !ok {
 			continue
 		}
-		c, ss := &cases[i], r.Session
-		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.ID, Title: c.Title, Mediator: c.Mediator, Priority: c.Priority,
+		c, ss := &refs[i], r.Session
+		title := r.Title // the entry's, for a summary not opened
+		if sum := summary(i); sum != nil {
+			title = sum.Title
+		}
+		h.Sessions = append(h.Sessions, casebot.DigestItem{CaseID: c.id, Title: title, Mediator: c.mediator, Priority: c.priority,
 			N: ss.N, When: ss.Start, Session: &ss})
 	}
-	notes, err := s.notesSince(ctx, since, now)
-	if err != nil {
-		return fail(err)
-	}
 	if h.Emails, err = s.emailCounts(ctx, since, notes, func(id string) (casebot.CaseSummary, bool) {
-		if i, ok := mine[id]; ok {
-			return cases[i], true
+		i, ok := mine[id]
+		if !ok {
+			return casebot.CaseSummary{}, false
 		}
-		return casebot.CaseSummary{}, false
+		if sum := summary(i); sum != nil { // every case emailed is opened
+			return *sum, true
+		}
+		return casebot.CaseSummary{ID: refs[i].id, Mediator: refs[i].mediator, Priority: refs[i].priority}, true
 	}); err != nil {
 		return fail(err)
 	}
-	for _, items := range [][]casebot.DigestItem{h.Sessions, h.Deadlines, h.Overdue} {
-		slices.SortFunc(items, byUrgency)
-	}
+	// The deadlines are listed in this order already (soon and top
+	// rank them so); the sessions come in time order.
+	slices.SortFunc(h.Sessions, byUrgency)
 	return h, nil
+}
+
+// homeRef is one of a Home's cases as its summary's clear part tells it;
+// opened is its index among the summaries opened, -1 when not opened.
+type homeRef struct {
+	id, mediator string
+	priority     casebot.Priority
+	rank         int8 // the priority's, computed once
+	opened       int32
 }
 
 // urgentTop keeps the casebot.HomeOverdueShown most urgent of the
@@ -192,11 +256,11 @@ func moreUrgent(a, b *rankedRef) int {
 	return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
 }
 
-// offer counts r, of priority p, and keeps it if it is among the most
-// urgent so far.
-func (u *urgentTop) offer(r casebot.DeadlineRef, p casebot.Priority) {
+// offer counts r, of a case whose priority's rank is rank, and keeps it
+// if it is among the most urgent so far.
+func (u *urgentTop) offer(r casebot.DeadlineRef, rank int) {
 	u.total++
-	x := rankedRef{p.Rank(), r}
+	x := rankedRef{rank, r}
 	full := len(u.top) == casebot.HomeOverdueShown
 	if full && moreUrgent(&u.top[len(u.top)-1], &x) < 0 {
 		return
@@ -244,14 +308,27 @@ func (s *Scheduler) visibleOpen(ctx context.Context, user string) ([]casebot.Cas
 	if user == "" {
 		return []casebot.CaseSummary{}, nil
 	}
-	cases, err := s.cfg.Store.OpenSummaries(ctx, user)
+	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
+	cases, err := s.cfg.Store.OpenSummaries(ctx, user, func(c *casebot.CaseSummary) (bool, bool) {
+		ok := visible(actor, c)
+		return ok, ok
+	})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: open cases of %s: %w", user, err)
 	}
-	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
-	return slices.DeleteFunc(cases, func(c casebot.CaseSummary) bool {
-		return c.Status.Closed() || !actor.CanSee(&casebot.Case{ID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators})
-	}), nil
+	return cases, nil
+}
+
+// visible reports whether c is open and actor may see it (the access
+// rule, casebot.Actor.CanSee).
+func visible(actor casebot.Actor, c *casebot.CaseSummary) bool {
+	return !c.Status.Closed() && actor.CanSee(&casebot.Case{ID: c.ID, Mediator: c.Mediator, CoMediators: c.CoMediators})
+}
+
+// nextOf reports whether deadline n due at due is c's next deadline as
+// its opened summary tells it, text and all.
+func nextOf(c *casebot.CaseSummary, n int, due time.Time) bool {
+	return c.Title != "" && c.Next != nil && c.Next.N == n && c.Next.Due.Equal(due)
 }
 
 func homeCase(c casebot.CaseSummary) casebot.HomeCase {

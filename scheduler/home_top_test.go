@@ -85,3 +85,85 @@ func TestHomeHoldsTheFirstCasesAndCountsAll(t *testing.T) {
 		t.Errorf("the Home holds %d cases, want the first %d of the list", len(h.Cases), casebot.HomeCasesShown)
 	}
 }
+
+// A Home opens only the summaries of the cases it can show, yet every
+// deadline, session and party email on it carries its case's title and
+// its text, whichever of its cases they belong to: those beyond the first
+// casebot.HomeCasesShown, a case's next deadline and the ones after it,
+// overdue and upcoming. It shows what the digest (from whole case
+// records) shows.
+func TestHomeTitlesItemsOfCasesItDoesNotList(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	now := t0.Add(40 * day)
+	e.clk.Set(now)
+	// The first casebot.HomeCasesShown cases in the list's order: urgent,
+	// with nothing due.
+	for i := range casebot.HomeCasesShown + 3 {
+		e.newCase(fmt.Sprintf("Urgent %d", i), "U1", casebot.PriorityUrgent)
+	}
+	// Low cases, listed after them: deadlines, sessions and emails.
+	for i := range 4 {
+		c := e.newCase(fmt.Sprintf("Low %d", i), "U1", casebot.PriorityLow, party("Ann", "ann@example.com"))
+		e.addDeadline(c.ID, now.Add(-time.Duration(i+2)*day), fmt.Sprintf("overdue first %d", i))
+		e.addDeadline(c.ID, now.Add(-time.Duration(i+1)*time.Hour), fmt.Sprintf("overdue second %d", i))
+		e.addDeadline(c.ID, now.Add(time.Duration(i+1)*day), fmt.Sprintf("upcoming %d", i))
+		e.addDeadline(c.ID, now.Add(time.Duration(i+1)*day+time.Hour), fmt.Sprintf("upcoming after %d", i))
+		e.addSession(c.ID, now.Add(time.Duration(i+1)*time.Hour), fmt.Sprintf("Session %d", i), "")
+		if i%2 == 0 {
+			if _, err := e.db.AddNote(ctx, &casebot.Note{CaseID: c.ID, Author: "ann@example.com", Source: casebot.SourceEmail, Body: "hi"}, casebot.Change{Actor: "ann@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Only upcoming deadlines, of a case whose next deadline is due in
+	// the week.
+	soon := e.newCase("Low soon", "U1", casebot.PriorityLow)
+	e.addDeadline(soon.ID, now.Add(2*time.Hour), "soon first")
+	e.addDeadline(soon.ID, now.Add(3*time.Hour), "soon second")
+	h, err := e.s.HomeNow(ctx, "U1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.s.BuildDigest(ctx, "U1", now, time.UTC, h.Since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := func(items []casebot.DigestItem) []string {
+		var out []string
+		for _, it := range items {
+			where := ""
+			if it.Session != nil {
+				where = it.Session.Title
+			}
+			out = append(out, fmt.Sprintf("%s #%d %s %q %q %q", it.CaseID, it.N, it.When.UTC().Format(time.RFC3339), it.Title, it.Text, where))
+		}
+		return out
+	}
+	for _, part := range []struct {
+		name       string
+		home, want []casebot.DigestItem
+		n          int
+	}{{"overdue", h.Overdue, d.Overdue, 8}, {"sessions", h.Sessions, d.Sessions, 4}, {"deadlines", h.Deadlines, d.Deadlines, 10}} {
+		got, want := full(part.home), full(part.want)
+		if len(want) != part.n || !slices.Equal(got, want) {
+			t.Errorf("home %s =\n%q\ndigest's (want %d)\n%q", part.name, got, part.n, want)
+		}
+		for _, it := range part.home {
+			if it.Title == "" || (it.Session == nil && it.Text == "") {
+				t.Errorf("home %s: %s #%d without its title or text", part.name, it.CaseID, it.N)
+			}
+		}
+	}
+	if len(h.Emails) != 2 || !slices.Equal(h.Emails, d.Emails) {
+		t.Errorf("home emails = %+v, digest's %+v", h.Emails, d.Emails)
+	}
+	for _, em := range h.Emails {
+		if em.Title == "" {
+			t.Errorf("email count of %s without its title", em.CaseID)
+		}
+	}
+	if h.OpenCases != casebot.HomeCasesShown+8 || len(h.Cases) != casebot.HomeCasesShown {
+		t.Errorf("home holds %d of %d cases", len(h.Cases), h.OpenCases)
+	}
+}

@@ -37,7 +37,7 @@ type Store interface {
 	OpenOffers(ctx context.Context, caseIDs []string) (map[string]int, error)
 	// OpenSummaries, EachDeadlineOf, EachDeadlineKeyOf and SessionsOf
 	// serve the Slack Home from the store's indexes.
-	OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSummary, error)
+	OpenSummaries(ctx context.Context, user string, pick func(s *casebot.CaseSummary) (keep, open bool)) ([]casebot.CaseSummary, error)
 	EachDeadlineOf(ctx context.Context, user string, from, to time.Time, fn func(casebot.DeadlineRef) bool) error
 	EachDeadlineKeyOf(ctx context.Context, user string, from, to time.Time, fn func(caseID []byte, n int, due time.Time) bool) error
 	DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error

@@ -88,8 +88,14 @@ func fillDeadlineMed(tx kv.Tx) error {
 
 // OpenSummaries returns the summaries of user's open cases, as mediator or
 // co-mediator, in list order (most urgent first: priority, earliest open
-// deadline, ID), from the urgency index alone.
-func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSummary, error) {
+// deadline, ID), from the urgency index alone. pick, when not nil, is
+// shown each summary's clear part (ID, mediators, priority, status, the
+// next deadline's number and due time) and says whether to keep it and
+// whether to open its sealed part (the title and the next deadline's
+// text): a Home of 500 cases opens the hundred it can show. A summary not
+// opened has an empty title and next deadline text. pick runs inside a
+// read transaction and must not call the store.
+func (db *DB) OpenSummaries(ctx context.Context, user string, pick func(s *casebot.CaseSummary) (keep, open bool)) ([]casebot.CaseSummary, error) {
 	out := []casebot.CaseSummary{}
 	if user == "" {
 		return out, nil
@@ -100,6 +106,7 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 		// The next deadlines the summaries point to are allocated 64 at
 		// a time, not one by one.
 		var nexts []casebot.Deadline
+		var s casebot.CaseSummary
 		for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
 			if len(k) < len(p)+9 {
 				return fmt.Errorf("bad urgency key %q", k)
@@ -107,13 +114,29 @@ func (db *DB) OpenSummaries(ctx context.Context, user string) ([]casebot.CaseSum
 			if len(nexts) == 0 {
 				nexts = make([]casebot.Deadline, 64)
 			}
-			out = append(out, casebot.CaseSummary{})
-			if err := db.decodeSummaryTo(&out[len(out)-1], &nexts[0], user, string(k[len(p)+9:]), k, v); err != nil {
+			sealed, err := decodeSummaryClear(&s, &nexts[0], user, string(k[len(p)+9:]), k, v)
+			if err != nil {
 				return err
 			}
-			if out[len(out)-1].Next != nil {
+			keep, open := true, true
+			if pick != nil {
+				keep, open = pick(&s)
+			}
+			if !keep {
+				continue
+			}
+			if open {
+				if err := db.openSummary(&s, k, sealed); err != nil {
+					return err
+				}
+			}
+			if s.Next != nil {
 				nexts = nexts[1:]
 			}
+			if len(out) == cap(out) { // doubling from 64, not from 1
+				out = append(make([]casebot.CaseSummary, 0, max(64, 2*len(out))), out...)
+			}
+			out = append(out, s)
 		}
 		return nil
 	})
@@ -212,15 +235,19 @@ func (db *DB) EachDeadlineKeyOf(ctx context.Context, user string, from, to time.
 }
 
 // DeadlineTexts fills in the case title and the deadline text of each of
-// refs (as EachDeadlineOf gave them) from the deadline index. A deadline
-// met or moved since, or of a case whose data key is destroyed, keeps
-// empty texts.
+// refs (as EachDeadlineOf gave them) from the deadline index; a ref that
+// holds a title already (told by its case's summary) is left as it is. A
+// deadline met or moved since, or of a case whose data key is destroyed,
+// keeps empty texts.
 func (db *DB) DeadlineTexts(ctx context.Context, refs []casebot.DeadlineRef) error {
 	err := db.view(ctx, func(tx kv.Tx) error {
 		idx := tx.Bucket(bucketIdxDeadline)
 		var key []byte
 		for i := range refs {
 			r := &refs[i]
+			if r.Title != "" {
+				continue
+			}
 			key = appendTimeKey(key[:0], r.Deadline.Due)
 			key = binary.BigEndian.AppendUint32(append(append(key, r.CaseID...), sep), uint32(r.Deadline.N))
 			v := idx.Get(key)

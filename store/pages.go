@@ -93,9 +93,20 @@ func (db *DB) decodeSummary(id string, key, v []byte) (casebot.CaseSummary, erro
 // decodeSummaryTo is decodeSummary into s, with the next deadline in next
 // (a new one when nil) and a mediator equal to med sharing its string.
 func (db *DB) decodeSummaryTo(s *casebot.CaseSummary, next *casebot.Deadline, med, id string, key, v []byte) error {
-	clear, sealed, err := splitRef(key, v)
+	sealed, err := decodeSummaryClear(s, next, med, id, key, v)
 	if err != nil {
 		return err
+	}
+	return db.openSummary(s, key, sealed)
+}
+
+// decodeSummaryClear reads the clear part of an urgency entry into s (ID,
+// mediators, priority, status, the next deadline's number and due time)
+// and returns its sealed part, which openSummary reads.
+func decodeSummaryClear(s *casebot.CaseSummary, next *casebot.Deadline, med, id string, key, v []byte) (sealed []byte, err error) {
+	clear, sealed, err := splitRef(key, v)
+	if err != nil {
+		return nil, err
 	}
 	d := dec{b: clear}
 	*s = casebot.CaseSummary{ID: id, Mediator: d.strOr(med), Priority: enumOf(&d, casebot.Priorities), Status: enumOf(&d, casebot.Statuses)}
@@ -108,22 +119,28 @@ func (db *DB) decodeSummaryTo(s *casebot.CaseSummary, next *casebot.Deadline, me
 		s.Next = next
 	}
 	if d.err != nil {
-		return fmt.Errorf("list entry of %s: %w", id, d.err)
+		return nil, fmt.Errorf("list entry of %s: %w", id, d.err)
 	}
-	secret, err := db.openCase(id, key, sealed)
+	return sealed, nil
+}
+
+// openSummary reads the sealed part of s's urgency entry: the title and
+// the next deadline's text.
+func (db *DB) openSummary(s *casebot.CaseSummary, key, sealed []byte) error {
+	secret, err := db.openCase(s.ID, key, sealed)
 	if errors.Is(err, errKeyDestroyed) {
 		s.Title = "(cannot be read: the case was purged)"
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("list entry of %s: %w", id, err)
+		return fmt.Errorf("list entry of %s: %w", s.ID, err)
 	}
-	d = dec{b: secret}
+	d := dec{b: secret}
 	s.Title = d.str()
 	if s.Next != nil {
 		s.Next.Text = d.str()
 	}
 	if d.err != nil {
-		return fmt.Errorf("list entry of %s: %w", id, d.err)
+		return fmt.Errorf("list entry of %s: %w", s.ID, d.err)
 	}
 	return nil
 }

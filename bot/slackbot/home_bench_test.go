@@ -135,8 +135,8 @@ func BenchmarkHome(b *testing.B) {
 		post("/slack/events", "application/json", string(ev))
 		select {
 		case v := <-api.Viewed():
-			if v.UserID != user || !strings.Contains(v.Text(), "more open cases") {
-				b.Fatalf("published %s: %.300s", v.UserID, v.Text())
+			if v.UserID != user || !strings.Contains(v.JSON, "more open cases") {
+				b.Fatalf("published %s: %.300s", v.UserID, v.JSON)
 			}
 		case <-time.After(30 * time.Second):
 			b.Fatalf("no views.publish (refused: %q)", api.Refused())

@@ -108,7 +108,7 @@ func TestFormConfirmationsWhereOpened(t *testing.T) {
 	if !strings.Contains(v.JSON, `"block_id":"source"`) {
 		t.Errorf("the New case form has no referral source: %s", v.JSON)
 	}
-	code, body := submit(t, rd, "U1", "new", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{"title": text("Garden fence"), "source": text("County court")})
+	code, body := submit(t, rd, "U1", "new", v.PrivateMetadata, map[string]map[string]any{"title": text("Garden fence"), "source": text("County court")})
 	wantClosed(t, "new from the slash command", code, body)
 	if reply := waitResponse(t, got, "the slash command's form"); !strings.Contains(reply, "Opened MED-") || !strings.Contains(reply, `"response_type":"ephemeral"`) {
 		t.Errorf("confirmation %s, want the ephemeral Opened reply", reply)
@@ -126,7 +126,7 @@ func TestFormConfirmationsWhereOpened(t *testing.T) {
 		t.Fatalf("message shortcut: %d %s", code, body)
 	}
 	v = nextView(t, slackAPI, "the Note form from the shortcut")
-	code, body = submit(t, rd, "U1", "note", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{
+	code, body = submit(t, rd, "U1", "note", v.PrivateMetadata, map[string]map[string]any{
 		"ID": {"type": "external_select", "selected_option": map[string]any{"value": id}}, "text": text("Call at 3")})
 	wantClosed(t, "add_to_case", code, body)
 	if reply := waitResponse(t, msgGot, "the message shortcut's form"); !strings.Contains(reply, id) {
@@ -143,7 +143,7 @@ func TestFormConfirmationsWhereOpened(t *testing.T) {
 		t.Fatalf("global shortcut: %d %s", code, body)
 	}
 	v = nextView(t, slackAPI, "New case from the global shortcut")
-	code, body = submit(t, rd, "U1", "new", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{"title": text("Boundary wall")})
+	code, body = submit(t, rd, "U1", "new", v.PrivateMetadata, map[string]map[string]any{"title": text("Boundary wall")})
 	wantClosed(t, "new from the global shortcut", code, body)
 	dmSaying(t, slackAPI, "U1", "Boundary wall")
 }

@@ -92,7 +92,7 @@ func TestFormsOpenAndSubmit(t *testing.T) {
 		t.Fatalf("/case new = %d %q, want an empty 200 while the form opens", code, body)
 	}
 	v := nextView(t, slackAPI, "the New case form")
-	if v.Method != "views.open" || v.TriggerID != "trig-new-1" || v.View["callback_id"] != "form:new" {
+	if v.Method != "views.open" || v.TriggerID != "trig-new-1" || v.CallbackID != "form:new" {
 		t.Fatalf("views.open %+v", v)
 	}
 	for _, want := range []string{`"block_id":"title"`, `"block_id":"priority"`, `"value":"urgent"`, `"block_id":"type"`} {
@@ -155,7 +155,7 @@ func TestFormsOpenAndSubmit(t *testing.T) {
 		}
 		v := nextView(t, slackAPI, "the "+f+" form")
 		// The confirmation goes back where the button was (its response_url).
-		if v.View["callback_id"] != "form:"+f || v.View["private_metadata"] != `{"case":"`+id+`","reply":"http://127.0.0.1:1/unused"}` || strings.Contains(v.JSON, `"block_id":"ID"`) {
+		if v.CallbackID != "form:"+f || v.PrivateMetadata != `{"case":"`+id+`","reply":"http://127.0.0.1:1/unused"}` || strings.Contains(v.JSON, `"block_id":"ID"`) {
 			t.Errorf("%s form: %s", f, v.JSON)
 		}
 	}
@@ -270,8 +270,8 @@ func TestShortcuts(t *testing.T) {
 	if code, body := interaction(t, rd, base("shortcut", "new_case", "trig-g")); code != http.StatusOK {
 		t.Fatalf("global shortcut: %d %s", code, body)
 	}
-	if v := nextView(t, slackAPI, "New case from the shortcut"); v.View["callback_id"] != "form:new" || v.TriggerID != "trig-g" {
-		t.Errorf("global shortcut opened %v", v.View["callback_id"])
+	if v := nextView(t, slackAPI, "New case from the shortcut"); v.CallbackID != "form:new" || v.TriggerID != "trig-g" {
+		t.Errorf("global shortcut opened %v", v.CallbackID)
 	}
 
 	msg := base("message_action", "add_to_case", "trig-m")
@@ -282,8 +282,8 @@ func TestShortcuts(t *testing.T) {
 	}
 	v := nextView(t, slackAPI, "the Note form from add_to_case")
 	var meta struct{ Link string }
-	_ = json.Unmarshal([]byte(fmt.Sprint(v.View["private_metadata"])), &meta)
-	if v.View["callback_id"] != "form:note" || !strings.Contains(v.JSON, `"initial_value":"The landlord agreed \u0026 will call"`) || !strings.Contains(v.JSON, "external_select") ||
+	_ = json.Unmarshal([]byte(v.PrivateMetadata), &meta)
+	if v.CallbackID != "form:note" || !strings.Contains(v.JSON, `"initial_value":"The landlord agreed \u0026 will call"`) || !strings.Contains(v.JSON, "external_select") ||
 		!strings.Contains(meta.Link, "/archives/C0PUBLIC/p1700000000000200") {
 		t.Fatalf("add_to_case form: %s", v.JSON)
 	}
@@ -296,7 +296,7 @@ func TestShortcuts(t *testing.T) {
 		t.Fatalf("suggestions for %q: %d %s, want %s only", "lease", code, body, mine)
 	}
 
-	code, body = submit(t, rd, "U1", "note", fmt.Sprint(v.View["private_metadata"]), map[string]map[string]any{
+	code, body = submit(t, rd, "U1", "note", v.PrivateMetadata, map[string]map[string]any{
 		"ID":   {"type": "external_select", "selected_option": map[string]any{"value": mine}},
 		"text": text("The landlord agreed & will call"),
 	})

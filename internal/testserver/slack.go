@@ -56,7 +56,7 @@ type Slack struct {
 	methods map[string]int     // Web API calls by method, "upload" for upload URL POSTs
 	pending map[string]*Upload // file ID -> upload not completed yet
 	uploads []Upload           // completed uploads, oldest first
-	views   []View             // accepted views.publish and views.open, without View (Views decodes JSON)
+	views   []View             // accepted views.publish and views.open
 	viewed  chan View
 	refused []string // view calls refused, with the reason
 	files   map[string]SharedFile

@@ -15,14 +15,25 @@ type View struct {
 	Method    string // "views.publish" or "views.open"
 	UserID    string // views.publish
 	TriggerID string // views.open
-	// View is the view as sent: type, blocks, callback_id, private_metadata…
-	View map[string]any
-	JSON string // the view JSON as sent
+	// Type, CallbackID and PrivateMetadata are the view's.
+	Type, CallbackID, PrivateMetadata string
+	JSON                              string // the view JSON as sent
+}
+
+// Map returns the view decoded: type, blocks, callback_id,
+// private_metadata… The fake checks a view through typed structs and keeps
+// its JSON only (a view decoded into maps is ten times its size and costs
+// a benchmark publishing hundreds of Homes more than building them); Map,
+// Blocks and Text decode it when asked.
+func (v View) Map() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(v.JSON), &m) // accepted: valid
+	return m
 }
 
 // Blocks returns the view's blocks.
 func (v View) Blocks() []map[string]any {
-	bs, _ := v.View["blocks"].([]any)
+	bs, _ := v.Map()["blocks"].([]any)
 	out := make([]map[string]any, 0, len(bs))
 	for _, b := range bs {
 		if m, ok := b.(map[string]any); ok {
@@ -52,22 +63,15 @@ func (v View) Text() string {
 			}
 		}
 	}
-	walk(v.View["blocks"])
+	walk(v.Map()["blocks"])
 	return b.String()
 }
 
 // Views returns every accepted views.publish and views.open, oldest first.
-// The fake keeps each view's JSON only (a decoded view is ten times its
-// size, and a benchmark publishing hundreds of Homes would have the
-// garbage collector scan them all) and decodes them again here.
 func (s *Slack) Views() []View {
 	s.mu.Lock()
-	out := append([]View(nil), s.views...)
-	s.mu.Unlock()
-	for i := range out {
-		_ = json.Unmarshal([]byte(out[i].JSON), &out[i].View) // accepted: valid
-	}
-	return out
+	defer s.mu.Unlock()
+	return append([]View(nil), s.views...)
 }
 
 // Refused returns the view calls refused as invalid, with Slack's error.
@@ -111,7 +115,17 @@ var inputElements = map[string]bool{"static_select": true, "external_select": tr
 // trigger_id); at most 100 blocks of known types with valid elements;
 // text lengths; unique block IDs; modal title, submit and close.
 func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) {
-	body, _ := io.ReadAll(r.Body)
+	// A body of known length is read into one buffer of that length (a
+	// Home is 30 kB: io.ReadAll would grow three times that).
+	var body []byte
+	if n := r.ContentLength; n > 0 && n <= 1<<20 {
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			body = nil
+		}
+	} else {
+		body, _ = io.ReadAll(r.Body)
+	}
 	fail := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		s.mu.Lock()
@@ -137,7 +151,7 @@ func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) 
 	}
 	switch method {
 	case "views.publish":
-		if req.UserID == "" || view["type"] != "home" {
+		if req.UserID == "" || view.Type != "home" {
 			fail("views.publish needs user_id and a home view")
 			return
 		}
@@ -146,7 +160,7 @@ func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) 
 			fail("views.open needs exactly one of trigger_id, view_id, external_id: a trigger_id")
 			return
 		}
-		if view["type"] != "modal" {
+		if view.Type != "modal" {
 			fail("views.open needs a modal")
 			return
 		}
@@ -159,23 +173,68 @@ func (s *Slack) viewCall(w http.ResponseWriter, r *http.Request, method string) 
 		fail("%v", err)
 		return
 	}
-	v := View{Method: method, UserID: req.UserID, TriggerID: req.TriggerID, View: view, JSON: req.raw}
+	v := View{Method: method, UserID: req.UserID, TriggerID: req.TriggerID, Type: view.Type, CallbackID: view.CallbackID,
+		PrivateMetadata: view.PrivateMetadata, JSON: req.raw}
 	s.mu.Lock()
-	s.views = append(s.views, View{Method: v.Method, UserID: v.UserID, TriggerID: v.TriggerID, JSON: v.JSON})
+	s.views = append(s.views, v)
 	n := len(s.views)
 	s.mu.Unlock()
 	select {
 	case s.viewed <- v:
 	default:
 	}
-	fmt.Fprintf(w, `{"ok":true,"view":{"id":"V%d","type":%q}}`, n, view["type"])
+	fmt.Fprintf(w, `{"ok":true,"view":{"id":"V%d","type":%q}}`, n, view.Type)
 }
 
 // viewCall is a views.publish or views.open request body.
 type viewCall struct {
 	UserID, TriggerID, ViewID, ExternalID string
-	view                                  map[string]any // nil when the view is not an object
-	raw                                   string         // the view's JSON as sent; "" without a view
+	view                                  *viewJSON // nil when the view is not an object
+	raw                                   string    // the view's JSON as sent; "" without a view
+}
+
+// viewJSON is what the fake checks of a view. Block Kit's JSON is decoded
+// into these structs, not into maps: a field of the wrong JSON type makes
+// the call fail to decode (refused), as an absent one fails its check.
+type viewJSON struct {
+	Type            string      `json:"type"`
+	Blocks          []blockJSON `json:"blocks"`
+	Title           *textJSON   `json:"title"`
+	Submit          *textJSON   `json:"submit"`
+	Close           *textJSON   `json:"close"`
+	PrivateMetadata string      `json:"private_metadata"`
+	CallbackID      string      `json:"callback_id"`
+}
+
+type blockJSON struct {
+	Type    string    `json:"type"`
+	BlockID string    `json:"block_id"`
+	Text    *textJSON `json:"text"`  // section, header
+	Label   *textJSON `json:"label"` // input
+	// Accessory is a section's element, Element an input's.
+	Accessory *elementJSON `json:"accessory"`
+	Element   *elementJSON `json:"element"`
+	// Elements are an actions block's elements or a context block's
+	// texts and images, read by the block's type.
+	Elements []json.RawMessage `json:"elements"`
+}
+
+type elementJSON struct {
+	Type      string       `json:"type"`
+	ActionID  string       `json:"action_id"`
+	Text      *textJSON    `json:"text"` // a button's
+	Options   []optionJSON `json:"options"`
+	MaxLength *float64     `json:"max_length"`
+}
+
+type optionJSON struct {
+	Text  *textJSON `json:"text"`
+	Value string    `json:"value"`
+}
+
+type textJSON struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
 }
 
 // decodeViewCall reads a view call's JSON body in one pass: the IDs, the
@@ -205,12 +264,20 @@ func decodeViewCall(body []byte) (viewCall, error) {
 			dst = &c.ExternalID
 		case "view":
 			start := dec.InputOffset()
-			var v any
-			if err := dec.Decode(&v); err != nil {
-				return c, err
+			v := new(viewJSON)
+			err := dec.Decode(v)
+			raw := strings.TrimLeft(string(body[start:dec.InputOffset()]), " \t\r\n:")
+			if err != nil && raw == "" { // not even JSON
+				return c, fmt.Errorf("view: %w", err)
 			}
-			c.view, _ = v.(map[string]any)
-			c.raw = strings.TrimLeft(string(body[start:dec.InputOffset()]), " \t\r\n:")
+			if !strings.HasPrefix(raw, "{") { // an array, a string, null…
+				c.view, c.raw = nil, raw
+				continue
+			}
+			if err != nil {
+				return c, fmt.Errorf("view: %w", err)
+			}
+			c.view, c.raw = v, raw
 			continue
 		default:
 			dst = new(json.RawMessage)
@@ -231,140 +298,130 @@ func decodeViewCall(body []byte) (viewCall, error) {
 // Viewed delivers accepted views as they arrive (the first 256 nobody took).
 func (s *Slack) Viewed() <-chan View { return s.viewed }
 
-func checkModal(view map[string]any) error {
-	for _, k := range []string{"title", "submit", "close"} {
-		t, ok := view[k].(map[string]any)
-		if !ok {
-			if k == "title" {
-				return fmt.Errorf("modal without a title")
-			}
+func checkModal(view *viewJSON) error {
+	if view.Title == nil {
+		return fmt.Errorf("modal without a title")
+	}
+	for _, t := range []struct {
+		what string
+		t    *textJSON
+	}{{"title", view.Title}, {"submit", view.Submit}, {"close", view.Close}} {
+		if t.t == nil {
 			continue
 		}
-		if err := checkText(k, t, maxModalTitle, true); err != nil {
+		if err := checkText(t.what, t.t, maxModalTitle, true); err != nil {
 			return err
 		}
 	}
-	if pm, _ := view["private_metadata"].(string); len(pm) > maxPrivateMetadata {
+	if pm := view.PrivateMetadata; len(pm) > maxPrivateMetadata {
 		return fmt.Errorf("private_metadata of %d characters", len(pm))
 	}
-	if cb, _ := view["callback_id"].(string); len(cb) > maxCallbackID {
+	if cb := view.CallbackID; len(cb) > maxCallbackID {
 		return fmt.Errorf("callback_id of %d characters", len(cb))
 	}
 	return nil
 }
 
-func checkView(view map[string]any) error {
-	bs, _ := view["blocks"].([]any)
+func checkView(view *viewJSON) error {
+	bs := view.Blocks
 	if len(bs) == 0 || len(bs) > maxViewBlocks {
 		return fmt.Errorf("%d blocks; 1 to %d allowed", len(bs), maxViewBlocks)
 	}
 	blockIDs := map[string]bool{}
-	for i, x := range bs {
-		b, ok := x.(map[string]any)
-		if !ok {
-			return fmt.Errorf("block %d is not an object", i)
+	for i := range bs {
+		b := &bs[i]
+		if !blockTypes[b.Type] {
+			return fmt.Errorf("block %d: unknown type %q", i, b.Type)
 		}
-		typ, _ := b["type"].(string)
-		if !blockTypes[typ] {
-			return fmt.Errorf("block %d: unknown type %q", i, typ)
-		}
-		if id, _ := b["block_id"].(string); id != "" {
+		if id := b.BlockID; id != "" {
 			if blockIDs[id] || len(id) > maxBlockID {
 				return fmt.Errorf("block %d: block_id %q repeated or too long", i, id)
 			}
 			blockIDs[id] = true
 		}
-		if err := checkBlock(typ, b); err != nil {
-			return fmt.Errorf("block %d (%s): %w", i, typ, err)
+		if err := checkBlock(b); err != nil {
+			return fmt.Errorf("block %d (%s): %w", i, b.Type, err)
 		}
 	}
 	return nil
 }
 
-func checkBlock(typ string, b map[string]any) error {
-	switch typ {
+func checkBlock(b *blockJSON) error {
+	switch b.Type {
 	case "section":
-		t, ok := b["text"].(map[string]any)
-		if !ok {
+		if b.Text == nil {
 			return fmt.Errorf("section without text")
 		}
-		if err := checkText("text", t, maxSectionText, false); err != nil {
+		if err := checkText("text", b.Text, maxSectionText, false); err != nil {
 			return err
 		}
-		if acc, ok := b["accessory"].(map[string]any); ok {
-			return checkElement(acc, false)
+		if b.Accessory != nil {
+			return checkElement(b.Accessory, false)
 		}
 	case "header":
-		t, _ := b["text"].(map[string]any)
-		return checkText("header", t, maxHeaderText, true)
+		return checkText("header", b.Text, maxHeaderText, true)
 	case "actions":
-		els, _ := b["elements"].([]any)
-		if len(els) == 0 || len(els) > 25 {
-			return fmt.Errorf("%d elements", len(els))
+		if len(b.Elements) == 0 || len(b.Elements) > 25 {
+			return fmt.Errorf("%d elements", len(b.Elements))
 		}
 		seen := map[string]bool{}
-		for _, x := range els {
-			e, _ := x.(map[string]any)
-			id, _ := e["action_id"].(string)
-			if id != "" && seen[id] {
-				return fmt.Errorf("action_id %q repeated", id)
+		for _, raw := range b.Elements {
+			var e elementJSON
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("element: %w", err)
 			}
-			seen[id] = true
-			if err := checkElement(e, false); err != nil {
+			if e.ActionID != "" && seen[e.ActionID] {
+				return fmt.Errorf("action_id %q repeated", e.ActionID)
+			}
+			seen[e.ActionID] = true
+			if err := checkElement(&e, false); err != nil {
 				return err
 			}
 		}
 	case "input":
-		l, _ := b["label"].(map[string]any)
-		if err := checkText("label", l, maxInputLabel, true); err != nil {
+		if err := checkText("label", b.Label, maxInputLabel, true); err != nil {
 			return err
 		}
-		e, ok := b["element"].(map[string]any)
-		if !ok {
+		if b.Element == nil {
 			return fmt.Errorf("input without an element")
 		}
-		return checkElement(e, true)
+		return checkElement(b.Element, true)
 	case "context":
-		els, _ := b["elements"].([]any)
-		if len(els) == 0 || len(els) > 10 {
-			return fmt.Errorf("%d context elements", len(els))
+		if len(b.Elements) == 0 || len(b.Elements) > 10 {
+			return fmt.Errorf("%d context elements", len(b.Elements))
 		}
 	}
 	return nil
 }
 
-func checkElement(e map[string]any, input bool) error {
-	typ, _ := e["type"].(string)
+func checkElement(e *elementJSON, input bool) error {
+	typ := e.Type
 	if !elementTypes[typ] || (input && !inputElements[typ]) {
 		return fmt.Errorf("element type %q not allowed here", typ)
 	}
-	if id, _ := e["action_id"].(string); len(id) > maxActionID {
+	if len(e.ActionID) > maxActionID {
 		return fmt.Errorf("action_id too long")
 	}
 	switch typ {
 	case "button":
-		t, _ := e["text"].(map[string]any)
-		if err := checkText("button", t, maxButtonText, true); err != nil {
+		if err := checkText("button", e.Text, maxButtonText, true); err != nil {
 			return err
 		}
 	case "static_select", "checkboxes", "radio_buttons":
-		opts, _ := e["options"].([]any)
-		if len(opts) == 0 || len(opts) > 100 {
-			return fmt.Errorf("%s with %d options", typ, len(opts))
+		if len(e.Options) == 0 || len(e.Options) > 100 {
+			return fmt.Errorf("%s with %d options", typ, len(e.Options))
 		}
-		for _, x := range opts {
-			o, _ := x.(map[string]any)
-			t, _ := o["text"].(map[string]any)
-			if err := checkText("option", t, maxOptionText, typ == "static_select"); err != nil {
+		for _, o := range e.Options {
+			if err := checkText("option", o.Text, maxOptionText, typ == "static_select"); err != nil {
 				return err
 			}
-			if v, _ := o["value"].(string); v == "" || len(v) > maxOptionValue {
+			if v := o.Value; v == "" || len(v) > maxOptionValue {
 				return fmt.Errorf("option value %q", v)
 			}
 		}
 	case "plain_text_input":
-		if n, ok := e["max_length"].(float64); ok && (n < 1 || n > 3000) {
-			return fmt.Errorf("plain_text_input max_length %v", n)
+		if n := e.MaxLength; n != nil && (*n < 1 || *n > 3000) {
+			return fmt.Errorf("plain_text_input max_length %v", *n)
 		}
 	}
 	return nil
@@ -372,17 +429,15 @@ func checkElement(e map[string]any, input bool) error {
 
 // checkText checks a text object: a type, non-empty text within max
 // characters, plain_text when plainOnly.
-func checkText(what string, t map[string]any, max int, plainOnly bool) error {
+func checkText(what string, t *textJSON, max int, plainOnly bool) error {
 	if t == nil {
 		return fmt.Errorf("%s: no text object", what)
 	}
-	typ, _ := t["type"].(string)
-	if typ != "plain_text" && (plainOnly || typ != "mrkdwn") {
-		return fmt.Errorf("%s: text type %q", what, typ)
+	if t.Type != "plain_text" && (plainOnly || t.Type != "mrkdwn") {
+		return fmt.Errorf("%s: text type %q", what, t.Type)
 	}
-	s, _ := t["text"].(string)
-	if s == "" || utf8.RuneCountInString(s) > max {
-		return fmt.Errorf("%s: text of %d characters; 1 to %d allowed", what, utf8.RuneCountInString(s), max)
+	if n := utf8.RuneCountInString(t.Text); t.Text == "" || n > max {
+		return fmt.Errorf("%s: text of %d characters; 1 to %d allowed", what, n, max)
 	}
 	return nil
 }
