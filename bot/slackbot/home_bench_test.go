@@ -118,7 +118,7 @@ func BenchmarkHome(b *testing.B) {
 			b.Fatalf("%s: status %d", path, resp.StatusCode)
 		}
 	}
-	rounds := 100 * max(b.N, 1)
+	rounds := 300 * max(b.N, 1) // p99 of 100 would be the second-worst sample: the machine's noise
 	var helpLat, homeLat []time.Duration
 	b.ResetTimer()
 	for i := range rounds {
