@@ -33,6 +33,7 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 	if e.opts.ReadOnly {
 		return e.Update(ctx, fn)
 	}
+	defer traceSince("batch call", traceNow())
 	f, fenced := kv.FenceFrom(ctx)
 	c := call{fn: fn, err: make(chan error, 1)}
 	e.batchMu.Lock()

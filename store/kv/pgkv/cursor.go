@@ -339,7 +339,7 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 		limit = firstPageKeys << c.grow // 16, 32, … 256
 	}
 	c.grow++
-	t.e.roundTrips.Add(1)
+	t.trip("page", c.b.name)
 	rows, err := t.conn.Query(t.ctx, q, c.b.name, arg, pageBytes, limit)
 	if err != nil {
 		t.fail(err)

@@ -35,7 +35,7 @@ func (b *Bucket) Prefetch(keys [][]byte) {
 	if b.cache == nil {
 		b.cache = make(map[string][]byte, len(want))
 	}
-	t.e.roundTrips.Add(1)
+	t.trip("prefetch", b.name)
 	rows, err := t.conn.Query(t.ctx, prefetchSQL, b.name, want)
 	if err != nil {
 		t.fail(err)

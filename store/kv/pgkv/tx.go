@@ -57,6 +57,7 @@ type Tx struct {
 	err     error
 	names   map[string]*bstate
 	written int
+	trace   txTrace
 }
 
 // bstate is what the transaction knows of one bucket name.
@@ -72,7 +73,9 @@ var _ kv.Tx = (*Tx)(nil)
 // begin starts a transaction and reads which buckets exist, in one round
 // trip.
 func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
+	acq := traceNow()
 	conn, err := e.pool.Acquire(ctx)
+	traceSince("acquire", acq)
 	if err != nil {
 		return nil, e.wrap(ctx, err)
 	}
@@ -84,7 +87,7 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 		b.Queue(beginReadSQL)
 	}
 	b.Queue(bucketsSQL)
-	e.roundTrips.Add(1)
+	tx.trip("begin", nil)
 	e.txs.Add(1)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
@@ -110,6 +113,9 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 		}
 		return nil, e.wrap(ctx, err)
 	}
+	if tracing {
+		tx.traceTrip("fn", nil) // the function's own time, up to its next trip
+	}
 	return tx, nil
 }
 
@@ -126,6 +132,7 @@ func (t *Tx) rollback() {
 	if t.conn == nil {
 		return
 	}
+	t.traceEnd()
 	pc := t.conn.Conn().PgConn()
 	if !pc.IsClosed() && pc.TxStatus() != 'I' {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
@@ -186,6 +193,9 @@ func (t *Tx) commit() {
 		}
 	}
 	for _, h := range handles {
+		if tracing {
+			t.traceRows(h)
+		}
 		for _, en := range h.over.es {
 			t.written++
 			if en.del {
@@ -213,7 +223,7 @@ func (t *Tx) commit() {
 	}
 	b.Queue("COMMIT")
 	n := b.Len()
-	t.e.roundTrips.Add(1)
+	t.trip("commit", nil)
 	br := t.conn.SendBatch(t.ctx, b)
 	for i := range n {
 		if _, err := br.Exec(); err != nil {
@@ -230,6 +240,7 @@ func (t *Tx) commit() {
 		t.fail(err)
 	}
 	if t.err == nil {
+		t.traceEnd()
 		t.conn.Release()
 		t.conn = nil
 	}
@@ -359,7 +370,7 @@ func (b *Bucket) Get(key []byte) []byte {
 		return v
 	}
 	var v []byte
-	t.e.roundTrips.Add(1)
+	t.trip("get", b.name)
 	err := t.conn.QueryRow(t.ctx, getSQL, b.name, key).Scan(&v)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -428,7 +439,7 @@ func (b *Bucket) loadSeq() {
 	}
 	t := b.tx
 	var v int64
-	t.e.roundTrips.Add(1)
+	t.trip("seq", b.name)
 	err := t.conn.QueryRow(t.ctx, seqSQL, b.name).Scan(&v)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		t.fail(err)
@@ -488,7 +499,7 @@ func (b *Bucket) KeyN() int {
 		return n
 	}
 	var dbN int64
-	t.e.roundTrips.Add(1)
+	t.trip("keyn", b.name)
 	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, keys).Scan(&dbN); err != nil {
 		t.fail(err)
 		return 0
