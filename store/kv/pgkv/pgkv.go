@@ -44,6 +44,14 @@ import (
 // engineVersion is the version of the engine's own tables.
 const engineVersion = 1
 
+// pageSize and rowOverhead turn written rows into Writes' pages: a
+// row's key and value plus about what PostgreSQL adds to a heap tuple and
+// its index entry.
+const (
+	pageSize    = 8 << 10
+	rowOverhead = 48
+)
+
 // Defaults of Options.
 const (
 	DefaultMaxBatchSize  = 1000
@@ -195,7 +203,10 @@ func (e *Engine) setup(ctx context.Context) error {
 // Pool returns the engine's connection pool.
 func (e *Engine) Pool() *pgxpool.Pool { return e.pool }
 
-// Writes implements kv.Engine: the keys written by committed transactions.
+// Writes implements kv.Engine: the pages of PostgreSQL's heap (8 KiB) that
+// the rows written by committed transactions fill, at least one per
+// transaction that wrote; bbolt's engine counts pages too, so a caller
+// that bounds its transactions by their writes bounds them alike.
 func (e *Engine) Writes() int64 { return e.writes.Load() }
 
 // Retries returns how many transaction runs were retried after
@@ -286,7 +297,9 @@ func (e *Engine) attempt(ctx context.Context, fn func(kv.Tx) error) (err error, 
 		}
 		return e.wrap(ctx, tx.err), false
 	}
-	e.writes.Add(int64(tx.written))
+	if tx.written > 0 {
+		e.writes.Add(int64((tx.written + pageSize - 1) / pageSize))
+	}
 	return nil, false
 }
 

@@ -174,7 +174,7 @@ func (t *Tx) commit() {
 	if len(wiped) > 0 {
 		b.Queue(wipeKeysSQL, wiped)
 		b.Queue(wipeSeqSQL, wiped)
-		t.written += len(wiped)
+		t.written += len(wiped) * rowOverhead
 	}
 	if len(dropped) > 0 {
 		b.Queue(dropSQL, dropped)
@@ -197,7 +197,7 @@ func (t *Tx) commit() {
 			t.traceRows(h)
 		}
 		for _, en := range h.over.es {
-			t.written++
+			t.written += rowOverhead + len(en.key) + len(en.value)
 			if en.del {
 				if !h.st.wiped {
 					delB, delK = append(delB, h.name), append(delK, en.key)
