@@ -36,7 +36,7 @@ func (b *Bucket) Prefetch(keys [][]byte) {
 		b.cache = make(map[string][]byte, len(want))
 	}
 	t.trip("prefetch", b.name)
-	rows, err := t.conn.Query(t.ctx, prefetchSQL, b.name, want)
+	rows, err := t.conn.Query(t.ctx, prefetchSQL, b.name, byteaArray(want))
 	if err != nil {
 		t.fail(err)
 		return

@@ -79,6 +79,7 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 	if err != nil {
 		return nil, e.wrap(ctx, err)
 	}
+	fastByteaArrays(conn.Conn().TypeMap())
 	tx := &Tx{e: e, ctx: ctx, conn: conn, writable: writable, names: make(map[string]*bstate, 64)}
 	b := &pgx.Batch{}
 	if writable {
@@ -172,15 +173,15 @@ func (t *Tx) commit() {
 		}
 	}
 	if len(wiped) > 0 {
-		b.Queue(wipeKeysSQL, wiped)
-		b.Queue(wipeSeqSQL, wiped)
+		b.Queue(wipeKeysSQL, byteaArray(wiped))
+		b.Queue(wipeSeqSQL, byteaArray(wiped))
 		t.written += len(wiped) * rowOverhead
 	}
 	if len(dropped) > 0 {
-		b.Queue(dropSQL, dropped)
+		b.Queue(dropSQL, byteaArray(dropped))
 	}
 	if len(created) > 0 {
-		b.Queue(createSQL, created)
+		b.Queue(createSQL, byteaArray(created))
 	}
 	var delB, delK, putB, putK, putV [][]byte
 	var seqN [][]byte
@@ -188,7 +189,7 @@ func (t *Tx) commit() {
 	size := 0
 	flushPuts := func() {
 		if len(putK) > 0 {
-			b.Queue(upsertSQL, putB, putK, putV)
+			b.Queue(upsertSQL, byteaArray(putB), byteaArray(putK), byteaArray(putV))
 			putB, putK, putV, size = nil, nil, nil, 0
 		}
 	}
@@ -215,11 +216,11 @@ func (t *Tx) commit() {
 		}
 	}
 	if len(delK) > 0 {
-		b.Queue(deleteSQL, delB, delK)
+		b.Queue(deleteSQL, byteaArray(delB), byteaArray(delK))
 	}
 	flushPuts()
 	if len(seqN) > 0 {
-		b.Queue(setSeqSQL, seqN, seqV)
+		b.Queue(setSeqSQL, byteaArray(seqN), seqV)
 	}
 	b.Queue("COMMIT")
 	n := b.Len()
@@ -500,7 +501,7 @@ func (b *Bucket) KeyN() int {
 	}
 	var dbN int64
 	t.trip("keyn", b.name)
-	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, keys).Scan(&dbN); err != nil {
+	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, byteaArray(keys)).Scan(&dbN); err != nil {
 		t.fail(err)
 		return 0
 	}
