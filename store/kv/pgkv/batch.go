@@ -35,7 +35,7 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 	}
 	defer traceSince("batch call", traceNow())
 	f, fenced := kv.FenceFrom(ctx)
-	c := call{fn: fn, err: make(chan error, 1)}
+	c := call{fn: fn, err: make(chan error, 1), reads: kv.ReadsFrom(ctx)}
 	e.batchMu.Lock()
 	if e.batch != nil && (e.batch.fenced != fenced || e.batch.fence != f) {
 		// Another fence's batch: start it now, and a batch of our own.
@@ -70,8 +70,9 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 }
 
 type call struct {
-	fn  func(kv.Tx) error
-	err chan error
+	fn    func(kv.Tx) error
+	err   chan error
+	reads kv.Reads
 }
 
 type batch struct {
@@ -118,8 +119,13 @@ func (b *batch) run() {
 
 	calls := b.calls
 	for len(calls) > 0 {
+		// The transaction reads what every call named, at its start.
+		var reads kv.Reads
+		for _, c := range calls {
+			reads.Add(c.reads)
+		}
 		failIdx := -1
-		err := b.e.Update(b.ctx, func(tx kv.Tx) error {
+		err := b.e.Update(kv.WithReads(b.ctx, reads), func(tx kv.Tx) error {
 			failIdx = -1
 			t := tx.(*Tx)
 			for i, c := range calls {

@@ -22,6 +22,12 @@
 // fail (a long scan such as Check or a report would otherwise abort them),
 // and never retried. One process runs its write transactions one at a
 // time, like bbolt, so retries are only for conflicts between instances.
+//
+// Every read that is not in hand is a round trip. A transaction's start
+// (BEGIN and the list of buckets) also reads what its context's kv.Reads
+// name: keys it will Get, sequences it will use, and the first keys of
+// cursor walks (reads.go), so a transaction that names its reads makes two
+// round trips in all, one to start and one to commit.
 package pgkv
 
 import (

@@ -70,8 +70,8 @@ type bstate struct {
 
 var _ kv.Tx = (*Tx)(nil)
 
-// begin starts a transaction and reads which buckets exist, in one round
-// trip.
+// begin starts a transaction, reads which buckets exist and what ctx's
+// kv.Reads name, in one round trip.
 func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 	acq := traceNow()
 	conn, err := e.pool.Acquire(ctx)
@@ -88,6 +88,8 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 		b.Queue(beginReadSQL)
 	}
 	b.Queue(bucketsSQL)
+	reads := kv.ReadsFrom(ctx)
+	queueReads(b, reads)
 	tx.trip("begin", nil)
 	e.txs.Add(1)
 	br := conn.SendBatch(ctx, b)
@@ -102,6 +104,9 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 				return nil
 			})
 		}
+	}
+	if err == nil {
+		err = tx.applyReads(br, reads)
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -345,6 +350,9 @@ type Bucket struct {
 	over overlay
 	// cache holds values read from the database (nil: absent).
 	cache map[string][]byte
+	// pages are runs of rows read at the transaction's start, which
+	// cursors take up (Cursor.adopt).
+	pages []page
 
 	seq                 uint64
 	seqLoaded, seqDirty bool
