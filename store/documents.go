@@ -220,25 +220,26 @@ func (db *DB) noteDocumentsTx(tx kv.Tx, caseID string, n *casebot.Note, at time.
 func (db *DB) Documents(ctx context.Context, caseID string, newest int) ([]casebot.Document, int, error) {
 	var out []casebot.Document
 	total := 0
-	err := db.view(ctx, func(tx kv.Tx) error {
+	prefix := prefixOf(caseID)
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Key{{Bucket: bucketDocMeta, Key: prefix}}}
+	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
-		prefix := prefixOf(caseID)
+		// Forward over the case's keys (the walk the transaction read at
+		// its start), keeping the newest; decoded newest first.
+		type rec struct{ k, v []byte }
+		var keep []rec
 		c := tx.Bucket(bucketDocMeta).Cursor()
-		// The case's keys end before caseID \x01; walk back from there.
-		k, v := c.Seek(append(keyOf(caseID), sep+1))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; hasPrefix(k, prefix); k, v = c.Prev() {
+		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
 			total++
-			if newest > 0 && len(out) >= newest {
-				continue
+			keep = append(keep, rec{k, v})
+			if newest > 0 && len(keep) > newest {
+				keep = keep[1:]
 			}
-			d, err := db.decodeDoc(caseID, k, v)
+		}
+		for i := len(keep) - 1; i >= 0; i-- {
+			d, err := db.decodeDoc(caseID, keep[i].k, keep[i].v)
 			if err != nil {
 				return err
 			}
@@ -293,7 +294,8 @@ func (db *DB) DocumentFile(ctx context.Context, caseID string, n int) (*casebot.
 // content) to the case's audit trail. ENOTFOUND for a missing case or
 // document.
 func (db *DB) RecordDocumentView(ctx context.Context, caseID, actor string, n int) error {
-	err := db.batch(ctx, func(tx kv.Tx) error {
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID), {Bucket: bucketDocMeta, Key: numberedKey(caseID, n)}}, Sequences: [][]byte{bucketAudit}}
+	err := db.batch(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}

@@ -1,0 +1,50 @@
+package store
+
+import (
+	"context"
+
+	"github.com/casebot/casebot"
+	"github.com/casebot/casebot/store/kv"
+)
+
+// On PostgreSQL every read a transaction makes is a round trip; a
+// transaction that names what it is going to read (kv.Reads) has it read
+// with its start, in the same round trip. These helpers name the reads of
+// the store's common transactions; bbolt ignores them.
+
+// caseRead names the record of case id.
+func caseRead(id string) kv.Key { return kv.Key{Bucket: bucketCases, Key: []byte(id)} }
+
+// readingCases returns ctx naming the records of the cases ids and the
+// sequences of the buckets seqs as the transaction's first reads.
+func readingCases(ctx context.Context, ids []string, seqs ...[]byte) context.Context {
+	r := kv.Reads{Keys: make([]kv.Key, 0, len(ids)), Sequences: seqs}
+	for _, id := range ids {
+		r.Keys = append(r.Keys, caseRead(id))
+	}
+	return kv.WithReads(ctx, r)
+}
+
+// readingCase is readingCases of one case.
+func readingCase(ctx context.Context, id string, seqs ...[]byte) context.Context {
+	return kv.WithReads(ctx, kv.Reads{Keys: []kv.Key{caseRead(id)}, Sequences: seqs})
+}
+
+// ingestReads names what Ingest reads of a batch: the cases its notes go
+// to, their de-duplication keys, the mailbox's state and the sequences of
+// notes and audit events.
+func ingestReads(b *casebot.IngestBatch) kv.Reads {
+	r := kv.Reads{Keys: make([]kv.Key, 0, 2*len(b.Items)+1), Sequences: [][]byte{bucketNotes, bucketAudit}}
+	seen := make(map[string]bool)
+	for _, it := range b.Items {
+		if it.Note != nil && !seen[it.Note.CaseID] {
+			seen[it.Note.CaseID] = true
+			r.Keys = append(r.Keys, caseRead(it.Note.CaseID))
+		}
+		if it.DedupeKey != "" {
+			r.Keys = append(r.Keys, kv.Key{Bucket: bucketMailSeen2, Key: seenKey(nil, it.DedupeKey)})
+		}
+	}
+	r.Keys = append(r.Keys, kv.Key{Bucket: bucketMailState, Key: []byte(b.Mailbox)})
+	return r
+}
