@@ -91,8 +91,12 @@ type Options struct {
 // Engine is a kv.Engine over a PostgreSQL connection pool.
 type Engine struct {
 	pool *pgxpool.Pool
-	host string
-	opts Options
+	// wpool is the write transactions' own connection: they run one at a
+	// time (writeMu), and a writer that queued behind readers for a
+	// connection of pool would hold up every writer behind it.
+	wpool *pgxpool.Pool
+	host  string
+	opts  Options
 
 	// writeMu runs this process's write transactions one at a time.
 	writeMu    sync.Mutex
@@ -139,8 +143,9 @@ func Open(ctx context.Context, url string, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// New makes an Engine over pool, creating the tables when missing; Close
-// closes the pool.
+// New makes an Engine over pool, creating the tables when missing; write
+// transactions run on a connection of their own, from a pool of one made
+// with pool's configuration. Close closes both pools.
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = DefaultMaxBatchSize
@@ -155,6 +160,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Engine, error)
 	e := &Engine{pool: pool, opts: opts, host: fmt.Sprintf("%s:%d", cc.Host, cc.Port)}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		wcfg := pool.Config()
+		wcfg.MaxConns, wcfg.MinConns = 1, 0
+		wpool, err := pgxpool.NewWithConfig(ctx, wcfg)
+		if err != nil {
+			return nil, fmt.Errorf("pgkv: PostgreSQL at %s: %w", e.host, err)
+		}
+		e.wpool = wpool
 	}
 	return e, nil
 }
@@ -225,6 +239,9 @@ func (e *Engine) RoundTrips() (trips, txs int64) { return e.roundTrips.Load(), e
 
 // Close implements kv.Engine; it waits for transactions in progress.
 func (e *Engine) Close() error {
+	if e.wpool != nil {
+		e.wpool.Close()
+	}
 	e.pool.Close()
 	return nil
 }

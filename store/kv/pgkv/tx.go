@@ -74,7 +74,11 @@ var _ kv.Tx = (*Tx)(nil)
 // kv.Reads name, in one round trip.
 func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 	acq := traceNow()
-	conn, err := e.pool.Acquire(ctx)
+	pool := e.pool
+	if writable && e.wpool != nil {
+		pool = e.wpool
+	}
+	conn, err := pool.Acquire(ctx)
 	traceSince("acquire", acq)
 	if err != nil {
 		return nil, e.wrap(ctx, err)
