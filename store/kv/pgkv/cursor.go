@@ -17,6 +17,9 @@ type overlay struct{ es []entry }
 type entry struct {
 	key, value []byte
 	del        bool
+	// flushed is set once the entry is sent to the database ahead of the
+	// commit (flush.go); a later write of the key makes a new entry.
+	flushed bool
 }
 
 func cmpEntry(e entry, k []byte) int { return bytes.Compare(e.key, k) }

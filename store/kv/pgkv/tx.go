@@ -57,7 +57,12 @@ type Tx struct {
 	err     error
 	names   map[string]*bstate
 	written int
-	trace   txTrace
+	// ahead is the flush sent ahead of the commit (flush.go), whose
+	// results are read before the connection is used again; unflushed
+	// counts the bytes written to the overlays since the last flush.
+	ahead     pgx.BatchResults
+	unflushed int
+	trace     txTrace
 }
 
 // bstate is what the transaction knows of one bucket name.
@@ -65,6 +70,7 @@ type bstate struct {
 	exists bool // the bucket exists in the transaction's view
 	inDB   bool // kv_buckets holds it at the transaction's snapshot
 	wiped  bool // its rows and sequence in the database are deleted by this transaction
+	ahead  bool // rows of it were flushed ahead of the commit (flush.go)
 	handle *Bucket
 }
 
@@ -142,6 +148,7 @@ func (t *Tx) rollback() {
 	if t.conn == nil {
 		return
 	}
+	t.settle()
 	t.traceEnd()
 	pc := t.conn.Conn().PgConn()
 	if !pc.IsClosed() && pc.TxStatus() != 'I' {
@@ -155,9 +162,14 @@ func (t *Tx) rollback() {
 	t.conn = nil
 }
 
-// commit flushes the writes, checks the fence and commits, all in one
-// pipelined round trip; a failure is left in t.err.
+// commit flushes the writes (those not flushed ahead), checks the fence
+// and commits, all in one pipelined round trip; a failure is left in
+// t.err.
 func (t *Tx) commit() {
+	t.settle()
+	if t.err != nil {
+		return
+	}
 	b := &pgx.Batch{}
 	fenceAt := -1
 	if f, ok := kv.FenceFrom(t.ctx); ok {
@@ -192,42 +204,20 @@ func (t *Tx) commit() {
 	if len(created) > 0 {
 		b.Queue(createSQL, byteaArray(created))
 	}
-	var delB, delK, putB, putK, putV [][]byte
 	var seqN [][]byte
 	var seqV []int64
-	size := 0
-	flushPuts := func() {
-		if len(putK) > 0 {
-			b.Queue(upsertSQL, byteaArray(putB), byteaArray(putK), byteaArray(putV))
-			putB, putK, putV, size = nil, nil, nil, 0
-		}
-	}
 	for _, h := range handles {
 		if tracing {
 			t.traceRows(h)
 		}
 		for _, en := range h.over.es {
 			t.written += rowOverhead + len(en.key) + len(en.value)
-			if en.del {
-				if !h.st.wiped {
-					delB, delK = append(delB, h.name), append(delK, en.key)
-				}
-				continue
-			}
-			if size > 0 && size+len(en.value) > flushChunk {
-				flushPuts()
-			}
-			putB, putK, putV = append(putB, h.name), append(putK, en.key), append(putV, en.value)
-			size += len(en.value) + len(en.key)
 		}
 		if h.seqDirty {
 			seqN, seqV = append(seqN, h.name), append(seqV, int64(h.seq))
 		}
 	}
-	if len(delK) > 0 {
-		b.Queue(deleteSQL, byteaArray(delB), byteaArray(delK))
-	}
-	flushPuts()
+	queueRows(b, handles)
 	if len(seqN) > 0 {
 		b.Queue(setSeqSQL, byteaArray(seqN), seqV)
 	}
@@ -323,7 +313,7 @@ func (t *Tx) DeleteBucket(name []byte) error {
 		return kv.ErrBucketNotFound
 	}
 	st.exists = false
-	st.wiped = st.inDB || st.wiped
+	st.wiped = st.inDB || st.wiped || st.ahead
 	st.handle = nil
 	return nil
 }
@@ -420,6 +410,7 @@ func (b *Bucket) Put(key, value []byte) error {
 		value = empty
 	}
 	b.over.set(key, value, false)
+	b.tx.wrote(len(key) + len(value))
 	return nil
 }
 
@@ -429,6 +420,7 @@ func (b *Bucket) Delete(key []byte) error {
 		return err
 	}
 	b.over.set(key, nil, true)
+	b.tx.wrote(len(key))
 	return nil
 }
 
