@@ -109,7 +109,6 @@ func (t *Tx) traceEnd() {
 		traceMap[t.trace.label] = a
 	}
 	a.txs++
-	a.trips += len(t.trace.trips)
 	a.dur += time.Since(t.trace.start)
 	for _, x := range t.trace.extra {
 		var n int
@@ -119,6 +118,9 @@ func (t *Tx) traceEnd() {
 	for _, kd := range t.trace.trips {
 		k, ds, _ := strings.Cut(kd, "\x00")
 		d, _ := time.ParseDuration(ds)
+		if k != "fn" {
+			a.trips++
+		}
 		a.kinds[k]++
 		a.kdur[k] += d
 	}
