@@ -94,15 +94,21 @@ func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error)
 		}
 		var err error
 		out, err = db.caseNotes(tx, caseID)
-		if errors.Is(err, errKeyDestroyed) {
-			return casebot.Errorf(casebot.EUNAVAIL, "The notes of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID)
-		}
-		return err
+		return notesUnreadable(caseID, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: notes of %s: %w", caseID, err)
 	}
 	return out, nil
+}
+
+// notesUnreadable is err of reading the notes of caseID, told as such
+// when the case's data key is destroyed.
+func notesUnreadable(caseID string, err error) error {
+	if errors.Is(err, errKeyDestroyed) {
+		return casebot.Errorf(casebot.EUNAVAIL, "The notes of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID)
+	}
+	return err
 }
 
 func (db *DB) caseNotes(tx kv.Tx, caseID string) ([]*casebot.Note, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/store/kv"
@@ -47,4 +48,44 @@ func ingestReads(b *casebot.IngestBatch) kv.Reads {
 	}
 	r.Keys = append(r.Keys, kv.Key{Bucket: bucketMailState, Key: []byte(b.Mailbox)})
 	return r
+}
+
+// CaseRecords implements casebot.CaseStore: the case, its notes and its
+// newest documents from one read transaction, which names the case and
+// the first keys of its note and document indexes as its reads (on
+// PostgreSQL one round trip, and one more for the note records). Nothing
+// is decoded past the case before see allows it.
+func (db *DB) CaseRecords(ctx context.Context, id string, newestDocs int, see func(*casebot.Case) error) (casebot.CaseRecords, error) {
+	var out casebot.CaseRecords
+	var refused error
+	prefix := prefixOf(id)
+	reads := kv.Reads{Keys: []kv.Key{caseRead(id)}, Seeks: []kv.Key{{Bucket: bucketNoteN, Key: prefix}, {Bucket: bucketDocMeta, Key: prefix}}}
+	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
+		c, err := db.getCase(tx, id)
+		if err != nil {
+			return err
+		}
+		if see != nil {
+			if refused = see(c); refused != nil {
+				return refused
+			}
+		}
+		notes, err := db.caseNotes(tx, id)
+		if err != nil {
+			return notesUnreadable(id, err)
+		}
+		docs, total, err := db.caseDocuments(tx, id, newestDocs)
+		if err != nil {
+			return err
+		}
+		out = casebot.CaseRecords{Case: c, Notes: notes, Documents: docs, DocumentCount: total}
+		return nil
+	})
+	if refused != nil {
+		return casebot.CaseRecords{}, refused
+	}
+	if err != nil {
+		return casebot.CaseRecords{}, fmt.Errorf("store: case %s with its records: %w", id, err)
+	}
+	return out, nil
 }

@@ -10,7 +10,8 @@ import (
 
 // On PostgreSQL, the reads of show and of a mediator's list page are
 // named at the start of their transactions: each is one round trip (two
-// for the notes, whose records are read in one more), and a recorded view
+// for the notes, whose records are read in one more; show's CaseRecords
+// reads the case, its notes and documents in those two), and a recorded view
 // two (start and commit), a list page its start and the pages of its one
 // walk; the answers are those of bbolt's store.
 func TestReadsRoundTrips(t *testing.T) {
@@ -55,6 +56,29 @@ func TestReadsRoundTrips(t *testing.T) {
 		}
 		return err
 	})
+	step("CaseRecords", 2, func() error {
+		rec, err := db.CaseRecords(ctx, c.ID, 1, func(got *casebot.Case) error {
+			if got.ID != c.ID {
+				t.Errorf("see asked about %s", got.ID)
+			}
+			return nil
+		})
+		if err == nil && (rec.Case.ID != c.ID || len(rec.Notes) != 3 || rec.Notes[2].Body != "Third." || rec.DocumentCount != 2 || len(rec.Documents) != 1 || rec.Documents[0].N != 2) {
+			t.Errorf("records: %+v", rec)
+		}
+		return err
+	})
+	// Refused: the refusal as is, after one round trip (nothing more read).
+	step("CaseRecords refused", 1, func() error {
+		no := casebot.Errorf(casebot.EFORBIDDEN, "no")
+		if _, err := db.CaseRecords(ctx, c.ID, 1, func(*casebot.Case) error { return no }); err != no {
+			t.Errorf("refused: %v, want the refusal as is", err)
+		}
+		return nil
+	})
+	if _, err := db.CaseRecords(ctx, "MED-1999-0001", 1, nil); casebot.ErrorCode(err) != casebot.ENOTFOUND {
+		t.Errorf("CaseRecords of a missing case: %v, want ENOTFOUND", err)
+	}
 	step("RecordView", 2, func() error { return db.RecordView(ctx, c.ID, "U1", "the case") })
 	// 61 entries: the first 16 with the start, then pages of 32 and 64.
 	step("CasePage", 3, func() error {
