@@ -6,6 +6,7 @@ import (
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/store/kv"
+	"github.com/casebot/casebot/store/kv/pgkv"
 )
 
 // On PostgreSQL every read a transaction makes is a round trip; a
@@ -29,6 +30,14 @@ func readingCases(ctx context.Context, ids []string, seqs ...[]byte) context.Con
 // readingCase is readingCases of one case.
 func readingCase(ctx context.Context, id string, seqs ...[]byte) context.Context {
 	return kv.WithReads(ctx, kv.Reads{Keys: []kv.Key{caseRead(id)}, Sequences: seqs})
+}
+
+// readsAhead reports whether the engine reads what a transaction names at
+// its start (PostgreSQL), so that naming a large batch's reads is worth
+// building; bbolt ignores them.
+func (db *DB) readsAhead() bool {
+	_, ok := db.kv.(*pgkv.Engine)
+	return ok
 }
 
 // ingestReads names what Ingest reads of a batch: the cases its notes go
