@@ -220,7 +220,7 @@ func (db *DB) noteDocumentsTx(tx kv.Tx, caseID string, n *casebot.Note, at time.
 func (db *DB) Documents(ctx context.Context, caseID string, newest int) ([]casebot.Document, int, error) {
 	var out []casebot.Document
 	total := 0
-	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Key{{Bucket: bucketDocMeta, Key: prefixOf(caseID)}}}
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Seek{{Bucket: bucketDocMeta, Key: prefixOf(caseID)}}}
 	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)

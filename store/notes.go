@@ -87,7 +87,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 // Notes returns the notes of a case in order, decrypted, or ENOTFOUND.
 func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
-	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Key{{Bucket: bucketNoteN, Key: prefixOf(caseID)}}}
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Seek{{Bucket: bucketNoteN, Key: prefixOf(caseID)}}}
 	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)

@@ -173,8 +173,9 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 	}
 	var out casebot.CasePage
 	if f.Mediator != "" {
-		// The walk below starts where the transaction read at its start.
-		ctx = kv.WithReads(ctx, kv.Reads{Seeks: []kv.Key{{Bucket: bucketIdxUrgentMed, Key: prefixOf(f.Mediator, classes[0])}}})
+		// The walk below starts where the transaction read at its start,
+		// with room for a busy mediator's open cases.
+		ctx = kv.WithReads(ctx, kv.Reads{Seeks: []kv.Seek{{Bucket: bucketIdxUrgentMed, Key: prefixOf(f.Mediator, classes[0]), Keys: 128}}})
 	}
 	err = db.view(ctx, func(tx kv.Tx) error {
 		size := casebot.ListPageSize

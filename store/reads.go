@@ -68,7 +68,7 @@ func (db *DB) CaseRecords(ctx context.Context, id string, newestDocs int, see fu
 	var out casebot.CaseRecords
 	var refused error
 	prefix := prefixOf(id)
-	reads := kv.Reads{Keys: []kv.Key{caseRead(id)}, Seeks: []kv.Key{{Bucket: bucketNoteN, Key: prefix}, {Bucket: bucketDocMeta, Key: prefix}}}
+	reads := kv.Reads{Keys: []kv.Key{caseRead(id)}, Seeks: []kv.Seek{{Bucket: bucketNoteN, Key: prefix}, {Bucket: bucketDocMeta, Key: prefix}}}
 	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		c, err := db.getCase(tx, id)
 		if err != nil {

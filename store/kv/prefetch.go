@@ -24,10 +24,17 @@ func Prefetch(b Bucket, keys [][]byte) {
 // Key names a key of a bucket.
 type Key struct{ Bucket, Key []byte }
 
+// Seek names a cursor walk forward from Key in Bucket, of about Keys keys
+// (0 for a few).
+type Seek struct {
+	Bucket, Key []byte
+	Keys        int
+}
+
 // Reads names what a transaction's function is going to read: keys it
 // will Get, buckets whose sequence it will use (NextSequence, Sequence),
 // and keys it will Seek a cursor to before walking forward (the engine
-// reads the first few keys from there). An engine over a network (PostgreSQL) reads them together
+// reads the first keys from there, as many as the Seek says). An engine over a network (PostgreSQL) reads them together
 // with the start of the transaction, in the same round trip, and answers
 // the function's Gets and sequences from memory; bbolt ignores them. They
 // are only hints: the function reads as it would without them, its own
@@ -35,7 +42,7 @@ type Key struct{ Bucket, Key []byte }
 type Reads struct {
 	Keys      []Key
 	Sequences [][]byte
-	Seeks     []Key
+	Seeks     []Seek
 }
 
 // Add appends what o names to r.

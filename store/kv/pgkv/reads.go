@@ -30,7 +30,7 @@ func queueReads(b *pgx.Batch, r kv.Reads) {
 		if from == nil {
 			from = empty
 		}
-		b.Queue(pageFromSQL, s.Bucket, from, pageBytes, firstPageKeys)
+		b.Queue(pageFromSQL, s.Bucket, from, pageBytes, seekKeys(s))
 	}
 }
 
@@ -98,7 +98,7 @@ func (t *Tx) applyReads(br pgx.BatchResults, r kv.Reads) error {
 		if from == nil {
 			from = empty
 		}
-		p, err := readPage(rows, from, false, true, false, firstPageKeys)
+		p, err := readPage(rows, from, false, true, false, seekKeys(s))
 		if err != nil {
 			return err
 		}
@@ -122,3 +122,7 @@ func (t *Tx) readHandle(name []byte) *Bucket {
 	}
 	return h
 }
+
+// seekKeys is how many keys the page of a named walk reads: what it says,
+// within a first page's and a full page's.
+func seekKeys(s kv.Seek) int { return min(max(s.Keys, firstPageKeys), pageKeys) }

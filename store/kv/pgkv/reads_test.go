@@ -51,7 +51,7 @@ func TestReadsAtBegin(t *testing.T) {
 			{Bucket: []byte("nope"), Key: key(1)},
 		},
 		Sequences: [][]byte{[]byte("b"), []byte("c"), []byte("nope")},
-		Seeks:     []kv.Key{{Bucket: []byte("b"), Key: key(10)}},
+		Seeks:     []kv.Seek{{Bucket: []byte("b"), Key: key(10)}, {Bucket: []byte("b"), Key: key(0), Keys: 40}},
 	}
 	check := func(tx kv.Tx) {
 		b, c := tx.Bucket([]byte("b")), tx.Bucket([]byte("c"))
@@ -83,6 +83,17 @@ func TestReadsAtBegin(t *testing.T) {
 				t.Fatalf("walk from k10: %q=%q at %d", k, v, i)
 			}
 			i++
+		}
+		// A walk named with its length: all of it read at the start.
+		all := b.Cursor()
+		k, v := all.Seek(key(0))
+		for i := range 40 {
+			if string(k) != string(key(i)) || string(v) != fmt.Sprintf("v%d", i) {
+				t.Fatalf("walk from k0: %q=%q at %d", k, v, i)
+			}
+			if i < 39 {
+				k, v = all.Next()
+			}
 		}
 	}
 	for _, write := range []bool{false, true} {
@@ -120,7 +131,7 @@ func TestReadsAndOwnWrites(t *testing.T) {
 	reads := kv.Reads{
 		Keys:      []kv.Key{{Bucket: []byte("b"), Key: key(3)}, {Bucket: []byte("c"), Key: key(1)}},
 		Sequences: [][]byte{[]byte("b")},
-		Seeks:     []kv.Key{{Bucket: []byte("b"), Key: key(0)}, {Bucket: []byte("c"), Key: key(0)}},
+		Seeks:     []kv.Seek{{Bucket: []byte("b"), Key: key(0)}, {Bucket: []byte("c"), Key: key(0)}},
 	}
 	mustUpdate(t, e, func(tx kv.Tx) error {
 		return tx.Bucket([]byte("b")).Put(key(5), []byte("v5"))
