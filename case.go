@@ -283,6 +283,10 @@ type CaseStore interface {
 	AddNote(ctx context.Context, n *Note, ch Change) (*Note, error)
 	// Notes returns the notes of a case in order.
 	Notes(ctx context.Context, caseID string) ([]*Note, error)
+	// CaseRecords returns the case with its notes and newest documents,
+	// read together (see CaseRecords); see is asked about the case first,
+	// and an error from it is returned as is, with nothing more read.
+	CaseRecords(ctx context.Context, id string, newestDocs int, see func(*Case) error) (CaseRecords, error)
 	// Audit returns the case's audit trail in order.
 	Audit(ctx context.Context, caseID string) ([]AuditEvent, error)
 	// RecordView appends a view of case content to the audit trail.
@@ -307,4 +311,14 @@ type CaseStore interface {
 	Stats(ctx context.Context, now time.Time) (Stats, error)
 	// InsightStore pages, searches and reports (insight.go).
 	InsightStore
+}
+
+// CaseRecords is a case with what show lists of it, read in one
+// transaction: its notes in order and its newest documents, newest
+// first, with how many documents it has.
+type CaseRecords struct {
+	Case          *Case
+	Notes         []*Note
+	Documents     []Document
+	DocumentCount int
 }

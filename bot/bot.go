@@ -372,6 +372,23 @@ func (r *Request) Case(ctx context.Context, id string) (*casebot.Case, error) {
 	return c, nil
 }
 
+// CaseRecords is Case with the case's notes and newest documents, read
+// together; access is checked on the case before anything else is read.
+func (r *Request) CaseRecords(ctx context.Context, id string, newestDocs int) (casebot.CaseRecords, error) {
+	rec, err := r.Store.CaseRecords(ctx, id, newestDocs, func(c *casebot.Case) error {
+		if !r.Actor.CanSee(c) {
+			return r.hidden(id)
+		}
+		return nil
+	})
+	if casebot.ErrorCode(err) == casebot.ENOTFOUND {
+		return casebot.CaseRecords{}, r.hidden(id)
+	} else if err != nil {
+		return casebot.CaseRecords{}, fmt.Errorf("bot: load case %s: %w", id, err)
+	}
+	return rec, nil
+}
+
 func (r *Request) hidden(id string) error { return r.Actor.Denied(id) }
 
 // UpdateCase changes case id through the store, checking access inside the

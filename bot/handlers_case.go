@@ -43,18 +43,11 @@ func handleNew(ctx context.Context, r *Request) Reply {
 }
 
 func handleShow(ctx context.Context, r *Request) Reply {
-	c, err := r.Case(ctx, r.Args.ID)
+	rec, err := r.CaseRecords(ctx, r.Args.ID, showDocs)
 	if err != nil {
 		return r.Fail(err)
 	}
-	notes, err := r.Store.Notes(ctx, c.ID)
-	if err != nil {
-		return r.Fail(fmt.Errorf("bot: notes of %s: %w", c.ID, err))
-	}
-	docs, ndocs, err := r.Store.Documents(ctx, c.ID, showDocs)
-	if err != nil {
-		return r.Fail(fmt.Errorf("bot: documents of %s: %w", c.ID, err))
-	}
+	c, notes, docs, ndocs := rec.Case, rec.Notes, rec.Documents, rec.DocumentCount
 	if err := r.Store.RecordView(ctx, c.ID, r.Actor.ID, "the case"); err != nil {
 		return r.Fail(fmt.Errorf("bot: record view of %s: %w", c.ID, err))
 	}

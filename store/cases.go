@@ -134,7 +134,7 @@ func (db *DB) CreateCase(ctx context.Context, in *casebot.Case, ch casebot.Chang
 // Case returns the case with the given ID or an ENOTFOUND error.
 func (db *DB) Case(ctx context.Context, id string) (*casebot.Case, error) {
 	var c *casebot.Case
-	err := db.view(ctx, func(tx kv.Tx) error {
+	err := db.view(readingCase(ctx, id), func(tx kv.Tx) error {
 		var err error
 		c, err = db.getCase(tx, id)
 		return err

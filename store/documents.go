@@ -220,34 +220,45 @@ func (db *DB) noteDocumentsTx(tx kv.Tx, caseID string, n *casebot.Note, at time.
 func (db *DB) Documents(ctx context.Context, caseID string, newest int) ([]casebot.Document, int, error) {
 	var out []casebot.Document
 	total := 0
-	err := db.view(ctx, func(tx kv.Tx) error {
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Seek{{Bucket: bucketDocMeta, Key: prefixOf(caseID)}}}
+	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
-		prefix := prefixOf(caseID)
-		c := tx.Bucket(bucketDocMeta).Cursor()
-		// The case's keys end before caseID \x01; walk back from there.
-		k, v := c.Seek(append(keyOf(caseID), sep+1))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-		for ; hasPrefix(k, prefix); k, v = c.Prev() {
-			total++
-			if newest > 0 && len(out) >= newest {
-				continue
-			}
-			d, err := db.decodeDoc(caseID, k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, *d)
-		}
-		return nil
+		var err error
+		out, total, err = db.caseDocuments(tx, caseID, newest)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: documents of %s: %w", caseID, err)
+	}
+	return out, total, nil
+}
+
+// caseDocuments returns the case's newest documents (0: all), newest
+// first, and how many it has. It walks the case's keys forward from its
+// prefix (where a transaction can name the walk in its kv.Reads), keeping
+// the newest, and decodes those.
+func (db *DB) caseDocuments(tx kv.Tx, caseID string, newest int) ([]casebot.Document, int, error) {
+	prefix := prefixOf(caseID)
+	type rec struct{ k, v []byte }
+	var keep []rec
+	total := 0
+	c := tx.Bucket(bucketDocMeta).Cursor()
+	for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+		total++
+		keep = append(keep, rec{k, v})
+		if newest > 0 && len(keep) > newest {
+			keep = keep[1:]
+		}
+	}
+	var out []casebot.Document
+	for i := len(keep) - 1; i >= 0; i-- {
+		d, err := db.decodeDoc(caseID, keep[i].k, keep[i].v)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, *d)
 	}
 	return out, total, nil
 }
@@ -293,7 +304,8 @@ func (db *DB) DocumentFile(ctx context.Context, caseID string, n int) (*casebot.
 // content) to the case's audit trail. ENOTFOUND for a missing case or
 // document.
 func (db *DB) RecordDocumentView(ctx context.Context, caseID, actor string, n int) error {
-	err := db.batch(ctx, func(tx kv.Tx) error {
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID), {Bucket: bucketDocMeta, Key: numberedKey(caseID, n)}}, Sequences: [][]byte{bucketAudit}}
+	err := db.batch(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}

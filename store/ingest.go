@@ -21,6 +21,9 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	var out []casebot.ItemResult
 	ahead := db.hashTermsAhead(b.Items)
 	defer ahead.close()
+	if db.readsAhead() {
+		ctx = kv.WithReads(ctx, ingestReads(&b))
+	}
 	err := db.update(ctx, func(tx kv.Tx) error {
 		out = out[:0]
 		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch()}

@@ -25,7 +25,7 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 	var out *casebot.Note
 	// Batch may run this more than once: it reads everything it needs from
 	// the transaction and only assigns out.
-	err := db.batch(ctx, func(tx kv.Tx) error {
+	err := db.batch(readingCase(ctx, in.CaseID, bucketNotes, bucketAudit), func(tx kv.Tx) error {
 		old, err := db.getCase(tx, in.CaseID)
 		if err != nil {
 			return err
@@ -81,16 +81,14 @@ func (db *DB) AddNote(ctx context.Context, in *casebot.Note, ch casebot.Change) 
 // Notes returns the notes of a case in order, decrypted, or ENOTFOUND.
 func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
-	err := db.view(ctx, func(tx kv.Tx) error {
+	reads := kv.Reads{Keys: []kv.Key{caseRead(caseID)}, Seeks: []kv.Seek{{Bucket: bucketNoteN, Key: prefixOf(caseID)}}}
+	err := db.view(kv.WithReads(ctx, reads), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
 		var err error
 		out, err = db.caseNotes(tx, caseID)
-		if errors.Is(err, errKeyDestroyed) {
-			return casebot.Errorf(casebot.EUNAVAIL, "The notes of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID)
-		}
-		return err
+		return notesUnreadable(caseID, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: notes of %s: %w", caseID, err)
@@ -98,12 +96,36 @@ func (db *DB) Notes(ctx context.Context, caseID string) ([]*casebot.Note, error)
 	return out, nil
 }
 
+// notesUnreadable is err of reading the notes of caseID, told as such
+// when the case's data key is destroyed.
+func notesUnreadable(caseID string, err error) error {
+	if errors.Is(err, errKeyDestroyed) {
+		return casebot.Errorf(casebot.EUNAVAIL, "The notes of %s cannot be read: the case's data key is not in the keyring (the case was purged).", caseID)
+	}
+	return err
+}
+
 func (db *DB) caseNotes(tx kv.Tx, caseID string) ([]*casebot.Note, error) {
 	var out []*casebot.Note
 	prefix := prefixOf(caseID)
 	notes := tx.Bucket(bucketNotes)
+	// The index first, then the records in one go where the engine reads
+	// many keys at once (PostgreSQL: one round trip, not one per note).
+	type entry struct{ k, seq []byte }
+	var idx []entry
 	c := tx.Bucket(bucketNoteN).Cursor()
 	for k, seq := c.Seek(prefix); hasPrefix(k, prefix); k, seq = c.Next() {
+		idx = append(idx, entry{k, seq})
+	}
+	if _, ok := notes.(kv.Prefetcher); ok && len(idx) > 1 {
+		seqs := make([][]byte, len(idx))
+		for i, e := range idx {
+			seqs[i] = e.seq
+		}
+		kv.Prefetch(notes, seqs)
+	}
+	for _, e := range idx {
+		k, seq := e.k, e.seq
 		v := notes.Get(seq)
 		if v == nil {
 			return nil, fmt.Errorf("note %q: record %x missing", k, seq)
@@ -152,7 +174,7 @@ func (db *DB) Audit(ctx context.Context, caseID string) ([]casebot.AuditEvent, e
 // what, e.g. "the timeline") to the case's audit trail. It returns
 // ENOTFOUND for a missing case.
 func (db *DB) RecordView(ctx context.Context, caseID, actor, what string) error {
-	err := db.batch(ctx, func(tx kv.Tx) error {
+	err := db.batch(readingCase(ctx, caseID, bucketAudit), func(tx kv.Tx) error {
 		if tx.Bucket(bucketCases).Get([]byte(caseID)) == nil {
 			return errNoCase(caseID)
 		}
@@ -171,7 +193,7 @@ func (db *DB) RecordViews(ctx context.Context, caseIDs []string, actor, what str
 	if len(caseIDs) == 0 {
 		return nil
 	}
-	err := db.batch(ctx, func(tx kv.Tx) error {
+	err := db.batch(readingCases(ctx, caseIDs, bucketAudit), func(tx kv.Tx) error {
 		now := db.now()
 		for _, id := range caseIDs {
 			if tx.Bucket(bucketCases).Get([]byte(id)) == nil {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -202,44 +201,56 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 		return f.State == "all" || (f.State == "closed") == s.Closed()
 	}
 	var out casebot.CasePage
+	if f.Mediator != "" {
+		// The walk below starts where the transaction read at its start,
+		// with room for a busy mediator's open cases.
+		ctx = kv.WithReads(ctx, kv.Reads{Seeks: []kv.Seek{{Bucket: bucketIdxUrgentMed, Key: prefixOf(f.Mediator, classes[0]), Keys: 128}}})
+	}
 	err = db.view(ctx, func(tx kv.Tx) error {
-		var total int
-		if f.Mediator == "" {
-			if total, err = countCases(tx, "", want); err != nil {
-				return err
-			}
-		} else {
+		size := casebot.ListPageSize
+		if f.Mediator != "" {
 			// One user's cases, as mediator or co-mediator: counted in
-			// their part of the index (the counters know lead mediators).
+			// their part of the index (the counters know lead mediators),
+			// in the same walk that finds the page's entries.
+			var entries []urgencyEntry
 			for _, cl := range classes {
 				p := prefixOf(f.Mediator, cl)
 				c := tx.Bucket(bucketIdxUrgentMed).Cursor()
-				for k, _ := c.Seek(p); hasPrefix(k, p); k, _ = c.Next() {
-					total++
+				for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
+					entries = append(entries, urgencyEntry{k, v, len(p)})
 				}
 			}
+			total := len(entries)
+			pages := max(1, (total+size-1)/size)
+			page = min(max(page, 1), pages)
+			out = casebot.CasePage{Page: page, Pages: pages, Total: total}
+			for _, e := range entries[min((page-1)*size, total):min(page*size, total)] {
+				s, err := db.urgencySummary(e.k, e.v, e.p)
+				if err != nil {
+					return err
+				}
+				out.Cases = append(out.Cases, s)
+			}
+			return nil
 		}
-		size := casebot.ListPageSize
+		total, err := countCases(tx, "", want)
+		if err != nil {
+			return err
+		}
 		pages := max(1, (total+size-1)/size)
 		page = min(max(page, 1), pages)
 		out = casebot.CasePage{Page: page, Pages: pages, Total: total}
 		skip := (page - 1) * size
-		b, base := tx.Bucket(bucketIdxUrgent), []byte(nil)
-		if f.Mediator != "" {
-			b, base = tx.Bucket(bucketIdxUrgentMed), prefixOf(f.Mediator)
-		}
+		b := tx.Bucket(bucketIdxUrgent)
 		for _, cl := range classes {
-			p := append(bytes.Clone(base), prefixOf(cl)...)
+			p := prefixOf(cl)
 			c := b.Cursor()
 			for k, v := c.Seek(p); hasPrefix(k, p) && len(out.Cases) < size; k, v = c.Next() {
 				if skip > 0 {
 					skip--
 					continue
 				}
-				if len(k) < len(p)+9 {
-					return fmt.Errorf("bad urgency key %q", k)
-				}
-				s, err := db.decodeSummary(string(k[len(p)+9:]), k, v)
+				s, err := db.urgencySummary(k, v, len(p))
 				if err != nil {
 					return err
 				}
@@ -252,4 +263,19 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 		return casebot.CasePage{}, fmt.Errorf("store: list page %d: %w", page, err)
 	}
 	return out, nil
+}
+
+// urgencyEntry is an urgency index entry whose class prefix is p bytes.
+type urgencyEntry struct {
+	k, v []byte
+	p    int
+}
+
+// urgencySummary decodes the summary of an urgency index entry whose
+// class prefix is p bytes long.
+func (db *DB) urgencySummary(k, v []byte, p int) (casebot.CaseSummary, error) {
+	if len(k) < p+9 {
+		return casebot.CaseSummary{}, fmt.Errorf("bad urgency key %q", k)
+	}
+	return db.decodeSummary(string(k[p+9:]), k, v)
 }

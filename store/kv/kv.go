@@ -38,8 +38,8 @@ type Engine interface {
 	// commit; fn may run more than once.
 	Batch(ctx context.Context, fn func(Tx) error) error
 	// Writes is a running count of the engine's units of written data
-	// (bbolt: pages; PostgreSQL: keys), for callers that bound the size of
-	// their transactions by what one costs.
+	// (bbolt: pages; PostgreSQL: the 8 KiB pages its rows fill), for
+	// callers that bound the size of their transactions by what one costs.
 	Writes() int64
 	// Close releases the engine after open transactions finish.
 	Close() error

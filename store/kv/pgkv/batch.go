@@ -22,7 +22,9 @@ const batchLinger = time.Millisecond
 // while the one before it runs; once none runs, it starts as soon as it
 // has as many callers as the last batch had (the writers that batch
 // released coming back: group commit), after batchLinger at most, or when
-// it holds MaxBatchSize calls. MaxBatchDelay bounds any wait. When one function
+// it holds MaxBatchSize calls. MaxBatchDelay bounds any other wait; a
+// batch whose delay ends while another runs waits for that one to end
+// instead of queueing behind it for the one writer. When one function
 // fails, it is rerun alone (in a transaction of its own) and the others
 // run again together without it. Callers carrying different fences never
 // share a transaction: a fence belongs to the caller that brought it.
@@ -33,8 +35,9 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 	if e.opts.ReadOnly {
 		return e.Update(ctx, fn)
 	}
+	defer traceSince("batch call", traceNow())
 	f, fenced := kv.FenceFrom(ctx)
-	c := call{fn: fn, err: make(chan error, 1)}
+	c := call{fn: fn, err: make(chan error, 1), reads: kv.ReadsFrom(ctx)}
 	e.batchMu.Lock()
 	if e.batch != nil && (e.batch.fenced != fenced || e.batch.fence != f) {
 		// Another fence's batch: start it now, and a batch of our own.
@@ -46,7 +49,7 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 			wait = min(wait, batchLinger)
 		}
 		e.batch = &batch{e: e, fence: f, fenced: fenced, ctx: context.WithoutCancel(ctx)}
-		e.batch.timer = time.AfterFunc(wait, e.batch.trigger)
+		e.batch.timer = time.AfterFunc(wait, e.batch.timeout)
 	}
 	b := e.batch
 	b.calls = append(b.calls, c)
@@ -69,8 +72,9 @@ func (e *Engine) Batch(ctx context.Context, fn func(kv.Tx) error) error {
 }
 
 type call struct {
-	fn  func(kv.Tx) error
-	err chan error
+	fn    func(kv.Tx) error
+	err   chan error
+	reads kv.Reads
 }
 
 type batch struct {
@@ -89,6 +93,20 @@ var errTrySolo = errors.New("pgkv: batch function returned an error and should b
 
 // trigger runs the batch, once.
 func (b *batch) trigger() { b.start.Do(b.run) }
+
+// timeout runs the batch when its wait is over, unless a batch is
+// running: then it goes on gathering, and the running batch starts it
+// when it ends. Started now, it would only wait for the one writer
+// behind the running batch, and split the callers that gather meanwhile
+// into batches of their own, each with its own commit.
+func (b *batch) timeout() {
+	b.e.batchMu.Lock()
+	held := b.e.batch == b && b.e.batchesRunning > 0
+	b.e.batchMu.Unlock()
+	if !held {
+		b.trigger()
+	}
+}
 
 // run takes the batch off the engine and runs its calls, dropping a failing
 // call (told to rerun alone) until the rest commit or fail together on an
@@ -117,8 +135,13 @@ func (b *batch) run() {
 
 	calls := b.calls
 	for len(calls) > 0 {
+		// The transaction reads what every call named, at its start.
+		var reads kv.Reads
+		for _, c := range calls {
+			reads.Add(c.reads)
+		}
 		failIdx := -1
-		err := b.e.Update(b.ctx, func(tx kv.Tx) error {
+		err := b.e.Update(kv.WithReads(b.ctx, reads), func(tx kv.Tx) error {
 			failIdx = -1
 			t := tx.(*Tx)
 			for i, c := range calls {

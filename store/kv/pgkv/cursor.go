@@ -17,6 +17,9 @@ type overlay struct{ es []entry }
 type entry struct {
 	key, value []byte
 	del        bool
+	// flushed is set once the entry is sent to the database ahead of the
+	// commit (flush.go); a later write of the key makes a new entry.
+	flushed bool
 }
 
 func cmpEntry(e entry, k []byte) int { return bytes.Compare(e.key, k) }
@@ -237,6 +240,7 @@ func (c *Cursor) prev(from []byte, inf, incl bool) row {
 // dbNext returns the database's first key after from, from the cached
 // page when it holds the answer, else from a new page.
 func (c *Cursor) dbNext(from []byte, inf, incl bool) row {
+	c.adopt(from, inf, incl)
 	for range 2 {
 		p := &c.page
 		if p.ok && p.coversFrom(from, inf, incl) {
@@ -292,6 +296,22 @@ func (c *Cursor) dbPrev(from []byte, inf, incl bool) row {
 
 func cmpRow(r row, k []byte) int { return bytes.Compare(r.k, k) }
 
+// adopt makes a page the transaction read at its start (kv.Reads' Seeks)
+// the cursor's page when its own does not cover from and that one does,
+// so that the walk from there costs no round trip.
+func (c *Cursor) adopt(from []byte, inf, incl bool) {
+	if len(c.b.pages) == 0 || c.page.ok && c.page.coversFrom(from, inf, incl) {
+		return
+	}
+	for _, p := range c.b.pages {
+		if p.coversFrom(from, inf, incl) {
+			c.page = p
+			c.grow = max(c.grow, 1)
+			return
+		}
+	}
+}
+
 // coversFrom reports whether the page holds every key from from onwards
 // up to its first row after from.
 func (p *page) coversFrom(from []byte, inf, incl bool) bool {
@@ -339,16 +359,28 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 		limit = firstPageKeys << c.grow // 16, 32, … 256
 	}
 	c.grow++
-	t.e.roundTrips.Add(1)
+	t.trip("page", c.b.name)
 	rows, err := t.conn.Query(t.ctx, q, c.b.name, arg, pageBytes, limit)
 	if err != nil {
 		t.fail(err)
 		return false
 	}
+	p, err := readPage(rows, from, inf, incl, desc, limit)
+	if err != nil {
+		t.fail(err)
+		return false
+	}
+	c.page = p
+	return true
+}
+
+// readPage reads the rows of a page query (at most limit of them, from
+// from, descending when desc) into a page.
+func readPage(rows pgx.Rows, from []byte, inf, incl, desc bool, limit int) (page, error) {
 	var got []row
 	var k, v []byte
 	var n int64
-	_, err = pgx.ForEachRow(rows, []any{&k, &v, &n}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&k, &v, &n}, func() error {
 		if v == nil {
 			v = empty
 		}
@@ -357,8 +389,7 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 		return nil
 	})
 	if err != nil {
-		t.fail(err)
-		return false
+		return page{}, err
 	}
 	whole := len(got) == 0 || int64(len(got)) == n && n < int64(limit)
 	p := page{ok: true, rows: got}
@@ -378,6 +409,5 @@ func (c *Cursor) fetch(from []byte, inf, incl, desc bool) bool {
 			p.hi, p.hiIncl = p.rows[len(p.rows)-1].k, true
 		}
 	}
-	c.page = p
-	return true
+	return p, nil
 }

@@ -22,6 +22,12 @@
 // fail (a long scan such as Check or a report would otherwise abort them),
 // and never retried. One process runs its write transactions one at a
 // time, like bbolt, so retries are only for conflicts between instances.
+//
+// Every read that is not in hand is a round trip. A transaction's start
+// (BEGIN and the list of buckets) also reads what its context's kv.Reads
+// name: keys it will Get, sequences it will use, and the first keys of
+// cursor walks (reads.go), so a transaction that names its reads makes two
+// round trips in all, one to start and one to commit.
 package pgkv
 
 import (
@@ -43,6 +49,14 @@ import (
 
 // engineVersion is the version of the engine's own tables.
 const engineVersion = 1
+
+// pageSize and rowOverhead turn written rows into Writes' pages: a
+// row's key and value plus about what PostgreSQL adds to a heap tuple and
+// its index entry.
+const (
+	pageSize    = 8 << 10
+	rowOverhead = 48
+)
 
 // Defaults of Options.
 const (
@@ -77,8 +91,12 @@ type Options struct {
 // Engine is a kv.Engine over a PostgreSQL connection pool.
 type Engine struct {
 	pool *pgxpool.Pool
-	host string
-	opts Options
+	// wpool is the write transactions' own connection: they run one at a
+	// time (writeMu), and a writer that queued behind readers for a
+	// connection of pool would hold up every writer behind it.
+	wpool *pgxpool.Pool
+	host  string
+	opts  Options
 
 	// writeMu runs this process's write transactions one at a time.
 	writeMu    sync.Mutex
@@ -125,8 +143,9 @@ func Open(ctx context.Context, url string, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// New makes an Engine over pool, creating the tables when missing; Close
-// closes the pool.
+// New makes an Engine over pool, creating the tables when missing; write
+// transactions run on a connection of their own, from a pool of one made
+// with pool's configuration. Close closes both pools.
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Engine, error) {
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = DefaultMaxBatchSize
@@ -141,6 +160,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Engine, error)
 	e := &Engine{pool: pool, opts: opts, host: fmt.Sprintf("%s:%d", cc.Host, cc.Port)}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		wcfg := pool.Config()
+		wcfg.MaxConns, wcfg.MinConns = 1, 0
+		wpool, err := pgxpool.NewWithConfig(ctx, wcfg)
+		if err != nil {
+			return nil, fmt.Errorf("pgkv: PostgreSQL at %s: %w", e.host, err)
+		}
+		e.wpool = wpool
 	}
 	return e, nil
 }
@@ -195,7 +223,10 @@ func (e *Engine) setup(ctx context.Context) error {
 // Pool returns the engine's connection pool.
 func (e *Engine) Pool() *pgxpool.Pool { return e.pool }
 
-// Writes implements kv.Engine: the keys written by committed transactions.
+// Writes implements kv.Engine: the pages of PostgreSQL's heap (8 KiB) that
+// the rows written by committed transactions fill, at least one per
+// transaction that wrote; bbolt's engine counts pages too, so a caller
+// that bounds its transactions by their writes bounds them alike.
 func (e *Engine) Writes() int64 { return e.writes.Load() }
 
 // Retries returns how many transaction runs were retried after
@@ -208,6 +239,9 @@ func (e *Engine) RoundTrips() (trips, txs int64) { return e.roundTrips.Load(), e
 
 // Close implements kv.Engine; it waits for transactions in progress.
 func (e *Engine) Close() error {
+	if e.wpool != nil {
+		e.wpool.Close()
+	}
 	e.pool.Close()
 	return nil
 }
@@ -286,7 +320,9 @@ func (e *Engine) attempt(ctx context.Context, fn func(kv.Tx) error) (err error, 
 		}
 		return e.wrap(ctx, tx.err), false
 	}
-	e.writes.Add(int64(tx.written))
+	if tx.written > 0 {
+		e.writes.Add(int64((tx.written + pageSize - 1) / pageSize))
+	}
 	return nil, false
 }
 

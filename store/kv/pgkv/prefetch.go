@@ -35,8 +35,8 @@ func (b *Bucket) Prefetch(keys [][]byte) {
 	if b.cache == nil {
 		b.cache = make(map[string][]byte, len(want))
 	}
-	t.e.roundTrips.Add(1)
-	rows, err := t.conn.Query(t.ctx, prefetchSQL, b.name, want)
+	t.trip("prefetch", b.name)
+	rows, err := t.conn.Query(t.ctx, prefetchSQL, b.name, byteaArray(want))
 	if err != nil {
 		t.fail(err)
 		return

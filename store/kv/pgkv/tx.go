@@ -57,6 +57,12 @@ type Tx struct {
 	err     error
 	names   map[string]*bstate
 	written int
+	// ahead is the flush sent ahead of the commit (flush.go), whose
+	// results are read before the connection is used again; unflushed
+	// counts the bytes written to the overlays since the last flush.
+	ahead     pgx.BatchResults
+	unflushed int
+	trace     txTrace
 }
 
 // bstate is what the transaction knows of one bucket name.
@@ -64,18 +70,26 @@ type bstate struct {
 	exists bool // the bucket exists in the transaction's view
 	inDB   bool // kv_buckets holds it at the transaction's snapshot
 	wiped  bool // its rows and sequence in the database are deleted by this transaction
+	ahead  bool // rows of it were flushed ahead of the commit (flush.go)
 	handle *Bucket
 }
 
 var _ kv.Tx = (*Tx)(nil)
 
-// begin starts a transaction and reads which buckets exist, in one round
-// trip.
+// begin starts a transaction, reads which buckets exist and what ctx's
+// kv.Reads name, in one round trip.
 func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
-	conn, err := e.pool.Acquire(ctx)
+	acq := traceNow()
+	pool := e.pool
+	if writable && e.wpool != nil {
+		pool = e.wpool
+	}
+	conn, err := pool.Acquire(ctx)
+	traceSince("acquire", acq)
 	if err != nil {
 		return nil, e.wrap(ctx, err)
 	}
+	fastByteaArrays(conn.Conn().TypeMap())
 	tx := &Tx{e: e, ctx: ctx, conn: conn, writable: writable, names: make(map[string]*bstate, 64)}
 	b := &pgx.Batch{}
 	if writable {
@@ -84,7 +98,9 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 		b.Queue(beginReadSQL)
 	}
 	b.Queue(bucketsSQL)
-	e.roundTrips.Add(1)
+	reads := kv.ReadsFrom(ctx)
+	queueReads(b, reads)
+	tx.trip("begin", nil)
 	e.txs.Add(1)
 	br := conn.SendBatch(ctx, b)
 	_, err = br.Exec()
@@ -99,6 +115,9 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 			})
 		}
 	}
+	if err == nil {
+		err = tx.applyReads(br, reads)
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -109,6 +128,9 @@ func (e *Engine) begin(ctx context.Context, writable bool) (*Tx, error) {
 			return nil, err
 		}
 		return nil, e.wrap(ctx, err)
+	}
+	if tracing {
+		tx.traceTrip("fn", nil) // the function's own time, up to its next trip
 	}
 	return tx, nil
 }
@@ -126,6 +148,8 @@ func (t *Tx) rollback() {
 	if t.conn == nil {
 		return
 	}
+	t.settle()
+	t.traceEnd()
 	pc := t.conn.Conn().PgConn()
 	if !pc.IsClosed() && pc.TxStatus() != 'I' {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
@@ -138,9 +162,14 @@ func (t *Tx) rollback() {
 	t.conn = nil
 }
 
-// commit flushes the writes, checks the fence and commits, all in one
-// pipelined round trip; a failure is left in t.err.
+// commit flushes the writes (those not flushed ahead), checks the fence
+// and commits, all in one pipelined round trip; a failure is left in
+// t.err.
 func (t *Tx) commit() {
+	t.settle()
+	if t.err != nil {
+		return
+	}
 	b := &pgx.Batch{}
 	fenceAt := -1
 	if f, ok := kv.FenceFrom(t.ctx); ok {
@@ -165,55 +194,36 @@ func (t *Tx) commit() {
 		}
 	}
 	if len(wiped) > 0 {
-		b.Queue(wipeKeysSQL, wiped)
-		b.Queue(wipeSeqSQL, wiped)
-		t.written += len(wiped)
+		b.Queue(wipeKeysSQL, byteaArray(wiped))
+		b.Queue(wipeSeqSQL, byteaArray(wiped))
+		t.written += len(wiped) * rowOverhead
 	}
 	if len(dropped) > 0 {
-		b.Queue(dropSQL, dropped)
+		b.Queue(dropSQL, byteaArray(dropped))
 	}
 	if len(created) > 0 {
-		b.Queue(createSQL, created)
+		b.Queue(createSQL, byteaArray(created))
 	}
-	var delB, delK, putB, putK, putV [][]byte
 	var seqN [][]byte
 	var seqV []int64
-	size := 0
-	flushPuts := func() {
-		if len(putK) > 0 {
-			b.Queue(upsertSQL, putB, putK, putV)
-			putB, putK, putV, size = nil, nil, nil, 0
-		}
-	}
 	for _, h := range handles {
+		if tracing {
+			t.traceRows(h)
+		}
 		for _, en := range h.over.es {
-			t.written++
-			if en.del {
-				if !h.st.wiped {
-					delB, delK = append(delB, h.name), append(delK, en.key)
-				}
-				continue
-			}
-			if size > 0 && size+len(en.value) > flushChunk {
-				flushPuts()
-			}
-			putB, putK, putV = append(putB, h.name), append(putK, en.key), append(putV, en.value)
-			size += len(en.value) + len(en.key)
+			t.written += rowOverhead + len(en.key) + len(en.value)
 		}
 		if h.seqDirty {
 			seqN, seqV = append(seqN, h.name), append(seqV, int64(h.seq))
 		}
 	}
-	if len(delK) > 0 {
-		b.Queue(deleteSQL, delB, delK)
-	}
-	flushPuts()
+	queueRows(b, handles)
 	if len(seqN) > 0 {
-		b.Queue(setSeqSQL, seqN, seqV)
+		b.Queue(setSeqSQL, byteaArray(seqN), seqV)
 	}
 	b.Queue("COMMIT")
 	n := b.Len()
-	t.e.roundTrips.Add(1)
+	t.trip("commit", nil)
 	br := t.conn.SendBatch(t.ctx, b)
 	for i := range n {
 		if _, err := br.Exec(); err != nil {
@@ -230,6 +240,7 @@ func (t *Tx) commit() {
 		t.fail(err)
 	}
 	if t.err == nil {
+		t.traceEnd()
 		t.conn.Release()
 		t.conn = nil
 	}
@@ -302,7 +313,7 @@ func (t *Tx) DeleteBucket(name []byte) error {
 		return kv.ErrBucketNotFound
 	}
 	st.exists = false
-	st.wiped = st.inDB || st.wiped
+	st.wiped = st.inDB || st.wiped || st.ahead
 	st.handle = nil
 	return nil
 }
@@ -333,6 +344,9 @@ type Bucket struct {
 	over overlay
 	// cache holds values read from the database (nil: absent).
 	cache map[string][]byte
+	// pages are runs of rows read at the transaction's start, which
+	// cursors take up (Cursor.adopt).
+	pages []page
 
 	seq                 uint64
 	seqLoaded, seqDirty bool
@@ -359,7 +373,7 @@ func (b *Bucket) Get(key []byte) []byte {
 		return v
 	}
 	var v []byte
-	t.e.roundTrips.Add(1)
+	t.trip("get", b.name)
 	err := t.conn.QueryRow(t.ctx, getSQL, b.name, key).Scan(&v)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -396,6 +410,7 @@ func (b *Bucket) Put(key, value []byte) error {
 		value = empty
 	}
 	b.over.set(key, value, false)
+	b.tx.wrote(len(key) + len(value))
 	return nil
 }
 
@@ -405,6 +420,7 @@ func (b *Bucket) Delete(key []byte) error {
 		return err
 	}
 	b.over.set(key, nil, true)
+	b.tx.wrote(len(key))
 	return nil
 }
 
@@ -428,7 +444,7 @@ func (b *Bucket) loadSeq() {
 	}
 	t := b.tx
 	var v int64
-	t.e.roundTrips.Add(1)
+	t.trip("seq", b.name)
 	err := t.conn.QueryRow(t.ctx, seqSQL, b.name).Scan(&v)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		t.fail(err)
@@ -488,8 +504,8 @@ func (b *Bucket) KeyN() int {
 		return n
 	}
 	var dbN int64
-	t.e.roundTrips.Add(1)
-	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, keys).Scan(&dbN); err != nil {
+	t.trip("keyn", b.name)
+	if err := t.conn.QueryRow(t.ctx, keyNSQL, b.name, byteaArray(keys)).Scan(&dbN); err != nil {
 		t.fail(err)
 		return 0
 	}
