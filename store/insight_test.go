@@ -70,6 +70,30 @@ func TestCasePageOrder(t *testing.T) {
 			}
 		}
 	}
+	// A mediator's pages past the first, and a page past the last (the
+	// last page), come from one walk that keeps only the page asked for.
+	for i := range 2*casebot.ListPageSize + 7 {
+		newCase(t, db, fmt.Sprintf("busy %d", i), "U5")
+	}
+	busy, err := db.Cases(ctx, casebot.CaseFilter{Mediator: "U5", State: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []int{1, 2, 3, 4, 0} {
+		pg, err := db.CasePage(ctx, casebot.CaseFilter{Mediator: "U5", State: "open"}, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown := min(max(page, 1), 3)
+		want := ids(busy)[(shown-1)*casebot.ListPageSize : min(shown*casebot.ListPageSize, len(busy))]
+		var got []string
+		for _, c := range pg.Cases {
+			got = append(got, c.ID)
+		}
+		if pg.Page != shown || pg.Pages != 3 || pg.Total != len(busy) || !slices.Equal(got, want) {
+			t.Errorf("U5 page %d: page %d of %d, total %d, %d cases; want page %d of 3, total %d, %v", page, pg.Page, pg.Pages, pg.Total, len(pg.Cases), shown, len(busy), want)
+		}
+	}
 	// Stats counts a mediator's overdue deadlines, as mediator or as
 	// co-mediator, from the keys of their part of idx_deadline_med.
 	cs, err := db.Cases(ctx, casebot.CaseFilter{Mediator: "U1", State: "open"})

@@ -212,19 +212,35 @@ func (db *DB) CasePage(ctx context.Context, f casebot.CaseFilter, page int) (cas
 			// One user's cases, as mediator or co-mediator: counted in
 			// their part of the index (the counters know lead mediators),
 			// in the same walk that finds the page's entries.
-			var entries []urgencyEntry
+			// It keeps the entries of the page asked for, or, when the
+			// cases end before it, of the last page.
+			want := max(page, 1) - 1
+			var chunk, kept []urgencyEntry
+			total := 0
 			for _, cl := range classes {
 				p := prefixOf(f.Mediator, cl)
 				c := tx.Bucket(bucketIdxUrgentMed).Cursor()
 				for k, v := c.Seek(p); hasPrefix(k, p); k, v = c.Next() {
-					entries = append(entries, urgencyEntry{k, v, len(p)})
+					if total%size == 0 && kept == nil {
+						if total/size > want {
+							kept = chunk // the page asked for, complete
+						} else {
+							chunk = make([]urgencyEntry, 0, size)
+						}
+					}
+					total++
+					if kept == nil {
+						chunk = append(chunk, urgencyEntry{k, v, len(p)})
+					}
 				}
 			}
-			total := len(entries)
+			if kept == nil {
+				kept = chunk // the page asked for, or the last
+			}
 			pages := max(1, (total+size-1)/size)
 			page = min(max(page, 1), pages)
 			out = casebot.CasePage{Page: page, Pages: pages, Total: total}
-			for _, e := range entries[min((page-1)*size, total):min(page*size, total)] {
+			for _, e := range kept {
 				s, err := db.urgencySummary(e.k, e.v, e.p)
 				if err != nil {
 					return err
