@@ -72,6 +72,9 @@ func decodeBlock(k, v []byte, dst []posting) ([]posting, error) {
 	}
 	d := dec{b: v}
 	n := d.count(3)
+	if cap(dst) < n {
+		dst = make([]posting, 0, n)
+	}
 	dst = dst[:0]
 	seq := uint64(0)
 	for i := 0; i < n && d.err == nil; i++ {
