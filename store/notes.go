@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/casebot/casebot"
@@ -226,14 +227,32 @@ func snippet(text string, at, width int) string {
 		_, size := utf8.DecodeRuneInString(text[end:])
 		end += size
 	}
-	s := strings.Join(strings.Fields(text[start:end]), " ")
+	// strings.Join(strings.Fields(text[start:end]), " ") with the marks,
+	// in one allocation.
+	var b strings.Builder
+	b.Grow(end - start + 2*len("…"))
 	if start > 0 {
-		s = "…" + s
+		b.WriteString("…")
+	}
+	space := false // a space is owed before the next word
+	wrote := false
+	for i := start; i < end; {
+		r, size := utf8.DecodeRuneInString(text[i:end])
+		if unicode.IsSpace(r) {
+			space, i = wrote, i+size
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteString(text[i : i+size]) // as it stands, even a broken byte
+		wrote, i = true, i+size
 	}
 	if end < len(text) {
-		s += "…"
+		b.WriteString("…")
 	}
-	return s
+	return b.String()
 }
 
 // putNoteTx writes note n of case c, its record v stored under seq, with

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/store/kv"
@@ -225,5 +227,44 @@ func TestRecordViewsIsOneTransaction(t *testing.T) {
 	}
 	if after, _ := db.Audit(ctx, ids[0]); len(after) != len(before) {
 		t.Fatalf("a refused batch recorded %d events", len(after)-len(before))
+	}
+}
+
+// snippet collapses white space as strings.Fields and Join would, on
+// random text of words, Unicode spaces and broken bytes.
+func TestSnippetSpaces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	parts := []string{"fence", "Zaun", "\u00a0", " ", "\t", "\n\n", "\u2003", "é", "\xff", "日本", "  ", "x"}
+	for range 2000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		text := b.String()
+		at := 0
+		if len(text) > 0 {
+			at = rng.IntN(len(text))
+		}
+		width := 1 + rng.IntN(30)
+		got := snippet(text, at, width)
+		start := max(at-width/3, 0)
+		for start > 0 && !utf8.RuneStart(text[start]) {
+			start--
+		}
+		end := start
+		for n := 0; end < len(text) && n < width; n++ {
+			_, size := utf8.DecodeRuneInString(text[end:])
+			end += size
+		}
+		want := strings.Join(strings.Fields(text[start:end]), " ")
+		if start > 0 {
+			want = "…" + want
+		}
+		if end < len(text) {
+			want += "…"
+		}
+		if got != want {
+			t.Fatalf("snippet(%q, %d, %d) = %q, want %q", text, at, width, got, want)
+		}
 	}
 }
