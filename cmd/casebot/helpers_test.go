@@ -56,6 +56,13 @@ type runningDaemon struct {
 // /healthz answers 200 and stops it at the end of the test.
 func startDaemon(t *testing.T, cfgPath string) *runningDaemon {
 	t.Helper()
+	return startDaemonWith(t, cfgPath, nil)
+}
+
+// startDaemonWith is startDaemon with setup called between Open and Run
+// (to register a worker, say).
+func startDaemonWith(t *testing.T, cfgPath string, setup func(d *Daemon)) *runningDaemon {
+	t.Helper()
 	cfg, err := config.Load(cfgPath, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +72,9 @@ func startDaemon(t *testing.T, cfgPath string) *runningDaemon {
 	if err := d.Open(ctx); err != nil {
 		cancel()
 		t.Fatalf("Open: %v", err)
+	}
+	if setup != nil {
+		setup(d)
 	}
 	rd := &runningDaemon{d: d, base: "http://" + d.Addr().String(), cancel: cancel, done: make(chan error, 1)}
 	go func() { rd.done <- d.Run(ctx) }()

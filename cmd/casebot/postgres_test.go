@@ -269,29 +269,19 @@ func TestPostgresFailingWorkerEndsTheTerm(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgPath, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDaemon(cfg, testLogger(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := d.Open(ctx); err != nil {
-		cancel()
-		t.Fatalf("Open: %v", err)
-	}
 	runs := make(chan time.Time, 4)
 	n := 0
-	d.GoLeader("flaky worker", func(ctx context.Context) error {
-		runs <- time.Now()
-		if n++; n == 1 {
-			return errors.New("the mail server refused the login")
-		}
-		<-ctx.Done()
-		return nil
+	rd := startDaemonWith(t, cfgPath, func(d *Daemon) {
+		d.GoLeader("flaky worker", func(ctx context.Context) error {
+			runs <- time.Now()
+			if n++; n == 1 {
+				return errors.New("the mail server refused the login")
+			}
+			<-ctx.Done()
+			return nil
+		})
 	})
-	rd := &runningDaemon{d: d, base: "http://" + d.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { rd.done <- d.Run(ctx) }()
-	t.Cleanup(func() { rd.stop(t) })
+	d := rd.d
 	next := func(what string) time.Time {
 		t.Helper()
 		select {
