@@ -274,28 +274,8 @@ func (db *DB) CommitDigest(ctx context.Context, d casebot.DigestCommit) (bool, e
 // the notes created at or after since, oldest first. Notes are stored in
 // write order, so it reads only that tail of the notes.
 func (db *DB) NotesSince(ctx context.Context, since time.Time) ([]casebot.NoteMeta, error) {
-	var out []casebot.NoteMeta
-	err := db.view(ctx, func(tx kv.Tx) error {
-		c := tx.Bucket(bucketNotes).Cursor()
-		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			nh, _, err := decodeNoteMeta(k, v)
-			if err != nil {
-				return err
-			}
-			if nh.Created.Before(since) {
-				break
-			}
-			out = append(out, casebot.NoteMeta{CaseID: nh.CaseID, N: nh.N, Author: nh.Author, Source: nh.Source, Private: nh.Private, Created: nh.Created})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: notes since %s: %w", since.Format(time.RFC3339), err)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	out, _, err := db.NotesAfter(ctx, 0, since)
+	return out, err
 }
 
 // NotesAfter returns the metadata (never bodies) of the notes stored after

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/casebot/casebot/config"
+	"github.com/casebot/casebot/internal/proctest"
 	"github.com/casebot/casebot/internal/testclock"
 )
 
@@ -117,16 +117,7 @@ func (rd *runningDaemon) stop(t *testing.T) error {
 var waitFor = testclock.WaitFor
 
 // get fetches url and returns the status and body; status 0 on error.
-func get(url string) (int, string) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+func get(url string) (int, string) { return proctest.Get(url, 5*time.Second) }
 
 // result is the outcome of one Main call.
 type result struct {
