@@ -69,6 +69,18 @@ type MailItem struct {
 	BounceCase string
 	// Skip says why nothing is stored (an auto-reply).
 	Skip string
+	// Prepared is work the store did on the item ahead of its commit
+	// (MailPreparer), opaque to everyone else. A store uses only what it
+	// made itself; nil, it does that work when it commits.
+	Prepared any
+}
+
+// MailPreparer is what a store may offer mail intake besides Ingest: the
+// part of an item's work that needs no transaction (the search terms of
+// its note), which intake runs on its parse workers, in parallel, so that
+// the store's one writer is left only what must be in the transaction.
+type MailPreparer interface {
+	PrepareMail(it *MailItem)
 }
 
 // Ingest outcomes.

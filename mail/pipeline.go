@@ -102,6 +102,7 @@ func (in *Intake) newBatcher(ctx context.Context, w *writer, uidValidity uint32)
 	b := &batcher{in: in, ctx: ctx, w: w, uidValidity: uidValidity, max: in.cfg.Limits.withDefaults().MaxMessageBytes,
 		jobs: make(chan job, fetchAheadMsgs/chunkMsgs), order: make(chan chan []result, fetchAheadMsgs/chunkMsgs),
 		ahead: newByteGate(fetchAheadBytes), lk: newSharedLookup(in.cfg.Store, in.cfg.BatchSize), done: make(chan error, 1)}
+	prep, _ := in.cfg.Store.(casebot.MailPreparer)
 	for range parseWorkers {
 		b.wg.Add(1)
 		go func() {
@@ -111,6 +112,9 @@ func (in *Intake) newBatcher(ctx context.Context, w *writer, uidValidity uint32)
 				for i, r := range j.rs {
 					res[i].it, res[i].err = b.decide(b.lk, r)
 					res[i].n = int64(len(r.raw))
+					if prep != nil && res[i].err == nil {
+						prep.PrepareMail(&res[i].it)
+					}
 				}
 				j.out <- res
 			}

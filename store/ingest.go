@@ -19,8 +19,6 @@ import (
 // mark. It returns one result per item, in order.
 func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.ItemResult, error) {
 	var out []casebot.ItemResult
-	ahead := db.hashTermsAhead(b.Items)
-	defer ahead.close()
 	if db.readsAhead() {
 		ctx = kv.WithReads(ctx, ingestReads(&b))
 	}
@@ -33,11 +31,11 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 		}
 		seen.prefetch(b.Items)
 		for i, it := range b.Items {
-			in.postings.ahead = ahead.take(i)
 			if it.DedupeKey != "" && seen.has(it.DedupeKey) {
 				out = append(out, casebot.ItemResult{UID: it.UID, Outcome: casebot.OutcomeDuplicate})
 				continue
 			}
+			in.postings.ahead = db.preparedTerms(&b.Items[i])
 			res, err := in.item(it)
 			in.postings.ahead = nil
 			if err != nil {

@@ -101,7 +101,7 @@ type postingBatch struct {
 	terms map[[termLen]byte][]posting
 	n     int
 	// ahead, when set, are the terms of the next note indexed into the
-	// batch, hashed ahead of the transaction (termsAhead); indexing takes
+	// batch, hashed ahead of the transaction (PrepareMail); indexing takes
 	// and clears them.
 	ahead [][termLen]byte
 }
