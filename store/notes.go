@@ -224,11 +224,15 @@ func snippet(text string, at, width int) string {
 	}
 	end := start
 	for n := 0; end < len(text) && n < width; n++ {
+		if text[end] < utf8.RuneSelf {
+			end++
+			continue
+		}
 		_, size := utf8.DecodeRuneInString(text[end:])
 		end += size
 	}
 	// strings.Join(strings.Fields(text[start:end]), " ") with the marks,
-	// in one allocation.
+	// in one allocation, copying runs of ASCII that are not space at once.
 	var b strings.Builder
 	b.Grow(end - start + 2*len("…"))
 	if start > 0 {
@@ -237,23 +241,33 @@ func snippet(text string, at, width int) string {
 	space := false // a space is owed before the next word
 	wrote := false
 	for i := start; i < end; {
-		r, size := utf8.DecodeRuneInString(text[i:end])
-		if unicode.IsSpace(r) {
-			space, i = wrote, i+size
-			continue
+		j := i
+		for j < end && text[j] < utf8.RuneSelf && !asciiSpace[text[j]] {
+			j++
+		}
+		if j == i { // a space, or a rune beyond ASCII
+			r, n := utf8.DecodeRuneInString(text[i:end])
+			if unicode.IsSpace(r) {
+				space, i = wrote, i+n
+				continue
+			}
+			j = i + n // as it stands, even a broken byte
 		}
 		if space {
 			b.WriteByte(' ')
 			space = false
 		}
-		b.WriteString(text[i : i+size]) // as it stands, even a broken byte
-		wrote, i = true, i+size
+		b.WriteString(text[i:j])
+		wrote, i = true, j
 	}
 	if end < len(text) {
 		b.WriteString("…")
 	}
 	return b.String()
 }
+
+// asciiSpace holds the ASCII bytes unicode.IsSpace reports.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // putNoteTx writes note n of case c, its record v stored under seq, with
 // what indexes it: note_idx, the search postings (into pb, or now when pb

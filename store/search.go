@@ -114,6 +114,7 @@ func (db *DB) Search(ctx context.Context, query []string, actor casebot.Actor, l
 // the user has 5 cases or 5,000.
 func searchMine(ctx context.Context, tx kv.Tx, terms [][]byte, mine *candidates, user string, visit func(p *posting) (bool, error)) error {
 	byTerms := newIntersection(tx, terms)
+	defer byTerms.release()
 	p := prefixOf(user)
 	own := tx.Bucket(bucketIdxNoteMed).Cursor()
 	ownK, ownV := lastUnder(own, p)
@@ -124,8 +125,9 @@ func searchMine(ctx context.Context, tx kv.Tx, terms [][]byte, mine *candidates,
 	var (
 		bound   [16]byte // what was given last: the walks go on below it
 		bounded bool
-		buf     []posting
+		buf     = getPostingBuf()
 	)
+	defer func() { putPostingBuf(buf) }()
 	for n := 0; ; n++ {
 		if n%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -338,9 +340,10 @@ func matchAll(text string, ws []string) (string, bool) {
 		}
 	}
 	first, n := -1, 0
-	wordsWhile(text, func(w string, at int) bool {
+	var lower [64]byte // words beyond lower-case ASCII, lower-cased (they rarely need more)
+	wordBytes(text, lower[:0], func(w []byte, _ bool, at int) bool {
 		for i, q := range ws[:min(len(ws), 64)] {
-			if w == q {
+			if string(w) == q {
 				if first < 0 {
 					first = at
 				}
@@ -351,12 +354,12 @@ func matchAll(text string, ws []string) (string, bool) {
 				return n < len(ws)
 			}
 		}
-		if seen, ok := more[w]; ok {
+		if seen, ok := more[string(w)]; ok {
 			if first < 0 {
 				first = at
 			}
 			if !seen {
-				more[w] = true
+				more[string(w)] = true
 				n++
 			}
 		}

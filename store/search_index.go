@@ -103,26 +103,32 @@ func wordsWhile(text string, fn func(w string, at int) bool) {
 func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int) bool) []byte {
 	for i := 0; i < len(text); {
 		// Skip to the start of a word.
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(text[i:])
-		}
-		if !isWordRune(r) {
+		if c := text[i]; c < utf8.RuneSelf {
+			if !asciiWord[c] {
+				i++
+				continue
+			}
+		} else if r, size := utf8.DecodeRuneInString(text[i:]); !isWordRune(r) {
 			i += size
 			continue
 		}
 		start, plain := i, true
 		for i < len(text) {
-			r, size = rune(text[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRuneInString(text[i:])
-				plain = false
-			} else if 'A' <= r && r <= 'Z' {
-				plain = false
+			if c := text[i]; c < utf8.RuneSelf {
+				if !asciiWord[c] {
+					break
+				}
+				if 'A' <= c && c <= 'Z' {
+					plain = false
+				}
+				i++
+				continue
 			}
+			r, size := utf8.DecodeRuneInString(text[i:])
 			if !isWordRune(r) {
 				break
 			}
+			plain = false
 			i += size
 		}
 		buf = buf[:0]
@@ -139,6 +145,14 @@ func wordBytes(text string, buf []byte, fn func(w []byte, plain bool, at int) bo
 	}
 	return buf
 }
+
+// asciiWord holds the ASCII bytes isWordRune reports.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = isWordRune(rune(c))
+	}
+	return t
+}()
 
 // isWordRune reports whether r belongs to a word: a letter, digit or mark.
 func isWordRune(r rune) bool {
