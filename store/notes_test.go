@@ -268,3 +268,40 @@ func TestSnippetSpaces(t *testing.T) {
 		}
 	}
 }
+
+// matchAll's substring search over ASCII text finds what reading the
+// text word by word finds (matchWords): the same answer and snippet, on
+// random text of words that contain, prefix and suffix one another, in
+// any case, with digits and punctuation.
+func TestMatchAllASCII(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	parts := []string{"fence", "Fence", "FENCE", "fences", "defence", "fen", "ce", "2019", "20190", "x",
+		" ", ", ", ".", "-", "\n", "'", "_", "boundary", "Boundary's"}
+	queries := [][]string{{"fence"}, {"fen"}, {"fence", "2019"}, {"boundary", "fence"}, {"x"}, {"s"}, {"ce", "fen"}, {"straße"}}
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		text := b.String()
+		ws := queries[rng.IntN(len(queries))]
+		first, ok, done := matchASCII(text, ws)
+		if !done {
+			t.Fatalf("matchASCII(%q) did not take the ASCII path", text)
+		}
+		wantSnip, wantOK := matchWords(text, ws)
+		var gotSnip string
+		if ok {
+			gotSnip = snippet(text, first, 80)
+		}
+		if ok != wantOK || gotSnip != wantSnip {
+			t.Fatalf("matchASCII(%q, %q) = %q %v, want %q %v", text, ws, gotSnip, ok, wantSnip, wantOK)
+		}
+	}
+	if _, _, done := matchASCII("Straße und Zaun", []string{"zaun"}); done {
+		t.Fatal("matchASCII took text beyond ASCII")
+	}
+	if s, ok := matchAll("Straße und Zaun", []string{"zaun"}); !ok || !strings.Contains(s, "Zaun") {
+		t.Fatalf("matchAll beyond ASCII = %q %v", s, ok)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/casebot/casebot"
 	"github.com/casebot/casebot/store/kv"
@@ -328,9 +330,79 @@ func (db *DB) searchScan(ctx context.Context, ws []string, visible func(*casebot
 
 // matchAll reports whether text holds every word of ws (lower-case, as
 // words reads them) and returns about 80 characters around the first
-// place one of them stands. It reads text only up to where the last of
-// them is first found.
+// place one of them stands.
 func matchAll(text string, ws []string) (string, bool) {
+	first, ok, done := matchASCII(text, ws)
+	if !done {
+		return matchWords(text, ws)
+	}
+	if !ok {
+		return "", false
+	}
+	return snippet(text, first, 80), true
+}
+
+// lowerBufs keeps matchASCII's lower-cased copies for reuse.
+var lowerBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// matchASCII is matchAll for a text all in ASCII (most notes are): each
+// word is found by a substring search in a lower-cased copy of the text,
+// which has the same offsets, at a place where a word of text starts and
+// ends. It returns the offset of the first of the words in text and
+// whether all were found; done is false when the text is not all ASCII
+// (matchWords then reads it word by word).
+func matchASCII(text string, ws []string) (first int, ok, done bool) {
+	bp := lowerBufs.Get().(*[]byte)
+	defer lowerBufs.Put(bp)
+	lower := (*bp)[:0]
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= utf8.RuneSelf {
+			*bp = lower
+			return 0, false, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower = append(lower, c)
+	}
+	*bp = lower
+	first = -1
+	for _, q := range ws {
+		at := indexWord(lower, q)
+		if at < 0 {
+			return 0, false, true // a word beyond ASCII is never in ASCII text
+		}
+		if first < 0 || at < first {
+			first = at
+		}
+	}
+	return first, true, true
+}
+
+// indexWord returns the offset of the first word of s (lower-case ASCII)
+// equal to q, or -1.
+func indexWord(s []byte, q string) int {
+	var qa [64]byte
+	qb := append(qa[:0], q...)
+	for off := 0; off < len(s); {
+		i := bytes.Index(s[off:], qb)
+		if i < 0 || q == "" {
+			return -1
+		}
+		i += off
+		end := i + len(q)
+		if (i == 0 || !asciiWord[s[i-1]]) && (end == len(s) || !asciiWord[s[end]]) {
+			return i
+		}
+		off = i + 1
+	}
+	return -1
+}
+
+// matchWords is matchAll reading text word by word (wordBytes), as far
+// as where the last of ws is first found.
+func matchWords(text string, ws []string) (string, bool) {
 	var found uint64 // bit i: ws[i] seen (a query has few words; past 64 a map)
 	var more map[string]bool
 	if len(ws) > 64 {
