@@ -354,19 +354,17 @@ var lowerBufs = sync.Pool{New: func() any { return new([]byte) }}
 func matchASCII(text string, ws []string) (first int, ok, done bool) {
 	bp := lowerBufs.Get().(*[]byte)
 	defer lowerBufs.Put(bp)
-	lower := (*bp)[:0]
-	for i := 0; i < len(text); i++ {
+	if cap(*bp) < len(text) {
+		*bp = make([]byte, len(text))
+	}
+	lower := (*bp)[:len(text)]
+	for i := range lower {
 		c := text[i]
 		if c >= utf8.RuneSelf {
-			*bp = lower
 			return 0, false, false
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower = append(lower, c)
+		lower[i] = asciiLower[c]
 	}
-	*bp = lower
 	first = -1
 	for _, q := range ws {
 		at := indexWord(lower, q)
@@ -379,6 +377,17 @@ func matchASCII(text string, ws []string) (first int, ok, done bool) {
 	}
 	return first, true, true
 }
+
+// asciiLower maps each ASCII byte to its lower case.
+var asciiLower = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
 
 // indexWord returns the offset of the first word of s (lower-case ASCII)
 // equal to q, or -1.
