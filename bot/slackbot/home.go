@@ -82,7 +82,7 @@ func (v *HomeView) Send(ctx context.Context, m casebot.OutMessage) error {
 // button listing them. Someone with no cases gets one line saying so.
 func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 	loc := casebot.LoadZone(h.Zone)
-	var bs []slack.Block
+	bs := make([]slack.Block, 0, maxViewBlocks)
 	bs = append(bs, slack.NewHeaderBlock(plain("Your caseload", maxHeaderChars)))
 	if forms {
 		bs = append(bs, actions([]casebot.Button{{ActionID: ActionOpenForm, Label: "New case", Value: "new"}}))
@@ -105,12 +105,13 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 	if len(h.Overdue) > 0 {
 		bs = append(bs, slack.NewDividerBlock(), section("*Overdue deadlines*"))
 		shown := h.Overdue[:min(len(h.Overdue), casebot.HomeOverdueShown)]
-		for _, it := range shown {
-			line := fmt.Sprintf("*%s* #%d, due %s: %s\n%s", escapeSlack(it.CaseID), it.N, it.When.In(loc).Format(homeTimeLayout),
+		lines, values := make([]string, len(shown)), make([]string, len(shown))
+		for i, it := range shown {
+			lines[i] = fmt.Sprintf("*%s* #%d, due %s: %s\n%s", escapeSlack(it.CaseID), it.N, it.When.In(loc).Format(homeTimeLayout),
 				escapeSlack(oneLine(it.Text, 200)), escapeSlack(oneLine(it.Title, 200)))
-			btn := slack.NewButtonBlockElement(casebot.ActionDeadlineDone, fmt.Sprintf("%s/%d", it.CaseID, it.N), plain("Mark met", maxButtonLabel))
-			bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+			values[i] = it.CaseID + "/" + strconv.Itoa(it.N)
 		}
+		bs = appendButtonSections(bs, lines, values, casebot.ActionDeadlineDone, "Mark met")
 		if more := max(h.OverdueTotal, len(h.Overdue)) - len(shown); more > 0 {
 			bs = append(bs, section(fmt.Sprintf("_… and %d more overdue; /case list overdue shows them all._", more)))
 		}
@@ -157,21 +158,55 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 	bs = append(bs, slack.NewDividerBlock(), section(fmt.Sprintf("*Your open cases* (%d)", total)))
 	// Room for the cases, keeping two blocks for "and N more" and its button.
 	shown := h.Cases[:min(len(h.Cases), maxViewBlocks-len(bs)-2)]
-	var buf []byte
-	for _, c := range shown {
-		buf = append(append(append(buf[:0], '*'), escapeSlack(c.ID)...), "* "...)
-		buf = append(append(append(buf, escapeSlack(oneLine(c.Title, 200))...), '\n'), c.Priority...)
-		buf = append(append(buf, ", "...), c.Status...)
+	// The lines are written into one string and cut from it.
+	var all strings.Builder
+	all.Grow(96 * len(shown))
+	ends, values := make([]int, len(shown)), make([]string, len(shown))
+	var when []byte
+	for i, c := range shown {
+		all.WriteByte('*')
+		all.WriteString(escapeSlack(c.ID))
+		all.WriteString("* ")
+		all.WriteString(escapeSlack(oneLine(c.Title, 200)))
+		all.WriteByte('\n')
+		all.WriteString(string(c.Priority))
+		all.WriteString(", ")
+		all.WriteString(string(c.Status))
 		if c.Next.N > 0 {
-			buf = c.Next.Due.In(loc).AppendFormat(append(buf, "; next deadline "...), homeDateLayout)
+			all.WriteString("; next deadline ")
+			when = c.Next.Due.In(loc).AppendFormat(when[:0], homeDateLayout)
+			all.Write(when)
 		}
-		line := string(buf)
-		btn := slack.NewButtonBlockElement(casebot.ActionShowCase, c.ID, plain(homeCaseLabel, maxButtonLabel))
-		bs = append(bs, slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(btn)))
+		ends[i], values[i] = all.Len(), c.ID
 	}
+	text, lines, start := all.String(), make([]string, len(shown)), 0
+	for i, end := range ends {
+		lines[i], start = text[start:end], end
+	}
+	bs = appendButtonSections(bs, lines, values, casebot.ActionShowCase, homeCaseLabel)
 	if more := total - len(shown); more > 0 {
 		bs = append(bs, section(fmt.Sprintf("_… and %d more open cases._", more)),
 			actions([]casebot.Button{{ActionID: ActionListCases, Label: homeListAllText, Value: "mine"}}))
+	}
+	return bs
+}
+
+// appendButtonSections appends a section per line of escaped mrkdwn, each
+// with a button (label, actionID, the line's value), as
+// slack.NewSectionBlock(mrkdwn(line), nil, slack.NewAccessory(button))
+// makes them, but allocated together: a Home lists a hundred.
+func appendButtonSections(bs []slack.Block, lines, values []string, actionID, label string) []slack.Block {
+	n := len(lines)
+	secs, accs, btns := make([]slack.SectionBlock, n), make([]slack.Accessory, n), make([]slack.ButtonBlockElement, n)
+	texts, emoji := make([]slack.TextBlockObject, 2*n), make([]bool, n)
+	label = cutRunes(label, maxButtonLabel)
+	for i, line := range lines {
+		texts[2*i] = slack.TextBlockObject{Type: slack.MarkdownType, Text: line, Verbatim: true}
+		texts[2*i+1] = slack.TextBlockObject{Type: slack.PlainTextType, Text: label, Emoji: &emoji[i]}
+		btns[i] = slack.ButtonBlockElement{Type: slack.METButton, ActionID: actionID, Text: &texts[2*i+1], Value: values[i]}
+		accs[i] = slack.Accessory{ButtonElement: &btns[i]}
+		secs[i] = slack.SectionBlock{Type: slack.MBTSection, Text: &texts[2*i], Accessory: &accs[i]}
+		bs = append(bs, &secs[i])
 	}
 	return bs
 }
