@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/casebot/casebot"
@@ -53,7 +54,9 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	// keep (all of them, in the list's order).
 	actor := casebot.Actor{ID: user, Admin: s.admins[user]}
 	soonEnd := now.Add(upcomingWindow)
-	var refs []homeRef
+	sc := getHomeScratch()
+	defer sc.release()
+	refs := sc.refs
 	var first time.Time // the earliest open deadline of any of them
 	opened := int32(0)
 	cases, err := s.cfg.Store.OpenSummaries(ctx, user, func(c *casebot.CaseSummary) (bool, bool) {
@@ -70,6 +73,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		refs = append(refs, r)
 		return r.opened >= 0, r.opened >= 0
 	})
+	sc.refs = refs
 	if err != nil {
 		return casebot.Home{}, fmt.Errorf("scheduler: open cases of %s: %w", user, err)
 	}
@@ -89,7 +93,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	}
 	// mine finds a case among refs by ID, for the deadlines, sessions and
 	// emails, which are shown only for the user's own open cases.
-	mine := make(map[string]int, len(refs))
+	mine := sc.mine
 	for i := range refs {
 		mine[refs[i].id] = i
 	}
@@ -131,12 +135,8 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		// urgent overdue ones. The index's keys say all the walk needs
 		// (case, number, due time; the priority is the case's): nothing
 		// is decoded but the texts of those shown.
-		var top urgentTop
-		type due struct {
-			ci, n int32
-			at    int64
-		} // a case's index in refs
-		var soon []due
+		top := urgentTop{top: sc.top}
+		soon := sc.soon
 		if err := st.EachDeadlineKeyOf(ctx, user, first, now.Add(upcomingWindow+time.Nanosecond), func(id []byte, n int, at time.Time) bool {
 			i, ok := mine[string(id)]
 			switch {
@@ -144,19 +144,24 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 			case at.After(now):
 				soon = append(soon, due{int32(i), int32(n), at.UnixNano()})
 			case !h.Admin: // an admin's overdue list is every case's
-				top.offer(casebot.DeadlineRef{CaseID: refs[i].id, Deadline: casebot.Deadline{N: n, Due: at}}, int(refs[i].rank))
+				// Most are less urgent than the fifteen kept: counted
+				// before a ref is made of them.
+				if rank := int(refs[i].rank); !top.skips(rank, at, refs[i].id, n) {
+					top.offer(casebot.DeadlineRef{CaseID: refs[i].id, Deadline: casebot.Deadline{N: n, Due: at}}, rank)
+				}
 			}
 			return true
 		}); err != nil {
 			return fail(err)
 		}
+		sc.soon, sc.top = soon, top.top
 		// Most urgent first, as the Home lists them (byUrgency).
 		slices.SortFunc(soon, func(a, b due) int {
 			ra, rb := &refs[a.ci], &refs[b.ci]
 			return cmp.Or(int(rb.rank)-int(ra.rank), cmp.Compare(a.at, b.at), strings.Compare(ra.id, rb.id), int(a.n-b.n))
 		})
 		upcoming := len(soon)
-		shown := make([]casebot.DeadlineRef, 0, upcoming+len(top.top))
+		shown := slices.Grow(sc.shown, upcoming+len(top.top))
 		for _, d := range soon {
 			shown = append(shown, casebot.DeadlineRef{CaseID: refs[d.ci].id, Deadline: casebot.Deadline{N: int(d.n), Due: time.Unix(0, d.at).UTC()}})
 		}
@@ -172,6 +177,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 				r.Title, r.Deadline.Text = c.Title, c.Next.Text
 			}
 		}
+		sc.shown = shown
 		if err := st.DeadlineTexts(ctx, shown); err != nil { // the others'
 			return fail(err)
 		}
@@ -228,6 +234,46 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 	return h, nil
 }
 
+// homeScratch is what HomeNow works with and drops: kept for the next
+// Home (a busy mediator's ranks hundreds of cases and a thousand
+// deadlines, two hundred kilobytes a Home). Nothing in it outlives a call:
+// what the Home shows is copied out.
+type homeScratch struct {
+	refs  []homeRef
+	mine  map[string]int // case ID -> index in refs
+	soon  []due
+	shown []casebot.DeadlineRef
+	top   []rankedRef
+}
+
+// due is an upcoming deadline of the case refs[ci].
+type due struct {
+	ci, n int32
+	at    int64
+}
+
+var homeScratches = sync.Pool{New: func() any { return &homeScratch{mine: map[string]int{}} }}
+
+func getHomeScratch() *homeScratch { return homeScratches.Get().(*homeScratch) }
+
+// maxKeptScratch is the most cases a scratch is kept for: one of a huge
+// caseload is left to the collector rather than held.
+const maxKeptScratch = 4096
+
+// release empties the scratch (no case ID or text stays behind in it) and
+// keeps it for the next Home.
+func (sc *homeScratch) release() {
+	if cap(sc.refs) > maxKeptScratch || cap(sc.shown) > maxKeptScratch {
+		return
+	}
+	clear(sc.refs[:cap(sc.refs)])
+	clear(sc.shown[:cap(sc.shown)])
+	clear(sc.top[:cap(sc.top)])
+	clear(sc.mine)
+	sc.refs, sc.soon, sc.shown, sc.top = sc.refs[:0], sc.soon[:0], sc.shown[:0], sc.top[:0]
+	homeScratches.Put(sc)
+}
+
 // homeRef is one of a Home's cases as its summary's clear part tells it;
 // opened is its index among the summaries opened, -1 when not opened.
 type homeRef struct {
@@ -254,6 +300,22 @@ type rankedRef struct {
 func moreUrgent(a, b *rankedRef) int {
 	ra, rb := &a.ref, &b.ref
 	return cmp.Or(b.rank-a.rank, ra.Deadline.Due.Compare(rb.Deadline.Due), strings.Compare(ra.CaseID, rb.CaseID), ra.Deadline.N-rb.Deadline.N)
+}
+
+// skips counts deadline n of case id, due at, of a case whose priority's
+// rank is rank, and reports true when it is less urgent than every one
+// kept (offer would not keep it); false counts nothing: offer it then.
+func (u *urgentTop) skips(rank int, at time.Time, id string, n int) bool {
+	if len(u.top) < casebot.HomeOverdueShown {
+		return false
+	}
+	last := &u.top[len(u.top)-1]
+	// moreUrgent(last, it) < 0, without making a ref of it.
+	if cmp.Or(rank-last.rank, last.ref.Deadline.Due.Compare(at), strings.Compare(last.ref.CaseID, id), last.ref.Deadline.N-n) < 0 {
+		u.total++
+		return true
+	}
+	return false
 }
 
 // offer counts r, of a case whose priority's rank is rank, and keeps it

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -165,5 +166,74 @@ func TestHomeTitlesItemsOfCasesItDoesNotList(t *testing.T) {
 	}
 	if h.OpenCases != casebot.HomeCasesShown+8 || len(h.Cases) != casebot.HomeCasesShown {
 		t.Errorf("home holds %d of %d cases", len(h.Cases), h.OpenCases)
+	}
+}
+
+// skips counts and refuses exactly the deadlines offer would not keep, so
+// that a mediator's Home, which asks skips first, keeps and counts what
+// offering every deadline would.
+func TestUrgentTopSkipsWhatOfferDrops(t *testing.T) {
+	base := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	var all, asked urgentTop
+	for i := range 400 {
+		// Ranks, due times, cases and numbers repeat, so that every
+		// tie-breaker decides some pairs.
+		rank, at := (i*7)%4, base.Add(time.Duration((i*13)%37)*time.Hour)
+		id, n := fmt.Sprintf("MED-2026-%04d", (i*5)%23), i%3+1
+		ref := casebot.DeadlineRef{CaseID: id, Deadline: casebot.Deadline{N: n, Due: at}}
+		all.offer(ref, rank)
+		if !asked.skips(rank, at, id, n) {
+			asked.offer(ref, rank)
+		}
+	}
+	if all.total != 400 || asked.total != 400 {
+		t.Errorf("counted %d and %d, want 400", all.total, asked.total)
+	}
+	if !slices.EqualFunc(all.top, asked.top, func(a, b rankedRef) bool {
+		return a.rank == b.rank && a.ref.CaseID == b.ref.CaseID && a.ref.Deadline.N == b.ref.Deadline.N && a.ref.Deadline.Due.Equal(b.ref.Deadline.Due)
+	}) {
+		t.Errorf("kept\n%v\nwant\n%v", asked.top, all.top)
+	}
+}
+
+// The scratch a Home is built with is kept for the next one empty: a
+// Home built after another user's shows nothing of theirs, and the same
+// Home twice is the same.
+func TestHomeScratchKeepsNothingBetweenHomes(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	now := t0.Add(40 * day)
+	e.clk.Set(now)
+	for i := range 30 {
+		c := e.newCase(fmt.Sprintf("U1's case %d", i), "U1", casebot.PriorityUrgent)
+		e.addDeadline(c.ID, now.Add(-time.Duration(i+1)*time.Hour), "overdue")
+		e.addDeadline(c.ID, now.Add(time.Duration(i+1)*time.Hour), "soon")
+	}
+	mine := e.newCase("U2's case", "U2", casebot.PriorityLow)
+	e.addDeadline(mine.ID, now.Add(-time.Hour), "U2's overdue")
+	e.addDeadline(mine.ID, now.Add(time.Hour), "U2's soon")
+	first, err := e.s.HomeNow(ctx, "U2", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.s.HomeNow(ctx, "U1", now); err != nil {
+			t.Fatal(err)
+		}
+		h, err := e.s.HomeNow(ctx, "U2", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(h, first) {
+			t.Fatalf("U2's Home after U1's:\n%+v\nwant\n%+v", h, first)
+		}
+		for _, it := range slices.Concat(h.Overdue, h.Deadlines) {
+			if it.CaseID != mine.ID {
+				t.Errorf("U2's Home shows %s", it.CaseID)
+			}
+		}
+		if len(h.Cases) != 1 || h.OpenCases != 1 || h.OverdueTotal != 1 || len(h.Overdue) != 1 || len(h.Deadlines) != 1 {
+			t.Errorf("U2's Home: %d cases (%d open), %d overdue (%d counted), %d soon", len(h.Cases), h.OpenCases, len(h.Overdue), h.OverdueTotal, len(h.Deadlines))
+		}
 	}
 }
