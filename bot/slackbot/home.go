@@ -117,6 +117,7 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 		}
 	}
 	var t strings.Builder
+	t.Grow(64 * (len(h.Sessions) + len(h.Deadlines) + len(h.Emails) + 1)) // a line is about 50 bytes
 	if len(h.Sessions) > 0 {
 		t.WriteString("*Today's sessions*")
 		for _, it := range h.Sessions {
