@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -170,54 +171,83 @@ func (db *DB) SessionsBetween(ctx context.Context, from, to time.Time) ([]casebo
 }
 
 // Caseloads returns, for every mediator or co-mediator who has a case, the
-// open cases by priority, read from the mediator and co-mediator indexes
-// alone; ordered by mediator. A case with co-mediators is counted in
-// Shared too, for each of its mediators.
+// open cases by priority; ordered by mediator. A case with co-mediators is
+// counted in Shared too, for each of its mediators. A mediator's own cases
+// are counted from the aggregates' per-mediator counters (a few keys per
+// mediator, not an index entry per case), the co-mediated ones from the
+// co-mediator index, and the mediator of each open co-mediated case read
+// from its record's clear part.
 func (db *DB) Caseloads(ctx context.Context) ([]casebot.Caseload, error) {
 	byMed := map[string]*casebot.Caseload{}
-	err := db.view(ctx, func(tx kv.Tx) error {
-		shared := map[string]bool{} // open case IDs with co-mediators
-		each := func(b []byte, fn func(med, id string, si sortInfo)) error {
-			return tx.Bucket(b).ForEach(func(k, v []byte) error {
-				i := strings.IndexByte(string(k), sep)
-				if i < 0 {
-					return fmt.Errorf("bad %s key %q", b, k)
-				}
-				med, id := string(k[:i]), string(k[i+1:])
-				si, err := decodeSortValue(id, v)
-				if err != nil {
-					return err
-				}
-				fn(med, id, si)
-				return nil
-			})
+	load := func(med string) *casebot.Caseload {
+		cl := byMed[med]
+		if cl == nil {
+			cl = &casebot.Caseload{Mediator: med, ByPriority: make(map[casebot.Priority]int)}
+			byMed[med] = cl
 		}
-		count := func(med string, si sortInfo, isShared bool) {
-			cl := byMed[med]
-			if cl == nil {
-				cl = &casebot.Caseload{Mediator: med, ByPriority: make(map[casebot.Priority]int)}
-				byMed[med] = cl
+		return cl
+	}
+	share := func(cl *casebot.Caseload, p casebot.Priority) {
+		if cl.Shared == nil {
+			cl.Shared = make(map[casebot.Priority]int)
+		}
+		cl.Shared[p]++
+	}
+	err := db.view(ctx, func(tx kv.Tx) error {
+		// m \0 mediator \0 status \0 priority -> cases
+		if err := forCounters(tx, string(aggMediator)+"\x00", func(k, v []byte) error {
+			parts := counterParts(k)
+			if len(parts) != 3 || len(v) != 8 {
+				return fmt.Errorf("bad counter %q", k)
 			}
+			if parts[0] == "" { // a case without a mediator is no one's caseload
+				return nil
+			}
+			cl := load(parts[0])
+			if casebot.Status(parts[1]).Closed() {
+				return nil
+			}
+			n := int(u64(v))
+			cl.Open += n
+			cl.ByPriority[casebot.Priorities[casebot.Priority(parts[2]).Rank()]] += n
+			return nil
+		}); err != nil {
+			return err
+		}
+		shared := map[string]casebot.Priority{} // open case IDs with co-mediators
+		if err := tx.Bucket(bucketIdxCoMed).ForEach(func(k, v []byte) error {
+			i := bytes.IndexByte(k, sep)
+			if i < 0 {
+				return fmt.Errorf("bad %s key %q", bucketIdxCoMed, k)
+			}
+			med, id := string(k[:i]), string(k[i+1:])
+			si, err := decodeSortValue(id, v)
+			if err != nil {
+				return err
+			}
+			cl := load(med)
 			if si.status.Closed() {
-				return
+				return nil
 			}
 			p := casebot.Priorities[min(si.rank, len(casebot.Priorities)-1)]
 			cl.Open++
 			cl.ByPriority[p]++
-			if isShared {
-				if cl.Shared == nil {
-					cl.Shared = make(map[casebot.Priority]int)
-				}
-				cl.Shared[p]++
-			}
-		}
-		if err := each(bucketIdxCoMed, func(med, id string, si sortInfo) {
-			shared[id] = true
-			count(med, si, true)
+			share(cl, p)
+			shared[id] = p
+			return nil
 		}); err != nil {
 			return err
 		}
-		return each(bucketIdxMediator, func(med, id string, si sortInfo) { count(med, si, shared[id]) })
+		for _, id := range slices.Sorted(maps.Keys(shared)) {
+			c, err := getCaseHeader(tx, id)
+			if err != nil {
+				return err
+			}
+			if c.Mediator != "" {
+				share(load(c.Mediator), shared[id])
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: caseloads: %w", err)
