@@ -67,7 +67,7 @@ func (s *Scheduler) BuildDigest(ctx context.Context, user string, now time.Time,
 		}
 	}
 	if d.Admin {
-		if err := s.adminDigest(ctx, &d, now, true); err != nil {
+		if err := s.adminDigest(ctx, &d, now); err != nil {
 			return casebot.Digest{}, fmt.Errorf("scheduler: digest of %s: %w", user, err)
 		}
 	}
@@ -115,22 +115,31 @@ func dayOf(now time.Time, loc *time.Location) (start, end time.Time) {
 	return fromWall(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC), loc), fromWall(time.Date(y, m, dd+1, 0, 0, 0, 0, time.UTC), loc)
 }
 
-// adminDigest adds what only an admin's digest (and Home) shows: every
-// overdue deadline (when overdue is set; the Home reads only those it
-// shows), the caseload balance, the quarantine count and the purge lists.
-func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time.Time, overdue bool) error {
-	st := s.cfg.Store
-	if overdue {
-		ods, err := st.Overdue(ctx, now.Add(time.Nanosecond), "")
-		if err != nil {
-			return err
-		}
-		for _, r := range ods {
-			d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
-				N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
-		}
+// adminDigest adds what only an admin's digest shows: every overdue
+// deadline, the caseload balance, the quarantine count and the purge lists
+// (an admin's Home shows the overdue deadlines it reads itself and
+// adminCounts).
+func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time.Time) error {
+	ods, err := s.cfg.Store.Overdue(ctx, now.Add(time.Nanosecond), "")
+	if err != nil {
+		return err
 	}
-	cls, err := st.Caseloads(ctx)
+	for _, r := range ods {
+		d.Overdue = append(d.Overdue, casebot.DigestItem{CaseID: r.CaseID, Title: r.Title, Mediator: r.Mediator, Priority: r.Priority,
+			N: r.Deadline.N, When: r.Deadline.Due, Text: r.Deadline.Text})
+	}
+	if err := s.adminCounts(ctx, d); err != nil {
+		return err
+	}
+	return s.purgeLists(ctx, d, now)
+}
+
+// adminCounts fills in an admin's caseload balance (mediators with open
+// cases) and quarantine count: all an admin's Home shows of the admin
+// digest besides the overdue deadlines (not the purge lists, which read
+// every closed case).
+func (s *Scheduler) adminCounts(ctx context.Context, d *casebot.Digest) error {
+	cls, err := s.cfg.Store.Caseloads(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,7 +153,7 @@ func (s *Scheduler) adminDigest(ctx context.Context, d *casebot.Digest, now time
 			return fmt.Errorf("quarantine: %w", err)
 		}
 	}
-	return s.purgeLists(ctx, d, now)
+	return nil
 }
 
 // emailCounts counts the party emails created since since in the cases

@@ -101,7 +101,7 @@ func (s *Scheduler) HomeNow(ctx context.Context, user string, now time.Time) (ca
 		return casebot.Home{}, fmt.Errorf("scheduler: home of %s: %w", user, err)
 	}
 	if h.Admin {
-		if err := s.adminDigest(ctx, &h.Digest, now, false); err != nil {
+		if err := s.adminCounts(ctx, &h.Digest); err != nil {
 			return fail(err)
 		}
 		// Every case's overdue deadlines, counted from the index's clear

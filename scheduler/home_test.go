@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -193,5 +194,57 @@ func TestHomeReadsOnlyNewNotes(t *testing.T) {
 	}
 	if n := emails(); n != 3 || counter.read != 4 {
 		t.Fatalf("third Home: %d emails (want 3), %d notes read in all (want still 4)", n, counter.read)
+	}
+}
+
+// casesCounter is the store, counting the calls to Cases, which reads
+// whole case records.
+type casesCounter struct {
+	*store.DB
+	calls int
+}
+
+func (c *casesCounter) Cases(ctx context.Context, f casebot.CaseFilter) ([]*casebot.Case, error) {
+	c.calls++
+	return c.DB.Cases(ctx, f)
+}
+
+// An admin's Home shows the caseload balance and the quarantine count of
+// the admin digest, not its purge lists: it reads no case record for them
+// (the digest reads every closed case).
+func TestAdminHomeReadsNoClosedCases(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	now := t0.Add(2 * time.Hour)
+	e.clk.Set(now)
+	e.newCase("Open", "U1", casebot.PriorityHigh)
+	shared := e.newCase("Shared", "U2", casebot.PriorityUrgent)
+	e.update(shared.ID, func(c *casebot.Case) { c.CoMediators = []string{"U1"} })
+	closed := e.newCase("Closed", "U1", casebot.PriorityUrgent)
+	e.update(closed.ID, func(c *casebot.Case) { c.Status = casebot.StatusSettled })
+	counter := &casesCounter{DB: e.db}
+	cfg := e.cfg
+	cfg.Store = counter
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.HomeNow(ctx, "UADMIN", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counter.calls != 0 {
+		t.Errorf("an admin's Home read whole cases %d times", counter.calls)
+	}
+	d, err := s.BuildDigest(ctx, "UADMIN", now, time.UTC, h.Since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counter.calls == 0 {
+		t.Errorf("the admin digest read no closed cases: the count above proves nothing")
+	}
+	if !reflect.DeepEqual(h.Caseloads, d.Caseloads) || h.Quarantine != d.Quarantine || len(h.Caseloads) != 2 ||
+		h.Caseloads[0].Mediator != "U1" || h.Caseloads[0].Open != 2 || h.Caseloads[1].Open != 1 {
+		t.Errorf("admin's Home caseloads %+v (quarantine %d), digest's %+v (%d)", h.Caseloads, h.Quarantine, d.Caseloads, d.Quarantine)
 	}
 }
