@@ -138,7 +138,7 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 		var b []byte
 		for _, it := range h.Deadlines {
 			// "\n• <when> *<case>* #<n>: <text>"
-			b = it.When.In(loc).AppendFormat(append(b[:0], "\n• "...), homeTimeLayout)
+			b = appendHomeTime(append(b[:0], "\n• "...), it.When, loc, true)
 			b = strconv.AppendInt(append(append(append(b, " *"...), escapeSlack(it.CaseID)...), "* #"...), int64(it.N), 10)
 			t.Write(append(append(b, ": "...), escapeSlack(oneLine(it.Text, 200))...))
 		}
@@ -175,7 +175,7 @@ func RenderHome(h *casebot.Home, forms bool) []slack.Block {
 		all.WriteString(string(c.Status))
 		if c.Next.N > 0 {
 			all.WriteString("; next deadline ")
-			when = c.Next.Due.In(loc).AppendFormat(when[:0], homeDateLayout)
+			when = appendHomeTime(when[:0], c.Next.Due, loc, false)
 			all.Write(when)
 		}
 		ends[i], values[i] = all.Len(), c.ID

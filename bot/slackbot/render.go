@@ -22,10 +22,12 @@ const (
 // sequences, so that <!channel>, <!here> or <@U123> typed into a title or a
 // note shows as text and pings no one.
 func escapeSlack(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
-		return s
+	for i := 0; i < len(s); i++ { // not strings.ContainsAny: it builds a set each call
+		if c := s[i]; c == '&' || c == '<' || c == '>' {
+			return slackEscaper.Replace(s)
+		}
 	}
-	return slackEscaper.Replace(s)
+	return s
 }
 
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
