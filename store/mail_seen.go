@@ -87,8 +87,9 @@ func (s *seenSet) has(k string) bool {
 	return s.legacy != nil && s.legacy.Get([]byte(k)) != nil
 }
 
+// add records k, which has just reported absent.
 func (s *seenSet) add(k, outcome string) error {
-	if err := s.b.Put(seenKey(nil, k), seenOutcome(outcome)); err != nil {
+	if err := s.b.PutNew(seenKey(nil, k), seenOutcome(outcome)); err != nil {
 		return fmt.Errorf("put seen key: %w", err)
 	}
 	return nil

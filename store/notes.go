@@ -271,13 +271,15 @@ var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': t
 
 // putNoteTx writes note n of case c, its record v stored under seq, with
 // what indexes it: note_idx, the search postings (into pb, or now when pb
-// is nil) and idx_note_med. Every way a note is written goes through it.
+// is nil) and idx_note_med. Every way a note is written goes through it,
+// and every note it writes is new (seq fresh from the notes' sequence,
+// n.N the case's next number): its keys are put with PutNew.
 func (db *DB) putNoteTx(tx kv.Tx, pb *postingBatch, c *casebot.Case, n *casebot.Note, seq uint64, v []byte) error {
 	key := be64(seq)
-	if err := tx.Bucket(bucketNotes).Put(key, v); err != nil {
+	if err := tx.Bucket(bucketNotes).PutNew(key, v); err != nil {
 		return fmt.Errorf("put note: %w", err)
 	}
-	if err := tx.Bucket(bucketNoteN).Put(numberedKey(n.CaseID, n.N), key); err != nil {
+	if err := tx.Bucket(bucketNoteN).PutNew(numberedKey(n.CaseID, n.N), key); err != nil {
 		return fmt.Errorf("put note index: %w", err)
 	}
 	if err := db.indexNoteTx(tx, pb, n, seq); err != nil {

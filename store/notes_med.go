@@ -53,12 +53,13 @@ func noteMedKey(m string, pos [16]byte) []byte {
 	return append(prefixOf(m), pos[:]...)
 }
 
-// putNoteMedTx adds the entries of note n, stored under seq, of case c.
+// putNoteMedTx adds the entries of note n, new and stored under seq, of
+// case c.
 func putNoteMedTx(tx kv.Tx, c *casebot.Case, n *casebot.Note, seq uint64) error {
 	p := newPosting(n, seq)
 	b := tx.Bucket(bucketIdxNoteMed)
 	for _, m := range noteMediators(c) {
-		if err := b.Put(noteMedKey(m, p.pos), numberedKey(c.ID, n.N)); err != nil {
+		if err := b.PutNew(noteMedKey(m, p.pos), numberedKey(c.ID, n.N)); err != nil {
 			return fmt.Errorf("put note mediator entry: %w", err)
 		}
 	}

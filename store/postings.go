@@ -151,7 +151,10 @@ func (pb *postingBatch) add(term [termLen]byte, p posting) {
 }
 
 // write puts the batch's blocks: per term, its postings in order, cut at
-// every change of time and every maxBlock postings.
+// every change of time and every maxBlock postings. A block's key ends
+// with its last posting's position, a note's own, and the batch's notes
+// are not in the index yet (new notes, or every note into an emptied
+// index): its keys are new, put with PutNew.
 func (pb *postingBatch) write(tx kv.Tx) error {
 	b := tx.Bucket(bucketTerms)
 	b.AppendMostly() // blocks are mostly appended at their term's end
@@ -165,7 +168,7 @@ func (pb *postingBatch) write(tx kv.Tx) error {
 			for n < len(ps) && n < maxBlock && bytes.Equal(ps[n].pos[:8], ps[0].pos[:8]) {
 				n++
 			}
-			if err := b.Put(blockKey(term[:], ps[n-1].pos), encodeBlock(ps[:n])); err != nil {
+			if err := b.PutNew(blockKey(term[:], ps[n-1].pos), encodeBlock(ps[:n])); err != nil {
 				return fmt.Errorf("put search block: %w", err)
 			}
 			ps = ps[n:]

@@ -68,6 +68,14 @@ type Bucket interface {
 	// Put sets the key's value. Neither may be modified while the
 	// transaction lasts.
 	Put(key, value []byte) error
+	// PutNew is Put for a key the caller believes absent: one made from
+	// a fresh sequence number, or just seen absent. An engine may insert
+	// it without first looking for an existing key (PostgreSQL's plain
+	// INSERT costs less than an upsert). Should the key be there after
+	// all, the value still replaces it, as Put's would: the engine finds
+	// out at the commit and runs the transaction again with every PutNew
+	// taken as Put.
+	PutNew(key, value []byte) error
 	// Delete removes the key; an absent key is no error.
 	Delete(key []byte) error
 	// Cursor returns a cursor over the bucket's keys.

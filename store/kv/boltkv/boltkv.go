@@ -138,6 +138,10 @@ func (b *Bucket) Get(key []byte) []byte { return b.b.Get(key) }
 // Put implements kv.Bucket.
 func (b *Bucket) Put(key, value []byte) error { return b.b.Put(key, value) }
 
+// PutNew implements kv.Bucket: bbolt's Put finds the key's place in any
+// case.
+func (b *Bucket) PutNew(key, value []byte) error { return b.b.Put(key, value) }
+
 // Delete implements kv.Bucket.
 func (b *Bucket) Delete(key []byte) error { return b.b.Delete(key) }
 

@@ -20,6 +20,9 @@ type entry struct {
 	// flushed is set once the entry is sent to the database ahead of the
 	// commit (flush.go); a later write of the key makes a new entry.
 	flushed bool
+	// fresh marks a PutNew of a key the transaction had not written: it
+	// is inserted without ON CONFLICT.
+	fresh bool
 }
 
 func cmpEntry(e entry, k []byte) int { return bytes.Compare(e.key, k) }
@@ -45,6 +48,18 @@ func (o *overlay) set(key, value []byte, del bool) {
 		return
 	}
 	o.es = slices.Insert(o.es, i, entry{key: key, value: value, del: del})
+}
+
+// setNew is set for a PutNew: a key the transaction already wrote (or
+// deleted, whose row may still be in the database until the delete is
+// sent) is upserted as Put's; only a key it never touched is fresh.
+func (o *overlay) setNew(key, value []byte) {
+	i, ok := o.find(key)
+	if ok {
+		o.es[i] = entry{key: key, value: value}
+		return
+	}
+	o.es = slices.Insert(o.es, i, entry{key: key, value: value, fresh: true})
 }
 
 // pageKeys and pageBytes bound one page of rows a cursor reads: at most

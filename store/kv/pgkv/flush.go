@@ -63,17 +63,23 @@ func (t *Tx) settle() {
 	}
 }
 
-// queueRows queues the upserts and deletes of the handles' entries not
-// yet flushed, and marks them flushed. Deletes in a bucket deleted by the
-// transaction are left out: its rows are deleted whole.
+// queueRows queues the deletes, upserts and inserts (PutNew's) of the
+// handles' entries not yet flushed, and marks them flushed. A key appears
+// once among them (an overlay holds a key once), so their order does not
+// matter.
+// Deletes in a bucket deleted by the transaction are left out: its rows
+// are deleted whole.
 func queueRows(b *pgx.Batch, handles []*Bucket) {
-	var delB, delK, putB, putK, putV [][]byte
+	var delB, delK, putB, putK, putV, insB, insK, insV [][]byte
 	size := 0
 	flushPuts := func() {
 		if len(putK) > 0 {
 			b.Queue(upsertSQL, byteaArray(putB), byteaArray(putK), byteaArray(putV))
-			putB, putK, putV, size = nil, nil, nil, 0
 		}
+		if len(insK) > 0 {
+			b.Queue(insertSQL, byteaArray(insB), byteaArray(insK), byteaArray(insV))
+		}
+		putB, putK, putV, insB, insK, insV, size = nil, nil, nil, nil, nil, nil, 0
 	}
 	for _, h := range handles {
 		for i := range h.over.es {
@@ -91,7 +97,11 @@ func queueRows(b *pgx.Batch, handles []*Bucket) {
 			if size > 0 && size+len(en.value) > flushChunk {
 				flushPuts()
 			}
-			putB, putK, putV = append(putB, h.name), append(putK, en.key), append(putV, en.value)
+			if en.fresh {
+				insB, insK, insV = append(insB, h.name), append(insK, en.key), append(insV, en.value)
+			} else {
+				putB, putK, putV = append(putB, h.name), append(putK, en.key), append(putV, en.value)
+			}
 			size += len(en.value) + len(en.key)
 		}
 	}

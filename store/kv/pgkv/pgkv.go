@@ -99,11 +99,14 @@ type Engine struct {
 	opts  Options
 
 	// writeMu runs this process's write transactions one at a time.
-	writeMu    sync.Mutex
-	writes     atomic.Int64
-	retries    atomic.Int64
-	roundTrips atomic.Int64
-	txs        atomic.Int64
+	writeMu sync.Mutex
+	writes  atomic.Int64
+	retries atomic.Int64
+	// freshClashes counts the runs redone because a PutNew's key was
+	// there after all.
+	freshClashes atomic.Int64
+	roundTrips   atomic.Int64
+	txs          atomic.Int64
 
 	batchMu        sync.Mutex
 	batch          *batch // gathering callers
@@ -237,6 +240,10 @@ func (e *Engine) Retries() int64 { return e.retries.Load() }
 // have made, and how many transactions ran, for benchmarks.
 func (e *Engine) RoundTrips() (trips, txs int64) { return e.roundTrips.Load(), e.txs.Load() }
 
+// FreshClashes returns how many write transactions ran again because a
+// key put with PutNew was already there.
+func (e *Engine) FreshClashes() int64 { return e.freshClashes.Load() }
+
 // Close implements kv.Engine; it waits for transactions in progress.
 func (e *Engine) Close() error {
 	if e.wpool != nil {
@@ -276,16 +283,24 @@ func (e *Engine) Update(ctx context.Context, fn func(kv.Tx) error) error {
 var retryPolicy = backoff.Policy{Min: 2 * time.Millisecond, Max: 200 * time.Millisecond}
 
 // update runs fn in write transactions until one commits, fn fails, or a
-// failure that is not a serialization conflict happens.
+// failure that is not a serialization conflict happens. A run whose
+// PutNew met a key already there is run again at once with PutNew taken
+// as Put.
 func (e *Engine) update(ctx context.Context, fn func(kv.Tx) error) error {
 	var last error
+	noFresh := false
 	for attempt := 1; attempt <= e.opts.MaxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err, retry := e.attempt(ctx, fn)
+		err, retry := e.attempt(ctx, fn, noFresh)
 		if !retry {
 			return err
+		}
+		if !noFresh && isKeyClash(err) {
+			noFresh = true
+			e.freshClashes.Add(1)
+			continue
 		}
 		last = err
 		e.retries.Add(1)
@@ -296,15 +311,17 @@ func (e *Engine) update(ctx context.Context, fn func(kv.Tx) error) error {
 	return fmt.Errorf("pgkv: transaction still conflicting after %d attempts: %w", e.opts.MaxAttempts, last)
 }
 
-// attempt runs fn once in a write transaction; retry reports a
-// serialization conflict.
-func (e *Engine) attempt(ctx context.Context, fn func(kv.Tx) error) (err error, retry bool) {
+// attempt runs fn once in a write transaction (with PutNew taken as Put
+// when noFresh); retry reports a serialization conflict, or a key that a
+// PutNew inserted already there.
+func (e *Engine) attempt(ctx context.Context, fn func(kv.Tx) error, noFresh bool) (err error, retry bool) {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	tx, err := e.begin(ctx, true)
 	if err != nil {
 		return err, isConflict(err)
 	}
+	tx.noFresh = noFresh
 	ferr := safeCall(fn, tx)
 	if tx.err == nil && ferr != nil {
 		tx.rollback()
@@ -315,7 +332,7 @@ func (e *Engine) attempt(ctx context.Context, fn func(kv.Tx) error) (err error, 
 	}
 	if tx.err != nil {
 		tx.rollback()
-		if isConflict(tx.err) {
+		if isConflict(tx.err) || (!noFresh && isKeyClash(tx.err)) {
 			return tx.err, true
 		}
 		return e.wrap(ctx, tx.err), false
@@ -343,6 +360,14 @@ func safeCall(fn func(kv.Tx) error, tx *Tx) (err error) {
 func isConflict(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// isKeyClash reports a unique violation of the kv table's key: a PutNew's
+// plain INSERT of a key already there (no other write of the engine
+// inserts without ON CONFLICT).
+func isKeyClash(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "kv_pkey"
 }
 
 // Wrap returns err, a failure of a query on the engine's pool, as the

@@ -34,6 +34,7 @@ const (
 	dropSQL     = `DELETE FROM kv_buckets WHERE name = ANY($1::bytea[])`
 	createSQL   = `INSERT INTO kv_buckets (name) SELECT unnest($1::bytea[]) ON CONFLICT DO NOTHING`
 	deleteSQL   = `DELETE FROM kv WHERE (bucket, key) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[]))`
+	insertSQL   = `INSERT INTO kv (bucket, key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[])`
 	upsertSQL   = `INSERT INTO kv (bucket, key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value`
 	setSeqSQL   = `INSERT INTO kv_sequences (name, value) SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`
 )
@@ -62,7 +63,10 @@ type Tx struct {
 	// counts the bytes written to the overlays since the last flush.
 	ahead     pgx.BatchResults
 	unflushed int
-	trace     txTrace
+	// noFresh takes every PutNew as Put: this run follows one whose
+	// plain INSERT met a key already there.
+	noFresh bool
+	trace   txTrace
 }
 
 // bstate is what the transaction knows of one bucket name.
@@ -410,6 +414,27 @@ func (b *Bucket) Put(key, value []byte) error {
 		value = empty
 	}
 	b.over.set(key, value, false)
+	b.tx.wrote(len(key) + len(value))
+	return nil
+}
+
+// PutNew implements kv.Bucket: the key is inserted with a plain INSERT
+// unless the transaction already wrote it, or runs again because a key
+// put so was there after all (Engine.update).
+func (b *Bucket) PutNew(key, value []byte) error {
+	if b.tx.noFresh {
+		return b.Put(key, value)
+	}
+	if err := b.writable(); err != nil {
+		return err
+	}
+	if len(key) == 0 {
+		return errors.New("pgkv: key required")
+	}
+	if value == nil {
+		value = empty
+	}
+	b.over.setNew(key, value)
 	b.tx.wrote(len(key) + len(value))
 	return nil
 }
