@@ -10,9 +10,18 @@ import (
 	"github.com/casebot/casebot/store/kv"
 )
 
-// overlay is a bucket's writes in one transaction, sorted by key; a
-// deleted key stays as a tombstone that hides the database's row.
-type overlay struct{ es []entry }
+// overlay is a bucket's writes in one transaction; a deleted key stays
+// as a tombstone that hides the database's row. Keys written in order are
+// appended to es, which stays sorted; a key that would go into its middle
+// waits in pend (found through at) until something walks the overlay in
+// order (sorted): an intake commit writes a thousand de-duplication keys
+// in hash order, and inserting each into a sorted slice moved half of it,
+// pointers and all, every time.
+type overlay struct {
+	es   []entry
+	pend []entry
+	at   map[string]int // key -> index in pend
+}
 
 type entry struct {
 	key, value []byte
@@ -27,8 +36,53 @@ type entry struct {
 
 func cmpEntry(e entry, k []byte) int { return bytes.Compare(e.key, k) }
 
-// find returns the index of key, or where it would go.
+// sorted returns every entry in key order, merging the pending ones into
+// es first.
+func (o *overlay) sorted() []entry {
+	if len(o.pend) == 0 {
+		return o.es
+	}
+	slices.SortFunc(o.pend, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	out := make([]entry, 0, len(o.es)+len(o.pend))
+	i, j := 0, 0
+	for i < len(o.es) && j < len(o.pend) { // their keys are distinct (lookup)
+		if bytes.Compare(o.es[i].key, o.pend[j].key) < 0 {
+			out = append(out, o.es[i])
+			i++
+		} else {
+			out = append(out, o.pend[j])
+			j++
+		}
+	}
+	out = append(append(out, o.es[i:]...), o.pend[j:]...)
+	clear(o.pend)
+	o.es, o.pend = out, o.pend[:0]
+	clear(o.at)
+	return o.es
+}
+
+// lookup returns the entry of key, when the overlay holds one.
+func (o *overlay) lookup(key []byte) (*entry, bool) {
+	if len(o.pend) > 0 {
+		if i, ok := o.at[string(key)]; ok {
+			return &o.pend[i], true
+		}
+	}
+	if i, ok := o.search(key); ok {
+		return &o.es[i], true
+	}
+	return nil, false
+}
+
+// find returns the index of key in the sorted entries, or where it would
+// go.
 func (o *overlay) find(key []byte) (int, bool) {
+	o.sorted()
+	return o.search(key)
+}
+
+// search is find in es alone.
+func (o *overlay) search(key []byte) (int, bool) {
 	if n := len(o.es); n > 0 {
 		// Appends are the common case (sequence keys).
 		switch c := bytes.Compare(o.es[n-1].key, key); {
@@ -42,24 +96,36 @@ func (o *overlay) find(key []byte) (int, bool) {
 }
 
 func (o *overlay) set(key, value []byte, del bool) {
-	i, ok := o.find(key)
-	if ok {
-		o.es[i] = entry{key: key, value: value, del: del}
+	if e, ok := o.lookup(key); ok {
+		*e = entry{key: key, value: value, del: del}
 		return
 	}
-	o.es = slices.Insert(o.es, i, entry{key: key, value: value, del: del})
+	o.add(entry{key: key, value: value, del: del})
 }
 
 // setNew is set for a PutNew: a key the transaction already wrote (or
 // deleted, whose row may still be in the database until the delete is
 // sent) is upserted as Put's; only a key it never touched is fresh.
 func (o *overlay) setNew(key, value []byte) {
-	i, ok := o.find(key)
-	if ok {
-		o.es[i] = entry{key: key, value: value}
+	if e, ok := o.lookup(key); ok {
+		*e = entry{key: key, value: value}
 		return
 	}
-	o.es = slices.Insert(o.es, i, entry{key: key, value: value, fresh: true})
+	o.add(entry{key: key, value: value, fresh: true})
+}
+
+// add adds the entry of a key the overlay does not hold: at the end of es
+// when it sorts last, else to pend.
+func (o *overlay) add(e entry) {
+	if n := len(o.es); n == 0 || bytes.Compare(o.es[n-1].key, e.key) < 0 {
+		o.es = append(o.es, e)
+		return
+	}
+	if o.at == nil {
+		o.at = map[string]int{}
+	}
+	o.at[string(e.key)] = len(o.pend)
+	o.pend = append(o.pend, e)
 }
 
 // pageKeys and pageBytes bound one page of rows a cursor reads: at most
@@ -190,6 +256,7 @@ func (c *Cursor) land(r row, forward bool) ([]byte, []byte) {
 func (c *Cursor) next(from []byte, inf, incl bool) row {
 	b := c.b
 	for b.tx.err == nil {
+		es := b.over.sorted()
 		oi := 0
 		if !inf {
 			var found bool
@@ -205,8 +272,8 @@ func (c *Cursor) next(from []byte, inf, incl bool) row {
 				break
 			}
 		}
-		if oi < len(b.over.es) && (d.k == nil || bytes.Compare(b.over.es[oi].key, d.k) <= 0) {
-			e := b.over.es[oi]
+		if oi < len(es) && (d.k == nil || bytes.Compare(es[oi].key, d.k) <= 0) {
+			e := es[oi]
 			if e.del {
 				from, inf, incl = e.key, false, false
 				continue
@@ -223,7 +290,8 @@ func (c *Cursor) next(from []byte, inf, incl bool) row {
 func (c *Cursor) prev(from []byte, inf, incl bool) row {
 	b := c.b
 	for b.tx.err == nil {
-		oi := len(b.over.es) - 1
+		es := b.over.sorted()
+		oi := len(es) - 1
 		if !inf {
 			i, found := b.over.find(from)
 			if found && incl {
@@ -239,8 +307,8 @@ func (c *Cursor) prev(from []byte, inf, incl bool) row {
 				break
 			}
 		}
-		if oi >= 0 && (d.k == nil || bytes.Compare(b.over.es[oi].key, d.k) >= 0) {
-			e := b.over.es[oi]
+		if oi >= 0 && (d.k == nil || bytes.Compare(es[oi].key, d.k) >= 0) {
+			e := es[oi]
 			if e.del {
 				from, inf, incl = e.key, false, false
 				continue

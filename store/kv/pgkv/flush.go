@@ -82,8 +82,9 @@ func queueRows(b *pgx.Batch, handles []*Bucket) {
 		putB, putK, putV, insB, insK, insV, size = nil, nil, nil, nil, nil, nil, 0
 	}
 	for _, h := range handles {
-		for i := range h.over.es {
-			en := &h.over.es[i]
+		es := h.over.sorted() // in any order would do; pend's entries must come too
+		for i := range es {
+			en := &es[i]
 			if en.flushed {
 				continue
 			}

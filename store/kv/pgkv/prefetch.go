@@ -21,7 +21,7 @@ func (b *Bucket) Prefetch(keys [][]byte) {
 	}
 	var want [][]byte
 	for _, k := range keys {
-		if _, ok := b.over.find(k); ok {
+		if _, ok := b.over.lookup(k); ok {
 			continue
 		}
 		if _, ok := b.cache[string(k)]; ok {

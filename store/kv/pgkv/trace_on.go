@@ -169,10 +169,10 @@ func (t *Tx) traceRows(h *Bucket) {
 		return
 	}
 	n := 0
-	for _, en := range h.over.es {
+	for _, en := range h.over.sorted() {
 		n += len(en.value) + len(en.key)
 	}
-	t.trace.extra = append(t.trace.extra, [2]string{"rows " + string(h.name), fmt.Sprint(len(h.over.es))}, [2]string{"KB " + string(h.name), fmt.Sprint(n / 1024)})
+	t.trace.extra = append(t.trace.extra, [2]string{"rows " + string(h.name), fmt.Sprint(len(h.over.sorted()))}, [2]string{"KB " + string(h.name), fmt.Sprint(n / 1024)})
 }
 
 func traceNow() time.Time { return time.Now() }

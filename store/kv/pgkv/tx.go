@@ -214,7 +214,7 @@ func (t *Tx) commit() {
 		if tracing {
 			t.traceRows(h)
 		}
-		for _, en := range h.over.es {
+		for _, en := range h.over.sorted() {
 			t.written += rowOverhead + len(en.key) + len(en.value)
 		}
 		if h.seqDirty {
@@ -364,11 +364,11 @@ func (b *Bucket) Get(key []byte) []byte {
 	if t.err != nil {
 		return nil
 	}
-	if i, ok := b.over.find(key); ok {
-		if b.over.es[i].del {
+	if e, ok := b.over.lookup(key); ok {
+		if e.del {
 			return nil
 		}
-		return b.over.es[i].value
+		return e.value
 	}
 	if b.st.wiped {
 		return nil
@@ -518,8 +518,9 @@ func (b *Bucket) KeyN() int {
 		return 0
 	}
 	n := 0
-	keys := make([][]byte, 0, len(b.over.es))
-	for _, en := range b.over.es {
+	es := b.over.sorted()
+	keys := make([][]byte, 0, len(es))
+	for _, en := range es {
 		keys = append(keys, en.key)
 		if !en.del {
 			n++
