@@ -310,7 +310,9 @@ func putChunk(tx kv.Tx, name []byte, ch *chunk) error {
 	}
 	b.AppendMostly()
 	for i, k := range ch.keys {
-		if err := b.Put(k, ch.vals[i]); err != nil {
+		// The target was empty and the source's keys are unique: every
+		// key is new (PostgreSQL inserts it without looking first).
+		if err := b.PutNew(k, ch.vals[i]); err != nil {
 			return err
 		}
 	}
