@@ -54,7 +54,7 @@ func (db *DB) caseSealer(tx kv.Tx, id string) (*sealer, error) {
 			return nil, fmt.Errorf("put case key mark: %w", err)
 		}
 	}
-	return k.seal, nil
+	return db.keys.sealer(id, k)
 }
 
 // openCase opens a value sealed for case caseID under record key ad: under
@@ -73,7 +73,11 @@ func (db *DB) openCase(caseID string, ad, sealed []byte) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("case %s: %w", caseID, errKeyDestroyed)
 		}
-		return k.seal.open(ad, sealed)
+		s, err := db.keys.sealer(caseID, k)
+		if err != nil {
+			return nil, err
+		}
+		return s.open(ad, sealed)
 	}
 	return db.seal.open(ad, sealed)
 }

@@ -54,8 +54,20 @@ var errKeyDestroyed = errors.New("the case's data key is not in the keyring")
 // caseKey is one case's data key.
 type caseKey struct {
 	id      [keyIDLen]byte
-	wrapped []byte  // as stored in the file
-	seal    *sealer // version sealCaseGCM
+	wrapped []byte   // as stored in the file
+	slot    *keySlot // its sealer, made on first use
+}
+
+// keySlot holds a case's sealer (version sealCaseGCM) once the key is
+// unwrapped for use. A keyring of 100,000 cases unwrapped whole at Open
+// held 96 MB of AES-GCM state for cases nobody reads, and every case's
+// key in memory in the clear; the keys are now checked at Open and
+// unwrapped when a case's content is first sealed or opened. The copies
+// of the keyring's map share a key's slot; a removed key takes its slot
+// with it.
+type keySlot struct {
+	mu   sync.Mutex
+	seal atomic.Pointer[sealer]
 }
 
 // keyring is the in-memory copy of the keyring, over where it is kept (a
@@ -74,7 +86,7 @@ type keyring struct {
 	afterWrite func()
 }
 
-// keyStore keeps a keyring's wrapped keys (caseKey.seal unset).
+// keyStore keeps a keyring's wrapped keys (caseKey.slot unset).
 type keyStore interface {
 	// load returns every key.
 	load() (map[string]caseKey, error)
@@ -95,10 +107,10 @@ type keyStore interface {
 // keyringPath is the keyring file of the store at dbPath.
 func keyringPath(dbPath string) string { return dbPath + ".keys" }
 
-// loadKeyring reads the keyring of store, unwrapping every key with
-// master. An empty store is an empty keyring; a damaged one, or one whose
-// keys the master key does not unwrap, is an error: it is never
-// overwritten.
+// loadKeyring reads the keyring of store and checks that master unwraps
+// every key (each is unwrapped again, into its sealer, when first used).
+// An empty store is an empty keyring; a damaged one, or one whose keys the
+// master key does not unwrap, is an error: it is never overwritten.
 func loadKeyring(store keyStore, master *sealer, readOnly bool) (*keyring, error) {
 	r := &keyring{store: store, master: master, readOnly: readOnly}
 	keys, err := store.load()
@@ -114,18 +126,49 @@ func loadKeyring(store keyStore, master *sealer, readOnly bool) (*keyring, error
 	return r, nil
 }
 
-// unwrap opens a stored key with the master key.
+// unwrap checks that the master key opens a stored key, and gives it an
+// empty slot: its sealer is made on first use (sealer).
 func (r *keyring) unwrap(caseID string, k caseKey) (caseKey, error) {
-	plain, err := r.master.open(keyAD(caseID, k.id), k.wrapped)
-	if err != nil {
-		return k, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
-	}
-	k.seal, err = newCaseSealer(plain)
+	plain, err := r.openKey(caseID, k)
 	clear(plain)
 	if err != nil {
-		return k, fmt.Errorf("key of %s: %w", caseID, err)
+		return k, err
 	}
+	k.slot = &keySlot{}
 	return k, nil
+}
+
+// openKey opens a stored key with the master key.
+func (r *keyring) openKey(caseID string, k caseKey) ([]byte, error) {
+	plain, err := r.master.open(keyAD(caseID, k.id), k.wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("key of %s: %w (is this the store's master key?)", caseID, err)
+	}
+	return plain, nil
+}
+
+// sealer returns the sealer of case caseID's key k (from get or find),
+// unwrapping the key the first time.
+func (r *keyring) sealer(caseID string, k caseKey) (*sealer, error) {
+	if s := k.slot.seal.Load(); s != nil {
+		return s, nil
+	}
+	k.slot.mu.Lock()
+	defer k.slot.mu.Unlock()
+	if s := k.slot.seal.Load(); s != nil {
+		return s, nil
+	}
+	plain, err := r.openKey(caseID, k)
+	if err != nil {
+		return nil, fmt.Errorf("store: keyring %s: %w", r.store, err)
+	}
+	s, err := newCaseSealer(plain)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("store: keyring %s: key of %s: %w", r.store, caseID, err)
+	}
+	k.slot.seal.Store(s)
+	return s, nil
 }
 
 // fileKeys is the keyring file beside a bbolt store; one process holds
@@ -329,10 +372,14 @@ func (r *keyring) newKey(caseID string) (caseKey, error) {
 		return k, fmt.Errorf("store: new data key: %w", err)
 	}
 	k.wrapped = r.master.seal(keyAD(caseID, k.id), raw)
-	var err error
-	k.seal, err = newCaseSealer(raw)
+	s, err := newCaseSealer(raw)
 	clear(raw)
-	return k, err
+	if err != nil {
+		return k, err
+	}
+	k.slot = &keySlot{}
+	k.slot.seal.Store(s)
+	return k, nil
 }
 
 // publish makes keys the cache. Callers hold writeMu.

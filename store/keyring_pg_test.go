@@ -41,7 +41,12 @@ func TestKeyringSharedBetweenInstances(t *testing.T) {
 	if k1.id != k2.id {
 		t.Fatalf("the instances disagree on the case's key: %x vs %x", k1.id, k2.id)
 	}
-	plain, err := k2.seal.open([]byte("ad"), k1.seal.seal([]byte("ad"), []byte("secret")))
+	s1, err1 := a.keys.sealer("MED-2026-0002", k1)
+	s2, err2 := b.keys.sealer("MED-2026-0002", k2)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	plain, err := s2.open([]byte("ad"), s1.seal([]byte("ad"), []byte("secret")))
 	if err != nil || string(plain) != "secret" {
 		t.Fatalf("b cannot open what a sealed: %q, %v", plain, err)
 	}

@@ -222,3 +222,50 @@ func TestKeyringLostOrDamaged(t *testing.T) {
 		t.Error("AddNote sealed under a new key although the case's key is lost")
 	}
 }
+
+// Open checks every key of the keyring against the master key but makes
+// no case's sealer: a case's key is unwrapped when its content is first
+// read or written, and only that case's; a key the master key does not
+// open is still refused at Open.
+func TestKeyringUnwrapsOnUse(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "casebot.db")
+	db := openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	a, b := newCase(t, db, "first", "U1"), newCase(t, db, "second", "U1")
+	for _, c := range []*casebot.Case{a, b} {
+		if _, err := db.AddNote(ctx, &casebot.Note{CaseID: c.ID, Author: "U1", Body: "sealed words of " + c.Title}, casebot.Change{Actor: "U1", Action: "note.add"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	unwrapped := func(id string) bool {
+		k, ok := db.keys.get(id)
+		if !ok {
+			t.Fatalf("no key for %s", id)
+		}
+		return k.slot.seal.Load() != nil
+	}
+	if unwrapped(a.ID) || unwrapped(b.ID) {
+		t.Fatal("Open made a case's sealer")
+	}
+	notes, err := db.Notes(ctx, a.ID)
+	if err != nil || len(notes) != 1 || notes[0].Body != "sealed words of first" {
+		t.Fatalf("notes of %s: %+v, %v", a.ID, notes, err)
+	}
+	if !unwrapped(a.ID) || unwrapped(b.ID) {
+		t.Errorf("after reading %s: its key unwrapped %v, %s's %v; want only its own", a.ID, unwrapped(a.ID), b.ID, unwrapped(b.ID))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One key the master key does not open, among good ones: refused at
+	// Open, naming the case, before anything reads it.
+	damageKey(t, path, b.ID)
+	if _, err := Open(ctx, storePath(t, path), Options{EncryptionKey: testKey}); err == nil || !strings.Contains(err.Error(), b.ID) {
+		t.Fatalf("Open with %s's key damaged: %v; want a refusal naming the case", b.ID, err)
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -273,6 +274,32 @@ func damageKeyring(tb testing.TB, path string) {
 		return
 	}
 	pgExec(tb, path, `UPDATE casebot_keyring SET wrapped = set_byte(wrapped, length(wrapped)/2, get_byte(wrapped, length(wrapped)/2) # 1)`)
+}
+
+// damageKey flips a bit of the wrapped key of one case in the keyring of
+// the store at path, keeping the file's checksum right: the key is
+// readable, but the master key does not open it.
+func damageKey(tb testing.TB, path, caseID string) {
+	tb.Helper()
+	if onPostgres() {
+		pgExec(tb, path, `UPDATE casebot_keyring SET wrapped = set_byte(wrapped, 20, get_byte(wrapped, 20) # 1) WHERE case_id = $1`, caseID)
+		return
+	}
+	raw, err := os.ReadFile(keyringPath(path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys, err := decodeKeyring(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k := keys[caseID]
+	k.wrapped = bytes.Clone(k.wrapped)
+	k.wrapped[20] ^= 1
+	keys[caseID] = k
+	if err := os.WriteFile(keyringPath(path), encodeKeyring(keys), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // rawUpdate runs fn in a write transaction straight on the engine of the
