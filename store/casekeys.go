@@ -82,36 +82,47 @@ func (db *DB) openCase(caseID string, ad, sealed []byte) ([]byte, error) {
 	return db.seal.open(ad, sealed)
 }
 
-// settleKeys runs at a writable Open with an encryption key: it gives each
-// case that has no data key yet (cases from before per-case keys) its key,
-// in one write of the keyring and one commit, and destroys the keys of
-// purged cases that a crash kept in the keyring after the purge committed.
+// settleKeys runs at a writable Open with an encryption key: it destroys
+// the keys of purged cases that a crash kept in the keyring after the
+// purge committed (their marks in case_keys are empty), and, until the
+// store says every case has its data key recorded (metaKeysSettled), gives
+// each case that has none yet (cases from before per-case keys) its key,
+// in one write of the keyring and one commit. Only that first walk reads
+// the case records: on 100,000 cases it paged in 110 MB of the file at
+// every Open.
 func (db *DB) settleKeys(ctx context.Context) error {
 	if db.keys == nil {
 		return nil
 	}
 	var need, stale []string
+	settled := false
 	err := db.view(ctx, func(tx kv.Tx) error {
+		settled = tx.Bucket(bucketMeta).Get(metaKeysSettled) != nil
 		marks := tx.Bucket(bucketCaseKeys)
-		err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			m := marks.Get(k)
-			switch {
-			case m != nil && len(m) == 0:
+		err := marks.ForEach(func(k, m []byte) error {
+			if len(m) == 0 { // purged
 				if _, ok := db.keys.get(string(k)); ok {
 					stale = append(stale, string(k))
-				}
-			case m == nil:
-				c, _, err := decodeCaseHeader(k, v)
-				if err != nil {
-					return err
-				}
-				if c.Purged == nil {
-					need = append(need, c.ID)
 				}
 			}
 			return nil
 		})
-		return err
+		if err != nil || settled {
+			return err
+		}
+		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+			if marks.Get(k) != nil {
+				return nil
+			}
+			c, _, err := decodeCaseHeader(k, v)
+			if err != nil {
+				return err
+			}
+			if c.Purged == nil {
+				need = append(need, c.ID)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: settle data keys: %w", err)
@@ -122,11 +133,13 @@ func (db *DB) settleKeys(ctx context.Context) error {
 		}
 		db.log.Info("store: destroyed data keys of purged cases", slog.Int("cases", len(stale)))
 	}
-	if len(need) == 0 {
+	if settled {
 		return nil
 	}
-	if err := db.keys.ensure(need...); err != nil {
-		return err
+	if len(need) > 0 {
+		if err := db.keys.ensure(need...); err != nil {
+			return err
+		}
 	}
 	err = db.update(ctx, func(tx kv.Tx) error {
 		for _, id := range need {
@@ -134,12 +147,14 @@ func (db *DB) settleKeys(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return tx.Bucket(bucketMeta).Put(metaKeysSettled, []byte{1})
 	})
 	if err != nil {
 		return fmt.Errorf("store: record data keys: %w", err)
 	}
-	db.log.Info("store: gave cases their own data keys", slog.Int("cases", len(need)))
+	if len(need) > 0 {
+		db.log.Info("store: gave cases their own data keys", slog.Int("cases", len(need)))
+	}
 	return nil
 }
 

@@ -269,3 +269,45 @@ func TestKeyringUnwrapsOnUse(t *testing.T) {
 		t.Fatalf("Open with %s's key damaged: %v; want a refusal naming the case", b.ID, err)
 	}
 }
+
+// A case without a recorded data key (a store from before per-case keys,
+// whose Open has not yet settled them) gets it at the next writable Open,
+// which then marks the store settled; once settled, Open reads only the
+// purge marks.
+func TestOpenRecordsMissingKeyMarks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "casebot.db")
+	db := openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	c := newCase(t, db, "unmarked", "U1")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	settled := func() bool {
+		var ok bool
+		rawUpdate(t, path, func(tx kv.Tx) error {
+			ok = tx.Bucket(bucketMeta).Get(metaKeysSettled) != nil
+			return nil
+		})
+		return ok
+	}
+	if !settled() {
+		t.Fatal("a store opened writable is not marked settled")
+	}
+	rawUpdate(t, path, func(tx kv.Tx) error {
+		if err := tx.Bucket(bucketCaseKeys).Delete([]byte(c.ID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Delete(metaKeysSettled)
+	})
+	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	mustCheck(t, db, "Open recorded the case's key")
+	if got, err := db.Case(ctx, c.ID); err != nil || got.Title != "unmarked" {
+		t.Fatalf("case after Open: %+v, %v", got, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !settled() {
+		t.Error("Open did not mark the store settled")
+	}
+}

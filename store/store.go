@@ -74,6 +74,10 @@ var (
 	metaSchemaVersion = []byte("schema_version")
 	metaKeyCheck      = []byte("key_check")
 	metaCreated       = []byte("created")
+	// metaKeysSettled is set once every case has its data key recorded
+	// (settleKeys): putCase records a case's key in the commit that writes
+	// it, so from then on only the purge marks need reading at Open.
+	metaKeysSettled = []byte("case_keys_settled")
 )
 
 // keyCheckText is sealed into meta at creation so a wrong key is refused at Open.
