@@ -31,13 +31,17 @@ import (
 //	a \0 month \0 scope \0 dim \0 value      -> count: cases opened
 //	c \0 month \0 scope \0 dim \0 value      -> closing record: cases closed
 //	h \0 scope \0 day                        -> count: sessions (not cancelled) by start day
+//	z \0 scope \0 month \0 o|c|s              -> count: cases opened, closed, settled (schema 14)
 //	p \0 month                               -> count: cases purged (not derived: Check leaves it alone)
 //
 // scope is "" (the programme) or a mediator (their own cases); dim is
 // "all" (value ""), "type", "priority", "source" or, for the programme,
 // "mediator". month "*" in a 'c' key is all time (for stats), and a
 // quarter ("2026-Q2", schema 13) sums its three months, so that a report
-// of twelve months reads four sets of closing records, not twelve. A closing
+// of twelve months reads four sets of closing records, not twelve. The 'z'
+// counters repeat the "all" group's opened, closed and settled counts with
+// the month last, so that a report's month rows are one walk of adjacent
+// keys, not three lookups a month. A closing
 // record holds the closed and settled counts and a histogram of tenths of
 // days to close (closingRecord). Months ("2006-01") and days
 // ("2006-01-02") are read in the programme's zone (Options.Zone, kept in
@@ -55,7 +59,20 @@ const (
 	aggClosed   = 'c'
 	aggSessions = 'h'
 	aggPurged   = 'p'
+	aggMonths   = 'z'
 )
+
+// The last part of a 'z' key: which count of the month it is.
+const (
+	monthOpened  = 'o'
+	monthClosed  = 'c'
+	monthSettled = 's'
+)
+
+// monthKey is the 'z' counter of scope's month for count (monthOpened…).
+func monthKey(scope, month string, count byte) string {
+	return "z\x00" + scope + "\x00" + month + "\x00" + string(count)
+}
 
 // zones caches loaded zones by name (loading one reads the zone database).
 var zones sync.Map
@@ -152,13 +169,23 @@ func caseCounters(c *casebot.Case, loc *time.Location) map[string]uint64 {
 			}
 		}
 	}
-	groups("a", c.Created.In(loc).Format("2006-01"), "")
+	opened := c.Created.In(loc).Format("2006-01")
+	groups("a", opened, "")
+	for _, scope := range []string{"", med} {
+		out[monthKey(scope, opened, monthOpened)]++
+	}
 	if c.Status.Closed() {
 		suffix := string(append(binary.BigEndian.AppendUint32(nil, tenthsToClose(c)), b2u(settled(c.Status))))
 		month := closedAt(c).In(loc).Format("2006-01")
 		groups("c", month, suffix)
 		groups("c", quarterOf(month), suffix)
 		groups("c", allTime, suffix)
+		for _, scope := range []string{"", med} {
+			out[monthKey(scope, month, monthClosed)]++
+			if settled(c.Status) {
+				out[monthKey(scope, month, monthSettled)]++
+			}
+		}
 	}
 	for _, s := range c.Sessions {
 		if !s.Cancelled {

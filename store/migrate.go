@@ -78,6 +78,9 @@ var migrations = []migration{
 	{13, "closing records by quarter beside those by month, so that a report reads a year as four quarters", func(db *DB, tx kv.Tx) error {
 		return rebuildAggregates(tx)
 	}},
+	{14, "opened, closed and settled counts by scope with the month last, so that a report's month rows are one walk", func(db *DB, tx kv.Tx) error {
+		return rebuildAggregates(tx)
+	}},
 }
 
 // currentVersion is the schema this code writes.

@@ -130,7 +130,7 @@ func sortedPercentiles(h []uint64) (median, p90 float64) {
 }
 
 // Report returns the figures of the months q names, from the aggregates:
-// per month the 'a' and 'c' "all" counters and the purge count, the
+// per month the 'z' counters and the purge count, the
 // groups' closing records of each whole quarter in the period and of each
 // month outside one, and the sessions' day counters. Its work grows with months and groups, not with the cases
 // in the store; ClosedCases reads the period's rows. A mediator's report counts only their cases.
@@ -150,19 +150,14 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 		by := map[string]*groupAcc{} // dim \0 value -> its closings
 		agg := tx.Bucket(bucketAgg)
 		// closings adds the closing records of unit (a month or a
-		// quarter) to all and by; and the "all" record's counts to mf.
-		closings := func(unit string, mf *casebot.MonthFigures) error {
+		// quarter) to all and by.
+		closings := func(unit string) error {
 			p := "c\x00" + unit + "\x00" + scope + "\x00"
 			return forCounters(tx, p, func(k, v []byte) error {
 				group := k[len(p):] // dim \0 value
 				if bytes.Equal(group, []byte("all\x00")) {
-					closed, settled := all.closed, all.settled
 					if err := all.addEncoded(v); err != nil {
 						return fmt.Errorf("counter %q: %w", k, err)
-					}
-					if mf != nil {
-						mf.Closed += all.closed - closed
-						mf.Settled += all.settled - settled
 					}
 					return nil
 				}
@@ -180,51 +175,68 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 				return nil
 			})
 		}
-		// month is a month's row: opened, and closed and settled when its
-		// quarter's records give the groups (counted is false).
-		month := func(m time.Time, counted bool) (casebot.MonthFigures, error) {
-			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
-			p := "\x00" + mf.Month + "\x00" + scope + "\x00all\x00"
-			if v := agg.Get([]byte("a" + p)); len(v) == 8 {
-				mf.Opened = int(u64(v))
+		// The month rows: opened, closed and settled from the 'z'
+		// counters, whose keys for one scope lie month after month, and
+		// the programme's purge counts: two walks, not three lookups a
+		// month.
+		first, last := from.Format("2006-01"), end.AddDate(0, 0, -1).Format("2006-01")
+		nMonths := monthIndex(first, last) + 1
+		if nMonths < 1 || nMonths > 1200 {
+			return fmt.Errorf("bad period %s to %s", first, last)
+		}
+		counts := make([][3]int, nMonths) // opened, closed, settled
+		zp := []byte("z\x00" + scope + "\x00")
+		c := agg.Cursor()
+		for k, v := c.Seek(append(slices.Clip(zp), first...)); hasPrefix(k, zp); k, v = c.Next() {
+			rest := k[len(zp):] // month \0 count
+			if len(rest) != 9 || rest[7] != 0 || len(v) != 8 {
+				return fmt.Errorf("bad month counter %q", k)
 			}
-			if !counted {
-				if v := agg.Get([]byte("c" + p)); v != nil {
-					d := dec{b: v}
-					mf.Closed, mf.Settled = int(d.uint()), int(d.uint())
-					if d.err != nil {
-						return mf, fmt.Errorf("closing record %q: %w", "c"+p, d.err)
-					}
-				}
+			if string(rest[:7]) > last {
+				break
 			}
-			if scope == "" {
-				if v := agg.Get([]byte("p\x00" + mf.Month)); len(v) == 8 {
+			at := monthIndex(first, string(rest[:7]))
+			if at < 0 || at >= nMonths {
+				return fmt.Errorf("bad month counter %q", k)
+			}
+			switch rest[8] {
+			case monthOpened:
+				counts[at][0] = int(u64(v))
+			case monthClosed:
+				counts[at][1] = int(u64(v))
+			case monthSettled:
+				counts[at][2] = int(u64(v))
+			}
+		}
+		if scope == "" {
+			pp := []byte("p\x00")
+			for k, v := c.Seek(append(slices.Clip(pp), first...)); hasPrefix(k, pp) && string(k[len(pp):]) <= last; k, v = c.Next() {
+				if len(v) == 8 {
 					r.Purged += int(u64(v))
 				}
 			}
+		}
+		month := func(m time.Time) casebot.MonthFigures {
+			mf := casebot.MonthFigures{Month: m.Format("2006-01")}
+			if at := monthIndex(first, mf.Month); at >= 0 && at < nMonths {
+				mf.Opened, mf.Closed, mf.Settled = counts[at][0], counts[at][1], counts[at][2]
+			}
 			r.Opened += mf.Opened
-			return mf, nil
+			return mf
 		}
 		for m := from; m.Before(end); {
 			if m.Month()%3 == 1 && !m.AddDate(0, 3, 0).After(end) { // a whole quarter
-				if err := closings(quarterOf(m.Format("2006-01")), nil); err != nil {
+				if err := closings(quarterOf(m.Format("2006-01"))); err != nil {
 					return err
 				}
 				for range 3 {
-					mf, err := month(m, false)
-					if err != nil {
-						return err
-					}
-					r.Months = append(r.Months, mf)
+					r.Months = append(r.Months, month(m))
 					m = m.AddDate(0, 1, 0)
 				}
 				continue
 			}
-			mf, err := month(m, true)
-			if err != nil {
-				return err
-			}
-			if err := closings(mf.Month, &mf); err != nil {
+			mf := month(m)
+			if err := closings(mf.Month); err != nil {
 				return err
 			}
 			r.Months = append(r.Months, mf)
@@ -242,6 +254,35 @@ func (db *DB) Report(ctx context.Context, q casebot.ReportQuery) (*casebot.Repor
 		return nil, fmt.Errorf("store: report: %w", err)
 	}
 	return r, nil
+}
+
+// monthIndex returns how many months month ("2006-01") is after first;
+// -1 for a malformed month.
+func monthIndex(first, month string) int {
+	y0, m0, ok0 := yearMonth(first)
+	y, m, ok := yearMonth(month)
+	if !ok0 || !ok {
+		return -1
+	}
+	return (y-y0)*12 + m - m0
+}
+
+// yearMonth parses "2006-01".
+func yearMonth(s string) (y, m int, ok bool) {
+	if len(s) != 7 || s[4] != '-' {
+		return 0, 0, false
+	}
+	for i, ch := range []byte(s) {
+		if i == 4 {
+			continue
+		}
+		if ch < '0' || ch > '9' {
+			return 0, 0, false
+		}
+	}
+	y = int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m = int(s[5]-'0')*10 + int(s[6]-'0')
+	return y, m, m >= 1 && m <= 12
 }
 
 // sessionsHeld counts the sessions (not cancelled) of the days from from
