@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,6 +103,9 @@ type Elector struct {
 
 	mu   sync.Mutex
 	role Role
+	// validUntil is when the lease held ends by this process's clock
+	// (unix nanoseconds); 0 when it holds none.
+	validUntil atomic.Int64
 
 	resign chan resignation // Resign to Run
 
@@ -196,6 +200,20 @@ func (e *Elector) Role() Role {
 	return e.role
 }
 
+// LeaseValidUntil returns when, by this process's clock, the lease this
+// instance holds runs out unless renewed; ok is false when it does not
+// lead. A leader's side effects outside the database (a Slack post, an
+// email) should not start after it: a process paused past its lease
+// (SIGSTOP, a stalled VM) resumes with another instance leading, and the
+// fence only refuses its database writes.
+func (e *Elector) LeaseValidUntil() (t time.Time, ok bool) {
+	n := e.validUntil.Load()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
+}
+
 // Close closes the pool. Call it after Run has returned.
 func (e *Elector) Close() { e.pool.Close() }
 
@@ -247,6 +265,7 @@ func (e *Elector) Run(ctx context.Context) error {
 			case ok:
 				failures = 0
 				validUntil = start.Add(e.cfg.Lease)
+				e.validUntil.Store(validUntil.UnixNano())
 				e.setRole(Role{Leader: true, Token: tok})
 				e.log.Info("role: leader", slog.Int64("token", tok), slog.String("holder", e.cfg.Holder),
 					slog.Duration("lease", e.cfg.Lease))
@@ -281,6 +300,7 @@ func (e *Elector) Run(ctx context.Context) error {
 			timer.Reset(e.cfg.Poll)
 		default:
 			validUntil = start.Add(e.cfg.Lease)
+			e.validUntil.Store(validUntil.UnixNano())
 			timer.Reset(e.cfg.Lease / 3)
 		}
 	}
@@ -295,6 +315,7 @@ func (e *Elector) setRole(r Role) {
 // stepDown leaves the leader role and waits for OnChange to stop the
 // leader's work.
 func (e *Elector) stepDown(why string) {
+	e.validUntil.Store(0)
 	e.setRole(Role{})
 	e.log.Warn("role: follower (stepped down)", slog.String("reason", why))
 	e.cfg.OnChange(Role{})

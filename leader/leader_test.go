@@ -323,3 +323,40 @@ func TestManyCandidatesOneLeader(t *testing.T) {
 		t.Errorf("at most %d electors led at once, want 1", maxLeaders)
 	}
 }
+
+// LeaseValidUntil is false before an elector leads, about a lease ahead
+// once it leads (and moves on with each renewal), and false again once it
+// stepped down.
+func TestLeaseValidUntil(t *testing.T) {
+	u := testURL(t)
+	const lease = time.Second
+	a := startCandidate(t, u, "a", lease, false)
+	if _, ok := a.LeaseValidUntil(); ok {
+		// Run may already have won; only a leader may say so.
+		if r := a.Role(); !r.Leader {
+			t.Fatal("LeaseValidUntil ok before leading")
+		}
+	}
+	before := time.Now()
+	if r, ok := a.next(t, 5*time.Second); !ok || !r.Leader {
+		t.Fatal("a did not lead")
+	}
+	first, ok := a.LeaseValidUntil()
+	if !ok || first.After(time.Now().Add(lease)) || first.Before(before.Add(-lease)) {
+		t.Fatalf("LeaseValidUntil = %v, %v; want about a lease (%v) after %v", first, ok, lease, before)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for { // renewed every lease/3: the end moves on
+		if t2, _ := a.LeaseValidUntil(); t2.After(first) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lease's end never moved on with a renewal")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the elector's state, not waiting for work
+	}
+	a.stop()
+	if _, ok := a.LeaseValidUntil(); ok {
+		t.Error("LeaseValidUntil ok after stepping down")
+	}
+}

@@ -150,6 +150,12 @@ type Worker struct {
 	// FeedLookahead is how many messages a NoticeFeeder store fills each
 	// recipient's queue up to; NoticeLookahead when zero.
 	FeedLookahead int
+	// Deadline, when set, returns the time after which no send may start
+	// or go on (ok false: none): the leader's lease, so that a leader
+	// paused past it (its sends already begun in the store) sends nothing
+	// when it resumes while another instance leads, which would deliver
+	// the same messages.
+	Deadline func() (t time.Time, ok bool)
 
 	once sync.Once
 	kick chan struct{}
@@ -330,7 +336,7 @@ func (w *Worker) deliver(ctx context.Context, m casebot.OutMessage) error {
 			return nil
 		}
 		if err == nil {
-			err = s.Send(sctx, m)
+			err = w.send(sctx, s, m)
 		}
 	}
 	if err == nil {
@@ -403,6 +409,21 @@ func (w *Worker) begin(ctx context.Context, s Sender, m casebot.OutMessage, log 
 		return false, nil
 	}
 	return false, fmt.Errorf("%w: %w", errConfirm, err)
+}
+
+// send hands m to s under the worker's Deadline, if any.
+func (w *Worker) send(ctx context.Context, s Sender, m casebot.OutMessage) error {
+	if w.Deadline != nil {
+		if d, ok := w.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, d)
+			defer cancel()
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("outbox: not sent, the leader's lease ran out (was this process paused?): %w", err)
+			}
+		}
+	}
+	return s.Send(ctx, m)
 }
 
 // Backoff returns the delay before the next try after attempts failures:

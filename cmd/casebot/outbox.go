@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/casebot/casebot/leader"
 	"github.com/casebot/casebot/outbox"
@@ -32,6 +33,20 @@ func (d *Daemon) KickOutbox() {
 	}
 }
 
+// leaseDeadline is the outbox's Deadline: on PostgreSQL, the end of the
+// lease this instance holds (now when it holds none: nothing is sent); no
+// limit on bbolt, where the one instance always leads.
+func (d *Daemon) leaseDeadline() (time.Time, bool) {
+	e := d.roles.elector
+	if e == nil {
+		return time.Time{}, false
+	}
+	if t, ok := e.LeaseValidUntil(); ok {
+		return t, true
+	}
+	return time.Now(), true
+}
+
 // setupOutbox starts the delivery worker for the senders the parts added.
 func (d *Daemon) setupOutbox(ctx context.Context) error {
 	if len(d.senders) == 0 {
@@ -44,6 +59,9 @@ func (d *Daemon) setupOutbox(ctx context.Context) error {
 		Logger:  d.Logger.With("component", "outbox"),
 		Metrics: d.Metrics.OutboxResult,
 	}
+	// A leader paused past its lease must not send what it began: the
+	// instance leading by then sends it, once.
+	d.outbox.Deadline = d.leaseDeadline
 	d.GoLeader("outbox", d.outbox.Run)
 	return nil
 }
