@@ -403,28 +403,16 @@ func (b *Bucket) writable() error {
 }
 
 // Put implements kv.Bucket.
-func (b *Bucket) Put(key, value []byte) error {
-	if err := b.writable(); err != nil {
-		return err
-	}
-	if len(key) == 0 {
-		return errors.New("pgkv: key required")
-	}
-	if value == nil {
-		value = empty
-	}
-	b.over.set(key, value, false)
-	b.tx.wrote(len(key) + len(value))
-	return nil
-}
+func (b *Bucket) Put(key, value []byte) error { return b.put(key, value, false) }
 
 // PutNew implements kv.Bucket: the key is inserted with a plain INSERT
 // unless the transaction already wrote it, or runs again because a key
 // put so was there after all (Engine.update).
-func (b *Bucket) PutNew(key, value []byte) error {
-	if b.tx.noFresh {
-		return b.Put(key, value)
-	}
+func (b *Bucket) PutNew(key, value []byte) error { return b.put(key, value, !b.tx.noFresh) }
+
+// put writes key's value into the overlay, as a fresh key (PutNew) when
+// fresh.
+func (b *Bucket) put(key, value []byte, fresh bool) error {
 	if err := b.writable(); err != nil {
 		return err
 	}
@@ -434,7 +422,11 @@ func (b *Bucket) PutNew(key, value []byte) error {
 	if value == nil {
 		value = empty
 	}
-	b.over.setNew(key, value)
+	if fresh {
+		b.over.setNew(key, value)
+	} else {
+		b.over.set(key, value, false)
+	}
 	b.tx.wrote(len(key) + len(value))
 	return nil
 }
