@@ -2,8 +2,10 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +30,8 @@ func (s *ctxSender) Send(ctx context.Context, m casebot.OutMessage) error {
 }
 
 // A worker whose Deadline (the leader's lease) has passed sends nothing:
-// the messages stay queued for whoever leads; with the lease ahead, each
-// send runs under it.
+// the messages stay queued for whoever leads; with the lease ahead, they
+// go.
 func TestDeadlineStopsSends(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -65,12 +67,86 @@ func TestDeadlineStopsSends(t *testing.T) {
 	if len(s.deadlines) != 2 {
 		t.Fatalf("%d sends with the lease ahead, want 2", len(s.deadlines))
 	}
-	for _, d := range s.deadlines {
-		if d.IsZero() || d.After(lease) {
-			t.Errorf("a send's deadline %v, want at most the lease's end %v", d, lease)
-		}
-	}
 	if n, err := db.OutboxDepth(ctx); err != nil || n != 0 {
 		t.Fatalf("outbox depth %d (%v), want 0 once sent", n, err)
+	}
+}
+
+// blockingSender waits in Send until its context ends or release closes,
+// after calling during (a renewal of the lease, in the test).
+type blockingSender struct {
+	during  func()
+	release chan struct{}
+	cause   chan error // the context's cause when it ended, nil when released
+}
+
+func (s *blockingSender) Send(ctx context.Context, m casebot.OutMessage) error {
+	s.during()
+	select {
+	case <-ctx.Done():
+		s.cause <- context.Cause(ctx)
+		return ctx.Err()
+	case <-s.release:
+		s.cause <- nil
+		return nil
+	}
+}
+
+// A send under way outlives the lease's first end when the lease is
+// renewed meanwhile, and is cut short when it is not.
+func TestDeadlineFollowsRenewals(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mu sync.Mutex
+	lease := time.Now()
+	setLease := func(d time.Duration) { mu.Lock(); lease = time.Now().Add(d); mu.Unlock() }
+	deadline := func() (time.Time, bool) { mu.Lock(); defer mu.Unlock(); return lease, true }
+
+	for _, renewed := range []bool{true, false} {
+		key := fmt.Sprintf("k-%v", renewed)
+		if err := db.Enqueue(ctx, casebot.OutMessage{Key: key, Kind: casebot.OutSlack, To: "U-" + key, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		s := &blockingSender{release: make(chan struct{}), cause: make(chan error, 1), during: func() {
+			if renewed {
+				setLease(time.Hour) // the elector renews while the send runs
+			}
+		}}
+		w := &outbox.Worker{Store: db, Senders: map[string]outbox.Sender{casebot.OutSlack: s}, Logger: slog.New(slog.DiscardHandler), Deadline: deadline}
+		setLease(30 * time.Millisecond)
+		done := make(chan error, 1)
+		go func() { _, err := w.RunOnce(ctx); done <- err }()
+		if renewed {
+			// The first end passes with the send still running; it must go on.
+			select {
+			case cause := <-s.cause:
+				t.Fatalf("renewed lease: the send was cut short (%v)", cause)
+			case <-time.After(300 * time.Millisecond): // well past the first end: asserting that nothing happens
+			}
+			close(s.release)
+			if cause := <-s.cause; cause != nil {
+				t.Fatalf("renewed lease: send ended by %v", cause)
+			}
+		} else {
+			select {
+			case cause := <-s.cause:
+				if cause == nil || !strings.Contains(cause.Error(), "lease ran out") {
+					t.Fatalf("lost lease: the send ended by %v, want the lease running out", cause)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("lost lease: the send was never cut short")
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The renewed send was recorded; the cut one waits for a retry.
+	if n, err := db.OutboxDepth(ctx); err != nil || n != 1 {
+		t.Fatalf("outbox depth %d (%v), want the cut send's message still queued", n, err)
 	}
 }

@@ -151,10 +151,10 @@ type Worker struct {
 	// recipient's queue up to; NoticeLookahead when zero.
 	FeedLookahead int
 	// Deadline, when set, returns the time after which no send may start
-	// or go on (ok false: none): the leader's lease, so that a leader
-	// paused past it (its sends already begun in the store) sends nothing
-	// when it resumes while another instance leads, which would deliver
-	// the same messages.
+	// or go on (ok false: none), asked again when it passes: the leader's
+	// lease, so that a leader paused past it (its sends already begun in
+	// the store) sends nothing when it resumes while another instance
+	// leads, which would deliver the same messages.
 	Deadline func() (t time.Time, ok bool)
 
 	once sync.Once
@@ -411,19 +411,55 @@ func (w *Worker) begin(ctx context.Context, s Sender, m casebot.OutMessage, log 
 	return false, fmt.Errorf("%w: %w", errConfirm, err)
 }
 
-// send hands m to s under the worker's Deadline, if any.
+// errLeaseOut is why a send is not made, or is cut short: the leader's
+// lease (Worker.Deadline) ran out before it was renewed.
+var errLeaseOut = errors.New("outbox: the leader's lease ran out (was this process paused?)")
+
+// send hands m to s under the worker's Deadline, if any: a send that would
+// start after it is not made, and one under way is cancelled when the
+// deadline passes without having moved on (a lease renewed in the
+// meantime lets a long send, an email with large attachments, finish).
+// The watch is a goroutine of the send's own, which ends with it.
 func (w *Worker) send(ctx context.Context, s Sender, m casebot.OutMessage) error {
-	if w.Deadline != nil {
-		if d, ok := w.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, d)
-			defer cancel()
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("outbox: not sent, the leader's lease ran out (was this process paused?): %w", err)
+	if w.Deadline == nil {
+		return s.Send(ctx, m)
+	}
+	d, ok := w.Deadline()
+	if !ok {
+		return s.Send(ctx, m)
+	}
+	if !time.Now().Before(d) {
+		return errLeaseOut
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		t := time.NewTimer(time.Until(d))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if d, ok := w.Deadline(); ok && time.Now().Before(d) {
+					t.Reset(time.Until(d))
+					continue
+				}
+				cancel(errLeaseOut)
+				return
 			}
 		}
+	}()
+	err := s.Send(ctx, m)
+	close(done)
+	<-watched
+	if err != nil && context.Cause(ctx) == errLeaseOut {
+		return fmt.Errorf("%w: %w", errLeaseOut, err)
 	}
-	return s.Send(ctx, m)
+	return err
 }
 
 // Backoff returns the delay before the next try after attempts failures:
