@@ -29,16 +29,23 @@ func (s *ctxSender) Send(ctx context.Context, m casebot.OutMessage) error {
 	return ctx.Err()
 }
 
+// openStore opens a real store in a temporary folder, closed after t.
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
 // A worker whose Deadline (the leader's lease) has passed sends nothing:
 // the messages stay queued for whoever leads; with the lease ahead, they
 // go.
 func TestDeadlineStopsSends(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t)
 	if err := db.Enqueue(ctx,
 		casebot.OutMessage{Key: "k1", Kind: casebot.OutSlack, To: "U1", Text: "one"},
 		casebot.OutMessage{Key: "k2", Kind: casebot.OutSlack, To: "U2", Text: "two"}); err != nil {
@@ -96,11 +103,7 @@ func (s *blockingSender) Send(ctx context.Context, m casebot.OutMessage) error {
 // renewed meanwhile, and is cut short when it is not.
 func TestDeadlineFollowsRenewals(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t)
 	var mu sync.Mutex
 	lease := time.Now()
 	setLease := func(d time.Duration) { mu.Lock(); lease = time.Now().Add(d); mu.Unlock() }
