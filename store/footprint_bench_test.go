@@ -39,7 +39,7 @@ func buildFootprint(b *testing.B, path string) {
 	const perTx = 2000
 	for start := 0; start < footprintCases; start += perTx {
 		err := db.testUpdate(func(tx kv.Tx) error {
-			pb := newPostingBatch()
+			pb := newPostingBatch(0)
 			for i := start; i < start+perTx && i < footprintCases; i++ {
 				id := casebot.FormatCaseID("MED", 2026, uint64(i+1))
 				c := footprintCase(i)

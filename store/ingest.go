@@ -22,9 +22,15 @@ func (db *DB) Ingest(ctx context.Context, b casebot.IngestBatch) ([]casebot.Item
 	if db.readsAhead() {
 		ctx = kv.WithReads(ctx, ingestReads(&b))
 	}
+	// The postings of the batch's notes, whose terms PrepareMail counted:
+	// room for them all at once.
+	postings := 0
+	for i := range b.Items {
+		postings += len(db.preparedTerms(&b.Items[i]))
+	}
 	err := db.update(ctx, func(tx kv.Tx) error {
 		out = out[:0]
-		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch()}
+		in := ingester{db: db, tx: tx, now: db.now(), batch: &b, cases: map[string]*caseEdit{}, byAuthor: map[sender][]int{}, postings: newPostingBatch(postings)}
 		seen, err := newSeenSet(tx)
 		if err != nil {
 			return err

@@ -133,9 +133,13 @@ func uvarintLong(b []byte) (uint64, []byte, bool) {
 }
 
 // postingBatch collects the postings of one transaction by term and writes
-// them as blocks.
+// them as blocks. The postings are kept in one slice, each term's chained
+// from its latest back (heads): a batch of a thousand notes adds fifteen
+// thousand postings, and a slice of them per term grew, and was garbage,
+// fifteen thousand times.
 type postingBatch struct {
-	terms map[[termLen]byte][]posting
+	heads map[[termLen]byte]int32 // a term's latest posting in ps
+	ps    []chainedPosting
 	n     int
 	// ahead, when set, are the terms of the next note indexed into the
 	// batch, hashed ahead of the transaction (PrepareMail); indexing takes
@@ -143,10 +147,28 @@ type postingBatch struct {
 	ahead [][termLen]byte
 }
 
-func newPostingBatch() *postingBatch { return &postingBatch{terms: map[[termLen]byte][]posting{}} }
+// chainedPosting is a posting with the index in ps of its term's
+// previous one (-1 for none).
+type chainedPosting struct {
+	posting
+	prev int32
+}
+
+// newPostingBatch returns an empty batch with room for about size
+// postings.
+func newPostingBatch(size int) *postingBatch {
+	// Most of a batch's terms are common words: a map for a quarter of
+	// its postings grows at most once or twice.
+	return &postingBatch{heads: make(map[[termLen]byte]int32, size/4), ps: make([]chainedPosting, 0, size)}
+}
 
 func (pb *postingBatch) add(term [termLen]byte, p posting) {
-	pb.terms[term] = append(pb.terms[term], p)
+	prev, ok := pb.heads[term]
+	if !ok {
+		prev = -1
+	}
+	pb.heads[term] = int32(len(pb.ps))
+	pb.ps = append(pb.ps, chainedPosting{p, prev})
 	pb.n++
 }
 
@@ -158,20 +180,30 @@ func (pb *postingBatch) add(term [termLen]byte, p posting) {
 func (pb *postingBatch) write(tx kv.Tx) error {
 	b := tx.Bucket(bucketTerms)
 	b.AppendMostly() // blocks are mostly appended at their term's end
-	keys := slices.Collect(maps.Keys(pb.terms))
+	keys := slices.Collect(maps.Keys(pb.heads))
 	slices.SortFunc(keys, func(a, b [termLen]byte) int { return bytes.Compare(a[:], b[:]) })
+	var ps []posting
 	for _, term := range keys {
-		ps := pb.terms[term]
-		slices.SortFunc(ps, func(a, b posting) int { return bytes.Compare(a.pos[:], b.pos[:]) })
-		for len(ps) > 0 {
+		// The chain runs from the latest back: reversed, it is in the
+		// order added, which is mostly the order of position already.
+		ps = ps[:0]
+		for i := pb.heads[term]; i >= 0; i = pb.ps[i].prev {
+			ps = append(ps, pb.ps[i].posting)
+		}
+		slices.Reverse(ps)
+		byPos := func(a, b posting) int { return bytes.Compare(a.pos[:], b.pos[:]) }
+		if !slices.IsSortedFunc(ps, byPos) {
+			slices.SortFunc(ps, byPos)
+		}
+		for rest := ps; len(rest) > 0; {
 			n := 1
-			for n < len(ps) && n < maxBlock && bytes.Equal(ps[n].pos[:8], ps[0].pos[:8]) {
+			for n < len(rest) && n < maxBlock && bytes.Equal(rest[n].pos[:8], rest[0].pos[:8]) {
 				n++
 			}
-			if err := b.PutNew(blockKey(term[:], ps[n-1].pos), encodeBlock(ps[:n])); err != nil {
+			if err := b.PutNew(blockKey(term[:], rest[n-1].pos), encodeBlock(rest[:n])); err != nil {
 				return fmt.Errorf("put search block: %w", err)
 			}
-			ps = ps[n:]
+			rest = rest[n:]
 		}
 	}
 	return nil

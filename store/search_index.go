@@ -261,7 +261,7 @@ func (db *DB) noteTerms(t *termer, n *casebot.Note) [][termLen]byte {
 func (db *DB) indexNoteTx(tx kv.Tx, pb *postingBatch, n *casebot.Note, seq uint64) error {
 	write := pb == nil
 	if write {
-		pb = newPostingBatch()
+		pb = newPostingBatch(0)
 	}
 	p := newPosting(n, seq)
 	terms := pb.ahead
@@ -329,17 +329,18 @@ func (db *DB) indexAllNotes(tx kv.Tx) error {
 		return fmt.Errorf("create search index: %w", err)
 	}
 	t := db.newTermer()
-	pb := newPostingBatch()
+	const reindexBatch = 1 << 16
+	pb := newPostingBatch(reindexBatch)
 	err := db.forEachNote(tx, nil, func(n *casebot.Note, seq uint64) error {
 		p := newPosting(n, seq)
 		for _, term := range db.noteTerms(t, n) {
 			pb.add(term, p)
 		}
-		if pb.n >= 1<<16 {
+		if pb.n >= reindexBatch {
 			if err := pb.write(tx); err != nil {
 				return err
 			}
-			pb = newPostingBatch()
+			pb = newPostingBatch(reindexBatch)
 		}
 		return nil
 	})
