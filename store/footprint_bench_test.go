@@ -138,7 +138,7 @@ func BenchmarkFootprint(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	var before, after float64
+	var before, after, anon, file float64
 	for i := 0; i < b.N; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFootprintChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), footprintEnv+"="+path)
@@ -155,6 +155,10 @@ func BenchmarkFootprint(b *testing.B) {
 					before = v
 				case "rss_after_kb":
 					after = v
+				case "rss_anon_kb":
+					anon = v
+				case "rss_file_kb":
+					file = v
 				}
 			}
 		}
@@ -165,6 +169,11 @@ func BenchmarkFootprint(b *testing.B) {
 	b.ReportMetric(float64(st.Size())/(1<<20), "db_MB")
 	b.ReportMetric(after/1024, "rss_MB")
 	b.ReportMetric(before/1024, "rss_baseline_MB")
+	// What is resident after, by kind: the process's own memory (heap,
+	// stacks) and pages of mapped files (the db file bbolt maps, which the
+	// kernel can drop and read again).
+	b.ReportMetric(anon/1024, "rss_anon_MB")
+	b.ReportMetric(file/1024, "rss_file_MB")
 }
 
 // TestFootprintChild is the measured process of BenchmarkFootprint.
@@ -174,6 +183,7 @@ func TestFootprintChild(t *testing.T) {
 		t.Skip("run by BenchmarkFootprint")
 	}
 	fmt.Printf("footprint rss_before_kb %d\n", rssKB(t))
+	fmt.Printf("footprint zz_anon_before %d file_before %d\n", statusKB(t, "RssAnon:"), statusKB(t, "RssFile:"))
 	ctx := context.Background()
 	db, err := Open(ctx, path, Options{EncryptionKey: footprintKey, Now: func() time.Time { return fixtureNow }})
 	if err != nil {
@@ -192,20 +202,26 @@ func TestFootprintChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Printf("footprint rss_after_kb %d\n", rssKB(t))
+	fmt.Printf("footprint rss_anon_kb %d\n", statusKB(t, "RssAnon:"))
+	fmt.Printf("footprint rss_file_kb %d\n", statusKB(t, "RssFile:"))
 }
 
 // rssKB returns this process's resident set size from /proc.
-func rssKB(t *testing.T) int {
+func rssKB(t *testing.T) int { return statusKB(t, "VmRSS:") }
+
+// statusKB returns a field of /proc/self/status counted in kB (VmRSS:,
+// RssAnon:, RssFile:).
+func statusKB(t *testing.T, field string) int {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Skip("no /proc: resident memory unknown")
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			n, _ := strconv.Atoi(f[1])
 			return n
 		}
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
+	t.Fatalf("no %s in /proc/self/status", field)
 	return 0
 }
