@@ -183,7 +183,6 @@ func TestFootprintChild(t *testing.T) {
 		t.Skip("run by BenchmarkFootprint")
 	}
 	fmt.Printf("footprint rss_before_kb %d\n", rssKB(t))
-	fmt.Printf("footprint zz_anon_before %d file_before %d\n", statusKB(t, "RssAnon:"), statusKB(t, "RssFile:"))
 	ctx := context.Background()
 	db, err := Open(ctx, path, Options{EncryptionKey: footprintKey, Now: func() time.Time { return fixtureNow }})
 	if err != nil {
