@@ -66,7 +66,7 @@ func (k tableKeyring) write(_ context.Context, keys map[string]caseKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := k.t.add(keys, slices.Sorted(maps.Keys(keys)))
+	_, err := k.t.add(keys)
 	return err
 }
 
@@ -75,7 +75,7 @@ func (k tableKeyring) drop(ctx context.Context) error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	return k.t.remove(nil, slices.Sorted(maps.Keys(keys)))
+	return k.t.remove(slices.Sorted(maps.Keys(keys)), nil)
 }
 
 // fileKeyring is the keyring file beside a bbolt store.

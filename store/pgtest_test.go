@@ -136,12 +136,8 @@ func importBolt(tb testing.TB, path, u string) {
 	if err != nil {
 		tb.Fatalf("import keyring of %s: %v", path, err)
 	}
-	var ids []string
-	for id := range keys {
-		ids = append(ids, id)
-	}
-	if len(ids) > 0 {
-		if _, err := (pgKeys{eng: dst}).add(keys, ids); err != nil {
+	if len(keys) > 0 {
+		if _, err := (pgKeys{eng: dst}).add(keys); err != nil {
 			tb.Fatal(err)
 		}
 	}

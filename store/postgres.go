@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,12 +55,56 @@ func createKeyringTable(ctx context.Context, eng *pgkv.Engine) error {
 }
 
 // loadKeyring loads the store's keyring: the file beside a bbolt store,
-// the casebot_keyring table of a PostgreSQL store.
+// the casebot_keyring table of a PostgreSQL store. A file that ended in an
+// unfinished record (an append a crash interrupted) is accepted only if
+// every case whose content uses a key still has it; a writable Open then
+// rewrites it whole, as it does a file of the old format.
 func (db *DB) loadKeyring(ctx context.Context, readOnly bool) (*keyring, error) {
 	if pe, ok := db.kv.(*pgkv.Engine); ok {
 		return loadKeyring(pgKeys{eng: pe}, db.seal, readOnly)
 	}
-	return loadKeyring(fileKeys{path: keyringPath(db.path)}, db.seal, readOnly)
+	f := &fileKeys{path: keyringPath(db.path)}
+	r, err := loadKeyring(f, db.seal, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	if f.dropped > 0 {
+		if err := db.keysOfMarks(ctx, r); err != nil {
+			return nil, fmt.Errorf("store: keyring %s ends in a damaged record (%d bytes) and %w; restore it from a copy (it is never rewritten while damaged)", f.path, f.dropped, err)
+		}
+		db.log.Warn("store: the keyring ended in an unfinished key record, a key being added when casebot stopped; no case uses it, dropped",
+			slog.String("keyring", f.path), slog.Int("bytes", f.dropped))
+	}
+	if f.untidy && !readOnly {
+		r.writeMu.Lock()
+		err := f.rewrite(r.keys)
+		r.writeMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// keysOfMarks checks that every case whose content uses a data key (a
+// mark in case_keys naming it) has that key in r.
+func (db *DB) keysOfMarks(ctx context.Context, r *keyring) error {
+	return db.kv.View(ctx, func(tx kv.Tx) error {
+		marks := tx.Bucket(bucketCaseKeys)
+		if marks == nil {
+			return nil
+		}
+		return marks.ForEach(func(id, m []byte) error {
+			kid, ok := keyIDOf(m)
+			if !ok {
+				return nil // purged
+			}
+			if k, ok := r.get(string(id)); !ok || k.id != kid {
+				return fmt.Errorf("case %s's content uses a key missing from it", id)
+			}
+			return nil
+		})
+	})
 }
 
 // pgKeys is the keyring table of a PostgreSQL store, which every instance
@@ -125,10 +173,11 @@ func (p pgKeys) load() (keys map[string]caseKey, err error) {
 	return keys, err
 }
 
-func (p pgKeys) add(all map[string]caseKey, added []string) (stored map[string]caseKey, err error) {
+func (p pgKeys) add(keys map[string]caseKey) (stored map[string]caseKey, err error) {
+	added := slices.Sorted(maps.Keys(keys))
 	kids, wrapped := make([][]byte, len(added)), make([][]byte, len(added))
 	for i, id := range added {
-		k := all[id]
+		k := keys[id]
 		kids[i], wrapped[i] = k.id[:], k.wrapped
 	}
 	err = p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
@@ -149,7 +198,7 @@ func (p pgKeys) add(all map[string]caseKey, added []string) (stored map[string]c
 	return stored, err
 }
 
-func (p pgKeys) remove(_ map[string]caseKey, ids []string) error {
+func (p pgKeys) remove(ids []string, _ iter.Seq2[string, caseKey]) error {
 	return p.do(func(ctx context.Context, pool *pgxpool.Pool) error {
 		_, err := pool.Exec(ctx, `DELETE FROM casebot_keyring WHERE case_id = ANY($1::text[])`, ids)
 		return err
