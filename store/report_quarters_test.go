@@ -124,3 +124,35 @@ func figuresOfRows(rows []casebot.ClosedCase, programme bool) map[string][]caseb
 	}
 	return out
 }
+
+// The report's percentiles, merged from runs of ascending entries, equal
+// those of one histogram of all of them, for random runs.
+func TestMergedPercentiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 15))
+	for round := range 2000 {
+		var arena []uint64
+		var runs [][2]int32
+		h := histogram{}
+		for range rng.IntN(6) {
+			start := len(arena)
+			tenths := uint64(0)
+			for range rng.IntN(8) {
+				tenths += uint64(rng.IntN(40))
+				c := uint64(1 + rng.IntN(3))
+				if len(arena) > start && arena[len(arena)-1]>>32 == tenths {
+					continue // a record holds a tenths value once
+				}
+				arena = append(arena, tenths<<32|c)
+				h[uint32(tenths)] += int(c)
+			}
+			if len(arena) > start {
+				runs = append(runs, [2]int32{int32(start), int32(len(arena))})
+			}
+		}
+		gotM, gotP := mergedPercentiles(arena, runs)
+		wantM, wantP := h.percentiles()
+		if gotM != wantM || gotP != wantP {
+			t.Fatalf("round %d: runs %v of %x: median, p90 = %v, %v; want %v, %v", round, runs, arena, gotM, gotP, wantM, wantP)
+		}
+	}
+}
