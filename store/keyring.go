@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -235,6 +236,18 @@ func (r *keyring) ensure(ids ...string) error {
 		return errReadOnlyKeyring
 	}
 	stored, err := r.store.add(added)
+	if f, ok := r.store.(*fileKeys); ok && err != nil {
+		// An append that failed (the file removed or replaced under a
+		// running casebot, a write that could not be undone): the file is
+		// rewritten whole from the keys in memory, as every write was
+		// before appends, so that no key held here is lost with it.
+		all := make(map[string]caseKey, len(r.keys)+len(added))
+		maps.Copy(all, r.keys)
+		maps.Copy(all, added)
+		if f.rewrite(all) == nil {
+			stored, err = added, nil
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -224,3 +224,27 @@ func encodeKeyringV1(keys map[string]caseKey) []byte {
 	sum := sha256.Sum256(e.b)
 	return append(e.b, sum[:]...)
 }
+
+// A keyring file removed under a running casebot is written again whole,
+// from the keys in memory, by the next new case's key: no key is lost.
+func TestKeyringFileRemovedWhileOpen(t *testing.T) {
+	path, a, b := keyringFileStore(t)
+	db := openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	if err := os.Remove(keyringPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	c := newCase(t, db, "third", "U1")
+	if _, err := db.AddNote(context.Background(), &casebot.Note{CaseID: c.ID, Author: "U1", Body: "sealed words of " + c.Title}, casebot.Change{Actor: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := decodeKeyring(readKeyringFile(t, path))
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("keyring after the removal holds %d keys, %v; want 3", len(keys), err)
+	}
+	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	notesRead(t, db, a, b, c)
+	mustCheck(t, db, "keyring written again")
+}
