@@ -121,6 +121,16 @@ func (f *fileKeys) append(recs []byte) error {
 	if err != nil {
 		return err
 	}
+	if fi, err := fh.Stat(); err != nil || fi.Size() != f.size {
+		// Not the file this process wrote last (replaced by another copy,
+		// say): appending to it could leave keys out. The caller rewrites
+		// it whole instead.
+		_ = fh.Close()
+		if err == nil {
+			err = fmt.Errorf("keyring %s is %d bytes, not the %d written", f.path, fi.Size(), f.size)
+		}
+		return err
+	}
 	_, err = fh.Write(recs)
 	if err == nil {
 		err = fh.Sync()

@@ -225,13 +225,27 @@ func encodeKeyringV1(keys map[string]caseKey) []byte {
 	return append(e.b, sum[:]...)
 }
 
-// A keyring file removed under a running casebot is written again whole,
-// from the keys in memory, by the next new case's key: no key is lost.
+// A keyring file removed under a running casebot, or replaced by an older
+// copy, is written again whole, from the keys in memory, by the next new
+// case's key: no key is lost.
 func TestKeyringFileRemovedWhileOpen(t *testing.T) {
+	for _, replace := range []bool{false, true} {
+		t.Run(map[bool]string{false: "removed", true: "older copy"}[replace], func(t *testing.T) { keyringFileReplaced(t, replace) })
+	}
+}
+
+func keyringFileReplaced(t *testing.T, withOlder bool) {
 	path, a, b := keyringFileStore(t)
+	older := readKeyringFile(t, path)
 	db := openAt(t, path, newClock(), Options{EncryptionKey: testKey})
+	d := newCase(t, db, "fourth", "U1")
 	if err := os.Remove(keyringPath(path)); err != nil {
 		t.Fatal(err)
+	}
+	if withOlder {
+		if err := os.WriteFile(keyringPath(path), older, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := newCase(t, db, "third", "U1")
 	if _, err := db.AddNote(context.Background(), &casebot.Note{CaseID: c.ID, Author: "U1", Body: "sealed words of " + c.Title}, casebot.Change{Actor: "U1"}); err != nil {
@@ -241,8 +255,8 @@ func TestKeyringFileRemovedWhileOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, err := decodeKeyring(readKeyringFile(t, path))
-	if err != nil || len(keys) != 3 {
-		t.Fatalf("keyring after the removal holds %d keys, %v; want 3", len(keys), err)
+	if _, ok := keys[d.ID]; err != nil || len(keys) != 4 || !ok {
+		t.Fatalf("keyring after the removal holds %d keys (%s's: %v), %v; want 4", len(keys), d.ID, ok, err)
 	}
 	db = openAt(t, path, newClock(), Options{EncryptionKey: testKey})
 	notesRead(t, db, a, b, c)
