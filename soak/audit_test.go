@@ -54,11 +54,11 @@ func offsetLabel(o time.Duration) string {
 // every email-note notice posted exactly once; no Slack message posted
 // twice; the outbox empty; the store's indexes and bbolt's pages sound.
 // path is a bbolt file or a PostgreSQL URL.
-func runAudit(t *testing.T, path string, clients []*slackClient, slack *testserver.Slack, cutoff time.Time) *audit {
+func runAudit(t *testing.T, path string, key []byte, clients []*slackClient, slack *testserver.Slack, cutoff time.Time) *audit {
 	t.Helper()
 	ctx := context.Background()
 	a := &audit{}
-	db, err := store.Open(ctx, path, store.Options{ReadOnly: true})
+	db, err := store.Open(ctx, path, store.Options{ReadOnly: true, EncryptionKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +230,12 @@ func (b backupResult) String() string {
 }
 
 // checkBackup opens a backup file: bbolt's check, then the store's index
-// check through a read-only store.
-func checkBackup(path string) backupResult {
+// check through a read-only store. An encrypted store's backup is opened
+// with its key and a copy of the running store's keyring taken now, as an
+// operator keeps one: it holds every key the backup's content uses (each
+// was appended before the commit that first used it), and may end in a
+// key being appended this moment, which Open drops.
+func checkBackup(path string, key []byte, keyring string) backupResult {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return backupResult{err: err}
@@ -241,8 +245,18 @@ func checkBackup(path string) backupResult {
 		r.err = fmt.Errorf("bbolt check: %w", err)
 		return r
 	}
+	if key != nil {
+		ring, err := os.ReadFile(keyring)
+		if err == nil {
+			err = os.WriteFile(path+".keys", ring, 0o600)
+		}
+		if err != nil {
+			r.err = fmt.Errorf("copy the keyring: %w", err)
+			return r
+		}
+	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, path, store.Options{ReadOnly: true})
+	db, err := store.Open(ctx, path, store.Options{ReadOnly: true, EncryptionKey: key})
 	if err != nil {
 		r.err = err
 		return r

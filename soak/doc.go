@@ -3,7 +3,8 @@
 // Slack clients, 5,000 party emails, reminders falling due and repeated
 // SIGKILLs, followed by an exactly-once audit of the store and of what the
 // test servers received. It runs only with CASEBOT_SOAK=1 (.ci/run sets it),
-// on bbolt (TestSoak/bbolt) and, when CASEBOT_POSTGRES_URL is set, again
+// on an encrypted bbolt store (TestSoak/bbolt: the kills also fall on the
+// keyring file's appends) and, when CASEBOT_POSTGRES_URL is set, again
 // on PostgreSQL in a database of its own (TestSoak/postgres), where
 // `casebot backup` writes a bbolt file that must pass the same checks:
 //

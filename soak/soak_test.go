@@ -175,7 +175,7 @@ reminders = ["90s", "30s"]
 					if err != nil {
 						return fmt.Errorf("casebot backup: %v: %s", err, out)
 					}
-					backupRes = checkBackup(backupOut)
+					backupRes = checkBackup(backupOut, st.key, st.keyring)
 				}
 			}
 			return nil
@@ -219,7 +219,7 @@ reminders = ["90s", "30s"]
 	}
 	running = false
 
-	a := runAudit(t, st.location, clients, slack, cutoff)
+	a := runAudit(t, st.location, st.key, clients, slack, cutoff)
 	deliveries, distinct, resent := smtpCounts(smtpSrv.Messages())
 	var cmds, acked, refused, unacked int
 	for _, c := range clients {
@@ -236,10 +236,14 @@ reminders = ["90s", "30s"]
 			}
 		}
 	}
+	engine := st.engine
+	if st.key != nil {
+		engine += ", encrypted"
+	}
 	figures := fmt.Sprintf("soak figures: engine %s; commands %d (acknowledged %d, of which refused %d; unacknowledged %d) from %d clients; "+
 		"emails %d (notes %d); reminders due %d (sent %d); slack posts %d (distinct keys %d, 429s %d, history checks %d); "+
 		"smtp deliveries %d (distinct Message-IDs %d, resent after a kill %d); kills %d; backup %s; lost = %d, doubled = %d; took %s",
-		st.engine, cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
+		engine, cmds, acked, refused, unacked, nClients, nEmails, a.emailNotes, a.remindersDue, a.remindersSent,
 		a.posts, a.keys, slack.Limited(), slack.HistoryCalls(), deliveries, distinct, resent, kills,
 		backupRes, a.lost, a.doubled, time.Since(began).Round(time.Second))
 	t.Log(figures)

@@ -1,6 +1,8 @@
 package soak
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,12 +18,26 @@ type soakStore struct {
 	config   string   // the [store] table's keys
 	location string   // what store.Open takes, for the audit
 	env      []string // the daemon's environment; nil: the test's own
+	// key is the store's encryption key (nil: none); keyring, on bbolt,
+	// the keyring file beside the store, which a backup needs beside it.
+	key     []byte
+	keyring string
 }
 
-// bboltStore is the default: a bbolt file in dir.
+// bboltStore is the default: a bbolt file in dir, encrypted, so that the
+// kills also fall on the keyring's appends (every new case adds a key).
 func bboltStore(t *testing.T, dir string) soakStore {
 	p := filepath.Join(dir, "casebot.db")
-	return soakStore{engine: "bbolt", config: fmt.Sprintf("path = %q", p), location: p}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "casebot.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return soakStore{engine: "bbolt", config: fmt.Sprintf("path = %q\nencryption_key_file = %q", p, keyFile), location: p,
+		key: key, keyring: p + ".keys"}
 }
 
 // soakLease is store.lease of the PostgreSQL soak: after each SIGKILL the
