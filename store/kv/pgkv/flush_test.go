@@ -23,7 +23,7 @@ func TestFlushAhead(t *testing.T) {
 		return b.Put(key(0), []byte("before"))
 	})
 	val := bytes.Repeat([]byte("x"), 1000)
-	const n = 1000 // about 1 MiB: several flushes ahead
+	n := 2 * flushAhead / len(val) // twice flushAhead in each of two buckets: several flushes ahead
 	mustUpdate(t, e, func(tx kv.Tx) error {
 		b := tx.Bucket([]byte("b"))
 		tmp, err := tx.CreateBucket([]byte("tmp"))
