@@ -31,7 +31,8 @@ import (
 // it, so that no copy of a destroyed key stays in it.
 //
 // A crash while a key is appended can leave its record unfinished at the
-// end of the file; that key was never used (it is durable before the
+// end of the file (or zeros where it was to be, on file systems that grow
+// a file before its bytes are written); that key was never used (it is durable before the
 // commit that first uses it), and Open drops the record, after checking
 // that every case's content has its key, and rewrites the file. An
 // unreadable record anywhere else, or a last one some content's key is
@@ -198,6 +199,13 @@ func decodeKeyringV2(raw []byte) (keyringFile, error) {
 	off := len(keyringMagic)
 	for off < len(raw) {
 		b := raw[off:]
+		if allZero(b) {
+			// An append whose length reached the disk before its bytes
+			// (some file systems leave zeros after a crash); no record
+			// starts with a zero byte.
+			kf.dropped = len(b)
+			break
+		}
 		n, k := binary.Uvarint(b)
 		if k < 0 || k > 0 && (n == 0 || n > maxKeyRecord) {
 			return kf, fmt.Errorf("key record at byte %d: bad length", off)
@@ -236,6 +244,16 @@ func decodeKeyringV2(raw []byte) (keyringFile, error) {
 	}
 	kf.size = off
 	return kf, nil
+}
+
+// allZero reports whether every byte of b is zero.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeKeyringV1(raw []byte) (map[string]caseKey, error) {

@@ -99,7 +99,8 @@ func TestKeyringUnfinishedRecord(t *testing.T) {
 	}{
 		{"cut short", func(rec []byte) []byte { return rec[:len(rec)/2] }},
 		{"length only", func(rec []byte) []byte { return rec[:1] }},
-		{"bad checksum", func(rec []byte) []byte { r := bytes.Clone(rec); r[len(r)-1] ^= 1; return r }},
+		{"bad checksum", func(rec []byte) []byte { r := bytes.Clone(rec); r[len(rec)-1] ^= 1; return r }},
+		{"zeros", func(rec []byte) []byte { return make([]byte, len(rec)) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path, a, b := keyringFileStore(t)
